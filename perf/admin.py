@@ -1,0 +1,173 @@
+"""Admin for maintainers, built for big tables.
+
+Foreign keys to big tables are raw ids, list pages select their related rows in the
+same query, and the tables that grow with every run use an estimated count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest
+from django.utils.functional import cached_property
+
+from .models import (
+    Baseline,
+    ChangeIgnore,
+    FieldChange,
+    Machine,
+    Metric,
+    Order,
+    Regression,
+    RegressionEvent,
+    RegressionIndicator,
+    Run,
+    SubmissionToken,
+    Test,
+    TestSuite,
+)
+from .tokens import token_set_secret
+
+
+class EstimatedCountPaginator(Paginator):
+    """Uses PostgreSQL's planner estimate instead of COUNT(*) on unfiltered big tables."""
+
+    @cached_property
+    def count(self) -> int:  # type: ignore[override]
+        qs = self.object_list
+        if connection.vendor == "postgresql" and not qs.query.where:  # type: ignore[union-attr]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
+                    [qs.model._meta.db_table],  # type: ignore[union-attr]
+                )
+                row = cursor.fetchone()
+            if row and row[0] > 10_000:
+                return int(row[0])
+        return super().count
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+
+class MetricInline(admin.TabularInline):
+    model = Metric
+    extra = 0
+    fields = ["position", "name", "type", "bigger_is_better", "ignore_same_hash", "display_name",
+              "unit"]
+    readonly_fields = ["position", "name", "type"]
+
+
+@admin.register(TestSuite)
+class TestSuiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    inlines = [MetricInline]
+    readonly_fields = ["schema"]
+
+
+@admin.register(Machine)
+class MachineAdmin(BigTableAdmin):
+    list_display = ["name", "suite", "created_at"]
+    list_filter = ["suite"]
+    list_select_related = ["suite"]
+    search_fields = ["name"]
+
+
+@admin.register(Order)
+class OrderAdmin(BigTableAdmin):
+    list_display = ["id", "suite", "key", "position", "created_at"]
+    list_filter = ["suite"]
+    list_select_related = ["suite"]
+    search_fields = ["key"]
+    readonly_fields = ["position", "sort_key"]
+
+
+@admin.register(Run)
+class RunAdmin(BigTableAdmin):
+    list_display = ["id", "suite", "machine", "order", "submitted_at", "source", "detection_state"]
+    list_filter = ["suite", "detection_state", "source"]
+    list_select_related = ["suite", "machine", "order"]
+    raw_id_fields = ["machine", "order"]
+    search_fields = ["machine__name"]
+    date_hierarchy = "submitted_at"
+
+
+@admin.register(Test)
+class TestAdmin(BigTableAdmin):
+    list_display = ["name", "suite"]
+    list_filter = ["suite"]
+    list_select_related = ["suite"]
+    search_fields = ["name"]
+
+
+@admin.register(FieldChange)
+class FieldChangeAdmin(BigTableAdmin):
+    list_display = ["id", "machine", "test", "metric", "end_order", "relative_change",
+                    "confidence", "is_regression", "withdrawn"]
+    list_filter = ["is_regression", "withdrawn"]
+    list_select_related = ["machine", "test", "metric", "end_order"]
+    raw_id_fields = ["series", "machine", "test", "metric", "start_order", "end_order", "run"]
+
+
+class IndicatorInline(admin.TabularInline):
+    model = RegressionIndicator
+    raw_id_fields = ["field_change"]
+    extra = 0
+
+
+@admin.register(Regression)
+class RegressionAdmin(BigTableAdmin):
+    list_display = ["id", "title", "suite", "state", "created_at"]
+    list_filter = ["suite", "state"]
+    list_select_related = ["suite"]
+    raw_id_fields = ["start_order", "end_order"]
+    search_fields = ["title"]
+    inlines = [IndicatorInline]
+
+
+@admin.register(RegressionEvent)
+class RegressionEventAdmin(BigTableAdmin):
+    list_display = ["regression", "user", "action", "at"]
+    list_select_related = ["regression", "user"]
+    raw_id_fields = ["regression"]
+
+
+@admin.register(ChangeIgnore)
+class ChangeIgnoreAdmin(admin.ModelAdmin):
+    list_display = ["field_change", "user", "created_at"]
+    raw_id_fields = ["field_change"]
+
+
+@admin.register(Baseline)
+class BaselineAdmin(admin.ModelAdmin):
+    list_display = ["name", "suite", "run", "created_at"]
+    list_select_related = ["suite"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(SubmissionToken)
+class SubmissionTokenAdmin(admin.ModelAdmin):
+    """Adding a token here generates its secret and shows it once, in a message."""
+
+    list_display = ["name", "prefix", "machine_name", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "machine_name"]
+    fields = ["name", "machine_name", "is_active", "prefix", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            raw = token_set_secret(obj)
+            super().save_model(request, obj, form, change)
+            messages.warning(
+                request,
+                f"Token for {obj.name}: {raw} — copy it now; it is stored hashed and "
+                "will not be shown again.",
+            )
+            return
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,24 @@
+"""Pure statistics for lntsite: change-point detection over per-order series.
+
+Nothing under this package imports Django (``tests/analysis/test_purity.py`` enforces it).
+"""
+
+from perf.analysis.changepoints import (
+    ChangePoint,
+    DetectionParams,
+    SliceResult,
+    affected_indices,
+    evaluate_slice,
+    find_change_points,
+    slice_bounds,
+)
+
+__all__ = [
+    "ChangePoint",
+    "DetectionParams",
+    "SliceResult",
+    "affected_indices",
+    "evaluate_slice",
+    "find_change_points",
+    "slice_bounds",
+]

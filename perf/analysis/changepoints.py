@@ -1,0 +1,435 @@
+"""Change-point detection for one benchmark series (pure: numpy and scipy only).
+
+A *series* is the per-order history of one machine x test x metric. Item ``i`` holds the
+samples measured at the ``i``-th order (a bare number is one sample; several runs at one
+order pool their samples). ``None``, an empty list, or a list whose samples are all
+non-finite (NaN, inf) means the test was missing or failed at that order: that order is
+UNKNOWN. An unknown order is skipped -- it is never evidence of a change, nor of a fix --
+but indices in every result still refer to positions in the input.
+
+Method ("mwu+median")
+---------------------
+Each known order is summarised by its *level*, the median of its samples (one wild sample
+in a run of three does not move it). For a candidate index ``i`` (a known order):
+
+* the *before* window is the known orders in ``[i - window_before, i)``, the *after*
+  window the known orders in ``[i, i + window_after)`` (windows are counted in positions,
+  not in known orders, so that the verdict stays local even across long gaps);
+* ``old`` and ``new`` are the medians of the levels of the two windows;
+* the noise (one order's level, in the metric's unit) is estimated from the history itself:
+  1.4826 x the median absolute deviation of every level from its own window's median
+  (robust to outliers and to the step itself), floored at ``noise_floor_relative x |old|``;
+* ``i`` is a *candidate* when all of these hold:
+  at least ``min_before`` / ``min_after`` known orders on each side;
+  ``|new - old| / |old| >= min_relative_change``;
+  ``|new - old| >= min_effect_sigmas`` noise units;
+  the z-score ``|new - old| / (noise * sqrt(pi/2 * (1/n_before + 1/n_after)))`` (the
+  standard error of a difference of two medians) is at least ``min_z``, so that a change
+  seen on few points needs to be larger;
+  order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
+  midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level);
+  the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
+  on each side differ by at least ``min_sharpness`` of ``new - old`` in the same direction
+  (a slow drift moves the far windows apart but not the near ones);
+  a two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``) of all the samples of the
+  before window against all the samples of the after window gives ``p <= alpha``.
+  The cheap conditions are evaluated for every index at once with numpy; scipy is only
+  called for the few indices that pass them.
+* Non-maximum suppression: a candidate is reported only if no other candidate within
+  ``suppression_radius`` positions has a larger z-score (ties: the earlier index wins), so
+  one step is reported once.
+* ``hashes`` (metrics with ``ignore_same_hash``): a reported index ``i`` is dropped when
+  the last non-null hash in ``hashes[i - lookback : i]`` equals ``hashes[i]``.
+
+``bigger_is_better`` only decides ``ChangePoint.is_regression``; it never changes whether
+a change is detected.
+
+Locality contract
+-----------------
+Whether index ``i`` is reported, and all its fields, depend only on
+``series[i - lookback : i + lookahead]`` (and the same slice of ``hashes``), where
+``lookback = window_before + suppression_radius`` and
+``lookahead = window_after + suppression_radius``. Positions outside the history are
+treated exactly like unknown orders, so a window truncated at the start (or the current
+end) of history behaves as if padded with missing orders. ``evaluate_slice`` and
+``slice_bounds`` let a caller work on a short slice of a long history and know which
+verdicts the slice settles.
+
+Verdict policy and needed history
+---------------------------------
+Verdicts near the end of history are provisional: the after window of a recent index is
+truncated by the end of history and fills up as runs arrive, so a change first reported on
+little data may be withdrawn when the next runs do not confirm it, and a suspect that did
+not yet pass may be confirmed by the next runs. A verdict is final once ``lookahead``
+more orders exist after it.
+
+A change needs at least ``min_after`` (default 2) known orders at the new level, so one
+outlying run never raises an alarm on its own, and a change is reported at the earliest
+by the second run after it (the history then holds two orders at the new level). It also
+needs ``min_before`` (default 2) known orders before it: a 1.0 -> 10.0 step with one
+order on each side is not reported until a second order at each level exists. Besides,
+the rank test cannot reach ``alpha`` on too few samples: with ONE sample per order and the
+default ``alpha = 0.01``, two orders after the step need about 19 known orders before it
+(three after need 9, four after need 6); with three samples per order, two orders on each
+side suffice.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import mannwhitneyu
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+SeriesItem = float | Sequence[float] | None
+
+METHOD = "mwu+median"
+
+# 1 / Phi^-1(3/4): turns a median absolute deviation into a Gaussian standard deviation.
+_MAD_TO_SIGMA = 1.4826
+# Asymptotic variance of a sample median relative to that of a mean (Gaussian noise).
+_MEDIAN_VARIANCE_FACTOR = math.pi / 2
+# Smallest noise used, in the metric's unit, so that a constant series at 0 divides safely.
+_TINY = 1e-12
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """Tunables of the detector; every default was chosen on ``bench/detection_quality.py``.
+
+    Windows and radii are counted in orders (positions in the series, unknown ones
+    included). Effects are in units of the estimated noise of one order's level unless said.
+    """
+
+    window_before: int = 20
+    """Orders before a candidate index used to estimate the old level and the noise."""
+    window_after: int = 10
+    """Orders from the candidate index on used to estimate the new level."""
+    suppression_radius: int = 4
+    """A change is reported only if it beats every other candidate within this distance."""
+    min_before: int = 2
+    """Known orders needed in the before window."""
+    min_after: int = 2
+    """Known orders needed in the after window (orders at the new level)."""
+    min_relative_change: float = 0.01
+    """Smallest ``|new - old| / |old|`` reported (0.01 = 1 %), whatever the noise."""
+    min_effect_sigmas: float = 2.0
+    """Smallest ``|new - old|`` reported, in noise units, whatever the window sizes."""
+    min_z: float = 4.0
+    """Smallest ``|new - old|`` in standard errors of the difference of the two medians."""
+    min_persistence: float = 0.75
+    """Fraction of after-window orders that must lie beyond the midpoint of old and new."""
+    sharpness_orders: int = 3
+    """Known orders on each side of the candidate used for the sharpness check."""
+    min_sharpness: float = 0.5
+    """The near medians must differ by this fraction of ``new - old`` (rejects slow drifts)."""
+    alpha: float = 0.01
+    """Significance level of the two-sided Mann-Whitney U test on the pooled samples."""
+    noise_floor_relative: float = 0.001
+    """The noise estimate is at least this fraction of ``|old|`` (quantised, flat series)."""
+
+    def __post_init__(self) -> None:
+        if self.window_before < 1 or self.window_after < 1:
+            raise ValueError("window_before and window_after must be at least 1")
+        if self.suppression_radius < 0:
+            raise ValueError("suppression_radius must not be negative")
+        if not 1 <= self.min_before <= self.window_before:
+            raise ValueError("min_before must be between 1 and window_before")
+        if not 1 <= self.min_after <= self.window_after:
+            raise ValueError("min_after must be between 1 and window_after")
+        if self.sharpness_orders < 1:
+            raise ValueError("sharpness_orders must be at least 1")
+        if not 0 < self.alpha <= 1:
+            raise ValueError("alpha must be in (0, 1]")
+
+    @property
+    def lookback(self) -> int:
+        """Orders before index ``i`` that its verdict may depend on."""
+        return self.window_before + self.suppression_radius
+
+    @property
+    def lookahead(self) -> int:
+        """Orders from index ``i`` on (``i`` included) that its verdict may depend on."""
+        return self.window_after + self.suppression_radius
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    """One detected change.
+
+    ``index`` is the first order at the new level (a position in the input series).
+    ``old_value`` / ``new_value`` are the medians of the per-order medians of the before
+    and after windows, in the metric's unit. ``relative_change`` is
+    ``(new - old) / |old|``, signed (+0.1 = 10 % up; +-inf when ``old`` is 0).
+    ``confidence`` is ``1 - p`` of the Mann-Whitney U test, in [0, 1].
+    ``is_regression`` is True for an increase when smaller is better, for a decrease when
+    bigger is better.
+    """
+
+    index: int
+    old_value: float
+    new_value: float
+    relative_change: float
+    confidence: float
+    method: str
+    is_regression: bool
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """What a slice of history settles.
+
+    ``change_points`` holds the changes found at indices in ``settled`` only, with global
+    indices. ``settled`` is the range of global indices whose verdict (reported or not, and
+    every field) is exactly the one ``find_change_points`` gives on the whole history.
+    """
+
+    change_points: list[ChangePoint]
+    settled: range
+
+
+def find_change_points(
+    series: Sequence[SeriesItem],
+    *,
+    bigger_is_better: bool = False,
+    hashes: Sequence[str | None] | None = None,
+    params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+) -> list[ChangePoint]:
+    """Return the changes in ``series``, ordered by index.
+
+    Edge cases: an empty series, or one with fewer than ``min_before + min_after`` known
+    orders, has no change. Single-sample orders take their noise from the history; several
+    samples per order are summarised by their median and all of them enter the rank test.
+    ``hashes``, when given, must have the same length as ``series``.
+    """
+    return evaluate_slice(
+        series,
+        offset=0,
+        total_length=len(series),
+        bigger_is_better=bigger_is_better,
+        hashes=hashes,
+        params=params,
+    ).change_points
+
+
+def evaluate_slice(
+    values: Sequence[SeriesItem],
+    *,
+    offset: int,
+    total_length: int,
+    bigger_is_better: bool = False,
+    hashes: Sequence[str | None] | None = None,
+    params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+) -> SliceResult:
+    """Detect changes in ``values = history[offset : offset + len(values)]``.
+
+    ``total_length`` is the length of the whole history. Indices in the result are global.
+    ``settled`` holds the indices of the slice whose full lookback and lookahead lie in the
+    slice, or are cut only by the true start (index 0) or true end (``total_length``) of
+    history; only changes at settled indices are returned. ``hashes`` is the same slice of
+    the hash history, or None.
+    """
+    length = len(values)
+    if offset < 0 or total_length < offset + length:
+        raise ValueError("the slice must lie inside the history: 0 <= offset <= "
+                         "offset + len(values) <= total_length")
+    if hashes is not None and len(hashes) != length:
+        raise ValueError("hashes must have the same length as the series")
+    settled = _settled_range(offset, length, total_length, params)
+    if not settled:
+        return SliceResult([], settled)
+    local = range(settled.start - offset, settled.stop - offset)
+    return SliceResult(_detect(values, hashes, local, offset, bigger_is_better, params), settled)
+
+
+def slice_bounds(
+    index_range_start: int,
+    index_range_stop: int,
+    total_length: int,
+    params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+) -> tuple[int, int]:
+    """Return ``(lo, hi)``: load ``history[lo:hi]`` to settle every index in ``[start, stop)``.
+
+    The range is clipped to ``[0, total_length)``; an empty range gives an empty slice.
+    """
+    start = max(0, index_range_start)
+    stop = min(total_length, index_range_stop)
+    if start >= stop:
+        return (start, start) if start <= total_length else (total_length, total_length)
+    lo = max(0, start - params.lookback)
+    hi = min(total_length, stop - 1 + params.lookahead)
+    return lo, hi
+
+
+def affected_indices(
+    order_index: int,
+    total_length: int,
+    params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+) -> range:
+    """Return the indices whose verdict may change when the item at ``order_index`` changes.
+
+    That is every ``i`` with ``i - lookback <= order_index < i + lookahead``, clipped to the
+    history. Pass it to ``slice_bounds`` to know what to load after a submission.
+    """
+    start = max(0, order_index - params.lookahead + 1)
+    stop = min(total_length, order_index + params.lookback + 1)
+    return range(start, max(start, stop))
+
+
+def _settled_range(offset: int, length: int, total_length: int,
+                   params: DetectionParams) -> range:
+    lo, hi = offset, offset + length
+    first = lo if lo == 0 else lo + params.lookback
+    last = hi if hi == total_length else hi - params.lookahead + 1
+    return range(first, max(first, last)) if first < hi else range(first, first)
+
+
+def samples_of(item: SeriesItem) -> list[float]:
+    """The finite samples of one series item (``[]`` for an unknown order)."""
+    if item is None:
+        return []
+    if isinstance(item, int | float):
+        value = float(item)
+        return [value] if math.isfinite(value) else []
+    return [float(v) for v in item if math.isfinite(float(v))]
+
+
+def _row_median(rows: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Median of each row ignoring NaN (NaN for an all-NaN row), and the count of values."""
+    ordered = np.sort(rows, axis=1)  # NaN sorts last
+    counts = np.count_nonzero(~np.isnan(rows), axis=1)
+    low = np.clip((counts - 1) // 2, 0, None)
+    high = np.clip(counts // 2, 0, rows.shape[1] - 1)
+    lo_values = np.take_along_axis(ordered, low[:, None], axis=1)[:, 0]
+    hi_values = np.take_along_axis(ordered, high[:, None], axis=1)[:, 0]
+    medians = (lo_values + hi_values) / 2
+    medians[counts == 0] = np.nan
+    return medians, counts
+
+
+def _nearest_known(rows: FloatArray, count: int, from_right: bool) -> FloatArray:
+    """Keep the ``count`` known values of each row nearest to its right (or left) end."""
+    known = ~np.isnan(rows)
+    if from_right:
+        rank = np.cumsum(known[:, ::-1], axis=1)[:, ::-1]
+    else:
+        rank = np.cumsum(known, axis=1)
+    return np.where(known & (rank <= count), rows, np.nan)
+
+
+def _detect(
+    values: Sequence[SeriesItem],
+    hashes: Sequence[str | None] | None,
+    report: range,
+    offset: int,
+    bigger_is_better: bool,
+    params: DetectionParams,
+) -> list[ChangePoint]:
+    """Changes at local indices in ``report``, returned with ``offset`` added to ``index``.
+
+    Positions beyond ``values`` count as unknown orders.
+    """
+    samples = [samples_of(item) for item in values]
+    length = len(samples)
+    # statistics.median on a handful of samples is ~10x cheaper than np.median per order.
+    levels = np.array([median(s) if s else np.nan for s in samples], dtype=np.float64)
+    before_w, after_w = params.window_before, params.window_after
+    padded = np.concatenate([np.full(before_w, np.nan), levels, np.full(after_w, np.nan)])
+    windows_before = np.lib.stride_tricks.sliding_window_view(padded, before_w)[:length]
+    windows_after = np.lib.stride_tricks.sliding_window_view(padded[before_w:], after_w)[
+        :length
+    ]
+    old, n_before = _row_median(windows_before)
+    new, n_after = _row_median(windows_after)
+    residuals = np.concatenate(
+        [np.abs(windows_before - old[:, None]), np.abs(windows_after - new[:, None])], axis=1
+    )
+    mad, _ = _row_median(residuals)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        noise = np.maximum(
+            np.maximum(_MAD_TO_SIGMA * mad, params.noise_floor_relative * np.abs(old)), _TINY
+        )
+        delta = new - old
+        effect = np.abs(delta) / noise
+        standard_error = np.sqrt(
+            _MEDIAN_VARIANCE_FACTOR * (1.0 / n_before + 1.0 / n_after)
+        )
+        z = effect / standard_error
+        relative = np.where(old != 0, delta / np.abs(old), np.sign(delta) * np.inf)
+        direction = np.sign(delta)
+        midpoint = old + delta / 2
+        beyond = (windows_after - midpoint[:, None]) * direction[:, None] > 0
+        persistence = np.count_nonzero(beyond, axis=1) / np.maximum(n_after, 1)
+        level_beyond = (levels - midpoint) * direction > 0
+        near_old, _ = _row_median(
+            _nearest_known(windows_before, params.sharpness_orders, from_right=True)
+        )
+        near_new, _ = _row_median(
+            _nearest_known(windows_after, params.sharpness_orders, from_right=False)
+        )
+        sharp = (near_new - near_old) * direction >= params.min_sharpness * np.abs(delta)
+        candidate = (
+            ~np.isnan(levels)
+            & (n_before >= params.min_before)
+            & (n_after >= params.min_after)
+            & (np.abs(relative) >= params.min_relative_change)
+            & (effect >= params.min_effect_sigmas)
+            & (z >= params.min_z)
+            & (persistence >= params.min_persistence)
+            & level_beyond
+            & sharp
+        )
+    # Only indices that can influence a reported verdict need the (costly) rank test.
+    radius = params.suppression_radius
+    lo = max(0, report.start - radius)
+    hi = min(length, report.stop + radius)
+    confidence: dict[int, float] = {}
+    for index in np.flatnonzero(candidate[lo:hi]) + lo:
+        i = int(index)
+        before = [x for s in samples[max(0, i - before_w) : i] for x in s]
+        after = [x for s in samples[i : i + after_w] for x in s]
+        p_value = float(mannwhitneyu(before, after, alternative="two-sided").pvalue)
+        if p_value <= params.alpha:
+            confidence[i] = 1.0 - p_value
+    found: list[ChangePoint] = []
+    for i in sorted(confidence):
+        if i not in report:
+            continue
+        if any(
+            z[j] > z[i] or (z[j] == z[i] and j < i)
+            for j in confidence
+            if j != i and abs(j - i) <= radius
+        ):
+            continue
+        if hashes is not None and _same_binary(hashes, i, params.lookback):
+            continue
+        increased = bool(delta[i] > 0)
+        found.append(
+            ChangePoint(
+                index=i + offset,
+                old_value=float(old[i]),
+                new_value=float(new[i]),
+                relative_change=float(relative[i]),
+                confidence=confidence[i],
+                method=METHOD,
+                is_regression=increased != bigger_is_better,
+            )
+        )
+    return found
+
+
+def _same_binary(hashes: Sequence[str | None], index: int, lookback: int) -> bool:
+    """True when the binary at ``index`` is known to equal the last known one before it."""
+    current = hashes[index]
+    if current is None:
+        return False
+    for previous in reversed(hashes[max(0, index - lookback) : index]):
+        if previous is not None:
+            return previous == current
+    return False

@@ -1,0 +1,76 @@
+"""Helpers shared by the JSON endpoints: errors, tokens, database names, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from ..models import SubmissionToken
+from ..tokens import token_authenticate
+
+DEFAULT_DB = "default"
+
+
+def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
+    """LNT-shaped error body: ``success`` false and ``error`` the message."""
+    return JsonResponse({"success": False, "error": message, **extra}, status=status)
+
+
+def unknown_db(db: str) -> JsonResponse | None:
+    """lntsite serves one database, named ``default`` (LNT's ``/db_default/``)."""
+    if db != DEFAULT_DB:
+        return json_error(f"unknown database {db!r}; this server has only 'default'", 404)
+    return None
+
+
+def request_token(request: HttpRequest) -> str | None:
+    """The token from ``AuthToken``, ``Authorization: Bearer`` or ``?token=``."""
+    header = request.headers.get("AuthToken")
+    if header:
+        return header.strip()
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.GET.get("token") or None
+
+
+def authenticate(request: HttpRequest) -> SubmissionToken | JsonResponse:
+    token = token_authenticate(request_token(request))
+    if token is None:
+        return json_error(
+            "a valid submission token is required: send it as the AuthToken header, "
+            "'Authorization: Bearer <token>', or the token query parameter",
+            401,
+        )
+    return token
+
+
+def too_large(request: HttpRequest) -> JsonResponse | None:
+    """413 from the declared length alone, before anything is read or parsed."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return json_error("Content-Length is not a number", 400)
+    limit = settings.PERF_MAX_SUBMISSION_BYTES
+    if length > limit:
+        return json_error(
+            f"request body of {length} bytes is larger than the limit of {limit} bytes "
+            "(PERF_MAX_SUBMISSION_BYTES)",
+            413,
+        )
+    return None
+
+
+def page_params(request: HttpRequest) -> tuple[int, int] | JsonResponse:
+    """(offset, limit) from ``?offset=&limit=``; limit capped at PERF_API_PAGE_SIZE."""
+    cap = settings.PERF_API_PAGE_SIZE
+    try:
+        offset = int(request.GET.get("offset", 0))
+        limit = int(request.GET.get("limit", cap))
+    except ValueError:
+        return json_error("offset and limit must be integers", 400)
+    if offset < 0 or limit < 1:
+        return json_error("offset must be >= 0 and limit >= 1", 400)
+    return offset, min(limit, cap)

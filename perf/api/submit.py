@@ -1,0 +1,133 @@
+"""Run submission over HTTP: LNT's form endpoint and the REST endpoint.
+
+Both are token-authenticated machine endpoints (no cookies), hence csrf_exempt.
+A submission is: check size and token, parse, one transaction, enqueue, answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ..formats import FormatError, parse_report
+from ..ingest import MACHINE_POLICIES, MERGE_POLICIES, ImportRefused, run_import
+from ..suites import suite_schemas
+from .common import authenticate, json_error, too_large, unknown_db
+
+
+def _option(request: HttpRequest, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = request.POST.get(name) or request.GET.get(name) or default
+    if value not in allowed:
+        raise FormatError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _submit(
+    request: HttpRequest, raw: bytes | str, suite: str | None, *, source: str, merge_default: str
+) -> JsonResponse:
+    started = time.monotonic()
+    token = authenticate(request)
+    if isinstance(token, JsonResponse):
+        return token
+    try:
+        merge = _option(request, "merge", merge_default, MERGE_POLICIES)
+        select_machine = _option(request, "select_machine", "match", MACHINE_POLICIES)
+        schemas = suite_schemas()
+        report = parse_report(raw, schemas, suite=suite)
+    except FormatError as exc:
+        return json_error(exc.message, 404 if exc.message.startswith("unknown test suite") else 400)
+    if token.machine_name and token.machine_name != report.machine_name:
+        return json_error(
+            f"this token may only submit machine {token.machine_name!r}, "
+            f"not {report.machine_name!r}",
+            403,
+        )
+    import_started = time.monotonic()
+    try:
+        result = run_import(
+            report,
+            schemas[report.suite],
+            merge=merge,  # type: ignore[arg-type]
+            select_machine=select_machine,  # type: ignore[arg-type]
+            source=source,
+            source_detail=token.name,
+        )
+    except ImportRefused as exc:
+        return json_error(exc.message, exc.status)
+    finished = time.monotonic()
+    run_path = reverse("perf:run-detail", args=[report.suite, result.run_id])
+    body: dict[str, Any] = {
+        "success": True,
+        "error": None,
+        "run_id": result.run_id,
+        "result_url": request.build_absolute_uri(run_path),
+        "added_machines": result.added_machines,
+        "added_runs": result.added_runs,
+        "added_tests": result.added_tests,
+        "added_samples": result.added_samples,
+        "committed": True,
+        "replaced_run": result.replaced_run,
+        "import_time": round(finished - import_started, 4),
+        "total_time": round(finished - started, 4),
+        # Detection runs in the background; its state is at detection_status_url.
+        "test_results": [],
+        "detection_status_url": request.build_absolute_uri(
+            reverse("perf:api-run-detection", args=["default", report.suite, result.run_id])
+        ),
+        "warnings": result.warnings,
+    }
+    return JsonResponse(body)
+
+
+def _form_report(request: HttpRequest) -> bytes | str | JsonResponse:
+    try:
+        upload = request.FILES.get("file")
+        if upload is not None:
+            return upload.read()
+        data = request.POST.get("input_data")
+    except RequestDataTooBig:
+        return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
+    if not data:
+        return json_error("no report: send it in the form field input_data or as file", 400)
+    return data
+
+
+@csrf_exempt
+@require_POST
+def submit_run(request: HttpRequest, db: str = "default", suite: str | None = None) -> HttpResponse:
+    """LNT's ``submitRun`` form endpoint, as used by ``lnt submit``."""
+    error = unknown_db(db) or too_large(request)
+    if error:
+        return error
+    raw = _form_report(request)
+    if isinstance(raw, JsonResponse):
+        return raw
+    return _submit(request, raw, suite, source="submitRun", merge_default="reject")
+
+
+@csrf_exempt
+def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponse:
+    """``POST /api/db_<db>/v4/<suite>/runs``: the raw report is the body."""
+    if request.method != "POST":
+        return json_error("use POST to submit a run, or GET runs/<id> to read one", 405)
+    error = unknown_db(db) or too_large(request)
+    if error:
+        return error
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
+    response = _submit(request, raw, suite, source="api", merge_default="reject")
+    if response.status_code == 200:
+        # LNT answers a created run with a redirect status and its API URL.
+        body = json.loads(response.content)
+        response.status_code = 301
+        response["Location"] = reverse("perf:api-run", args=[db, suite, body["run_id"]])
+    return response

@@ -1,0 +1,43 @@
+"""Pure parsing of LNT reports and suite schemas into typed objects.  No Django here.
+
+Raw report JSON and schema documents are read only through this package; code
+downstream trusts the ``Report`` and ``SuiteSchema`` objects it returns.
+"""
+
+from perf.formats.limits import DEFAULT_LIMITS, Limits
+from perf.formats.orders import revision_sort_key
+from perf.formats.reports import parse_report
+from perf.formats.schemas import check_schema_upgrade, parse_suite_schema
+from perf.formats.suites import BUILTIN_SUITES
+from perf.formats.types import (
+    STATUS_FAIL,
+    STATUS_PASS,
+    STATUS_XFAIL,
+    FormatError,
+    MetricSpec,
+    MetricType,
+    Report,
+    SampleValue,
+    SuiteSchema,
+    TestResult,
+)
+
+__all__ = [
+    "BUILTIN_SUITES",
+    "DEFAULT_LIMITS",
+    "STATUS_FAIL",
+    "STATUS_PASS",
+    "STATUS_XFAIL",
+    "FormatError",
+    "Limits",
+    "MetricSpec",
+    "MetricType",
+    "Report",
+    "SampleValue",
+    "SuiteSchema",
+    "TestResult",
+    "check_schema_upgrade",
+    "parse_report",
+    "parse_suite_schema",
+    "revision_sort_key",
+]

@@ -1,0 +1,396 @@
+"""Parse an LNT JSON report (v1 or v2) into a validated ``Report``.
+
+This is the one place where raw report JSON is read.  Everything it returns is
+checked: names, value types, sizes, and that no string holds a NUL character
+or an unpaired surrogate (PostgreSQL text can store neither).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any, NoReturn
+
+from perf.formats.limits import DEFAULT_LIMITS, Limits
+from perf.formats.types import (
+    FormatError,
+    MetricSpec,
+    Report,
+    SampleValue,
+    SuiteSchema,
+    TestResult,
+)
+from perf.formats.v1 import report_tag, upgrade_v1
+from perf.formats.values import (
+    MACHINE_NAME_FORBIDDEN,
+    check_key,
+    check_name,
+    field_path,
+    hash_sample,
+    is_id_key,
+    json_type,
+    order_value,
+    parameter_value,
+    parse_time,
+    quote,
+    real_sample,
+    status_sample,
+)
+
+DEFAULT_SUITE = "nts"
+
+# Top-level keys of a v2 report.  "generated_by" is written by LNT's run
+# export; "schema" names the suite in LNT's own compile-suite test reports.
+_V2_TOP_KEYS = frozenset({"format_version", "machine", "run", "tests", "generated_by", "schema"})
+_V1_TOP_KEYS = frozenset({"Machine", "Run", "Tests"})
+_TIME_KEYS = frozenset({"start_time", "end_time"})
+
+
+def parse_report(
+    raw: bytes | str,
+    schemas: Mapping[str, SuiteSchema],
+    *,
+    suite: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Report:
+    """Decode, upgrade and validate one report; raise ``FormatError`` if it is refused.
+
+    ``raw``: the report as sent (bytes must be UTF-8; a leading BOM is allowed).
+    ``schemas``: the suites that exist, by name.  ``suite``: the suite named by
+    the submission URL, if any.
+
+    Version: ``format_version`` ``"2"``/``2`` is v2; otherwise
+    ``Run.Info.__report_version__`` ``"1"`` is v1; a ``Run.Info`` without it is
+    LNT's version 0, refused; a document with neither is v2.  Other versions
+    are refused.
+
+    Suite: the ``suite`` argument when given, else the v1 ``Run.Info.tag``,
+    else the v2 top-level ``schema`` key, else ``"nts"``; it must be in
+    ``schemas``.  When the URL names a suite and the report's tag or
+    ``schema`` names another, the URL wins (LNT refuses such reports) and a
+    warning says so.
+
+    Machine: ``name`` required; keys that are suite machine fields go to
+    ``machine_fields``, the others to ``machine_parameters``.  Run: every
+    order field required (string or integer, stripped); ``start_time`` and
+    ``end_time`` optional (``None`` when absent, naive UTC otherwise); other
+    keys go to ``run_fields`` or ``run_parameters``.  Values are stored as
+    strings; JSON null means "absent"; arrays and objects are refused.  Keys
+    ``id`` and ``*_id`` are ignored unless the suite defines them, so that an
+    exported run re-imports.
+
+    Tests: a list (possibly empty) of objects with a unique ``name`` and one
+    key per metric of the suite; a value is one sample or a non-empty list of
+    samples (null: metric absent).  Samples are ``float`` for Real, ``int``
+    for Status, ``str`` for Hash, in input order.  A test may report no metric.
+
+    Unknown top-level keys are ignored with a warning in ``Report.warnings``.
+    """
+    doc = decode_json(raw)
+    version = _detect_version(doc)
+    warnings: list[str] = []
+    schema = _resolve_suite(doc, version, schemas, suite, warnings)
+    known_top = _V1_TOP_KEYS if version == 1 else _V2_TOP_KEYS
+    for key in doc:
+        if key not in known_top:
+            warnings.append(f"ignored unknown top-level key {quote(key)}")
+    if version == 1:
+        doc, upgrade_warnings = upgrade_v1(doc, schema, limits=limits)
+        warnings.extend(upgrade_warnings)
+    return _build_report(doc, schema, limits, version, warnings)
+
+
+def decode_json(raw: bytes | str, what: str = "report") -> dict[str, Any]:
+    """Decode a JSON object from UTF-8 bytes or text.
+
+    Refused, each with a message starting with ``what``: invalid UTF-8, empty
+    input, invalid JSON (message gives line and column), the non-standard
+    literals NaN/Infinity/-Infinity, duplicate keys in one object, nesting too
+    deep for the decoder, a document that is not an object, and strings
+    holding NUL or an unpaired surrogate (escapes ``\\u0000``, ``\\ud800``).
+    """
+    if isinstance(raw, bytes | bytearray | memoryview):
+        try:
+            text = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise FormatError(
+                f"{what} is not valid UTF-8 (invalid byte at offset {error.start})"
+            ) from None
+        suspicious = "\\u" in text
+    elif isinstance(raw, str):
+        text = raw
+        suspicious = "\\u" in text or _has_surrogate(text)
+    else:
+        raise TypeError(f"{what} must be bytes or str, not {type(raw).__name__}")
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise FormatError(f"{what} is empty")
+
+    def refuse_constant(name: str) -> NoReturn:
+        raise FormatError(f"{what} contains {name}, which JSON does not allow")
+
+    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise FormatError(f"{what} has duplicate key {quote(key)} in one object")
+            result[key] = value
+        return result
+
+    try:
+        doc = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=refuse_duplicates)
+    except FormatError:
+        raise
+    except json.JSONDecodeError as error:
+        raise FormatError(
+            f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except RecursionError:
+        raise FormatError(f"{what} is nested too deeply") from None
+    except ValueError as error:  # e.g. an integer literal of more than 4300 digits
+        raise FormatError(f"{what} is not valid JSON: {error}") from None
+    if not isinstance(doc, dict):
+        raise FormatError(f"{what} must be a JSON object, not {json_type(doc)}")
+    if suspicious:
+        # Only escapes (or a str argument) can produce NUL or lone surrogates:
+        # raw control characters are invalid JSON and UTF-8 cannot encode surrogates.
+        _check_strings(doc, what)
+    return doc
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "a NUL character"
+    if _has_surrogate(text):
+        return "an unpaired surrogate, which is not valid Unicode"
+    return None
+
+
+def _check_strings(doc: dict[str, Any], what: str) -> None:
+    """Refuse NUL characters and unpaired surrogates in any key or string value."""
+    stack: list[tuple[str, object]] = [(what, doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            problem = _string_problem(value)
+            if problem is not None:
+                raise FormatError(f"{path} contains {problem}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                problem = _string_problem(key)
+                if problem is not None:
+                    raise FormatError(f"{path} has a key containing {problem}")
+                child = key if path == what else field_path(path, key)
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+
+
+def _detect_version(doc: dict[str, Any]) -> int:
+    if "format_version" in doc:
+        version = doc["format_version"]
+        if version == "2" or (type(version) is int and version == 2):
+            return 2
+        raise FormatError(
+            f"unsupported format_version {quote(version)} (lntsite reads format_version 2, "
+            f"and v1 reports marked by Run.Info.__report_version__)"
+        )
+    run = doc.get("Run")
+    if isinstance(run, dict) and isinstance(run.get("Info"), dict):
+        version = run["Info"].get("__report_version__", "0")
+        if version == "1" or (type(version) is int and version == 1):
+            return 1
+        raise FormatError(
+            f"unsupported report version {quote(version)} in Run.Info.__report_version__ "
+            f"(lntsite reads v1 and v2 reports; resubmit with a current LNT client)"
+        )
+    return 2
+
+
+def _resolve_suite(
+    doc: dict[str, Any],
+    version: int,
+    schemas: Mapping[str, SuiteSchema],
+    suite: str | None,
+    warnings: list[str],
+) -> SuiteSchema:
+    if version == 1:
+        named, source = report_tag(doc), "Run.Info.tag"
+    else:
+        declared = doc.get("schema")
+        if declared is not None and not isinstance(declared, str):
+            raise FormatError(f"report 'schema' must be a string, not {json_type(declared)}")
+        named, source = declared, "schema"
+    if suite is None:
+        chosen = named if named is not None else DEFAULT_SUITE
+    else:
+        chosen = suite
+        if named is not None and named != suite:
+            warnings.append(
+                f"report {source} {quote(named)} ignored: submitted to suite {quote(suite)}"
+            )
+    schema = schemas.get(chosen)
+    if schema is None:
+        raise FormatError(f"unknown test suite {quote(chosen)}")
+    return schema
+
+
+def _section(doc: dict[str, Any], key: str, kind: type, missing: str) -> Any:
+    value = doc.get(key)
+    if value is None:
+        raise FormatError(missing)
+    if not isinstance(value, kind):
+        expected = "an object" if kind is dict else "a list"
+        raise FormatError(f"report '{key}' must be {expected}, not {json_type(value)}")
+    return value
+
+
+def _build_report(
+    doc: dict[str, Any],
+    schema: SuiteSchema,
+    limits: Limits,
+    version: int,
+    warnings: list[str],
+) -> Report:
+    machine = _section(doc, "machine", dict, "report has no 'machine' object")
+    run = _section(doc, "run", dict, "report has no 'run' object")
+    tests = _section(doc, "tests", list, "report has no 'tests' list")
+
+    machine_name = check_name(
+        machine.get("name"),
+        "machine.name",
+        max_length=limits.max_name_length,
+        forbidden=MACHINE_NAME_FORBIDDEN,
+    )
+    machine_fields, machine_parameters = _split_keys(
+        machine, "machine", set(schema.machine_fields), {"name"}, limits
+    )
+
+    order = {
+        field: order_value(
+            run.get(field),
+            f"run.{field}",
+            suite=schema.name,
+            max_length=limits.max_name_length,
+        )
+        for field in schema.order_fields
+    }
+    start_time = parse_time(run.get("start_time"), "run.start_time")
+    end_time = parse_time(run.get("end_time"), "run.end_time")
+    run_fields, run_parameters = _split_keys(
+        run, "run", set(schema.run_fields), _TIME_KEYS | set(schema.order_fields), limits
+    )
+
+    return Report(
+        suite=schema.name,
+        machine_name=machine_name,
+        machine_fields=machine_fields,
+        machine_parameters=machine_parameters,
+        order=order,
+        run_fields=run_fields,
+        run_parameters=run_parameters,
+        start_time=start_time,
+        end_time=end_time,
+        tests=_tests(tests, schema, limits),
+        format_version=version,
+        warnings=tuple(warnings),
+    )
+
+
+def _split_keys(
+    section: dict[str, Any],
+    where: str,
+    fields: AbstractSet[str],
+    handled: AbstractSet[str],
+    limits: Limits,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Split a machine or run object into (suite fields, free parameters).
+
+    Keys in ``handled`` are skipped (parsed elsewhere); ``id``/``*_id`` keys that
+    are not suite fields are ignored; null values are treated as absent.
+    """
+    if len(section) > limits.max_parameters:
+        raise FormatError(
+            f"{where} has {len(section)} keys (limit {limits.max_parameters})"
+        )
+    in_fields: dict[str, str] = {}
+    parameters: dict[str, str] = {}
+    for key, value in section.items():
+        if key in handled:
+            continue
+        is_field = key in fields
+        if not is_field and is_id_key(key):
+            continue
+        check_key(key, where, max_length=limits.max_name_length)
+        text = parameter_value(
+            value, field_path(where, key), max_length=limits.max_string_length
+        )
+        if text is not None:
+            (in_fields if is_field else parameters)[key] = text
+    return in_fields, parameters
+
+
+def _tests(entries: list[Any], schema: SuiteSchema, limits: Limits) -> tuple[TestResult, ...]:
+    if len(entries) > limits.max_tests:
+        raise FormatError(f"report has {len(entries)} tests (limit {limits.max_tests})")
+    metrics = {metric.name: metric for metric in schema.metrics}
+    first_seen: dict[str, int] = {}
+    results: list[TestResult] = []
+    for index, entry in enumerate(entries):
+        where = f"tests[{index}]"
+        if not isinstance(entry, dict):
+            raise FormatError(f"{where} must be an object, not {json_type(entry)}")
+        if entry.get("name") is None:
+            raise FormatError(f"{where} has no 'name'")
+        name = check_name(entry["name"], f"{where}.name", max_length=limits.max_name_length)
+        if name in first_seen:
+            raise FormatError(
+                f"test {quote(name)} appears more than once "
+                f"(tests[{first_seen[name]}] and tests[{index}])"
+            )
+        first_seen[name] = index
+        samples: dict[str, tuple[SampleValue, ...]] = {}
+        for key, value in entry.items():
+            if key == "name":
+                continue
+            metric = metrics.get(key)
+            if metric is None:
+                if is_id_key(key):
+                    continue
+                raise FormatError(
+                    f"test {quote(name)}: unknown metric {quote(key)} "
+                    f"for suite {quote(schema.name)}"
+                )
+            if value is not None:
+                samples[key] = _samples(value, name, metric, limits)
+        results.append(TestResult(name=name, samples=samples))
+    return tuple(results)
+
+
+def _samples(
+    value: object, test: str, metric: MetricSpec, limits: Limits
+) -> tuple[SampleValue, ...]:
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise FormatError(f"test {quote(test)}: {metric.name} has an empty sample list")
+    if len(values) > limits.max_samples_per_value:
+        raise FormatError(
+            f"test {quote(test)}: {metric.name} has {len(values)} samples "
+            f"(limit {limits.max_samples_per_value})"
+        )
+    if metric.type == "Real":
+        return tuple(real_sample(v, test, metric.name) for v in values)
+    if metric.type == "Status":
+        return tuple(status_sample(v, test, metric.name) for v in values)
+    return tuple(
+        hash_sample(v, test, metric.name, max_length=limits.max_string_length) for v in values
+    )

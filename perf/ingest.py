@@ -1,0 +1,431 @@
+"""The only code that writes runs.
+
+``run_import`` takes a validated ``Report`` and stores it in one transaction with
+bulk inserts: a constant number of queries whatever the number of tests and
+whatever the length of the history.  When the transaction commits, the run is
+handed to the detection task; if the broker cannot take it, the run stays
+``pending`` and the periodic sweep picks it up.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+
+from .formats import Report, SuiteSchema, revision_sort_key
+from .formats.types import STATUS_FAIL
+from .models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
+from .summary import summarize, worst_status
+
+log = logging.getLogger(__name__)
+
+MergePolicy = Literal["reject", "replace", "append"]
+MachinePolicy = Literal["match", "update", "split"]
+MERGE_POLICIES: tuple[str, ...] = ("reject", "replace", "append")
+MACHINE_POLICIES: tuple[str, ...] = ("match", "update", "split")
+
+# Orders are spaced this far apart, so that ~32 revisions can be inserted between two
+# neighbours before a range has to be renumbered.
+POSITION_GAP = 1 << 32
+SPLIT_SEPARATOR = "~"  # split machines are named "<name>~2", "<name>~3", ...
+
+
+class ImportRefused(Exception):
+    """The report is valid but cannot be stored as asked (duplicate, machine mismatch)."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class ImportResult:
+    run_id: int
+    machine_id: int
+    machine_name: str
+    order_label: str
+    added_machines: int = 0
+    added_runs: int = 0
+    added_tests: int = 0
+    added_samples: int = 0
+    replaced_run: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_import(
+    report: Report,
+    schema: SuiteSchema,
+    *,
+    merge: MergePolicy = "reject",
+    select_machine: MachinePolicy = "match",
+    source: str = "api",
+    source_detail: str = "",
+    dry_run: bool = False,
+) -> ImportResult:
+    """Store ``report`` (already validated against ``schema``) as one run.
+
+    ``merge`` decides what happens when the machine already has a run at this order:
+    ``reject`` refuses (nothing is written), ``replace`` deletes the old run's samples
+    and derived changes and keeps its id, ``append`` keeps both.  ``select_machine``
+    decides what happens when the machine exists with other field values: ``match``
+    refuses, ``update`` overwrites them, ``split`` stores the run on a new machine
+    named ``<name>~N``.  ``dry_run`` does everything and rolls back.
+    Raises ImportRefused; any exception leaves the database as it was.
+    """
+    if merge not in MERGE_POLICIES:
+        raise ImportRefused(f"merge must be one of {', '.join(MERGE_POLICIES)}, got {merge!r}")
+    if select_machine not in MACHINE_POLICIES:
+        raise ImportRefused(
+            f"select_machine must be one of {', '.join(MACHINE_POLICIES)}, "
+            f"got {select_machine!r}"
+        )
+    with transaction.atomic():
+        result = _import(report, schema, merge, select_machine, source, source_detail)
+        if dry_run:
+            transaction.set_rollback(True)
+            return result
+        run_id = result.run_id
+        transaction.on_commit(lambda: _enqueue_detection(run_id), robust=True)
+    return result
+
+
+def _enqueue_detection(run_id: int) -> None:
+    from .tasks import detect_run_task  # tasks import services; avoid the cycle
+
+    try:
+        detect_run_task.delay(run_id)
+    except Exception:  # broker down: the run stays pending; the sweep will retry it
+        log.warning("could not enqueue detection of run %s; left pending", run_id, exc_info=True)
+
+
+def _import(
+    report: Report,
+    schema: SuiteSchema,
+    merge: str,
+    select_machine: str,
+    source: str,
+    source_detail: str,
+) -> ImportResult:
+    suite = TestSuite.objects.filter(name=schema.name).first()
+    if suite is None:
+        raise ImportRefused(f"unknown test suite {schema.name!r}", status=404)
+    metrics = {m.name: m for m in Metric.objects.filter(suite=suite)}
+
+    machine, added_machine = _select_machine(suite, report, select_machine)
+    order = _get_or_create_order(suite, report.order, schema.order_fields)
+
+    existing = list(
+        Run.objects.filter(machine=machine, order=order).order_by("id").values_list("id", flat=True)
+    )
+    now = datetime.now(UTC)
+    run_values = {
+        "start_time": (report.start_time or now.replace(tzinfo=None)).replace(tzinfo=UTC),
+        "end_time": (report.end_time or report.start_time or now.replace(tzinfo=None)).replace(
+            tzinfo=UTC
+        ),
+        "run_fields": report.run_fields,
+        "parameters": report.run_parameters,
+        "source": source,
+        "source_detail": source_detail[:512],
+        "detection_state": Run.PENDING,
+        "detection_attempts": 0,
+        "detection_error": "",
+        "detected_at": None,
+    }
+    replaced = False
+    if existing and merge == "reject":
+        raise ImportRefused(
+            f"duplicate run: machine {machine.name!r} already has run {existing[0]} at order "
+            f"{order.label!r}; submit with merge=replace to replace it or merge=append to add "
+            "its samples",
+            status=409,
+        )
+    if existing and merge == "replace":
+        run_id = existing[0]
+        _delete_run_data(existing)
+        Run.objects.filter(id__in=existing[1:]).delete()
+        Run.objects.filter(id=run_id).update(**run_values)
+        replaced = True
+    else:
+        run_id = Run.objects.create(suite=suite, machine=machine, order=order, **run_values).id
+
+    added_tests, added_samples = _store_samples(
+        suite, machine, order, run_id, report, schema, metrics
+    )
+    return ImportResult(
+        run_id=run_id,
+        machine_id=machine.id,
+        machine_name=machine.name,
+        order_label=order.label,
+        added_machines=int(added_machine),
+        added_runs=0 if replaced else 1,
+        added_tests=added_tests,
+        added_samples=added_samples,
+        replaced_run=replaced,
+        warnings=list(report.warnings),
+    )
+
+
+def _delete_run_data(run_ids: list[int]) -> None:
+    """Remove what was stored and derived for these runs (their rows stay or go above)."""
+    from .models import FieldChange
+
+    Sample.objects.filter(run_id__in=run_ids).delete()
+    Point.objects.filter(run_id__in=run_ids).delete()
+    FieldChange.objects.filter(run_id__in=run_ids).delete()
+
+
+# --- machines ----------------------------------------------------------------------
+
+
+def _lock_suite(suite: TestSuite) -> None:
+    """Serialise creations (machines, orders) within one suite; held to commit."""
+    TestSuite.objects.select_for_update().filter(pk=suite.pk).values_list("pk").first()
+
+
+def _machine_conflicts(machine: Machine, report: Report) -> list[str]:
+    conflicts = []
+    for key, value in report.machine_fields.items():
+        old = machine.fields.get(key)
+        if old not in (None, "") and value not in (None, "") and old != value:
+            conflicts.append(f"{key} {old!r} != {value!r}")
+    return conflicts
+
+
+def _select_machine(suite: TestSuite, report: Report, policy: str) -> tuple[Machine, bool]:
+    name = report.machine_name
+    # Locking the machine row serialises submissions of one machine, so two
+    # concurrent "reject" submissions of the same order cannot both pass the check.
+    candidates = list(
+        Machine.objects.select_for_update().filter(suite=suite, name__startswith=name)
+        if policy == "split"
+        else Machine.objects.select_for_update().filter(suite=suite, name=name)
+    )
+    candidates = [
+        m
+        for m in candidates
+        if m.name == name
+        or (
+            m.name.startswith(name + SPLIT_SEPARATOR)
+            and m.name[len(name) + 1 :].isdigit()
+        )
+    ]
+    exact = next((m for m in candidates if m.name == name), None)
+    if exact is None:
+        return _create_machine(suite, name, report), True
+    conflicts = _machine_conflicts(exact, report)
+    if not conflicts:
+        _merge_machine_info(exact, report, overwrite=False)
+        return exact, False
+    if policy == "match":
+        raise ImportRefused(
+            f"machine {name!r} exists with different fields ({'; '.join(conflicts)}); "
+            "submit with select_machine=update to overwrite them or select_machine=split "
+            "to store the run on a new machine",
+            status=409,
+        )
+    if policy == "update":
+        _merge_machine_info(exact, report, overwrite=True)
+        return exact, False
+    # split: reuse a split machine whose fields match, else make the next one.
+    for m in candidates:
+        if m is not exact and not _machine_conflicts(m, report):
+            _merge_machine_info(m, report, overwrite=False)
+            return m, False
+    numbers = [int(m.name[len(name) + 1 :]) for m in candidates if m is not exact]
+    split_name = f"{name}{SPLIT_SEPARATOR}{max(numbers, default=1) + 1}"
+    return _create_machine(suite, split_name, report), True
+
+
+def _create_machine(suite: TestSuite, name: str, report: Report) -> Machine:
+    _lock_suite(suite)
+    try:
+        with transaction.atomic():
+            return Machine.objects.create(
+                suite=suite,
+                name=name,
+                fields=report.machine_fields,
+                parameters=report.machine_parameters,
+            )
+    except IntegrityError:  # created meanwhile by a concurrent submission
+        return Machine.objects.select_for_update().get(suite=suite, name=name)
+
+
+def _merge_machine_info(machine: Machine, report: Report, *, overwrite: bool) -> None:
+    fields = dict(machine.fields)
+    params = dict(machine.parameters)
+    if overwrite:
+        fields.update(report.machine_fields)
+    else:
+        for k, v in report.machine_fields.items():
+            if fields.get(k) in (None, ""):
+                fields[k] = v
+    params.update(report.machine_parameters)
+    if fields != machine.fields or params != machine.parameters:
+        machine.fields, machine.parameters = fields, params
+        machine.save(update_fields=["fields", "parameters"])
+
+
+# --- orders ------------------------------------------------------------------------
+
+
+def order_key(values: dict[str, str], order_fields: tuple[str, ...]) -> str:
+    return "\x1f".join(values[f] for f in order_fields)
+
+
+def order_sort_key(values: dict[str, str], order_fields: tuple[str, ...]) -> str | None:
+    """A string that sorts like the revisions, or None when one is not numeric."""
+    parts = []
+    for f in order_fields:
+        ints = revision_sort_key(values[f])
+        if ints is None or any(i >= 10**20 for i in ints):
+            return None
+        parts.append(".".join(f"{i:020d}" for i in ints))
+    key = "|".join(parts)
+    return key if len(key) <= 512 else None
+
+
+def _get_or_create_order(
+    suite: TestSuite, values: dict[str, str], schema_fields: tuple[str, ...]
+) -> Order:
+    key = order_key(values, schema_fields)
+    order = Order.objects.filter(suite=suite, key=key).first()
+    if order is not None:
+        return order
+    _lock_suite(suite)
+    order = Order.objects.filter(suite=suite, key=key).first()  # created while we waited?
+    if order is not None:
+        return order
+    sort_key = order_sort_key(values, schema_fields)
+    position = _new_position(suite, sort_key)
+    return Order.objects.create(
+        suite=suite, fields=values, key=key, sort_key=sort_key, position=position
+    )
+
+
+def _new_position(suite: TestSuite, sort_key: str | None) -> int:
+    """A position for a new order between its neighbours (caller holds the suite lock)."""
+    orders = Order.objects.filter(suite=suite)
+    last = orders.aggregate(m=Max("position"))["m"]
+    if last is None:
+        return 0
+    if sort_key is None:
+        return last + POSITION_GAP
+    nxt = (
+        orders.filter(sort_key__gt=sort_key).order_by("sort_key").values_list("position", flat=True)
+    ).first()
+    if nxt is None:
+        return last + POSITION_GAP
+    prev = (
+        orders.filter(sort_key__lt=sort_key)
+        .order_by("-sort_key")
+        .values_list("position", flat=True)
+        .first()
+    )
+    if prev is None:
+        return nxt - POSITION_GAP
+    if nxt - prev >= 2:
+        return (prev + nxt) // 2
+    _shift_positions(suite, nxt, POSITION_GAP)
+    return prev + POSITION_GAP // 2
+
+
+def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
+    """Renumber: move every order at or after ``from_position`` (rare; all in SQL)."""
+    from .models import FieldChange
+
+    moved = Order.objects.filter(suite=suite, position__gte=from_position)
+    Point.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
+    FieldChange.objects.filter(end_order__in=moved.values("id")).update(
+        end_position=F("end_position") + delta
+    )
+    moved.update(position=F("position") + delta)
+
+
+# --- samples -----------------------------------------------------------------------
+
+
+def _store_samples(
+    suite: TestSuite,
+    machine: Machine,
+    order: Order,
+    run_id: int,
+    report: Report,
+    schema: SuiteSchema,
+    metrics: dict[str, Metric],
+) -> tuple[int, int]:
+    """Insert tests, series, samples and points.  Six queries whatever the size."""
+    if not report.tests:
+        return 0, 0
+    names = [t.name for t in report.tests]
+    tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+    missing = [Test(suite=suite, name=n) for n in names if n not in tests]
+    if missing:
+        # ignore_conflicts: a concurrent submission may create the same tests.
+        Test.objects.bulk_create(missing, ignore_conflicts=True)
+        tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+
+    wanted = {
+        (tests[t.name], metrics[m].id) for t in report.tests for m in t.samples if m in metrics
+    }
+    test_ids = {tid for tid, _ in wanted}
+    series = _series_ids(machine, test_ids)
+    if wanted - series.keys():
+        Series.objects.bulk_create(
+            [Series(machine=machine, test_id=t, metric_id=m) for t, m in wanted - series.keys()],
+            ignore_conflicts=True,
+        )
+        series = _series_ids(machine, test_ids)
+
+    samples: list[Sample] = []
+    points: list[Point] = []
+    count = 0
+    for test in report.tests:
+        binary_hash = test.samples.get("hash")
+        for metric_name, values in test.samples.items():
+            metric = metrics.get(metric_name)
+            if metric is None:  # validated upstream; a schema changed under us
+                continue
+            series_id = series[(tests[test.name], metric.id)]
+            count += len(values)
+            samples.append(Sample(run_id=run_id, series_id=series_id, values=list(values)))
+            point = Point(
+                run_id=run_id,
+                series_id=series_id,
+                order=order,
+                position=order.position,
+                count=len(values),
+            )
+            if metric.type == Metric.REAL:
+                statuses = test.samples.get(f"{metric_name}_status")
+                summary = summarize(
+                    [float(v) for v in values], [int(s) for s in statuses] if statuses else None
+                )
+                point.value, point.mean = summary.value, summary.mean
+                point.minimum, point.maximum = summary.minimum, summary.maximum
+                point.stdev, point.failed = summary.stdev, summary.failed
+                if binary_hash:
+                    point.hash = str(binary_hash[0])[:256]
+            elif metric.type == Metric.STATUS:
+                status = worst_status([int(v) for v in values])
+                point.value = point.minimum = point.maximum = float(status)
+                point.failed = status == STATUS_FAIL
+            else:
+                point.hash = str(values[0])[:256]
+            points.append(point)
+    Sample.objects.bulk_create(samples)
+    Point.objects.bulk_create(points)
+    return len(missing), count
+
+
+def _series_ids(machine: Machine, test_ids: set[int]) -> dict[tuple[int, int], int]:
+    rows = Series.objects.filter(machine=machine, test_id__in=test_ids).values_list(
+        "test_id", "metric_id", "id"
+    )
+    return {(t, m): i for t, m, i in rows}

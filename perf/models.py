@@ -1,0 +1,420 @@
+"""The lntsite schema.
+
+Sizes this schema is designed for (PostgreSQL): 100 million sample values, tens of
+thousands of orders per suite, thousands of tests per run.  Every index carries a
+comment naming the query it serves.
+
+Sample storage, long rather than wide
+-------------------------------------
+LNT stores samples wide: one row per (run, test) with one column per metric, which
+needs DDL for every custom suite and leaves most columns NULL (a test reports two to
+four of the nine ``nts`` metrics).  lntsite stores them long: one ``Sample`` row per
+(run, series), a series being machine x test x metric, holding that run's samples as
+a small array.  Packing the samples of one (run, series) into one row, rather than one
+row per value, divides the row count by the samples-per-run factor and pays
+PostgreSQL's ~28-byte row overhead once per array: 100M values at ~3 per run are
+~33M rows of ~60 bytes plus one index, about 3 GB.
+
+Graphs and detection never read ``Sample``: they read ``Point``, the per-(run,
+series) aggregate (count, median, mean, min, max, standard deviation, failure and
+binary hash) written in the same transaction, indexed by (series, order position) so
+that "the last W points of this series" is an index range scan whatever the length
+of the history.  Raw samples are read for one run (export, run report) or for the
+window of points a detection or a graph already selected.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class TestSuite(models.Model):
+    """A suite fixes which metrics tests report and which run fields form the order."""
+
+    name = models.CharField(max_length=64, unique=True)
+    # The schema document as accepted (normalised): metrics, run_fields, machine_fields.
+    schema = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Metric(models.Model):
+    """One metric of a suite (LNT's "sample field")."""
+
+    REAL, HASH, STATUS = "Real", "Hash", "Status"
+    TYPE_CHOICES = [(REAL, "Real"), (HASH, "Hash"), (STATUS, "Status")]
+
+    suite = models.ForeignKey(TestSuite, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=64)
+    type = models.CharField(max_length=8, choices=TYPE_CHOICES, default=REAL)
+    bigger_is_better = models.BooleanField(default=False)
+    ignore_same_hash = models.BooleanField(default=False)
+    display_name = models.CharField(max_length=128, blank=True)
+    unit = models.CharField(max_length=32, blank=True)
+    unit_abbrev = models.CharField(max_length=16, blank=True)
+    # LNT's field_index: stable, new metrics are appended, used in graph/ API URLs.
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["suite", "position"]
+        constraints = [
+            # Serves metric lookup by name during ingest and schema updates.
+            models.UniqueConstraint(fields=["suite", "name"], name="metric_suite_name_uniq"),
+            # Serves graph/<machine>/<test>/<field_index> lookups.
+            models.UniqueConstraint(fields=["suite", "position"], name="metric_suite_pos_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.suite_id}:{self.name}"
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+
+class Machine(models.Model):
+    suite = models.ForeignKey(TestSuite, on_delete=models.PROTECT, related_name="machines")
+    name = models.CharField(max_length=512)
+    fields = models.JSONField(default=dict, blank=True)  # the suite's machine fields
+    parameters = models.JSONField(default=dict, blank=True)  # free keys from reports
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Serves machine selection by name at every submission and machines/<name>.
+            models.UniqueConstraint(fields=["suite", "name"], name="machine_suite_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(models.Model):
+    """A point on the x-axis: the values of the suite's order fields (a revision).
+
+    ``position`` is an integer kept in the natural order of revisions.  New orders
+    get a position between their neighbours (found with two indexed queries on
+    ``sort_key``), with large gaps so that renumbering is rare and done by one
+    UPDATE in the database; nothing ever sorts the whole table in Python.
+    Revisions that are not numeric (git hashes) have no sort key and are placed
+    after the last order, i.e. in arrival order.
+    """
+
+    suite = models.ForeignKey(TestSuite, on_delete=models.PROTECT, related_name="orders")
+    fields = models.JSONField()  # order field name -> revision string
+    key = models.CharField(max_length=512)  # the order values joined, for uniqueness
+    # Zero-padded encoding of the revision's integers; sorts like the revisions.
+    sort_key = models.CharField(max_length=512, null=True, blank=True)
+    position = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["suite", "position"]
+        constraints = [
+            # Serves order lookup by revision at every submission and orders/<rev>.
+            models.UniqueConstraint(fields=["suite", "key"], name="order_suite_key_uniq"),
+        ]
+        indexes = [
+            # Serves "orders of a suite by position" (machine pages, graphs, neighbours).
+            # Not unique: renumbering shifts a range by one UPDATE, which a unique index
+            # would trip over mid-statement; new orders are placed under the suite's lock.
+            models.Index(fields=["suite", "position"], name="order_suite_pos_idx"),
+            # Serves finding a new order's neighbours: max(sort_key) < k, min(sort_key) > k.
+            models.Index(fields=["suite", "sort_key"], name="order_suite_sortkey_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return ", ".join(str(v) for v in self.fields.values())
+
+
+class Run(models.Model):
+    PENDING, DONE, FAILED = "pending", "done", "failed"
+    DETECTION_CHOICES = [(PENDING, "pending"), (DONE, "done"), (FAILED, "failed")]
+
+    suite = models.ForeignKey(TestSuite, on_delete=models.PROTECT, related_name="runs")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="runs")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="runs")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    run_fields = models.JSONField(default=dict, blank=True)  # the suite's run fields
+    parameters = models.JSONField(default=dict, blank=True)  # free keys (build log, ...)
+    source = models.CharField(max_length=32)  # submitRun, api, import_run, demo
+    source_detail = models.CharField(max_length=512, blank=True)  # file name, token name
+    detection_state = models.CharField(
+        max_length=8, choices=DETECTION_CHOICES, default=PENDING
+    )
+    detection_attempts = models.PositiveIntegerField(default=0)
+    detection_error = models.TextField(blank=True)
+    detected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Serves the duplicate check (same machine and order) and a machine's runs
+            # by order, and "previous run of this machine" for run reports.
+            models.Index(fields=["machine", "order"], name="run_machine_order_idx"),
+            # Serves the home page's recent runs per suite.
+            models.Index(fields=["suite", "-submitted_at"], name="run_suite_recent_idx"),
+            # Serves the pending-detection sweep; partial, so it stays tiny.
+            models.Index(
+                fields=["detection_state"],
+                name="run_detection_todo_idx",
+                condition=Q(detection_state__in=["pending", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk}"
+
+
+class Test(models.Model):
+    suite = models.ForeignKey(TestSuite, on_delete=models.PROTECT, related_name="tests")
+    name = models.CharField(max_length=512)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Serves test lookup by name at every submission and search by name prefix.
+            models.UniqueConstraint(fields=["suite", "name"], name="test_suite_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Series(models.Model):
+    """One machine x test x metric: the unit of graphs and of detection."""
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="series")
+    test = models.ForeignKey(Test, on_delete=models.PROTECT, related_name="series")
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="series")
+
+    class Meta:
+        constraints = [
+            # Serves the series lookup of every submission (all series of one machine)
+            # and graph/<machine>/<test>/<field>.
+            models.UniqueConstraint(
+                fields=["machine", "test", "metric"], name="series_machine_test_metric_uniq"
+            ),
+        ]
+        indexes = [
+            # Serves "which machines ran this test" (test pages, graph form).
+            models.Index(fields=["test"], name="series_test_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Series {self.pk}"
+
+
+class Sample(models.Model):
+    """The raw samples of one run for one series (see the module docstring)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    values = models.JSONField()  # list of numbers (Real, Status) or strings (Hash)
+
+    class Meta:
+        constraints = [
+            # Serves reading and deleting one run's samples (export, replace, delete),
+            # and the window of samples a detection or graph selected by (run, series).
+            models.UniqueConstraint(fields=["run", "series"], name="sample_run_series_uniq"),
+        ]
+
+
+class Point(models.Model):
+    """Per-(run, series) aggregate of the samples: what graphs and detection read.
+
+    For Real metrics ``value`` is the median of the samples; for Status metrics the
+    worst status; for Hash metrics it is NULL and ``hash`` holds the value.
+    ``failed`` is set when the test's matching ``<metric>_status`` said FAIL in
+    this run: the value is then not a valid measurement.  ``hash`` on a Real point
+    is the binary hash the test reported in the same run (for ignore_same_hash).
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="points")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    position = models.BigIntegerField()  # copy of order.position, for the index below
+    count = models.PositiveIntegerField()
+    value = models.FloatField(null=True)
+    mean = models.FloatField(null=True)
+    minimum = models.FloatField(null=True)
+    maximum = models.FloatField(null=True)
+    stdev = models.FloatField(null=True)
+    failed = models.BooleanField(default=False)
+    hash = models.CharField(max_length=256, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Serves a run's report (all points of one run) and deleting a run's points.
+            models.UniqueConstraint(fields=["run", "series"], name="point_run_series_uniq"),
+        ]
+        indexes = [
+            # Serves graphs and detection windows: points of a series by position.
+            models.Index(fields=["series", "position"], name="point_series_position_idx"),
+        ]
+
+
+class FieldChange(models.Model):
+    """A change point found in one series: the level moved at ``end_order``."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="changes")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
+    test = models.ForeignKey(Test, on_delete=models.PROTECT, related_name="+")
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    start_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    end_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    end_position = models.BigIntegerField()  # copy of end_order.position
+    old_value = models.FloatField()
+    new_value = models.FloatField()
+    relative_change = models.FloatField()  # (new - old) / |old|, signed
+    confidence = models.FloatField()  # 0..1
+    is_regression = models.BooleanField()
+    method = models.CharField(max_length=64)
+    parameters = models.JSONField(default=dict, blank=True)
+    run = models.ForeignKey(
+        Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )  # the run whose detection found it
+    withdrawn = models.BooleanField(default=False)  # later data did not confirm it
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # Idempotency: one change per series and order, whatever the worker count.
+            # Also serves "changes of this series" for graph markers.
+            models.UniqueConstraint(
+                fields=["series", "end_order"], name="fieldchange_series_order_uniq"
+            ),
+        ]
+        indexes = [
+            # Serves detection's withdrawal pass: changes of a series in a position range.
+            models.Index(fields=["series", "end_position"], name="fc_series_pos_idx"),
+            # Serves the daily report and the home page: recent changes.
+            models.Index(fields=["-created_at"], name="fc_recent_idx"),
+        ]
+
+
+class Regression(models.Model):
+    """Related field changes grouped for triage, with LNT's states."""
+
+    DETECTED, STAGED, ACTIVE, NTBF, IGNORED, FIXED, VERIFY = 0, 1, 10, 20, 21, 22, 23
+    STATE_CHOICES = [
+        (DETECTED, "Detected"),
+        (STAGED, "Staged"),
+        (ACTIVE, "Active"),
+        (NTBF, "Not to be fixed"),
+        (IGNORED, "Ignored"),
+        (FIXED, "Fixed"),
+        (VERIFY, "Verify"),
+    ]
+    OPEN_STATES = (DETECTED, STAGED, ACTIVE, VERIFY)
+
+    suite = models.ForeignKey(TestSuite, on_delete=models.PROTECT, related_name="regressions")
+    title = models.CharField(max_length=512)
+    bug = models.URLField(max_length=512, blank=True)
+    state = models.PositiveSmallIntegerField(choices=STATE_CHOICES, default=DETECTED)
+    # The order range the grouped changes share; detection groups by it.
+    start_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    end_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    notified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Serves the regression list filtered by state, newest first.
+            models.Index(fields=["suite", "state", "-created_at"], name="regression_state_idx"),
+            # Serves grouping: the open regression for an order range.
+            models.Index(fields=["suite", "end_order", "start_order"], name="regression_range_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RegressionIndicator(models.Model):
+    regression = models.ForeignKey(
+        Regression, on_delete=models.CASCADE, related_name="indicators"
+    )
+    # A field change belongs to at most one regression (unique: grouping is idempotent).
+    field_change = models.OneToOneField(
+        FieldChange, on_delete=models.CASCADE, related_name="indicator"
+    )
+
+
+class RegressionEvent(models.Model):
+    """Audit history of a regression: who changed what, and when."""
+
+    regression = models.ForeignKey(Regression, on_delete=models.CASCADE, related_name="events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=32)  # created, state, title, bug, merge, split
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+
+class ChangeIgnore(models.Model):
+    """A field change a person marked as not worth reporting."""
+
+    field_change = models.OneToOneField(
+        FieldChange, on_delete=models.CASCADE, related_name="ignore"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    reason = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Baseline(models.Model):
+    """A named run that reports can be compared against."""
+
+    suite = models.ForeignKey(TestSuite, on_delete=models.CASCADE, related_name="baselines")
+    name = models.CharField(max_length=128)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Serves baseline lookup by name on run reports.
+            models.UniqueConstraint(fields=["suite", "name"], name="baseline_suite_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubmissionToken(models.Model):
+    """A secret that lets a build bot submit.  Only its SHA-256 is stored."""
+
+    name = models.CharField(max_length=128, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)  # serves token lookup
+    prefix = models.CharField(max_length=12)  # first characters, to recognise a token
+    machine_name = models.CharField(
+        max_length=512, blank=True, help_text="If set, the token may only submit this machine."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,63 @@
+"""Test suites: the schemas stored in the database, and their creation/upgrade."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .formats import FormatError, SuiteSchema, check_schema_upgrade, parse_suite_schema
+from .formats.documents import schema_document
+from .models import Metric, TestSuite
+
+
+def suite_schema(suite: TestSuite) -> SuiteSchema:
+    return parse_suite_schema(suite.schema)
+
+
+def suite_schemas() -> dict[str, SuiteSchema]:
+    """Every suite's schema by name.  One query."""
+    return {s.name: parse_suite_schema(s.schema) for s in TestSuite.objects.all()}
+
+
+@transaction.atomic
+def suite_save(schema: SuiteSchema) -> tuple[TestSuite, bool]:
+    """Create the suite, or upgrade it when only additions were made.
+
+    Returns (suite, created).  Removing or retyping a metric, or changing the order
+    fields, raises FormatError naming what (checked by ``check_schema_upgrade``).
+    """
+    suite = TestSuite.objects.select_for_update().filter(name=schema.name).first()
+    created = suite is None
+    if suite is None:
+        suite = TestSuite.objects.create(name=schema.name, schema=schema_document(schema))
+        existing: dict[str, Metric] = {}
+    else:
+        check_schema_upgrade(parse_suite_schema(suite.schema), schema)
+        suite.schema = schema_document(schema)
+        suite.save(update_fields=["schema"])
+        existing = {m.name: m for m in suite.metrics.all()}
+    next_position = max((m.position for m in existing.values()), default=-1) + 1
+    new_metrics = []
+    for spec in schema.metrics:
+        current = existing.get(spec.name)
+        attrs = {
+            "type": spec.type,
+            "bigger_is_better": spec.bigger_is_better,
+            "ignore_same_hash": spec.ignore_same_hash,
+            "display_name": spec.display_name,
+            "unit": spec.unit,
+            "unit_abbrev": spec.unit_abbrev,
+        }
+        if current is None:
+            new_metrics.append(
+                Metric(suite=suite, name=spec.name, position=next_position, **attrs)
+            )
+            next_position += 1
+        elif any(getattr(current, k) != v for k, v in attrs.items()):
+            for k, v in attrs.items():
+                setattr(current, k, v)
+            current.save()
+    Metric.objects.bulk_create(new_metrics)
+    return suite, created
+
+
+__all__ = ["FormatError", "schema_document", "suite_save", "suite_schema", "suite_schemas"]

@@ -1,0 +1,69 @@
+"""Per-(run, series) aggregates of raw samples.  Pure: no Django.
+
+Used by ingest to fill ``Point`` rows, so that graphs and detection read one row
+per run instead of the raw samples.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+STATUS_FAIL = 1
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Aggregate of one run's samples for one Real series.
+
+    ``count`` is the number of samples reported; the other figures are over the
+    valid ones only (samples whose paired status is not FAIL).  With no valid
+    sample, every figure is None and ``failed`` is True.  ``stdev`` is the sample
+    standard deviation, None with fewer than two valid samples.
+    """
+
+    count: int
+    value: float | None  # median
+    mean: float | None
+    minimum: float | None
+    maximum: float | None
+    stdev: float | None
+    failed: bool
+
+
+def valid_samples(values: Sequence[float], statuses: Sequence[int] | None) -> list[float]:
+    """The samples that are real measurements.
+
+    ``statuses`` is the test's ``<metric>_status`` in the same run.  When it has one
+    status per sample they pair up (LNT stores sample i of every metric together);
+    otherwise the worst status applies to every sample.  FAIL (1) invalidates.
+    """
+    if not statuses:
+        return list(values)
+    if len(statuses) == len(values):
+        return [v for v, s in zip(values, statuses, strict=True) if s != STATUS_FAIL]
+    if STATUS_FAIL in statuses:
+        return []
+    return list(values)
+
+
+def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) -> Summary:
+    """Summarise one run's samples of a Real metric (see ``Summary``)."""
+    valid = valid_samples(values, statuses)
+    if not valid:
+        return Summary(len(values), None, None, None, None, None, True)
+    return Summary(
+        count=len(values),
+        value=float(statistics.median(valid)),
+        mean=float(statistics.fmean(valid)),
+        minimum=float(min(valid)),
+        maximum=float(max(valid)),
+        stdev=float(statistics.stdev(valid)) if len(valid) > 1 else None,
+        failed=False,
+    )
+
+
+def worst_status(statuses: Sequence[int]) -> int:
+    """FAIL if any sample failed, else the largest status (XFAIL over PASS)."""
+    return STATUS_FAIL if STATUS_FAIL in statuses else max(statuses)

@@ -1,0 +1,30 @@
+"""Thin Celery tasks: take ids, call one service.
+
+Retries, acks_late, time limits and JSON serialisation are set in settings; the
+retry on database errors is declared here because it is per task.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from . import detection
+
+
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def detect_run_task(run_id: int) -> str:
+    """Detect the changes a run introduced (idempotent: safe to run twice)."""
+    return detection.run_detect(run_id)
+
+
+@shared_task
+def detect_pending_task() -> int:
+    """Periodic sweep: re-enqueue runs whose detection is pending or failed."""
+    return detection.runs_enqueue_pending(enqueue=detect_run_task.delay)

@@ -1,0 +1,42 @@
+"""Submission tokens: created once, shown once, stored as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.utils import timezone
+
+from .models import SubmissionToken
+
+TOKEN_PREFIX = "lnt_"
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def token_set_secret(token: SubmissionToken) -> str:
+    """Give an unsaved token a new secret; return the secret (stored only hashed)."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token.key_hash = token_hash(raw)
+    token.prefix = raw[:10]
+    return raw
+
+
+def token_create(name: str, *, machine_name: str = "") -> tuple[SubmissionToken, str]:
+    """Create a token; return it with its secret, which is not stored anywhere."""
+    token = SubmissionToken(name=name, machine_name=machine_name)
+    raw = token_set_secret(token)
+    token.save()
+    return token, raw
+
+
+def token_authenticate(raw: str | None) -> SubmissionToken | None:
+    """The active token whose secret is ``raw``, or None.  One query (two on success)."""
+    if not raw or len(raw) > 256:
+        return None
+    token = SubmissionToken.objects.filter(key_hash=token_hash(raw), is_active=True).first()
+    if token is not None:
+        SubmissionToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token

@@ -1,0 +1,39 @@
+from django.urls import path
+
+from .api import read, submit
+from .views import pages
+
+app_name = "perf"
+
+api = "api/db_<str:db>/v4/<str:suite>/"
+
+urlpatterns = [
+    # --- pages ---------------------------------------------------------------
+    path("", pages.home, name="home"),
+    path("db_default/v4/<str:suite>/<int:run_id>", pages.run_detail, name="run-detail"),
+    # --- LNT submission (form endpoint used by `lnt submit`) ----------------------
+    path("db_<str:db>/v4/<str:suite>/submitRun", submit.submit_run, name="submit-run"),
+    path("db_<str:db>/submitRun", submit.submit_run, name="submit-run-db"),
+    path("v4/<str:suite>/submitRun", submit.submit_run, name="submit-run-suite"),
+    # --- REST API ----------------------------------------------------------------
+    path(api + "runs", submit.runs_collection, name="api-runs"),
+    path(api + "runs/<int:run_id>", read.run, name="api-run"),
+    path(api + "runs/<int:run_id>/detection", read.run_detection, name="api-run-detection"),
+    path(api + "machines", read.machines, name="api-machines"),
+    path(api + "machines/<str:key>", read.machine, name="api-machine"),
+    path(api + "samples", read.samples, name="api-samples"),
+    path(api + "orders/<str:key>", read.order, name="api-order"),
+    path(api + "fields", read.fields, name="api-fields"),
+    path(api + "tests", read.tests, name="api-tests"),
+    path(api + "schema", read.schema, name="api-schema"),
+    path(
+        api + "graph/<int:machine_id>/<int:test_id>/<int:field_index>",
+        read.graph,
+        name="api-graph",
+    ),
+    path(
+        api + "regression/<int:machine_id>/<int:test_id>/<int:field_index>",
+        read.regression,
+        name="api-regression",
+    ),
+]
