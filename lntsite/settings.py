@@ -213,7 +213,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the run stays "pending" for the sweep below.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1,
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 # A lost message never loses a detection: this sweep re-enqueues pending/failed runs.

@@ -58,8 +58,15 @@ class BigTableAdmin(admin.ModelAdmin):
 class MetricInline(admin.TabularInline):
     model = Metric
     extra = 0
-    fields = ["position", "name", "type", "bigger_is_better", "ignore_same_hash", "display_name",
-              "unit"]
+    fields = [
+        "position",
+        "name",
+        "type",
+        "bigger_is_better",
+        "ignore_same_hash",
+        "display_name",
+        "unit",
+    ]
     readonly_fields = ["position", "name", "type"]
 
 
@@ -107,8 +114,17 @@ class TestAdmin(BigTableAdmin):
 
 @admin.register(FieldChange)
 class FieldChangeAdmin(BigTableAdmin):
-    list_display = ["id", "machine", "test", "metric", "end_order", "relative_change",
-                    "confidence", "is_regression", "withdrawn"]
+    list_display = [
+        "id",
+        "machine",
+        "test",
+        "metric",
+        "end_order",
+        "relative_change",
+        "confidence",
+        "is_regression",
+        "withdrawn",
+    ]
     list_filter = ["is_regression", "withdrawn"]
     list_select_related = ["machine", "test", "metric", "end_order"]
     raw_id_fields = ["series", "machine", "test", "metric", "start_order", "end_order", "run"]

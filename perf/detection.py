@@ -19,7 +19,9 @@ def run_detect(run_id: int) -> str:
 
 def runs_enqueue_pending(*, enqueue: Callable[[int], Any]) -> int:
     ids = list(
-        Run.objects.filter(detection_state__in=[Run.PENDING, Run.FAILED]).values_list("id", flat=True)[:1000]
+        Run.objects.filter(detection_state__in=[Run.PENDING, Run.FAILED]).values_list(
+            "id", flat=True
+        )[:1000]
     )
     for run_id in ids:
         enqueue(run_id)

@@ -10,6 +10,7 @@ handed to the detection task; if the broker cannot take it, the run stays
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -17,9 +18,10 @@ from typing import Literal
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 
-from .formats import Report, SuiteSchema, revision_sort_key
+from .formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
 from .formats.types import STATUS_FAIL
 from .models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
+from .suites import suite_schemas
 from .summary import summarize, worst_status
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class ImportRefused(Exception):
 @dataclass
 class ImportResult:
     run_id: int
+    suite: str
     machine_id: int
     machine_name: str
     order_label: str
@@ -55,6 +58,7 @@ class ImportResult:
     added_tests: int = 0
     added_samples: int = 0
     replaced_run: bool = False
+    seconds: float = 0.0  # time spent storing the run
     warnings: list[str] = field(default_factory=list)
 
 
@@ -82,17 +86,59 @@ def run_import(
         raise ImportRefused(f"merge must be one of {', '.join(MERGE_POLICIES)}, got {merge!r}")
     if select_machine not in MACHINE_POLICIES:
         raise ImportRefused(
-            f"select_machine must be one of {', '.join(MACHINE_POLICIES)}, "
-            f"got {select_machine!r}"
+            f"select_machine must be one of {', '.join(MACHINE_POLICIES)}, got {select_machine!r}"
         )
+    started = time.monotonic()
     with transaction.atomic():
         result = _import(report, schema, merge, select_machine, source, source_detail)
+        result.seconds = time.monotonic() - started
         if dry_run:
             transaction.set_rollback(True)
             return result
         run_id = result.run_id
         transaction.on_commit(lambda: _enqueue_detection(run_id), robust=True)
     return result
+
+
+def report_import(
+    raw: bytes | str,
+    *,
+    suite: str | None = None,
+    merge: str = "reject",
+    select_machine: str = "match",
+    source: str = "api",
+    source_detail: str = "",
+    dry_run: bool = False,
+    allowed_machine: str = "",
+) -> ImportResult:
+    """Parse a report as it came on the wire and store it: what every entry point calls.
+
+    ``suite`` None means the v1 tag, else ``nts``.  ``allowed_machine``, when set, is
+    the only machine name accepted (a token bound to a machine).  Raises FormatError
+    for a malformed report and ImportRefused when it cannot be stored as asked.
+    """
+    if merge not in MERGE_POLICIES:
+        raise FormatError(f"merge must be one of {', '.join(MERGE_POLICIES)}, got {merge!r}")
+    if select_machine not in MACHINE_POLICIES:
+        raise FormatError(
+            f"select_machine must be one of {', '.join(MACHINE_POLICIES)}, got {select_machine!r}"
+        )
+    schemas = suite_schemas()
+    report = parse_report(raw, schemas, suite=suite)
+    if allowed_machine and allowed_machine != report.machine_name:
+        raise ImportRefused(
+            f"this token may only submit machine {allowed_machine!r}, not {report.machine_name!r}",
+            status=403,
+        )
+    return run_import(
+        report,
+        schemas[report.suite],
+        merge=merge,  # type: ignore[arg-type]
+        select_machine=select_machine,  # type: ignore[arg-type]
+        source=source,
+        source_detail=source_detail,
+        dry_run=dry_run,
+    )
 
 
 def _enqueue_detection(run_id: int) -> None:
@@ -160,6 +206,7 @@ def _import(
     )
     return ImportResult(
         run_id=run_id,
+        suite=suite.name,
         machine_id=machine.id,
         machine_name=machine.name,
         order_label=order.label,
@@ -190,11 +237,20 @@ def _lock_suite(suite: TestSuite) -> None:
 
 
 def _machine_conflicts(machine: Machine, report: Report) -> list[str]:
+    """Values the report gives that differ from the machine's non-empty ones.
+
+    Fields and free parameters both count, as in LNT; a key the report leaves out,
+    or one the machine did not have, is not a conflict.
+    """
     conflicts = []
-    for key, value in report.machine_fields.items():
-        old = machine.fields.get(key)
-        if old not in (None, "") and value not in (None, "") and old != value:
-            conflicts.append(f"{key} {old!r} != {value!r}")
+    for stored, given in (
+        (machine.fields, report.machine_fields),
+        (machine.parameters, report.machine_parameters),
+    ):
+        for key, value in given.items():
+            old = stored.get(key)
+            if old not in (None, "") and value not in (None, "") and old != value:
+                conflicts.append(f"{key} {old!r} != {value!r}")
     return conflicts
 
 
@@ -211,10 +267,7 @@ def _select_machine(suite: TestSuite, report: Report, policy: str) -> tuple[Mach
         m
         for m in candidates
         if m.name == name
-        or (
-            m.name.startswith(name + SPLIT_SEPARATOR)
-            and m.name[len(name) + 1 :].isdigit()
-        )
+        or (m.name.startswith(name + SPLIT_SEPARATOR) and m.name[len(name) + 1 :].isdigit())
     ]
     exact = next((m for m in candidates if m.name == name), None)
     if exact is None:

@@ -112,7 +112,7 @@ class Order(models.Model):
     fields = models.JSONField()  # order field name -> revision string
     key = models.CharField(max_length=512)  # the order values joined, for uniqueness
     # Zero-padded encoding of the revision's integers; sorts like the revisions.
-    sort_key = models.CharField(max_length=512, null=True, blank=True)
+    sort_key = models.CharField(max_length=512, null=True, blank=True)  # noqa: DJ001 - NULL: not numeric
     position = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -153,9 +153,7 @@ class Run(models.Model):
     parameters = models.JSONField(default=dict, blank=True)  # free keys (build log, ...)
     source = models.CharField(max_length=32)  # submitRun, api, import_run, demo
     source_detail = models.CharField(max_length=512, blank=True)  # file name, token name
-    detection_state = models.CharField(
-        max_length=8, choices=DETECTION_CHOICES, default=PENDING
-    )
+    detection_state = models.CharField(max_length=8, choices=DETECTION_CHOICES, default=PENDING)
     detection_attempts = models.PositiveIntegerField(default=0)
     detection_error = models.TextField(blank=True)
     detected_at = models.DateTimeField(null=True, blank=True)
@@ -233,6 +231,9 @@ class Sample(models.Model):
             models.UniqueConstraint(fields=["run", "series"], name="sample_run_series_uniq"),
         ]
 
+    def __str__(self) -> str:
+        return f"Sample run={self.run_id} series={self.series_id}"
+
 
 class Point(models.Model):
     """Per-(run, series) aggregate of the samples: what graphs and detection read.
@@ -255,7 +256,7 @@ class Point(models.Model):
     maximum = models.FloatField(null=True)
     stdev = models.FloatField(null=True)
     failed = models.BooleanField(default=False)
-    hash = models.CharField(max_length=256, null=True, blank=True)
+    hash = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001 - NULL: none
 
     class Meta:
         constraints = [
@@ -266,6 +267,9 @@ class Point(models.Model):
             # Serves graphs and detection windows: points of a series by position.
             models.Index(fields=["series", "position"], name="point_series_position_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"Point run={self.run_id} series={self.series_id}"
 
 
 class FieldChange(models.Model):
@@ -306,6 +310,9 @@ class FieldChange(models.Model):
             # Serves the daily report and the home page: recent changes.
             models.Index(fields=["-created_at"], name="fc_recent_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"Change {self.pk} series={self.series_id}"
 
 
 class Regression(models.Model):
@@ -348,13 +355,14 @@ class Regression(models.Model):
 
 
 class RegressionIndicator(models.Model):
-    regression = models.ForeignKey(
-        Regression, on_delete=models.CASCADE, related_name="indicators"
-    )
+    regression = models.ForeignKey(Regression, on_delete=models.CASCADE, related_name="indicators")
     # A field change belongs to at most one regression (unique: grouping is idempotent).
     field_change = models.OneToOneField(
         FieldChange, on_delete=models.CASCADE, related_name="indicator"
     )
+
+    def __str__(self) -> str:
+        return f"Indicator {self.regression_id}:{self.field_change_id}"
 
 
 class RegressionEvent(models.Model):
@@ -371,6 +379,9 @@ class RegressionEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.action} on regression {self.regression_id}"
+
 
 class ChangeIgnore(models.Model):
     """A field change a person marked as not worth reporting."""
@@ -383,6 +394,9 @@ class ChangeIgnore(models.Model):
     )
     reason = models.CharField(max_length=512, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Ignore change {self.field_change_id}"
 
 
 class Baseline(models.Model):

@@ -48,9 +48,7 @@ def suite_save(schema: SuiteSchema) -> tuple[TestSuite, bool]:
             "unit_abbrev": spec.unit_abbrev,
         }
         if current is None:
-            new_metrics.append(
-                Metric(suite=suite, name=spec.name, position=next_position, **attrs)
-            )
+            new_metrics.append(Metric(suite=suite, name=spec.name, position=next_position, **attrs))
             next_position += 1
         elif any(getattr(current, k) != v for k, v in attrs.items()):
             for k, v in attrs.items():

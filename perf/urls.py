@@ -1,16 +1,14 @@
-from django.urls import path
+from django.urls import include, path
 
 from .api import read, submit
-from .views import pages
 
 app_name = "perf"
 
 api = "api/db_<str:db>/v4/<str:suite>/"
 
 urlpatterns = [
-    # --- pages ---------------------------------------------------------------
-    path("", pages.home, name="home"),
-    path("db_default/v4/<str:suite>/<int:run_id>", pages.run_detail, name="run-detail"),
+    # --- pages (perf/views/urls.py) -----------------------------------------------
+    path("", include("perf.views.urls")),
     # --- LNT submission (form endpoint used by `lnt submit`) ----------------------
     path("db_<str:db>/v4/<str:suite>/submitRun", submit.submit_run, name="submit-run"),
     path("db_<str:db>/submitRun", submit.submit_run, name="submit-run-db"),

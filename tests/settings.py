@@ -17,3 +17,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["loggers"]["perf.request"] = {"level": "WARNING"}  # noqa: F405
+# Serve static files from the apps (no collectstatic before tests; live-server tests).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -77,9 +77,9 @@ side suffice.
 from __future__ import annotations
 
 import math
-from statistics import median
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import median
 
 import numpy as np
 import numpy.typing as npt
@@ -119,9 +119,9 @@ class DetectionParams:
     """Known orders needed in the after window (orders at the new level)."""
     min_relative_change: float = 0.01
     """Smallest ``|new - old| / |old|`` reported (0.01 = 1 %), whatever the noise."""
-    min_effect_sigmas: float = 2.0
+    min_effect_sigmas: float = 2.5
     """Smallest ``|new - old|`` reported, in noise units, whatever the window sizes."""
-    min_z: float = 4.0
+    min_z: float = 3.0
     """Smallest ``|new - old|`` in standard errors of the difference of the two medians."""
     min_persistence: float = 0.75
     """Fraction of after-window orders that must lie beyond the midpoint of old and new."""
@@ -129,6 +129,8 @@ class DetectionParams:
     """Known orders on each side of the candidate used for the sharpness check."""
     min_sharpness: float = 0.5
     """The near medians must differ by this fraction of ``new - old`` (rejects slow drifts)."""
+    max_drift_share: float = 0.35
+    """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
     alpha: float = 0.01
     """Significance level of the two-sided Mann-Whitney U test on the pooled samples."""
     noise_floor_relative: float = 0.001
@@ -313,6 +315,22 @@ def _row_median(rows: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
     return medians, counts
 
 
+def _slope_terms(
+    rows: FloatArray, centres: FloatArray, offsets: FloatArray, clip: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Least-squares terms of each row's values against ``offsets``, known cells only.
+
+    Returns ``(sum (x - mean x)^2, sum (x - mean x) * y, mean x)`` where ``y`` is the value
+    minus the row's centre, clipped to ``+-clip``. Rows with no known cell give zeros.
+    """
+    known = ~np.isnan(rows)
+    counts = np.maximum(np.count_nonzero(known, axis=1), 1)
+    mean_x = (known * offsets).sum(axis=1) / counts
+    dx = np.where(known, offsets - mean_x[:, None], 0.0)
+    dy = np.clip(np.nan_to_num(rows - centres[:, None]), -clip[:, None], clip[:, None])
+    return (dx * dx).sum(axis=1), (dx * dy).sum(axis=1), mean_x
+
+
 def _nearest_known(rows: FloatArray, count: int, from_right: bool) -> FloatArray:
     """Keep the ``count`` known values of each row nearest to its right (or left) end."""
     known = ~np.isnan(rows)
@@ -374,6 +392,21 @@ def _detect(
             _nearest_known(windows_after, params.sharpness_orders, from_right=False)
         )
         sharp = (near_new - near_old) * direction >= params.min_sharpness * np.abs(delta)
+        # Drift: one common slope fitted to both windows around their own medians (least
+        # squares, residuals clipped at 3 noise units so that a wild run does not tilt it),
+        # extrapolated over the distance between the two windows' centres.
+        before_offsets = np.arange(-before_w, 0, dtype=np.float64)
+        after_offsets = np.arange(0, after_w, dtype=np.float64)
+        sxx_before, sxy_before, centre_before = _slope_terms(
+            windows_before, old, before_offsets, 3 * noise
+        )
+        sxx_after, sxy_after, centre_after = _slope_terms(
+            windows_after, new, after_offsets, 3 * noise
+        )
+        sxx = sxx_before + sxx_after
+        trend = np.where(sxx > 0, (sxy_before + sxy_after) / np.where(sxx > 0, sxx, 1), 0.0)
+        drift = trend * (centre_after - centre_before)
+        steady = np.nan_to_num(drift * direction) <= params.max_drift_share * np.abs(delta)
         candidate = (
             ~np.isnan(levels)
             & (n_before >= params.min_before)
@@ -384,6 +417,7 @@ def _detect(
             & (persistence >= params.min_persistence)
             & level_beyond
             & sharp
+            & steady
         )
     # Only indices that can influence a reported verdict need the (costly) rank test.
     radius = params.suppression_radius

@@ -25,7 +25,9 @@ def suite_view(view: View) -> View:
     """Resolve ``db`` and ``suite`` from the URL; 404 JSON when unknown."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, db: str, suite: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(
+        request: HttpRequest, db: str, suite: str, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         error = unknown_db(db)
         if error:
             return error

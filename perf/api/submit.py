@@ -16,53 +16,37 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from ..formats import FormatError, parse_report
-from ..ingest import MACHINE_POLICIES, MERGE_POLICIES, ImportRefused, run_import
-from ..suites import suite_schemas
+from ..formats import FormatError
+from ..ingest import ImportRefused, report_import
 from .common import authenticate, json_error, too_large, unknown_db
 
 
-def _option(request: HttpRequest, name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = request.POST.get(name) or request.GET.get(name) or default
-    if value not in allowed:
-        raise FormatError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
 def _submit(
-    request: HttpRequest, raw: bytes | str, suite: str | None, *, source: str, merge_default: str
+    request: HttpRequest, raw: bytes | str, suite: str | None, *, source: str
 ) -> JsonResponse:
     started = time.monotonic()
     token = authenticate(request)
     if isinstance(token, JsonResponse):
         return token
     try:
-        merge = _option(request, "merge", merge_default, MERGE_POLICIES)
-        select_machine = _option(request, "select_machine", "match", MACHINE_POLICIES)
-        schemas = suite_schemas()
-        report = parse_report(raw, schemas, suite=suite)
-    except FormatError as exc:
-        return json_error(exc.message, 404 if exc.message.startswith("unknown test suite") else 400)
-    if token.machine_name and token.machine_name != report.machine_name:
-        return json_error(
-            f"this token may only submit machine {token.machine_name!r}, "
-            f"not {report.machine_name!r}",
-            403,
-        )
-    import_started = time.monotonic()
-    try:
-        result = run_import(
-            report,
-            schemas[report.suite],
-            merge=merge,  # type: ignore[arg-type]
-            select_machine=select_machine,  # type: ignore[arg-type]
+        result = report_import(
+            raw,
+            suite=suite,
+            merge=request.POST.get("merge") or request.GET.get("merge") or "reject",
+            select_machine=(
+                request.POST.get("select_machine") or request.GET.get("select_machine") or "match"
+            ),
             source=source,
             source_detail=token.name,
+            allowed_machine=token.machine_name,
         )
+    except FormatError as exc:
+        unknown_suite = exc.message.startswith("unknown test suite")
+        return json_error(exc.message, 404 if unknown_suite else 400)
     except ImportRefused as exc:
         return json_error(exc.message, exc.status)
     finished = time.monotonic()
-    run_path = reverse("perf:run-detail", args=[report.suite, result.run_id])
+    run_path = reverse("perf:run-detail", args=[result.suite, result.run_id])
     body: dict[str, Any] = {
         "success": True,
         "error": None,
@@ -74,12 +58,12 @@ def _submit(
         "added_samples": result.added_samples,
         "committed": True,
         "replaced_run": result.replaced_run,
-        "import_time": round(finished - import_started, 4),
+        "import_time": round(result.seconds, 4),
         "total_time": round(finished - started, 4),
         # Detection runs in the background; its state is at detection_status_url.
         "test_results": [],
         "detection_status_url": request.build_absolute_uri(
-            reverse("perf:api-run-detection", args=["default", report.suite, result.run_id])
+            reverse("perf:api-run-detection", args=["default", result.suite, result.run_id])
         ),
         "warnings": result.warnings,
     }
@@ -109,7 +93,7 @@ def submit_run(request: HttpRequest, db: str = "default", suite: str | None = No
     raw = _form_report(request)
     if isinstance(raw, JsonResponse):
         return raw
-    return _submit(request, raw, suite, source="submitRun", merge_default="reject")
+    return _submit(request, raw, suite, source="submitRun")
 
 
 @csrf_exempt
@@ -124,7 +108,7 @@ def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponse:
         raw = request.body
     except RequestDataTooBig:
         return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
-    response = _submit(request, raw, suite, source="api", merge_default="reject")
+    response = _submit(request, raw, suite, source="api")
     if response.status_code == 200:
         # LNT answers a created run with a redirect status and its API URL.
         body = json.loads(response.content)

@@ -90,26 +90,31 @@ def upgrade_v1(
 
     machine_in = _object(doc, "Machine", "report has no 'Machine' object")
     machine: dict[str, Any] = {"name": machine_in.get("Name")}
+    sources = {"name": "Machine.Name"}
     renames = _MACHINE_RENAMES.get(schema.name, _DEFAULT_MACHINE_RENAMES)
     for key, value in _info(machine_in, "Machine").items():
         new_key = renames.get(key, key)
         if new_key in machine:
-            raise FormatError(f"Machine.Info key {quote(key)} clashes with machine.{new_key}")
+            raise FormatError(_clash(sources[new_key], f"Machine.Info.{key}", "machine", new_key))
         machine[new_key] = value
+        sources[new_key] = f"Machine.Info.{key}"
 
     run_in = doc["Run"]
     run: dict[str, Any] = {}
+    sources.clear()
     for old_key, new_key in (("Start Time", "start_time"), ("End Time", "end_time")):
         if run_in.get(old_key) is not None:
             run[new_key] = run_in[old_key]
+            sources[new_key] = f"Run.{old_key}"
     order_rename = schema.order_fields[0] if len(schema.order_fields) == 1 else "run_order"
     for key, value in _info(run_in, "Run").items():
         if key in ("tag", "__report_version__"):
             continue
         new_key = order_rename if key == "run_order" else key
         if new_key in run:
-            raise FormatError(f"Run.Info key {quote(key)} clashes with run.{new_key}")
+            raise FormatError(_clash(sources[new_key], f"Run.Info.{key}", "run", new_key))
         run[new_key] = value
+        sources[new_key] = f"Run.Info.{key}"
 
     entries = doc.get("Tests")
     if entries is None:
@@ -167,6 +172,10 @@ def upgrade_v1(
         "tests": [{"name": name, **metrics} for name, metrics in tests.items()],
     }
     return upgraded, warnings
+
+
+def _clash(first: str, second: str, section: str, key: str) -> str:
+    return f"{quote(first)} and {quote(second)} would both become {section}.{key}"
 
 
 def _object(doc: dict[str, Any], key: str, missing: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from ..models import Run, TestSuite
 def home(request: HttpRequest) -> HttpResponse:
     suites = list(TestSuite.objects.order_by("name").values("id", "name"))
     recent = list(
-        Run.objects.order_by("-submitted_at")
-        .values("id", "suite__name", "machine__name", "order__fields", "submitted_at",
-                "detection_state")[:20]
+        Run.objects.order_by("-submitted_at").values(
+            "id", "suite__name", "machine__name", "order__fields", "submitted_at", "detection_state"
+        )[:20]
     )
     return render(request, "perf/home.html", {"suites": suites, "recent": recent})
 

@@ -6,11 +6,12 @@ from datetime import datetime
 
 import pytest
 
-from perf.formats import BUILTIN_SUITES, FormatError, parse_report
+from perf.formats import BUILTIN_SUITES, FormatError, SuiteSchema, parse_report
 from tests.formats.corpus import corpus_bytes, corpus_reports, corpus_schema, schemas_with
 
 REFUSED = {
-    "lnttool/invalid_submission0.json": "report is not valid JSON: Expecting value at line 1 column 1",
+    "lnttool/invalid_submission0.json":
+        "report is not valid JSON: Expecting value at line 1 column 1",
     "lnttool/invalid_submission1.json": "report has no 'machine' object",
 }
 
@@ -24,7 +25,7 @@ def suite_for(relative: str) -> str | None:
     return None
 
 
-def schemas_for(relative: str) -> dict[str, object]:
+def schemas_for(relative: str) -> dict[str, SuiteSchema]:
     if relative.endswith("customschema-report2.json"):
         # Its "newfield" metric only exists in the migrated schema.
         return schemas_with(corpus_schema("server/db/schema-example-migratable.yaml"))

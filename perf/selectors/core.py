@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Count, Max
 
-from .models import (
+from ..models import (
     FieldChange,
     Machine,
     Metric,
@@ -74,9 +74,7 @@ def machine_runs(machine: Machine, offset: int, limit: int) -> list[dict[str, An
 
 
 def run_get(suite: TestSuite, run_id: int) -> Run | None:
-    return (
-        Run.objects.filter(suite=suite, id=run_id).select_related("machine", "order").first()
-    )
+    return Run.objects.filter(suite=suite, id=run_id).select_related("machine", "order").first()
 
 
 def run_samples(run: Run) -> dict[str, dict[str, list[Any]]]:
@@ -119,9 +117,9 @@ def samples_for_runs(run_ids: list[int], offset: int, limit: int) -> list[dict[s
     rows = (
         Sample.objects.filter(run_id__in=run_ids)
         .order_by("run_id", "series_id")
-        .values("run_id", "series__test_id", "series__test__name", "series__metric__name", "values")[
-            offset : offset + limit
-        ]
+        .values(
+            "run_id", "series__test_id", "series__test__name", "series__metric__name", "values"
+        )[offset : offset + limit]
     )
     return [
         {
@@ -139,15 +137,15 @@ def order_get(suite: TestSuite, key: str) -> dict[str, Any] | None:
     """An order by id, with its neighbours.  Three queries."""
     if not key.isdigit():
         return None
-    order = Order.objects.filter(suite=suite, id=int(key)).values(
-        "id", "fields", "position", "created_at"
-    ).first()
+    order = (
+        Order.objects.filter(suite=suite, id=int(key))
+        .values("id", "fields", "position", "created_at")
+        .first()
+    )
     if order is None:
         return None
     around = Order.objects.filter(suite=suite)
-    prev = (
-        around.filter(position__lt=order["position"]).order_by("-position").values("id").first()
-    )
+    prev = around.filter(position__lt=order["position"]).order_by("-position").values("id").first()
     nxt = around.filter(position__gt=order["position"]).order_by("position").values("id").first()
     order["previous_order_id"] = prev["id"] if prev else None
     order["next_order_id"] = nxt["id"] if nxt else None
@@ -156,9 +154,9 @@ def order_get(suite: TestSuite, key: str) -> dict[str, Any] | None:
 
 def test_list(suite: TestSuite, offset: int, limit: int) -> list[dict[str, Any]]:
     return list(
-        Test.objects.filter(suite=suite).order_by("name").values("id", "name")[
-            offset : offset + limit
-        ]
+        Test.objects.filter(suite=suite)
+        .order_by("name")
+        .values("id", "name")[offset : offset + limit]
     )
 
 
@@ -166,9 +164,7 @@ def series_find(machine_id: int, test_id: int, metric: Metric) -> Series | None:
     return Series.objects.filter(machine_id=machine_id, test_id=test_id, metric=metric).first()
 
 
-def series_points(
-    series_id: int, *, offset: int = 0, limit: int = 10_000
-) -> list[dict[str, Any]]:
+def series_points(series_id: int, *, offset: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
     """The points of a series in order: one row per run.  One query, index range scan."""
     return list(
         Point.objects.filter(series_id=series_id)
@@ -205,3 +201,20 @@ def series_changes(series_id: int) -> list[dict[str, Any]]:
             "indicator__regression_id",
         )
     )
+
+__all__ = [
+    "suite_get",
+    "suite_metrics",
+    "machine_list",
+    "machine_find",
+    "machine_runs",
+    "run_get",
+    "run_samples",
+    "run_export",
+    "samples_for_runs",
+    "order_get",
+    "test_list",
+    "series_find",
+    "series_points",
+    "series_changes",
+]

@@ -1,0 +1,261 @@
+"""The form endpoint and REST endpoint, as build bots use them."""
+
+import json
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from perf.models import Machine, Run, Sample
+from tests.factories import CORPUS, make_token, report_doc
+from tests.rowcounts import row_counts
+
+pytestmark = pytest.mark.django_db
+
+NTS_RUN1 = Path(CORPUS, "utils/base-reports/nts-run1.json").read_text()
+
+
+def lnt_submit(client, url: str, report: str, **extra):
+    """Exactly what an unmodified `lnt submit URL FILE` sends."""
+    body = urlencode(
+        {"input_data": report, "commit": "1", "select_machine": "match", "merge": "replace"}
+    )
+    return client.post(
+        url,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_ACCEPT="application/json",
+        **extra,
+    )
+
+
+def test_lnt_submit_request_stores_the_run_and_answers_lnt_json(client, token):
+    response = lnt_submit(client, f"/db_default/v4/nts/submitRun?token={token}", NTS_RUN1)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert body["error"] is None
+    assert body["result_url"] == f"http://testserver/db_default/v4/nts/{body['run_id']}"
+    assert body["added_machines"] == 1 and body["added_runs"] == 1
+    assert body["added_tests"] == 2
+    assert body["added_samples"] == 4  # nts-run1: two tests, two metrics each, one sample
+    assert body["committed"] is True
+    assert body["test_results"] == []
+    assert body["detection_status_url"].endswith(f"/runs/{body['run_id']}/detection")
+    assert Run.objects.filter(id=body["run_id"]).exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/db_default/v4/nts/submitRun", "/db_default/submitRun", "/v4/nts/submitRun"],
+)
+def test_every_form_endpoint_accepts_a_submission(client, token, url):
+    response = lnt_submit(client, f"{url}?token={token}", NTS_RUN1)
+    assert response.status_code == 200, response.content
+
+
+def test_the_db_submit_endpoint_takes_the_suite_from_a_v1_tag(client, token):
+    report = Path(CORPUS, "lnttool/compile_submission.json").read_text()
+    response = lnt_submit(client, f"/db_default/submitRun?token={token}", report)
+    assert response.status_code == 200, response.content
+    assert Run.objects.get(id=response.json()["run_id"]).suite.name == "compile"
+
+
+def test_a_report_can_come_as_an_uploaded_file(client, token):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("report.json", NTS_RUN1.encode())
+    response = client.post(f"/db_default/v4/nts/submitRun?token={token}", {"file": upload})
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        lambda t: ({"HTTP_AUTHTOKEN": t}, ""),
+        lambda t: ({"HTTP_AUTHORIZATION": f"Bearer {t}"}, ""),
+        lambda t: ({}, f"?token={t}"),
+    ],
+    ids=["AuthToken header", "Bearer header", "token query parameter"],
+)
+def test_the_token_is_accepted_from_each_place(client, token, how):
+    headers, query = how(token)
+    response = lnt_submit(client, f"/db_default/v4/nts/submitRun{query}", NTS_RUN1, **headers)
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("query", ["", "?token=wrong", "?token="])
+def test_a_submission_without_a_valid_token_gets_401_json_and_writes_nothing(client, query):
+    before = row_counts()
+    response = lnt_submit(client, f"/db_default/v4/nts/submitRun{query}", NTS_RUN1)
+    assert response.status_code == 401
+    assert response.json()["success"] is False
+    assert "token" in response.json()["error"]
+    assert row_counts() == before
+
+
+def test_a_token_bound_to_a_machine_cannot_submit_another(client):
+    bound = make_token("bound", machine="some-other-machine")
+    before = row_counts()
+    response = lnt_submit(client, f"/db_default/v4/nts/submitRun?token={bound}", NTS_RUN1)
+    assert response.status_code == 403
+    assert "some-other-machine" in response.json()["error"]
+    assert row_counts() == before
+
+
+def test_an_inactive_token_is_refused(client):
+    from perf.models import SubmissionToken
+
+    raw = make_token("old")
+    SubmissionToken.objects.filter(name="old").update(is_active=False)
+    response = lnt_submit(client, f"/db_default/v4/nts/submitRun?token={raw}", NTS_RUN1)
+    assert response.status_code == 401
+
+
+def test_a_body_over_the_limit_gets_413_before_parsing(client, token, settings):
+    settings.PERF_MAX_SUBMISSION_BYTES = 1000
+    before = row_counts()
+    response = lnt_submit(client, f"/db_default/v4/nts/submitRun?token={token}", NTS_RUN1)
+    assert response.status_code == 413
+    assert "PERF_MAX_SUBMISSION_BYTES" in response.json()["error"]
+    assert row_counts() == before
+
+
+def test_an_unknown_database_is_404(client, token):
+    response = lnt_submit(client, f"/db_other/v4/nts/submitRun?token={token}", NTS_RUN1)
+    assert response.status_code == 404
+    assert "unknown database 'other'" in response.json()["error"]
+
+
+def test_an_unknown_suite_is_404_naming_it(client, token):
+    response = lnt_submit(client, f"/db_default/v4/nosuch/submitRun?token={token}", NTS_RUN1)
+    assert response.status_code == 404
+    assert "nosuch" in response.json()["error"]
+
+
+def test_a_get_on_submit_run_changes_nothing(client, token):
+    before = row_counts()
+    response = client.get(f"/db_default/v4/nts/submitRun?token={token}&input_data={NTS_RUN1}")
+    assert response.status_code == 405
+    assert row_counts() == before
+
+
+def test_an_empty_form_names_the_missing_field(client, token):
+    response = client.post(f"/db_default/v4/nts/submitRun?token={token}", {})
+    assert response.status_code == 400
+    assert "input_data" in response.json()["error"]
+
+
+def test_a_bad_merge_option_is_refused_by_name(client, token):
+    response = client.post(
+        f"/db_default/v4/nts/submitRun?token={token}", {"input_data": NTS_RUN1, "merge": "yes"}
+    )
+    assert response.status_code == 400
+    assert "merge must be one of reject, replace, append" in response.json()["error"]
+
+
+def test_the_rest_endpoint_answers_a_redirect_to_the_new_run(client, token):
+    response = client.post(
+        "/api/db_default/v4/nts/runs",
+        NTS_RUN1,
+        content_type="application/json",
+        HTTP_AUTHTOKEN=token,
+    )
+    assert response.status_code == 301
+    run_id = response.json()["run_id"]
+    assert response["Location"] == f"/api/db_default/v4/nts/runs/{run_id}"
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_the_rest_endpoint_needs_a_token(client):
+    response = client.post(
+        "/api/db_default/v4/nts/runs", NTS_RUN1, content_type="application/json"
+    )
+    assert response.status_code == 401
+
+
+# --- merge policies ----------------------------------------------------------------
+
+
+def post(client, token, doc, **options):
+    data = {"input_data": json.dumps(doc), **options}
+    return client.post(f"/db_default/v4/nts/submitRun?token={token}", data)
+
+
+def test_submitting_the_same_report_twice_with_reject_answers_409_and_writes_nothing(
+    client, token
+):
+    doc = report_doc()
+    first = post(client, token, doc, merge="reject")
+    assert first.status_code == 200
+    before = row_counts()
+    second = post(client, token, doc, merge="reject")
+    assert second.status_code == 409
+    error = second.json()["error"]
+    assert "duplicate run" in error and "box-1" in error and "1000" in error
+    assert row_counts() == before
+
+
+def test_replace_keeps_the_run_id_and_swaps_the_samples(client, token):
+    first = post(client, token, report_doc(tests={"t": {"execution_time": 1.0}}), merge="reject")
+    second = post(client, token, report_doc(tests={"t": {"execution_time": 2.0}}), merge="replace")
+    assert second.status_code == 200
+    assert second.json()["run_id"] == first.json()["run_id"]
+    assert Run.objects.count() == 1
+    assert list(Sample.objects.values_list("values", flat=True)) == [[2.0]]
+
+
+def test_append_keeps_both_runs_at_the_same_order(client, token):
+    post(client, token, report_doc(tests={"t": {"execution_time": 1.0}}), merge="append")
+    second = post(client, token, report_doc(tests={"t": {"execution_time": 2.0}}), merge="append")
+    assert second.status_code == 200
+    assert Run.objects.count() == 2
+    assert sorted(v[0] for v in Sample.objects.values_list("values", flat=True)) == [1.0, 2.0]
+
+
+# --- machine selection ------------------------------------------------------------------
+
+
+def compile_report(name: str) -> str:
+    return Path(CORPUS, f"lnttool/{name}.json").read_text()
+
+
+def submit_compile(client, token, name: str, select_machine: str):
+    return client.post(
+        f"/db_default/v4/compile/submitRun?token={token}",
+        {"input_data": compile_report(name), "select_machine": select_machine, "merge": "append"},
+    )
+
+
+def test_match_refuses_a_machine_whose_fields_changed(client, token):
+    assert submit_compile(client, token, "compile_submission", "match").status_code == 200
+    before = row_counts()
+    response = submit_compile(client, token, "compile_submission_machine_diff_reject", "match")
+    assert response.status_code == 409
+    assert "exists with different fields" in response.json()["error"]
+    assert row_counts() == before
+
+
+def test_match_accepts_a_machine_that_only_adds_fields(client, token):
+    assert submit_compile(client, token, "compile_submission", "match").status_code == 200
+    response = submit_compile(client, token, "compile_submission_machine_diff_fine", "match")
+    assert response.status_code == 200, response.content
+    assert Machine.objects.filter(suite__name="compile").count() == 1
+
+
+def test_update_overwrites_the_machine_fields(client, token):
+    submit_compile(client, token, "compile_submission", "match")
+    response = submit_compile(client, token, "compile_submission_machine_diff_reject", "update")
+    assert response.status_code == 200, response.content
+    assert Machine.objects.filter(suite__name="compile").count() == 1
+
+
+def test_split_creates_a_machine_with_a_distinct_name_and_reuses_it(client, token):
+    submit_compile(client, token, "compile_submission", "match")
+    first = submit_compile(client, token, "compile_submission_machine_diff_split", "split")
+    again = submit_compile(client, token, "compile_submission_machine_diff_split", "split")
+    assert first.status_code == again.status_code == 200
+    names = sorted(Machine.objects.filter(suite__name="compile").values_list("name", flat=True))
+    assert len(names) == 2
+    assert names[1] == names[0] + "~2"
+    assert first.json()["added_machines"] == 1 and again.json()["added_machines"] == 0
