@@ -16,7 +16,8 @@ False alarms are the unmatched detections per 1,000 orders farther than 2 from a
 Delay is replayed as the pipeline does it: after each new order, ``evaluate_slice`` on the
 ``slice_bounds`` of the ``affected_indices``, upserting what it finds and withdrawing what
 it settles and no longer finds; delay = orders at the new level in the history when the
-change is first reported (1 = reported on the run that introduced it).
+change is first reported, counting known orders only (1 = reported on the run that
+introduced it).
 """
 
 from __future__ import annotations
@@ -181,10 +182,13 @@ def replay(series: Series, params: DetectionParams) -> tuple[dict[int, int], set
     return first_seen, stored
 
 
-def first_delay(first_seen: dict[int, int], change: int) -> int | None:
-    times = [length - change for index, length in first_seen.items()
+def first_delay(series: Series, first_seen: dict[int, int], change: int) -> int | None:
+    """Known orders from the change on in the history when it was first reported."""
+    times = [length for index, length in first_seen.items()
              if abs(index - change) <= TOLERANCE]
-    return min(times) if times else None
+    if not times:
+        return None
+    return sum(1 for item in series[change : min(times)] if item is not None)
 
 
 def ours(series: Sequence[SeriesItem]) -> list[int]:
@@ -252,7 +256,7 @@ def main() -> None:
     for case in [c for c in targeted if c.steps == "large"][::3]:
         first_seen, _ = replay(case.series, params)
         for change in case.changes:
-            delay = first_delay(first_seen, change)
+            delay = first_delay(case.series, first_seen, change)
             if delay is None:
                 missed_live += 1
             else:
@@ -281,7 +285,7 @@ def main() -> None:
             case = make_case(rng, "gaussian", 3, "large", length=45, sigma=sigma,
                              step_at=30, step_size=0.10)
             first_seen, stored = replay(case.series, params)
-            delay = first_delay(first_seen, 30)
+            delay = first_delay(case.series, first_seen, 30)
             if delay is not None:
                 per.append(delay)
                 on_time += delay <= 2

@@ -22,7 +22,7 @@ from .formats import FormatError, Report, SuiteSchema, parse_report, revision_so
 from .formats.types import STATUS_FAIL
 from .models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
 from .suites import suite_schemas
-from .summary import summarize, worst_status
+from .summary import status_metric_name, summarize, worst_status
 
 log = logging.getLogger(__name__)
 
@@ -436,6 +436,7 @@ def _store_samples(
         )
         series = _series_ids(machine, test_ids)
 
+    status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     samples: list[Sample] = []
     points: list[Point] = []
     count = 0
@@ -456,7 +457,8 @@ def _store_samples(
                 count=len(values),
             )
             if metric.type == Metric.REAL:
-                statuses = test.samples.get(f"{metric_name}_status")
+                status_name = status_metrics.get(metric_name)
+                statuses = test.samples.get(status_name) if status_name else None
                 summary = summarize(
                     [float(v) for v in values], [int(s) for s in statuses] if statuses else None
                 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 STATUS_FAIL = 1
@@ -68,6 +68,19 @@ def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) ->
         stdev=stdev,
         failed=False,
     )
+
+
+def status_metric_name(metric: str, available: Collection[str]) -> str | None:
+    """The Status metric that says whether ``metric``'s samples are valid, if any.
+
+    LNT pairs ``execution_time`` with ``execution_status`` and ``size_bytes`` with
+    ``size_status``: the last ``_word`` becomes ``_status``.  ``<metric>_status`` is
+    accepted too.  None when the suite has no such metric.
+    """
+    for candidate in (f"{metric.rsplit('_', 1)[0]}_status", f"{metric}_status"):
+        if candidate != metric and candidate in available:
+            return candidate
+    return None
 
 
 def worst_status(statuses: Sequence[int]) -> int:

@@ -38,12 +38,14 @@ def report_doc(
     }
 
 
-def many_tests_doc(count: int, *, revision: str | int = "1000", machine: str = "box-1") -> dict:
+def many_tests_doc(
+    count: int, *, revision: str | int = "1000", machine: str = "box-1", prefix: str = "suite"
+) -> dict:
     return report_doc(
         machine=machine,
         revision=revision,
         tests={
-            f"suite/test{i:05d}": {
+            f"{prefix}/test{i:05d}": {
                 "execution_time": [1.0 + i / 1000, 1.01, 0.99],
                 "compile_time": 0.5,
                 "execution_status": 0,

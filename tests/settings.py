@@ -14,7 +14,7 @@ from lntsite.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 # Tests run tasks in-process unless a test starts a real worker (tests/pipeline).
 CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_URL = "memory://localhost/"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["loggers"]["perf.request"] = {"level": "WARNING"}  # noqa: F405
 # Serve static files from the apps (no collectstatic before tests; live-server tests).

@@ -14,12 +14,13 @@ change, ascending.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from statistics import fmean, median
 from typing import Literal
 
 import numpy as np
-from scipy.stats import ttest_ind
+from scipy.stats import ttest_ind_from_stats
 
 from perf.analysis.changepoints import SeriesItem, samples_of
 
@@ -66,23 +67,31 @@ def ttest_change_points(
     """Perfherder-style detection on per-order means (known orders only).
 
     For each known order ``i`` with at least 2 known orders on each side, Welch's t
-    (``scipy.stats.ttest_ind(equal_var=False)``) between the ``back_window`` known orders
-    before it and the ``fore_window`` known orders from it on; ``i`` is reported when
-    ``|t| >= t_threshold`` and is the largest ``|t|`` within ``fore_window`` orders.
-    Identical windows (no variance) give ``t = inf`` when their means differ.
+    (``scipy.stats.ttest_ind_from_stats(equal_var=False)``) between the ``back_window``
+    known orders before it and the ``fore_window`` known orders from it on; ``i`` is
+    reported when ``|t| >= t_threshold`` and is the largest ``|t|`` within ``fore_window``
+    orders (the earlier one wins a tie). Windows without variance give ``t = inf`` when
+    their means differ, and are never reported when they do not.
     """
     positions = [i for i, item in enumerate(series) if samples_of(item)]
-    means = [fmean(samples_of(series[i])) for i in positions]
-    scores = np.zeros(len(positions))
-    for k in range(2, len(positions) - 1):
-        back = means[max(0, k - back_window) : k]
-        fore = means[k : k + fore_window]
-        if len(fore) < 2:
-            continue
-        if np.ptp(back) == 0 and np.ptp(fore) == 0:
-            scores[k] = math.inf if back[0] != fore[0] else 0.0
-            continue
-        scores[k] = abs(float(ttest_ind(back, fore, equal_var=False).statistic))
+    means = np.array([fmean(samples_of(series[i])) for i in positions], dtype=np.float64)
+    count = len(positions)
+    if count < 4:
+        return []
+    padded = np.concatenate([np.full(back_window, np.nan), means, np.full(fore_window, np.nan)])
+    back = np.lib.stride_tricks.sliding_window_view(padded, back_window)[:count]
+    fore = np.lib.stride_tricks.sliding_window_view(padded[back_window:], fore_window)[:count]
+    n_back = np.count_nonzero(~np.isnan(back), axis=1)
+    n_fore = np.count_nonzero(~np.isnan(fore), axis=1)
+    usable = (n_back >= 2) & (n_fore >= 2)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows that are not usable
+        statistic = ttest_ind_from_stats(
+            np.nanmean(back, axis=1), np.nanstd(back, axis=1, ddof=1), n_back,
+            np.nanmean(fore, axis=1), np.nanstd(fore, axis=1, ddof=1), n_fore,
+            equal_var=False,
+        ).statistic
+    scores = np.where(usable, np.nan_to_num(np.abs(statistic), nan=0.0, posinf=math.inf), 0.0)
     found: list[int] = []
     for k, score in enumerate(scores):
         if score < t_threshold:

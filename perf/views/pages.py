@@ -1,33 +1,337 @@
-"""Server-rendered pages: thin views over selectors."""
+"""Server-rendered pages: home, machines, run report and compare.  Thin views."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+import csv
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from .. import selectors
-from ..models import Run, TestSuite
+from ..models import Metric, Run, TestSuite
+from ..selectors import runs as run_selectors
+from .common import float_param, page_of, page_rows, suite_or_404
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    suites = list(TestSuite.objects.order_by("name").values("id", "name"))
-    recent = list(
-        Run.objects.order_by("-submitted_at").values(
-            "id", "suite__name", "machine__name", "order__fields", "submitted_at", "detection_state"
-        )[:20]
+    suites = list(TestSuite.objects.order_by("name").values_list("name", flat=True))
+    return render(
+        request,
+        "perf/home.html",
+        {"suites": suites, "suite": None, **run_selectors.home_summary()},
     )
-    return render(request, "perf/home.html", {"suites": suites, "recent": recent})
+
+
+def suite_home(request: HttpRequest, suite: str) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    return render(
+        request,
+        "perf/home.html",
+        {"suites": [suite_obj.name], "suite": suite_obj, **run_selectors.home_summary(suite_obj)},
+    )
+
+
+def machine_list(request: HttpRequest, suite: str) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    page = page_of(request)
+    machines = page_rows(page, selectors.machine_list(suite_obj, page.offset, page.size + 1))
+    return render(
+        request,
+        "perf/machine_list.html",
+        {"suite": suite_obj, "machines": machines, "page": page},
+    )
+
+
+def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    machine = selectors.machine_find(suite_obj, str(machine_id))
+    if machine is None:
+        raise Http404("No such machine.")
+    page = page_of(request)
+    runs = page_rows(
+        page, run_selectors.machine_runs_page(machine, page.offset, page.size + 1)
+    )
+    latest = comparison = None
+    if runs:
+        latest = selectors.run_get(suite_obj, runs[0]["id"]) if page.number == 1 else None
+    if latest is not None:
+        metrics = selectors.suite_metrics(suite_obj)
+        comparison = _comparison(latest, run_selectors.run_previous(latest), metrics, "previous")
+    return render(
+        request,
+        "perf/machine_detail.html",
+        {
+            "suite": suite_obj,
+            "machine": machine,
+            "runs": runs,
+            "page": page,
+            "latest": latest,
+            "comparison": comparison,
+        },
+    )
+
+
+# --- run report and compare -------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    """One run compared against another, every Real metric."""
+
+    label: str
+    old: Run | None
+    new: Run
+    reports: list[run_selectors.MetricReport]
+
+    def report_for(self, metric: Metric | None) -> run_selectors.MetricReport | None:
+        for report in self.reports:
+            if metric is not None and report.metric.id == metric.id:
+                return report
+        return self.reports[0] if self.reports else None
+
+
+def _comparison(
+    new: Run, old: Run | None, metrics: list[Metric], label: str, *, min_change: float = 1.0
+) -> Comparison:
+    points = run_selectors.report_points([new.id] + ([old.id] if old else []))
+    reports = run_selectors.report_compare(
+        points, old.id if old else None, new.id, metrics, min_change=min_change
+    )
+    return Comparison(label=label, old=old, new=new, reports=reports)
+
+
+@dataclass
+class ReportOptions:
+    metric: Metric | None
+    sort: str
+    filter_text: str
+    name_filter: re.Pattern[str] | None
+    filter_error: str
+    hide_below: float
+    min_change: float
+
+
+def _report_options(request: HttpRequest, metrics: list[Metric]) -> ReportOptions:
+    real = [m for m in metrics if m.type == Metric.REAL]
+    wanted = request.GET.get("metric", "")
+    metric = next((m for m in real if m.name == wanted), real[0] if real else None)
+    filter_text = request.GET.get("filter", "")
+    try:
+        name_filter, error = run_selectors.name_filter_compile(filter_text), ""
+    except run_selectors.FilterError as exc:
+        name_filter, error = None, str(exc)
+    sort = request.GET.get("sort", "delta")
+    return ReportOptions(
+        metric=metric,
+        sort=sort if sort in run_selectors.SORTS else "delta",
+        filter_text=filter_text,
+        name_filter=name_filter,
+        filter_error=error,
+        hide_below=float_param(request, "hide", 0.0, lo=0.0, hi=1000.0),
+        min_change=float_param(request, "threshold", 1.0, lo=0.0, hi=1000.0),
+    )
+
+
+def _render_report(
+    request: HttpRequest,
+    suite: TestSuite,
+    comparisons: list[Comparison],
+    options: ReportOptions,
+    metrics: list[Metric],
+    context: dict[str, Any],
+    filename: str,
+) -> HttpResponse:
+    sections = []
+    for comparison in comparisons:
+        report = comparison.report_for(options.metric)
+        refined = (
+            run_selectors.report_refine(
+                report,
+                sort=options.sort,
+                name_filter=options.name_filter,
+                hide_below=options.hide_below,
+            )
+            if report
+            else None
+        )
+        sections.append({"comparison": comparison, "report": refined})
+    output = request.GET.get("format", "html")
+    if output == "json":
+        return JsonResponse(
+            {
+                "suite": suite.name,
+                "metric": options.metric.name if options.metric else None,
+                "comparisons": [
+                    {
+                        "label": s["comparison"].label,
+                        "old_run": s["comparison"].old.id if s["comparison"].old else None,
+                        "new_run": s["comparison"].new.id,
+                        "geomean_old": s["report"].geomean_old if s["report"] else None,
+                        "geomean_new": s["report"].geomean_new if s["report"] else None,
+                        "rows": [r.as_dict() for r in s["report"].rows()] if s["report"] else [],
+                    }
+                    for s in sections
+                ],
+            }
+        )
+    if output == "csv":
+        return _report_csv(sections, options, filename)
+    groups = []
+    for s in sections:
+        report = s["report"]
+        s["groups"] = [
+            {
+                "key": key,
+                "label": label,
+                "rows": report.groups[key][: run_selectors.GROUP_ROW_LIMIT] if report else [],
+                "total": len(report.groups[key]) if report else 0,
+            }
+            for key, label in run_selectors.GROUPS
+        ]
+        groups.append(s)
+    query = request.GET.copy()
+    query.pop("format", None)
+    return render(
+        request,
+        "perf/run_report.html",
+        {
+            "suite": suite,
+            "sections": groups,
+            "options": options,
+            "real_metrics": [m for m in metrics if m.type == Metric.REAL],
+            "sorts": list(run_selectors.SORTS),
+            "query": query.urlencode(),
+            "row_limit": run_selectors.GROUP_ROW_LIMIT,
+            **context,
+        },
+    )
+
+
+def csv_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formula injection in a text cell.
+
+    A text cell starting with = + - @ (or a tab/CR, which some spreadsheets skip)
+    gets a leading apostrophe.  Numbers the site computed are written as numbers.
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _report_csv(sections: list[dict[str, Any]], options: ReportOptions, filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["comparison", "metric", "group", "test", "old", "new", "delta_percent", "noise_percent"]
+    )
+    for s in sections:
+        if not s["report"]:
+            continue
+        for row in s["report"].rows():
+            writer.writerow(
+                [
+                    csv_cell(s["comparison"].label),
+                    csv_cell(s["report"].metric.name),
+                    row.group,
+                    csv_cell(row.test),
+                    "" if row.old is None else row.old,
+                    "" if row.new is None else row.new,
+                    "" if row.delta is None else round(row.delta, 4),
+                    "" if row.noise is None else round(row.noise, 4),
+                ]
+            )
+    return response
 
 
 def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
-    suite_obj = selectors.suite_get(suite)
-    if suite_obj is None:
-        raise Http404("unknown suite")
+    suite_obj = suite_or_404(suite)
     run = selectors.run_get(suite_obj, run_id)
     if run is None:
-        raise Http404("no such run")
-    return render(
+        raise Http404("No such run.")
+    metrics = selectors.suite_metrics(suite_obj)
+    options = _report_options(request, metrics)
+    previous = run_selectors.run_previous(run)
+    comparisons = [
+        _comparison(run, previous, metrics, "previous order", min_change=options.min_change)
+    ]
+    baseline_key = request.GET.get("baseline", "").strip()
+    baseline_error = ""
+    if baseline_key:
+        baseline = run_selectors.baseline_run(suite_obj, baseline_key)
+        if baseline is None:
+            baseline_error = "No such baseline: give a run id or a baseline name."
+        else:
+            comparisons.append(
+                _comparison(
+                    run, baseline, metrics, f"baseline {baseline_key}", min_change=options.min_change
+                )
+            )
+    return _render_report(
         request,
-        "perf/run_detail.html",
-        {"suite": suite_obj, "run": run, "tests": sorted(selectors.run_samples(run).items())},
+        suite_obj,
+        comparisons,
+        options,
+        metrics,
+        {
+            "run": run,
+            "page_title": f"Run {run.id}",
+            "baseline_key": baseline_key,
+            "baseline_error": baseline_error,
+            "baselines": run_selectors.suite_baselines(suite_obj),
+            "mode": "run",
+        },
+        f"run-{run.id}",
+    )
+
+
+def compare(request: HttpRequest, suite: str) -> HttpResponse:
+    """Two runs (?a=<run>&b=<run>) or two orders of a machine (?machine=&a=rev&b=rev).
+
+    ``a`` is the old side, ``b`` the new one.
+    """
+    suite_obj = suite_or_404(suite)
+    metrics = selectors.suite_metrics(suite_obj)
+    options = _report_options(request, metrics)
+    a_key, b_key = request.GET.get("a", "").strip(), request.GET.get("b", "").strip()
+    machine_key = request.GET.get("machine", "").strip()
+    error = ""
+    old = new = None
+    if a_key and b_key:
+        if machine_key:
+            machine = selectors.machine_find(suite_obj, machine_key)
+            if machine is None:
+                error = "No such machine."
+            else:
+                old = run_selectors.run_for_order(machine.id, a_key, suite_obj)
+                new = run_selectors.run_for_order(machine.id, b_key, suite_obj)
+        elif a_key.isdigit() and b_key.isdigit():
+            old = selectors.run_get(suite_obj, int(a_key))
+            new = selectors.run_get(suite_obj, int(b_key))
+        if not error and (old is None or new is None):
+            error = "One of the two runs or orders was not found."
+    comparisons = []
+    if old is not None and new is not None:
+        comparisons = [
+            _comparison(new, old, metrics, f"run {old.id}", min_change=options.min_change)
+        ]
+    return _render_report(
+        request,
+        suite_obj,
+        comparisons,
+        options,
+        metrics,
+        {
+            "run": new,
+            "page_title": "Compare",
+            "compare_error": error,
+            "a": a_key,
+            "b": b_key,
+            "machine_key": machine_key,
+            "mode": "compare",
+        },
+        "compare",
     )

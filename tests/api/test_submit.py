@@ -168,9 +168,7 @@ def test_the_rest_endpoint_answers_a_redirect_to_the_new_run(client, token):
 
 
 def test_the_rest_endpoint_needs_a_token(client):
-    response = client.post(
-        "/api/db_default/v4/nts/runs", NTS_RUN1, content_type="application/json"
-    )
+    response = client.post("/api/db_default/v4/nts/runs", NTS_RUN1, content_type="application/json")
     assert response.status_code == 401
 
 
@@ -182,9 +180,7 @@ def post(client, token, doc, **options):
     return client.post(f"/db_default/v4/nts/submitRun?token={token}", data)
 
 
-def test_submitting_the_same_report_twice_with_reject_answers_409_and_writes_nothing(
-    client, token
-):
+def test_submitting_the_same_report_twice_with_reject_answers_409_and_writes_nothing(client, token):
     doc = report_doc()
     first = post(client, token, doc, merge="reject")
     assert first.status_code == 200

@@ -1,0 +1,223 @@
+"""Read side of the regression pages, the daily report and search.
+
+Fixed query counts whatever the number of regressions, changes or runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Max, Min
+
+from ..models import (
+    FieldChange,
+    Machine,
+    Metric,
+    Order,
+    Regression,
+    RegressionEvent,
+    RegressionIndicator,
+    Run,
+    Series,
+    Test,
+    TestSuite,
+)
+
+DETAIL_CHANGE_LIMIT = 500  # field changes listed on one regression page
+SEARCH_MAX_LENGTH = 100
+
+
+def regression_list(
+    suite: TestSuite,
+    *,
+    states: list[int] | None = None,
+    machine_id: int | None = None,
+    since: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Regressions newest first with their size and impact.  One query.
+
+    ``size`` is the largest |relative change| of its field changes in percent;
+    impact is counted as field changes, distinct tests and distinct machines.
+    """
+    qs = Regression.objects.filter(suite=suite)
+    if states:
+        qs = qs.filter(state__in=states)
+    if machine_id is not None:
+        qs = qs.filter(
+            id__in=RegressionIndicator.objects.filter(
+                field_change__machine_id=machine_id
+            ).values("regression_id")
+        )
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    rows = list(
+        qs.annotate(
+            n_changes=Count("indicators"),
+            n_tests=Count("indicators__field_change__test", distinct=True),
+            n_machines=Count("indicators__field_change__machine", distinct=True),
+            up=Max("indicators__field_change__relative_change"),
+            down=Min("indicators__field_change__relative_change"),
+        )
+        .order_by("-created_at", "-id")
+        .values(
+            "id",
+            "title",
+            "state",
+            "bug",
+            "created_at",
+            "start_order__fields",
+            "end_order__fields",
+            "n_changes",
+            "n_tests",
+            "n_machines",
+            "up",
+            "down",
+        )[offset : offset + limit]
+    )
+    labels = dict(Regression.STATE_CHOICES)
+    for r in rows:
+        r["state_label"] = labels.get(r["state"], str(r["state"]))
+        sizes = [abs(v) * 100.0 for v in (r["up"], r["down"]) if v is not None]
+        r["size"] = max(sizes) if sizes else None
+    return rows
+
+
+def regression_get(suite: TestSuite, regression_id: int) -> Regression | None:
+    return (
+        Regression.objects.filter(suite=suite, id=regression_id)
+        .select_related("start_order", "end_order")
+        .first()
+    )
+
+
+def regression_changes(regression: Regression) -> list[dict[str, Any]]:
+    """The field changes of a regression, biggest first.  One query."""
+    rows = list(
+        FieldChange.objects.filter(indicator__regression=regression)
+        .order_by("-relative_change", "id")
+        .values(
+            "id",
+            "series_id",
+            "machine_id",
+            "machine__name",
+            "test_id",
+            "test__name",
+            "metric__name",
+            "metric__display_name",
+            "metric__position",
+            "metric__bigger_is_better",
+            "start_order__fields",
+            "end_order__fields",
+            "end_position",
+            "old_value",
+            "new_value",
+            "relative_change",
+            "confidence",
+            "is_regression",
+            "withdrawn",
+            "created_at",
+        )[:DETAIL_CHANGE_LIMIT]
+    )
+    for r in rows:
+        r["delta"] = r["relative_change"] * 100.0
+        r["plot"] = f"{r['machine_id']}.{r['test_id']}.{r['metric__position']}"
+    return rows
+
+
+def regression_events(regression: Regression, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The audit history, newest first.  One query."""
+    return list(
+        RegressionEvent.objects.filter(regression=regression)
+        .order_by("-at", "-id")
+        .values("at", "action", "detail", "user__username")[:limit]
+    )
+
+
+def daily_changes(
+    suite: TestSuite, *, since: datetime, offset: int = 0, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Field changes detected since ``since``, by machine then size.  One query."""
+    rows = list(
+        FieldChange.objects.filter(machine__suite=suite, created_at__gte=since, withdrawn=False)
+        .order_by("machine__name", "-relative_change", "id")
+        .values(
+            "id",
+            "machine_id",
+            "machine__name",
+            "test_id",
+            "test__name",
+            "metric__name",
+            "metric__position",
+            "end_order__fields",
+            "old_value",
+            "new_value",
+            "relative_change",
+            "is_regression",
+            "indicator__regression_id",
+            "created_at",
+        )[offset : offset + limit]
+    )
+    for r in rows:
+        r["delta"] = r["relative_change"] * 100.0
+    return rows
+
+
+def daily_runs(suite: TestSuite, *, since: datetime) -> list[dict[str, Any]]:
+    """Runs submitted since ``since``, counted per machine.  One query."""
+    return list(
+        Run.objects.filter(suite=suite, submitted_at__gte=since)
+        .values("machine_id", "machine__name")
+        .annotate(n=Count("id"), last=Max("submitted_at"))
+        .order_by("machine__name")[:500]
+    )
+
+
+def since_days(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)
+
+
+def search(suite: TestSuite, q: str, *, limit: int = 50) -> dict[str, list[dict[str, Any]]]:
+    """Machines, tests and revisions whose name contains ``q``.  Four queries.
+
+    Tests come with the machines that ran them (for graph links), on the suite's
+    first numeric metric.
+    """
+    q = q.strip()[:SEARCH_MAX_LENGTH]
+    if not q:
+        return {"machines": [], "tests": [], "orders": []}
+    machines = list(
+        Machine.objects.filter(suite=suite, name__icontains=q)
+        .order_by("name")
+        .values("id", "name")[:limit]
+    )
+    tests = list(
+        Test.objects.filter(suite=suite, name__icontains=q).order_by("name").values("id", "name")[
+            :limit
+        ]
+    )
+    metric = (
+        Metric.objects.filter(suite=suite, type=Metric.REAL)
+        .order_by("position")
+        .values("id", "position")
+        .first()
+    )
+    if tests and metric:
+        by_test: dict[int, list[dict[str, Any]]] = {}
+        for s in (
+            Series.objects.filter(test_id__in=[t["id"] for t in tests], metric_id=metric["id"])
+            .order_by("machine__name")
+            .values("test_id", "machine_id", "machine__name")[: limit * 20]
+        ):
+            by_test.setdefault(s["test_id"], []).append(s)
+        for t in tests:
+            t["machines"] = by_test.get(t["id"], [])
+            t["metric_position"] = metric["position"]
+    orders = list(
+        Run.objects.filter(suite=suite, order__in=Order.objects.filter(suite=suite, key__icontains=q).values("id")[:limit])
+        .order_by("-order__position", "machine__name")
+        .values("id", "order__fields", "machine_id", "machine__name", "start_time")[:limit]
+    )
+    return {"machines": machines, "tests": tests, "orders": orders}

@@ -1,0 +1,352 @@
+/* The graph page: fetches series as JSON and draws them with uPlot.
+ *
+ * Data never reaches the DOM as HTML: every name or value from a report is set
+ * with textContent, and the page configuration arrives through json_script.
+ * The chart element carries data-points (points drawn in the visible range),
+ * data-markers (change markers drawn) and data-state for tests.
+ */
+(function () {
+  "use strict";
+
+  var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939"];
+
+  var configEl = document.getElementById("graph-config");
+  var chartEl = document.getElementById("chart");
+  if (!configEl || !chartEl) return;
+  var config = JSON.parse(configEl.textContent);
+  var form = document.getElementById("graph-options");
+  var info = document.getElementById("hover-info");
+  var legend = document.getElementById("graph-legend");
+  var status = document.getElementById("graph-status");
+  var plot = null;
+  var data = null;
+  var model = null;
+  var before = null;
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function readOptions() {
+    if (!form) return;
+    config.agg = form.elements.agg.value;
+    config.smooth = form.elements.smooth.value;
+    config.window = Math.max(2, Math.min(100, parseInt(form.elements.window.value, 10) || 5));
+    config.x = form.elements.x.value;
+    config.log = form.elements.log.checked;
+    config.samples = form.elements.samples.checked;
+  }
+
+  function syncUrl() {
+    var params = new URLSearchParams();
+    config.plots.forEach(function (p) { params.append("plot", p); });
+    params.set("agg", config.agg);
+    params.set("smooth", config.smooth);
+    params.set("window", String(config.window));
+    params.set("x", config.x);
+    if (config.log) params.set("log", "1");
+    if (config.samples) params.set("samples", "1");
+    if (config.highlight) params.set("highlight", String(config.highlight));
+    history.replaceState(null, "", "?" + params.toString());
+  }
+
+  function fetchData() {
+    if (!config.plots.length) {
+      chartEl.dataset.state = "empty";
+      return;
+    }
+    var params = new URLSearchParams();
+    config.plots.forEach(function (p) { params.append("plot", p); });
+    if (config.samples) params.set("samples", "1");
+    if (before !== null) params.set("before", String(before));
+    chartEl.dataset.state = "loading";
+    status.textContent = "Loading…";
+    fetch(config.dataUrl + "?" + params.toString(), { credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (json) { data = json; draw(); })
+      .catch(function (err) {
+        chartEl.dataset.state = "error";
+        status.textContent = "Could not load the data: " + err.message;
+      });
+  }
+
+  function smooth(values, width, how) {
+    // Trailing window over the series' own non-missing values.
+    var out = new Array(values.length).fill(null);
+    var win = [];
+    for (var i = 0; i < values.length; i++) {
+      if (values[i] === null || values[i] === undefined) continue;
+      win.push(values[i]);
+      if (win.length > width) win.shift();
+      if (how === "mean") {
+        out[i] = win.reduce(function (a, b) { return a + b; }, 0) / win.length;
+      } else {
+        var s = win.slice().sort(function (a, b) { return a - b; });
+        var m = s.length >> 1;
+        out[i] = s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+      }
+    }
+    return out;
+  }
+
+  function buildModel() {
+    // One shared x axis: the union of the series' orders (or run times).
+    var byDate = config.x === "date";
+    var xsSet = new Map();
+    data.series.forEach(function (s) {
+      var pts = s.points;
+      for (var i = 0; i < pts.run.length; i++) {
+        var x = byDate ? pts.time[i] : pts.position[i];
+        if (!xsSet.has(x)) xsSet.set(x, pts.order[i]);
+      }
+    });
+    var keys = Array.from(xsSet.keys()).sort(function (a, b) { return a - b; });
+    var index = new Map();
+    keys.forEach(function (k, i) { index.set(k, i); });
+    var xs = byDate ? keys : keys.map(function (_, i) { return i; });
+    var labels = keys.map(function (k) { return xsSet.get(k); });
+    var columns = [xs];
+    var seriesOpts = [{}];
+    var pointAt = []; // per plotted data series: x index -> point index in its source
+    var sources = []; // per plotted data series: index into data.series
+    var markers = [];
+    var highlight = null;
+    data.series.forEach(function (s, si) {
+      var color = COLORS[si % COLORS.length];
+      var pts = s.points;
+      var values = pts[config.agg] || pts.median;
+      var ys = new Array(xs.length).fill(null);
+      var at = new Array(xs.length).fill(-1);
+      var posToX = new Map();
+      for (var i = 0; i < pts.run.length; i++) {
+        var xi = index.get(byDate ? pts.time[i] : pts.position[i]);
+        ys[xi] = values[i];
+        at[xi] = i;
+        posToX.set(pts.position[i], xi);
+        if (config.highlight && pts.run[i] === config.highlight) highlight = xs[xi];
+      }
+      if (config.samples && s.samples) {
+        var most = 0;
+        s.samples.forEach(function (v) { if (v && v.length > most) most = v.length; });
+        for (var k = 0; k < Math.min(most, 10); k++) {
+          var sy = new Array(xs.length).fill(null);
+          for (var j = 0; j < pts.run.length; j++) {
+            var v = s.samples[j];
+            if (v && typeof v[k] === "number") sy[index.get(byDate ? pts.time[j] : pts.position[j])] = v[k];
+          }
+          columns.push(sy);
+          seriesOpts.push({ label: "samples", stroke: color, width: 0, paths: function () { return null; },
+            points: { show: true, size: 3, stroke: color, fill: color } });
+          pointAt.push(at); sources.push(si);
+        }
+      }
+      var shown = ys;
+      if (config.smooth !== "none") {
+        // The raw values stay as faint dots under the smoothed line.
+        columns.push(ys);
+        seriesOpts.push({ label: "raw", stroke: color, width: 0, paths: function () { return null; },
+          points: { show: true, size: 3, stroke: color, fill: color } });
+        pointAt.push(at); sources.push(si);
+        shown = smooth(ys, config.window, config.smooth);
+      }
+      columns.push(shown);
+      seriesOpts.push({ label: s.machine + " · " + s.test + " · " + s.metric, stroke: color, width: 1.5,
+        spanGaps: true, points: { show: pts.run.length <= 400, size: 4, fill: color } });
+      pointAt.push(at); sources.push(si);
+      s.changes.forEach(function (c) {
+        var xi = posToX.get(c.position);
+        if (xi === undefined) {
+          // The change's order may have no point of this series: take the next one.
+          for (var p = 0; p < pts.position.length; p++) {
+            if (pts.position[p] >= c.position) { xi = posToX.get(pts.position[p]); break; }
+          }
+        }
+        if (xi !== undefined) markers.push({ x: xs[xi], change: c, series: si });
+      });
+    });
+    return { columns: columns, seriesOpts: seriesOpts, labels: labels, xs: xs, pointAt: pointAt,
+      sources: sources, markers: markers, highlight: highlight, byDate: byDate };
+  }
+
+  function visiblePoints(u) {
+    var lo = u.scales.x.min, hi = u.scales.x.max, n = 0;
+    for (var s = 1; s < u.data.length; s++) {
+      var col = u.data[s];
+      for (var i = 0; i < col.length; i++) {
+        var x = u.data[0][i];
+        if (col[i] !== null && x >= lo && x <= hi) n++;
+      }
+    }
+    return n;
+  }
+
+  function drawMarkers(u) {
+    var ctx = u.ctx, drawn = 0;
+    var top = u.bbox.top, height = u.bbox.height;
+    ctx.save();
+    ctx.lineWidth = 2 * devicePixelRatio;
+    model.markers.forEach(function (m) {
+      if (m.x < u.scales.x.min || m.x > u.scales.x.max) return;
+      var px = u.valToPos(m.x, "x", true);
+      ctx.strokeStyle = m.change.is_regression ? "rgba(200,30,30,0.8)" : "rgba(20,140,60,0.8)";
+      ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+      ctx.beginPath(); ctx.moveTo(px, top); ctx.lineTo(px, top + height); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.beginPath();
+      ctx.moveTo(px - 6 * devicePixelRatio, top); ctx.lineTo(px + 6 * devicePixelRatio, top);
+      ctx.lineTo(px, top + 9 * devicePixelRatio); ctx.closePath(); ctx.fill();
+      drawn++;
+    });
+    if (model.highlight !== null && model.highlight >= u.scales.x.min && model.highlight <= u.scales.x.max) {
+      var hx = u.valToPos(model.highlight, "x", true);
+      ctx.strokeStyle = "rgba(30,80,220,0.5)"; ctx.lineWidth = 6 * devicePixelRatio;
+      ctx.beginPath(); ctx.moveTo(hx, top); ctx.lineTo(hx, top + height); ctx.stroke();
+    }
+    ctx.restore();
+    chartEl.dataset.markers = String(drawn);
+    chartEl.dataset.points = String(visiblePoints(u));
+  }
+
+  function nearestSeries(u, idx) {
+    // The plotted series whose value at idx is closest to the cursor, vertically.
+    var best = -1, bestDist = Infinity, top = u.cursor.top;
+    for (var s = 1; s < u.data.length; s++) {
+      var v = u.data[s][idx];
+      if (v === null || v === undefined || !u.series[s].show) continue;
+      var d = Math.abs(u.valToPos(v, "y") - top);
+      if (d < bestDist) { bestDist = d; best = s; }
+    }
+    return best;
+  }
+
+  function pointFor(u, idx) {
+    var s = nearestSeries(u, idx);
+    if (s < 0) return null;
+    var src = data.series[model.sources[s - 1]];
+    var pi = model.pointAt[s - 1][idx];
+    if (pi < 0) return null;
+    return { series: src, i: pi, value: u.data[s][idx] };
+  }
+
+  function showInfo(u) {
+    var idx = u.cursor.idx;
+    info.replaceChildren();
+    if (idx === null || idx === undefined) { info.appendChild(el("p", "Hover over a point for details; click it to open the run.", "muted")); return; }
+    var hit = pointFor(u, idx);
+    if (!hit) return;
+    var p = hit.series.points;
+    var dl = el("dl", null, "facts compact");
+    function row(k, v) { var d = el("div"); d.appendChild(el("dt", k)); d.appendChild(el("dd", v)); dl.appendChild(d); }
+    row("Series", hit.series.machine + " · " + hit.series.test + " · " + hit.series.metric);
+    row("Revision", p.order[hit.i]);
+    row("Value", hit.value === null ? "—" : Number(hit.value).toPrecision(5) + (hit.series.unit ? " " + hit.series.unit : ""));
+    row("Run", "#" + p.run[hit.i] + " · " + new Date(p.time[hit.i] * 1000).toISOString().slice(0, 16).replace("T", " "));
+    if (p.failed[hit.i]) row("Status", "FAILED");
+    var params = hit.series.params[String(p.run[hit.i])] || {};
+    Object.keys(params).forEach(function (k) { row(k, typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])); });
+    info.appendChild(dl);
+  }
+
+  function buildLegend() {
+    legend.replaceChildren();
+    data.series.forEach(function (s, si) {
+      var li = el("li");
+      var sw = el("span", null, "swatch");
+      sw.style.background = COLORS[si % COLORS.length];
+      li.appendChild(sw);
+      li.appendChild(el("span", s.machine + " · " + s.test + " · " + s.metric));
+      var n = s.points.run.length;
+      li.appendChild(el("span", " (" + n + " points" + (s.downsampled ? ", thinned" : "") + (s.more_before ? ", older points exist" : "") + ", " + s.changes.length + " changes)", "muted"));
+      legend.appendChild(li);
+    });
+  }
+
+  function draw() {
+    model = buildModel();
+    buildLegend();
+    var width = Math.max(300, chartEl.clientWidth);
+    var opts = {
+      width: width,
+      height: Math.max(260, Math.min(480, Math.round(width * 0.45))),
+      legend: { show: false },
+      cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 7 } },
+      scales: { x: { time: model.byDate }, y: { distr: config.log ? 3 : 1 } },
+      axes: [
+        model.byDate ? {} : {
+          values: function (u, splits) {
+            return splits.map(function (v) { var i = Math.round(v); return i === v && model.labels[i] !== undefined ? model.labels[i] : ""; });
+          },
+        },
+        { size: 70 },
+      ],
+      series: model.seriesOpts,
+      hooks: { draw: [drawMarkers], setCursor: [showInfo] },
+    };
+    if (plot) plot.destroy();
+    chartEl.replaceChildren();
+    plot = new uPlot(opts, model.columns, chartEl);
+    var dragged = false;
+    plot.over.addEventListener("mousedown", function () { dragged = false; });
+    plot.over.addEventListener("mousemove", function (e) { if (e.buttons) dragged = true; });
+    plot.over.addEventListener("click", function () {
+      if (dragged) return;
+      var idx = plot.cursor.idx;
+      if (idx === null || idx === undefined) return;
+      var hit = pointFor(plot, idx);
+      if (hit) window.location.href = config.runUrl + hit.series.points.run[hit.i];
+    });
+    var older = document.getElementById("older");
+    if (older) older.hidden = !data.series.some(function (s) { return s.more_before; });
+    status.textContent = "";
+    chartEl.dataset.state = "drawn";
+    showInfo(plot);
+  }
+
+  function zoom(factor, shift) {
+    if (!plot) return;
+    var min = plot.scales.x.min, max = plot.scales.x.max, span = max - min;
+    var mid = (min + max) / 2 + shift * span;
+    var half = (span * factor) / 2;
+    plot.setScale("x", { min: mid - half, max: mid + half });
+  }
+
+  function bind(id, fn) {
+    var b = document.getElementById(id);
+    if (b) b.addEventListener("click", fn);
+  }
+  bind("zoom-in", function () { zoom(0.5, 0); });
+  bind("zoom-out", function () { zoom(2, 0); });
+  bind("pan-left", function () { zoom(1, -0.25); });
+  bind("pan-right", function () { zoom(1, 0.25); });
+  bind("zoom-reset", function () { if (plot) plot.setScale("x", { min: plot.data[0][0], max: plot.data[0][plot.data[0].length - 1] }); });
+  bind("older", function () {
+    var firsts = data.series.filter(function (s) { return s.more_before && s.points.position.length; })
+      .map(function (s) { return s.points.position[0]; });
+    if (firsts.length) { before = Math.min.apply(null, firsts); fetchData(); }
+  });
+  bind("newest", function () { before = null; fetchData(); });
+
+  if (form) {
+    form.addEventListener("change", function (e) {
+      var hadSamples = config.samples;
+      readOptions();
+      syncUrl();
+      if (config.samples && !hadSamples) fetchData(); else if (data) draw();
+    });
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+  }
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () { if (data) draw(); }, 200);
+  });
+  fetchData();
+})();

@@ -1,0 +1,193 @@
+"""Regression list, detail and triage; the daily report; search."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from .. import triage
+from ..models import Machine, Regression
+from ..selectors import regressions as reg_selectors
+from .common import int_param, page_of, page_rows, suite_or_404
+
+AGES = ((0, "any age"), (1, "last day"), (7, "last week"), (30, "last 30 days"), (90, "last 90 days"))
+
+
+def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    valid = dict(Regression.STATE_CHOICES)
+    states = [int(s) for s in request.GET.getlist("state") if s.isdigit() and int(s) in valid]
+    if not request.GET.getlist("state"):
+        states = list(Regression.OPEN_STATES)
+    machine_id = int_param(request, "machine", 0, lo=0, hi=2**62) or None
+    age = int_param(request, "age", 0, lo=0, hi=3650)
+    page = page_of(request)
+    rows = page_rows(
+        page,
+        reg_selectors.regression_list(
+            suite_obj,
+            states=states,
+            machine_id=machine_id,
+            since=reg_selectors.since_days(timezone.now(), age) if age else None,
+            offset=page.offset,
+            limit=page.size + 1,
+        ),
+    )
+    machines = list(Machine.objects.filter(suite=suite_obj).order_by("name").values("id", "name")[:500])
+    return render(
+        request,
+        "perf/regression_list.html",
+        {
+            "suite": suite_obj,
+            "regressions": rows,
+            "page": page,
+            "states": Regression.STATE_CHOICES,
+            "chosen_states": states,
+            "machines": machines,
+            "machine_id": machine_id,
+            "ages": AGES,
+            "age": age,
+        },
+    )
+
+
+class UpdateForm(forms.Form):
+    state = forms.TypedChoiceField(choices=Regression.STATE_CHOICES, coerce=int, required=False)
+    title = forms.CharField(max_length=512, required=False)
+    bug = forms.URLField(max_length=512, required=False, assume_scheme="https")
+
+
+def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    regression = reg_selectors.regression_get(suite_obj, regression_id)
+    if regression is None:
+        raise Http404("No such regression.")
+    changes = reg_selectors.regression_changes(regression)
+    form = UpdateForm(
+        initial={"state": regression.state, "title": regression.title, "bug": regression.bug}
+    )
+    return render(
+        request,
+        "perf/regression_detail.html",
+        {
+            "suite": suite_obj,
+            "regression": regression,
+            "changes": changes,
+            "events": reg_selectors.regression_events(regression),
+            "form": form,
+            "mini_graphs": [
+                {"plot": c["plot"], "around": c["end_position"], "id": c["id"]} for c in changes[:20]
+            ],
+        },
+    )
+
+
+def _back(suite: str, regression_id: int) -> HttpResponse:
+    return redirect("perf:regression-detail", suite, regression_id)
+
+
+@require_POST
+@login_required
+def regression_update(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    if reg_selectors.regression_get(suite_obj, regression_id) is None:
+        raise Http404("No such regression.")
+    form = UpdateForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return _back(suite, regression_id)
+    data = form.cleaned_data
+    try:
+        changed = triage.regression_update(
+            regression_id,
+            user=request.user,
+            state=data["state"] if data["state"] != "" else None,
+            title=data["title"] or None,
+            bug=data["bug"] if "bug" in request.POST else None,
+        )
+    except triage.TriageError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+    return _back(suite, regression_id)
+
+
+@require_POST
+@login_required
+def regression_merge(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    if reg_selectors.regression_get(suite_obj, regression_id) is None:
+        raise Http404("No such regression.")
+    raw = request.POST.get("others", "").replace(",", " ").split()
+    if not raw or not all(r.isdigit() for r in raw) or len(raw) > 50:
+        messages.error(request, "Give the ids of the regressions to merge, separated by spaces.")
+        return _back(suite, regression_id)
+    try:
+        moved = triage.regression_merge(regression_id, [int(r) for r in raw], user=request.user)
+    except triage.TriageError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Merged: {moved} field changes moved here.")
+    return _back(suite, regression_id)
+
+
+@require_POST
+@login_required
+def regression_split(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    if reg_selectors.regression_get(suite_obj, regression_id) is None:
+        raise Http404("No such regression.")
+    ids = [int(c) for c in request.POST.getlist("change") if c.isdigit()][:1000]
+    try:
+        new = triage.regression_split(
+            regression_id, ids, user=request.user, title=request.POST.get("title", "")[:512]
+        )
+    except triage.TriageError as exc:
+        messages.error(request, str(exc))
+        return _back(suite, regression_id)
+    messages.success(request, f"Split into regression {new.id}.")
+    return _back(suite, new.id)
+
+
+def daily(request: HttpRequest, suite: str) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    days = int_param(request, "days", 1, lo=1, hi=14)
+    since = reg_selectors.since_days(timezone.now(), days)
+    page = page_of(request, size=200)
+    changes = page_rows(
+        page,
+        reg_selectors.daily_changes(suite_obj, since=since, offset=page.offset, limit=page.size + 1),
+    )
+    by_machine: dict[str, list[dict]] = {}
+    for c in changes:
+        by_machine.setdefault(c["machine__name"], []).append(c)
+    return render(
+        request,
+        "perf/daily.html",
+        {
+            "suite": suite_obj,
+            "days": days,
+            "since": since,
+            "by_machine": sorted(by_machine.items()),
+            "runs": reg_selectors.daily_runs(suite_obj, since=since),
+            "page": page,
+        },
+    )
+
+
+def search(request: HttpRequest, suite: str) -> HttpResponse:
+    suite_obj = suite_or_404(suite)
+    q = request.GET.get("q", "")
+    too_long = len(q) > reg_selectors.SEARCH_MAX_LENGTH
+    results = reg_selectors.search(suite_obj, "" if too_long else q)
+    return render(
+        request,
+        "perf/search.html",
+        {"suite": suite_obj, "search_q": q, "too_long": too_long, **results},
+    )

@@ -1,0 +1,202 @@
+"""Behaviour of find_change_points, table-driven on small synthetic series."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from perf.analysis import ChangePoint, DetectionParams, evaluate_slice, find_change_points
+from perf.analysis.changepoints import SeriesItem
+from tests.analysis.series import noisy, step
+
+
+def indices(series: list[SeriesItem], **options: object) -> list[int]:
+    return [point.index for point in find_change_points(series, **options)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("samples", "noise", "new"),
+    [(1, 0.01, 1.1), (1, 0.03, 1.15), (3, 0.02, 1.1), (3, 0.05, 0.8), (5, 0.01, 1.03)],
+)
+def test_a_clear_step_is_found_at_its_first_order(samples: int, noise: float,
+                                                   new: float) -> None:
+    series = step(30, 20, new=new, noise=noise, samples=samples, seed=samples)
+    assert indices(series) == [30]
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        noisy([1.0] * 20 + [3.0] + [1.0] * 20, seed=1),
+        noisy([1.0] * 20 + [0.2] + [1.0] * 20, seed=2),
+        noisy([1.0] * 40, samples=3, seed=3)[:20] + [[5.0, 5.1, 4.9]]
+        + noisy([1.0] * 20, samples=3, seed=4),
+        noisy([1.0] * 20 + [3.0], seed=5),  # an outlier as the newest run
+        noisy([1.0] * 20 + [3.0, 1.0], seed=6),  # ... with one normal run after it
+    ],
+    ids=["high", "low", "wild-run-of-3", "newest", "newest-but-one"],
+)
+def test_a_single_outlier_raises_no_alarm(series: list[SeriesItem]) -> None:
+    assert indices(series) == []
+
+
+def test_a_wild_sample_inside_a_run_raises_no_alarm() -> None:
+    series = noisy([1.0] * 40, samples=3, seed=7)
+    series[20] = [1.0, 9.0, 1.01]
+    assert indices(series) == []
+
+
+@pytest.mark.parametrize(
+    ("gap_at", "gap"),
+    [(10, [None]), (20, [None, [], None]), (35, [[float("nan")]])],
+)
+def test_a_missing_test_is_not_a_change(gap_at: int, gap: list[SeriesItem]) -> None:
+    series = noisy([1.0] * 50, seed=8)
+    series[gap_at : gap_at + len(gap)] = gap
+    assert indices(series) == []
+
+
+def test_a_missing_test_after_a_step_is_not_a_fix() -> None:
+    series = step(30, 10, seed=9) + [None, None] + noisy([1.1] * 5, seed=10)
+    assert indices(series) == [30]
+
+
+def test_a_step_across_a_gap_is_reported_at_the_first_known_order() -> None:
+    series = step(30, 20, seed=11)
+    series[29:31] = [None, None]
+    series.insert(30, None)
+    assert indices(series) == [32]
+
+
+@pytest.mark.parametrize(
+    ("hashes_at_step", "reported"),
+    [
+        (("a", "a"), False),  # same binary before and after: not a change
+        (("a", "b"), True),  # the binary changed
+        ((None, "a"), True),  # unknown hash before: keep
+        (("a", None), True),  # unknown hash after: keep
+    ],
+)
+def test_it_ignores_a_change_when_the_hash_did_not_change(
+    hashes_at_step: tuple[str | None, str | None], reported: bool
+) -> None:
+    series = step(30, 20, seed=12)
+    before, after = hashes_at_step
+    hashes: list[str | None] = [before] * 30 + [after] * 20
+    assert indices(series, hashes=hashes) == ([30] if reported else [])
+
+
+def test_the_hash_before_is_the_last_known_one() -> None:
+    series = step(30, 20, seed=13)
+    hashes: list[str | None] = ["a"] * 28 + [None, None] + ["a"] * 20
+    assert indices(series, hashes=hashes) == []
+
+
+@pytest.mark.parametrize(
+    ("new", "bigger_is_better", "is_regression"),
+    [(1.1, False, True), (1.1, True, False), (0.9, False, False), (0.9, True, True)],
+)
+def test_bigger_is_better_only_decides_the_direction(new: float, bigger_is_better: bool,
+                                                     is_regression: bool) -> None:
+    series = step(30, 20, new=new, seed=14)
+    points = find_change_points(series, bigger_is_better=bigger_is_better)
+    assert [(p.index, p.is_regression) for p in points] == [(30, is_regression)]
+    other = find_change_points(series, bigger_is_better=not bigger_is_better)
+    assert [dataclasses.replace(p, is_regression=not p.is_regression) for p in other] == points
+
+
+def test_a_change_point_describes_the_step() -> None:
+    (point,) = find_change_points(step(30, 20, old=2.0, new=2.5, noise=0.01, seed=15))
+    assert point.index == 30
+    assert point.old_value == pytest.approx(2.0, rel=0.01)
+    assert point.new_value == pytest.approx(2.5, rel=0.01)
+    assert point.relative_change == pytest.approx(0.25, abs=0.02)
+    assert 0.99 < point.confidence <= 1.0
+    assert point.method == "mwu+median"
+    assert isinstance(point, ChangePoint)
+
+
+def test_a_step_is_reported_once_and_two_steps_twice() -> None:
+    series = noisy([1.0] * 30 + [1.2] * 25 + [1.0] * 25, seed=16)
+    assert indices(series) == [30, 55]
+
+
+@pytest.mark.parametrize("noise", [0.005, 0.001])
+def test_a_slow_drift_is_not_a_change(noise: float) -> None:
+    levels = [1.0 + 0.002 * i for i in range(100)]  # +0.2 % per order, 20 % in all
+    assert indices(noisy(levels, noise=noise, seed=17)) == []
+
+
+@pytest.mark.parametrize("series", [[], [1.0], [None, None], [1.0] * 50, [[2.0, 2.0]] * 30])
+def test_short_flat_or_empty_series_have_no_change(series: list[SeriesItem]) -> None:
+    assert indices(series) == []
+
+
+@pytest.mark.parametrize(
+    ("series", "expected"),
+    [
+        # LNT's corpus: 1.0 -> 10.0 with one order on each side: too little to tell.
+        ([1.0, 10.0], []),
+        ([[1.0, 1.0, 1.0], [10.0, 10.0, 10.0]], []),
+        # Two orders on each side are enough with several samples per order ...
+        ([[1.0, 1.01, 0.99], [1.0, 1.02, 0.98], [10.0, 10.1, 9.9], [10.0, 9.9, 10.2]], [2]),
+        # ... but one sample per order needs more before the rank test can reach alpha.
+        ([1.0, 1.01, 10.0, 10.1], []),
+        ([1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 10.0, 10.1, 9.9, 10.0], [6]),
+    ],
+)
+def test_very_short_histories(series: list[SeriesItem], expected: list[int]) -> None:
+    assert indices(series) == expected
+
+
+@pytest.mark.parametrize(("samples", "noise"), [(3, 0.01), (3, 0.02), (3, 0.03), (1, 0.01)])
+def test_a_ten_percent_step_is_reported_by_the_second_run_after_it(samples: int,
+                                                                   noise: float) -> None:
+    history = step(30, 2, noise=noise, samples=samples, seed=18)
+    assert indices(history[:31]) == []  # one run at the new level could be an outlier
+    assert indices(history) == [30]
+
+
+def test_a_suspect_is_withdrawn_when_later_runs_do_not_confirm_it() -> None:
+    history = noisy([1.0] * 30 + [1.2, 1.2] + [1.0] * 10, samples=3, seed=19)
+    assert indices(history[:32]) == [30]
+    assert indices(history) == []
+
+
+def test_indices_refer_to_positions_in_the_input() -> None:
+    series: list[SeriesItem] = [None] * 7 + step(30, 20, seed=20)
+    assert indices(series) == [37]
+
+
+def test_a_constant_series_at_zero_that_moves_has_an_infinite_relative_change() -> None:
+    series: list[SeriesItem] = [0.0] * 20 + [1.0] * 10
+    (point,) = find_change_points(series)
+    assert (point.index, point.relative_change) == (20, float("inf"))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"window_before": 0}, "window_before and window_after must be at least 1"),
+        ({"suppression_radius": -1}, "suppression_radius must not be negative"),
+        ({"min_before": 0}, "min_before must be between 1 and window_before"),
+        ({"min_after": 11}, "min_after must be between 1 and window_after"),
+        ({"alpha": 0.0}, "alpha must be in (0, 1]"),
+        ({"sharpness_orders": 0}, "sharpness_orders must be at least 1"),
+    ],
+)
+def test_it_refuses_bad_parameters(options: dict[str, int | float], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("]", r"\]")):
+        DetectionParams(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("length", "offset", "total", "hashes"),
+    [(5, -1, 10, None), (5, 6, 10, None), (5, 0, 10, ["a"])],
+)
+def test_evaluate_slice_refuses_a_slice_outside_the_history(
+    length: int, offset: int, total: int, hashes: list[str | None] | None
+) -> None:
+    with pytest.raises(ValueError):
+        evaluate_slice([1.0] * length, offset=offset, total_length=total, hashes=hashes)

@@ -1,0 +1,78 @@
+"""manage.py import_run: files, directories and globs; failures named, good files kept."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from perf.models import Run
+from tests.factories import CORPUS
+from tests.rowcounts import row_counts
+
+pytestmark = pytest.mark.django_db
+
+BASE = Path(CORPUS, "utils/base-reports")
+
+
+def run_import(*args):
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("import_run", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), exc
+    return out.getvalue(), err.getvalue(), None
+
+
+def test_it_imports_files_and_prints_one_summary_line():
+    out, _, error = run_import(str(BASE / "nts-run1.json"), str(BASE / "nts-run2.json"))
+    assert error is None
+    assert Run.objects.count() == 2
+    # nts-run2 has no tests: two runs, four samples in all.
+    assert out.strip().startswith("Imported 2 runs (2 new tests, 4 samples) from 2 files in ")
+    assert out.strip().endswith("; 0 failed")
+
+
+def test_it_imports_a_directory_and_a_glob():
+    glob = str(Path(CORPUS, "utils/extra-reports/nts-machine*.json"))
+    # compile-run3 repeats compile-run2's order, hence append.
+    _, _, error = run_import("--merge", "append", str(BASE), glob)
+    assert error is None
+    # base-reports has 2 nts and 4 compile reports; the glob adds 2 machines.
+    assert Run.objects.count() == 8
+
+
+def test_it_names_each_failed_file_and_keeps_the_good_ones(tmp_path):
+    shutil.copy(BASE / "nts-run1.json", tmp_path / "good.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    out, err, error = run_import(str(tmp_path), str(tmp_path / "missing.json"))
+    assert error is not None and "2 file(s) failed" in str(error)
+    assert f"failed: {tmp_path / 'bad.json'}: report is not valid JSON" in err
+    assert f"failed: {tmp_path / 'missing.json'}: no such file or directory" in err
+    assert Run.objects.count() == 1
+    assert "Imported 1 runs" in out
+
+
+def test_dry_run_validates_and_stores_nothing(tmp_path):
+    before = row_counts()
+    out, _, error = run_import("--dry-run", str(BASE / "nts-run1.json"))
+    assert error is None and out.startswith("Validated 1 runs")
+    assert row_counts() == before
+
+
+def test_merge_and_suite_options_are_honoured():
+    run_import(str(BASE / "nts-run1.json"))
+    _, err, error = run_import(str(BASE / "nts-run1.json"))
+    assert error is not None and "duplicate run" in err
+    _, _, error = run_import("--merge", "append", str(BASE / "nts-run1.json"))
+    assert error is None and Run.objects.count() == 2
+    _, err, error = run_import("--suite", "compile", str(BASE / "nts-run1.json"))
+    assert error is not None and "unknown metric" in err
+
+
+def test_a_profile_entry_is_skipped_with_a_warning():
+    _, err, error = run_import(str(Path(CORPUS, "utils/profile-report.json")))
+    assert error is None
+    assert "warning:" in err and "profile" in err

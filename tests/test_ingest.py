@@ -1,0 +1,170 @@
+"""The ingest service: constant query counts, orders in sequence, aggregates."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from perf.ingest import report_import
+from perf.models import Order, Point, Run, Sample, Series, Test
+from tests.factories import many_tests_doc, report_doc, submit_doc
+
+pytestmark = pytest.mark.django_db
+
+
+def queries_for(doc) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        report_import(json.dumps(doc), suite="nts")
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("phase", ["first run (creates tests)", "later run (tests exist)"])
+def test_an_import_costs_the_same_queries_for_10_and_2000_tests(phase):
+    # Each import creates its own order at the end of the suite's history (and, in the
+    # first phase, its machine and tests), so both do the same kind of work.
+    submit_doc(report_doc(machine="seed", revision=0))
+    if phase.startswith("later"):
+        submit_doc(many_tests_doc(10, revision=1, machine="small", prefix="s"))
+        submit_doc(many_tests_doc(2000, revision=2, machine="big", prefix="b"))
+    small = queries_for(many_tests_doc(10, revision=3, machine="small", prefix="s"))
+    big = queries_for(many_tests_doc(2000, revision=4, machine="big", prefix="b"))
+    assert small == big
+    assert big <= 30
+
+
+def test_an_import_costs_the_same_queries_whatever_the_history():
+    for revision in range(1, 4):
+        submit_doc(many_tests_doc(20, revision=revision))
+    short = queries_for(many_tests_doc(20, revision=4))
+    for revision in range(5, 40):
+        submit_doc(many_tests_doc(20, revision=revision))
+    long = queries_for(many_tests_doc(20, revision=40))
+    assert short == long
+
+
+def test_a_2000_test_run_stores_every_sample():
+    result = submit_doc(many_tests_doc(2000))
+    assert Test.objects.count() == 2000
+    assert Series.objects.count() == 2000 * 4
+    assert Sample.objects.count() == Point.objects.count() == 2000 * 4
+    assert result.added_samples == 2000 * (3 + 1 + 1 + 1)
+
+
+def test_orders_are_positioned_by_revision_whatever_the_arrival_order():
+    for revision in ["100", "300", "200", "150", "250", "50", "1000"]:
+        submit_doc(report_doc(revision=revision))
+    revisions = [
+        o["llvm_project_revision"]
+        for o in Order.objects.order_by("position").values_list("fields", flat=True)
+    ]
+    assert revisions == ["50", "100", "150", "200", "250", "300", "1000"]
+
+
+def test_points_copy_their_order_position():
+    submit_doc(report_doc(revision="10"))
+    submit_doc(report_doc(revision="5"))
+    for point in Point.objects.select_related("order"):
+        assert point.position == point.order.position
+
+
+def test_a_full_gap_is_renumbered_in_the_database_and_points_follow(monkeypatch):
+    monkeypatch.setattr("perf.ingest.POSITION_GAP", 8)  # exhaust a gap in a few inserts
+    submit_doc(report_doc(revision="1"))
+    submit_doc(report_doc(revision="100000"))
+    submit_doc(report_doc(revision="200000"))
+    low, high = 1, 100000
+    for _ in range(40):
+        mid = (low + high) // 2
+        if mid in (low, high):
+            break
+        submit_doc(report_doc(revision=str(mid)))
+        high = mid
+    keys = list(Order.objects.order_by("position").values_list("fields", flat=True))
+    numbers = [int(k["llvm_project_revision"]) for k in keys]
+    assert numbers == sorted(numbers)
+    positions = list(Order.objects.values_list("position", flat=True))
+    assert len(set(positions)) == len(positions)
+    for point in Point.objects.select_related("order"):
+        assert point.position == point.order.position
+    assert max(positions) - min(positions) > 2 * 8  # it really renumbered
+
+
+def test_git_hash_revisions_are_kept_in_arrival_order():
+    for revision in ["c0ffee1", "0badf00d", "deadbee"]:
+        submit_doc(report_doc(revision=revision))
+    revisions = [
+        o["llvm_project_revision"]
+        for o in Order.objects.order_by("position").values_list("fields", flat=True)
+    ]
+    assert revisions == ["c0ffee1", "0badf00d", "deadbee"]
+
+
+def test_a_point_holds_the_median_and_spread_of_its_samples():
+    submit_doc(report_doc(tests={"t": {"execution_time": [3.0, 1.0, 2.0, 10.0]}}))
+    point = Point.objects.get(series__metric__name="execution_time")
+    assert point.count == 4
+    assert point.value == 2.5
+    assert point.minimum == 1.0 and point.maximum == 10.0
+    assert point.stdev == pytest.approx(4.0824829, rel=1e-6)
+    assert not point.failed
+
+
+def test_a_failing_status_invalidates_the_paired_sample():
+    submit_doc(report_doc(tests={"t": {"execution_time": [9.0, 1.0], "execution_status": [1, 0]}}))
+    point = Point.objects.get(series__metric__name="execution_time")
+    assert point.value == 1.0 and point.count == 2 and not point.failed
+    status = Point.objects.get(series__metric__name="execution_status")
+    assert status.failed and status.value == 1.0
+
+
+def test_a_run_whose_test_failed_has_a_failed_point():
+    submit_doc(report_doc(tests={"t": {"execution_time": 9.0, "execution_status": 1}}))
+    point = Point.objects.get(series__metric__name="execution_time")
+    assert point.failed and point.value is None
+
+
+def test_a_real_point_carries_the_binary_hash_of_its_run():
+    submit_doc(report_doc(tests={"t": {"execution_time": 1.0, "hash": "abc123"}}))
+    assert Point.objects.get(series__metric__name="execution_time").hash == "abc123"
+
+
+def test_a_dry_run_writes_nothing():
+    from tests.rowcounts import row_counts
+
+    before = row_counts()
+    result = report_import(json.dumps(report_doc()), suite="nts", dry_run=True)
+    assert result.added_runs == 1
+    assert row_counts() == before
+
+
+def test_a_run_without_times_gets_the_current_time():
+    submit_doc({"machine": {"name": "minimal"}, "run": {"llvm_project_revision": "1"}, "tests": []})
+    run = Run.objects.get()
+    assert run.start_time is not None and run.end_time >= run.start_time
+
+
+def test_a_replaced_run_loses_its_field_changes():
+    from perf.models import FieldChange
+
+    first = submit_doc(report_doc(tests={"t": {"execution_time": 1.0}}))
+    series = Series.objects.get()
+    order = Order.objects.get()
+    FieldChange.objects.create(
+        series=series,
+        machine_id=series.machine_id,
+        test_id=series.test_id,
+        metric_id=series.metric_id,
+        start_order=order,
+        end_order=order,
+        end_position=order.position,
+        old_value=1,
+        new_value=2,
+        relative_change=1,
+        confidence=1,
+        is_regression=True,
+        method="test",
+        run_id=first.run_id,
+    )
+    submit_doc(report_doc(tests={"t": {"execution_time": 2.0}}), merge="replace")
+    assert FieldChange.objects.count() == 0

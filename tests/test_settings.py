@@ -1,0 +1,62 @@
+"""Settings fail loudly on bad or missing production values, naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", "import lntsite.settings"],
+        cwd=ROOT,
+        env={**clean, "PERF_VAR_DIR": str(ROOT / "var" / "test"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_defaults_need_no_environment():
+    assert load_settings().returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DEBUG": "0"}, "SECRET_KEY must be set"),
+        ({"DEBUG": "maybe"}, "DEBUG must be a boolean"),
+        ({"PERF_SLOW_REQUEST_MS": "fast"}, "PERF_SLOW_REQUEST_MS must be an integer"),
+        ({"PERF_MAX_SUBMISSION_BYTES": "0"}, "PERF_MAX_SUBMISSION_BYTES must be >= 1"),
+        ({"DATABASE_URL": "nosuch://x"}, "DATABASE_URL"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
+    result = load_settings(**env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "lntsite.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 60 + "-not-a-real-key-but-long-and-random-enough-AbC123",
+            "PERF_VAR_DIR": str(ROOT / "var" / "test"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
