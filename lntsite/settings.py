@@ -233,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- Notifications ---------------------------------------------------------------
 PERF_NOTIFY_EMAILS = env_list("PERF_NOTIFY_EMAILS", [])
 PERF_NOTIFY_WEBHOOK_URL = os.environ.get("PERF_NOTIFY_WEBHOOK_URL", "")
+if PERF_NOTIFY_WEBHOOK_URL and not PERF_NOTIFY_WEBHOOK_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("PERF_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+# Absolute links in notifications (there is no request to build them from).
+PERF_SITE_URL = os.environ.get("PERF_SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "lntsite@localhost")
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

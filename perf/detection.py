@@ -1,28 +1,593 @@
-"""Detection orchestration (placeholder until perf.analysis lands)."""
+"""Detection orchestration: load windows of series -> analysis -> idempotent upserts.
+
+After a run is stored, ``run_detect`` evaluates every series the run touched, in
+batches, on a window of the machine's history around the run's order: a constant
+number of queries per batch and work proportional to tests x window, never to the
+length of the history.  Verdicts are those of ``perf.analysis.find_change_points``
+on the whole history (the analysis guarantees it for the indices a slice settles):
+
+* a change point found in the settled range is upserted as a ``FieldChange``
+  (unique per series and order, so two workers or two runs create nothing twice);
+* a stored change in the settled range that is no longer found is *withdrawn*
+  (later data did not confirm it); one found again is restored;
+* new regressions (not improvements) are grouped by order range into
+  ``Regression`` rows; a regression whose every change has been reversed by a later
+  change back to the old level moves to Verify by itself; a test that disappeared
+  produces no change at all, so it never looks fixed.
+
+A run's series history is the sequence of orders at which its machine has runs; a
+test missing from one of those runs is an unknown (None) item, never a value.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import Run
+from .analysis import (
+    ChangePoint,
+    DetectionParams,
+    affected_indices,
+    evaluate_slice,
+    find_suspect,
+    slice_bounds,
+)
+from .models import (
+    FieldChange,
+    Metric,
+    Order,
+    Point,
+    Regression,
+    RegressionEvent,
+    RegressionIndicator,
+    Run,
+    Sample,
+    Series,
+    TestSuite,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500  # series per batch: bounds the rows one query returns
+# A stand-in for "somewhere past the start / end of history": the analysis only needs
+# to know whether a slice touches the true start or end, never the absolute index.
+FAR = 10**9
+PARAMS = DetectionParams()
+
+
+@dataclass
+class Window:
+    """Positions of a machine's history loaded for one evaluation.
+
+    ``positions`` are sorted; ``offset`` is the global index of the first one (0 when
+    the window starts at the start of history, else FAR); ``total`` is the history
+    length in the same frame.  ``runs`` maps position -> run ids at that order.
+    """
+
+    positions: list[int]
+    order_ids: list[int]
+    runs: dict[int, list[int]]
+    offset: int
+    total: int
+
+    def global_index(self, position: int) -> int:
+        return self.offset + self.positions.index(position)
+
+    def is_newest(self, index: int) -> bool:
+        """Whether global ``index`` is the last order of the machine's whole history."""
+        return index == self.total - 1
+
+
+@dataclass
+class Outcome:
+    series: int = 0
+    created: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+    regressions: list[int] = field(default_factory=list)
+
+    def add(self, other: Outcome) -> None:
+        self.series += other.series
+        self.created += other.created
+        self.updated += other.updated
+        self.withdrawn += other.withdrawn
+        self.regressions += other.regressions
+
+
+# --- entry points ---------------------------------------------------------------------
 
 
 def run_detect(run_id: int) -> str:
-    updated = Run.objects.filter(id=run_id).update(
-        detection_state=Run.DONE, detected_at=timezone.now()
+    """Detect the changes a run introduced; idempotent.  Returns a short summary.
+
+    The run's state becomes ``done``, or ``failed`` (and the error is re-raised, so
+    that the task retries) when something goes wrong.
+    """
+    run = Run.objects.filter(id=run_id).select_related("order", "machine").first()
+    if run is None:
+        return "missing"
+    Run.objects.filter(id=run_id).update(detection_attempts=run.detection_attempts + 1)
+    try:
+        window = _window_around(run.machine_id, run.order.position)
+        series_ids = list(
+            Point.objects.filter(run_id=run_id, series__metric__type=Metric.REAL).values_list(
+                "series_id", flat=True
+            )
+        )
+        k = window.global_index(run.order.position)
+        affected = affected_indices(k, window.total, PARAMS)
+        outcome = Outcome()
+        for batch in _chunks(series_ids, BATCH_SIZE):
+            outcome.add(
+                _detect_batch(
+                    run.machine_id, batch, window, affected, run_id, newest=window.is_newest(k)
+                )
+            )
+        outcome.regressions = _group_regressions(run.suite_id, run_id)
+    except Exception as exc:
+        Run.objects.filter(id=run_id).update(
+            detection_state=Run.FAILED, detection_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    Run.objects.filter(id=run_id).update(
+        detection_state=Run.DONE, detection_error="", detected_at=timezone.now()
     )
-    return "done" if updated else "missing"
+    for regression_id in _regressions_to_notify(run.suite_id):
+        _enqueue_notification(regression_id)
+    return (
+        f"run {run_id}: {outcome.series} series, {outcome.created} new changes, "
+        f"{outcome.updated} updated, {outcome.withdrawn} withdrawn, "
+        f"{len(outcome.regressions)} new regressions"
+    )
 
 
-def runs_enqueue_pending(*, enqueue: Callable[[int], Any]) -> int:
+def machine_detect_all(
+    machine_id: int, *, chunk: int = 400, progress: Callable[[int], None] | None = None
+) -> Outcome:
+    """Re-evaluate every series of a machine over its whole history; idempotent.
+
+    Walks the history in chunks of ``chunk`` orders (plus the analysis' lookback and
+    lookahead), so memory stays bounded however long the history is.
+    """
+    positions = list(
+        Order.objects.filter(runs__machine_id=machine_id)
+        .distinct()
+        .order_by("position")
+        .values_list("position", "id")
+    )
+    total = len(positions)
+    series_ids = list(
+        Series.objects.filter(machine_id=machine_id, metric__type=Metric.REAL)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    outcome = Outcome()
+    suite_id = Series.objects.filter(machine_id=machine_id).values_list(
+        "metric__suite_id", flat=True
+    ).first()
+    for start in range(0, total, chunk):
+        stop = min(total, start + chunk)
+        lo, hi = slice_bounds(start, stop, total, PARAMS)
+        part = positions[lo:hi]
+        window = Window(
+            positions=[p for p, _ in part],
+            order_ids=[o for _, o in part],
+            runs=_runs_at(machine_id, [p for p, _ in part]),
+            offset=lo,
+            total=total,
+        )
+        for batch in _chunks(series_ids, BATCH_SIZE):
+            outcome.add(_detect_batch(machine_id, batch, window, range(start, stop), None))
+        if progress:
+            progress(stop - start)
+    if suite_id is not None:
+        outcome.regressions = _group_regressions(suite_id, None, machine_id=machine_id)
+    return outcome
+
+
+def runs_enqueue_pending(*, enqueue: Callable[[int], Any], limit: int = 1000) -> int:
+    """Hand runs whose detection is pending or failed to ``enqueue``; oldest first."""
     ids = list(
-        Run.objects.filter(detection_state__in=[Run.PENDING, Run.FAILED]).values_list(
-            "id", flat=True
-        )[:1000]
+        Run.objects.filter(detection_state__in=[Run.PENDING, Run.FAILED])
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
     )
     for run_id in ids:
         enqueue(run_id)
     return len(ids)
+
+
+# --- windows -------------------------------------------------------------------------
+
+
+def _window_around(machine_id: int, position: int) -> Window:
+    """The machine's orders around ``position``: enough to settle every affected index.
+
+    Two indexed queries bounded by the window size (LIMIT), whatever the history.
+    """
+    need = PARAMS.lookback + PARAMS.lookahead
+    orders = Order.objects.filter(runs__machine_id=machine_id).distinct()
+    before = list(
+        orders.filter(position__lt=position)
+        .order_by("-position")
+        .values_list("position", "id")[: need + 1]
+    )[::-1]
+    after = list(
+        orders.filter(position__gte=position).order_by("position").values_list("position", "id")[
+            : need + 1
+        ]
+    )
+    at_start = len(before) <= need  # fewer than asked: the history starts in the window
+    at_end = len(after) <= need
+    part = (before if at_start else before[1:]) + (after if at_end else after[:need])
+    offset = 0 if at_start else FAR
+    total = offset + len(part) + (0 if at_end else FAR)
+    return Window(
+        positions=[p for p, _ in part],
+        order_ids=[o for _, o in part],
+        runs=_runs_at(machine_id, [p for p, _ in part]),
+        offset=offset,
+        total=total,
+    )
+
+
+def _runs_at(machine_id: int, positions: list[int]) -> dict[int, list[int]]:
+    runs: dict[int, list[int]] = defaultdict(list)
+    if not positions:
+        return runs
+    rows = Run.objects.filter(
+        machine_id=machine_id,
+        order__position__gte=positions[0],
+        order__position__lte=positions[-1],
+    ).values_list("order__position", "id")
+    for position, run_id in rows:
+        runs[position].append(run_id)
+    return runs
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# --- one batch -----------------------------------------------------------------------
+
+
+def _detect_batch(
+    machine_id: int,
+    series_ids: list[int],
+    window: Window,
+    affected: Iterable[int],
+    run_id: int | None,
+    *,
+    newest: bool = False,
+) -> Outcome:
+    """Evaluate a batch of series on a window and store the verdicts.  Six queries.
+
+    With ``newest`` (the run is the machine's latest order), a change seen on that
+    run alone is stored as an unconfirmed suspect (see ``perf.analysis.suspects``).
+    """
+    outcome = Outcome(series=len(series_ids))
+    run_ids = [r for ids in window.runs.values() for r in ids]
+    if not run_ids or not series_ids:
+        return outcome
+    run_position = {r: p for p, ids in window.runs.items() for r in ids}
+    index_of = {p: i for i, p in enumerate(window.positions)}
+    meta = {
+        s["id"]: s
+        for s in Series.objects.filter(id__in=series_ids).values(
+            "id", "test_id", "metric_id", "metric__bigger_is_better", "metric__ignore_same_hash"
+        )
+    }
+    points = Point.objects.filter(series_id__in=series_ids, run_id__in=run_ids).values_list(
+        "series_id", "run_id", "value", "count", "failed", "hash"
+    )
+    samples = dict(
+        (((s, r), v))
+        for s, r, v in Sample.objects.filter(
+            series_id__in=series_ids, run_id__in=run_ids
+        ).values_list("series_id", "run_id", "values")
+    )
+    n = len(window.positions)
+    items: dict[int, list[list[float] | None]] = {s: [None] * n for s in series_ids}
+    hashes: dict[int, list[str | None]] = {s: [None] * n for s in series_ids}
+    for series_id, point_run, value, count, failed, binary in points:
+        i = index_of[run_position[point_run]]
+        if binary:
+            hashes[series_id][i] = binary
+        if failed or value is None:
+            continue
+        values = samples.get((series_id, point_run)) if count > 1 else [value]
+        pooled = items[series_id][i] or []
+        pooled.extend(float(v) for v in (values or [value]))
+        items[series_id][i] = pooled
+
+    affected_set = set(affected)
+    found: dict[tuple[int, int], tuple[ChangePoint, bool]] = {}  # -> (change, confirmed)
+    settled_positions: list[int] = []
+    for series_id in series_ids:
+        info = meta[series_id]
+        result = evaluate_slice(
+            items[series_id],
+            offset=window.offset,
+            total_length=window.total,
+            bigger_is_better=info["metric__bigger_is_better"],
+            hashes=hashes[series_id] if info["metric__ignore_same_hash"] else None,
+            params=PARAMS,
+        )
+        settled = [i for i in result.settled if i in affected_set]
+        if settled and not settled_positions:
+            settled_positions = [window.positions[i - window.offset] for i in settled]
+        for cp in result.change_points:
+            if cp.index in affected_set:
+                found[(series_id, window.positions[cp.index - window.offset])] = (cp, True)
+        if newest:
+            suspect = find_suspect(
+                items[series_id],
+                bigger_is_better=info["metric__bigger_is_better"],
+                hashes=hashes[series_id] if info["metric__ignore_same_hash"] else None,
+                params=PARAMS,
+            )
+            key = (series_id, window.positions[-1])
+            if suspect is not None and suspect.index == n - 1 and key not in found:
+                found[key] = (suspect, False)
+    if not settled_positions:
+        return outcome
+    lo, hi = settled_positions[0], settled_positions[-1]
+    with transaction.atomic():
+        existing = {
+            (fc.series_id, fc.end_position): fc
+            for fc in FieldChange.objects.filter(
+                series_id__in=series_ids, end_position__gte=lo, end_position__lte=hi
+            )
+        }
+        to_create, to_update, to_withdraw = [], [], []
+        order_at = dict(zip(window.positions, window.order_ids, strict=True))
+        for (series_id, position), (cp, confirmed) in found.items():
+            start_position = _previous_known(items[series_id], index_of[position], window)
+            values = {
+                "start_order_id": order_at[start_position],
+                "old_value": _finite(cp.old_value),
+                "new_value": _finite(cp.new_value),
+                "relative_change": _finite(cp.relative_change),
+                "confidence": cp.confidence,
+                "is_regression": cp.is_regression,
+                "method": cp.method,
+                "parameters": asdict(PARAMS),
+                "withdrawn": False,
+                "confirmed": confirmed,
+            }
+            current = existing.pop((series_id, position), None)
+            if current is None:
+                info = meta[series_id]
+                to_create.append(
+                    FieldChange(
+                        series_id=series_id,
+                        machine_id=machine_id,
+                        test_id=info["test_id"],
+                        metric_id=info["metric_id"],
+                        end_order_id=order_at[position],
+                        end_position=position,
+                        run_id=run_id,
+                        **values,
+                    )
+                )
+            elif any(getattr(current, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(current, k, v)
+                to_update.append(current)
+        to_withdraw = [fc.id for fc in existing.values() if not fc.withdrawn]
+        # ignore_conflicts: a concurrent worker may have stored the same change.
+        FieldChange.objects.bulk_create(to_create, ignore_conflicts=True)
+        if to_update:
+            FieldChange.objects.bulk_update(to_update, [*values.keys(), "updated_at"])
+        if to_withdraw:
+            FieldChange.objects.filter(id__in=to_withdraw).update(
+                withdrawn=True, updated_at=timezone.now()
+            )
+    outcome.created, outcome.updated, outcome.withdrawn = (
+        len(to_create),
+        len(to_update),
+        len(to_withdraw),
+    )
+    return outcome
+
+
+def _previous_known(items: list[list[float] | None], index: int, window: Window) -> int:
+    """Position of the last order before ``index`` where the series had a value."""
+    for i in range(index - 1, -1, -1):
+        if items[i]:
+            return window.positions[i]
+    return window.positions[max(0, index - 1)]
+
+
+def _finite(value: float) -> float:
+    """Infinite relative changes (old level 0) are stored as a large finite number."""
+    if value != value:  # NaN
+        return 0.0
+    return max(-1e300, min(1e300, value))
+
+
+# --- regressions -----------------------------------------------------------------------
+
+
+def _group_regressions(suite_id: int, run_id: int | None, *, machine_id: int | None = None) -> list[int]:
+    """Group ungrouped regressing changes into regressions; return the new ones' ids.
+
+    Changes with the same order range (start, end) go together, across tests and
+    machines, into the open regression for that range or a new one.  The suite row is
+    locked, so two workers cannot both create the regression for one range.
+    """
+    scope = Q(run_id=run_id) if run_id is not None else Q(machine_id=machine_id)
+    created: list[int] = []
+    with transaction.atomic():
+        TestSuite.objects.select_for_update().filter(id=suite_id).values_list("id").first()
+        changes = list(
+            FieldChange.objects.filter(
+                scope, is_regression=True, withdrawn=False, indicator__isnull=True
+            ).values("id", "start_order_id", "end_order_id", "machine__name", "test__name")
+        )
+        groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+        for change in changes:
+            groups[(change["start_order_id"], change["end_order_id"])].append(change)
+        for (start_id, end_id), members in groups.items():
+            regression = (
+                Regression.objects.filter(
+                    suite_id=suite_id,
+                    start_order_id=start_id,
+                    end_order_id=end_id,
+                    state__in=Regression.OPEN_STATES,
+                )
+                .order_by("id")
+                .first()
+            )
+            if regression is None:
+                regression = Regression.objects.create(
+                    suite_id=suite_id,
+                    start_order_id=start_id,
+                    end_order_id=end_id,
+                    title=_title(members),
+                )
+                RegressionEvent.objects.create(
+                    regression=regression, action="created", detail={"changes": len(members)}
+                )
+                created.append(regression.id)
+            RegressionIndicator.objects.bulk_create(
+                [RegressionIndicator(regression=regression, field_change_id=m["id"]) for m in members],
+                ignore_conflicts=True,
+            )
+            if regression.id not in created:
+                _retitle(regression)
+        _verify_reversed(suite_id, scope)
+        _retire_withdrawn(suite_id)
+    return created
+
+
+def _title(members: list[dict[str, Any]]) -> str:
+    machines = sorted({m["machine__name"] for m in members})
+    tests = sorted({m["test__name"] for m in members})
+    what = tests[0] if len(tests) == 1 else f"{len(tests)} tests"
+    where = machines[0] if len(machines) == 1 else f"{len(machines)} machines"
+    return f"Regression of {what} on {where}"[:512]
+
+
+def _retitle(regression: Regression) -> None:
+    """Keep the automatic title in step with the members, unless a person set one."""
+    if regression.events.filter(action="title").exists():
+        return
+    members = list(
+        regression.indicators.values("field_change__machine__name", "field_change__test__name")
+    )
+    title = _title(
+        [
+            {"machine__name": m["field_change__machine__name"], "test__name": m["field_change__test__name"]}
+            for m in members
+        ]
+    )
+    if members and title != regression.title:
+        Regression.objects.filter(id=regression.id).update(title=title)
+
+
+def _verify_reversed(suite_id: int, scope: Q) -> None:
+    """Move to Verify the open regressions whose every change has been undone.
+
+    A change is undone when a later, non-withdrawn change of the same series brings
+    the level back to within half the original step of the old level.
+    """
+    later = list(
+        FieldChange.objects.filter(scope, withdrawn=False).values(
+            "series_id", "end_position", "new_value"
+        )
+    )
+    if not later:
+        return
+    by_series: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for change in later:
+        by_series[change["series_id"]].append(change)
+    candidates = (
+        FieldChange.objects.filter(
+            series_id__in=list(by_series),
+            withdrawn=False,
+            indicator__regression__suite_id=suite_id,
+            indicator__regression__state__in=[Regression.DETECTED, Regression.STAGED, Regression.ACTIVE],
+        )
+        .values("id", "series_id", "end_position", "old_value", "new_value", "indicator__regression_id")
+    )
+    reversed_ids = set()
+    regressions = set()
+    for change in candidates:
+        step = change["new_value"] - change["old_value"]
+        regressions.add(change["indicator__regression_id"])
+        for follow in by_series[change["series_id"]]:
+            if follow["end_position"] > change["end_position"] and abs(
+                follow["new_value"] - change["old_value"]
+            ) <= abs(step) / 2:
+                reversed_ids.add(change["id"])
+    if not reversed_ids:
+        return
+    members = FieldChange.objects.filter(
+        indicator__regression_id__in=regressions, withdrawn=False
+    ).values_list("indicator__regression_id", "id")
+    pending: dict[int, set[int]] = defaultdict(set)
+    for regression_id, change_id in members:
+        pending[regression_id].add(change_id)
+    for regression_id, change_ids in pending.items():
+        if change_ids and change_ids <= reversed_ids:
+            updated = Regression.objects.filter(
+                id=regression_id, state__in=[Regression.DETECTED, Regression.STAGED, Regression.ACTIVE]
+            ).update(state=Regression.VERIFY, updated_at=timezone.now())
+            if updated:
+                RegressionEvent.objects.create(
+                    regression_id=regression_id,
+                    action="state",
+                    detail={"to": "Verify", "why": "every change returned to its old level"},
+                )
+
+
+def _retire_withdrawn(suite_id: int) -> None:
+    """Delete Detected regressions whose every change was withdrawn, unless a person
+    touched them: they were provisional verdicts that later runs did not confirm."""
+    stale = (
+        Regression.objects.filter(suite_id=suite_id, state=Regression.DETECTED)
+        .filter(indicators__isnull=False)
+        .exclude(indicators__field_change__withdrawn=False)
+        .exclude(events__user__isnull=False)
+        .values_list("id", flat=True)
+    )
+    Regression.objects.filter(id__in=list(stale)).delete()
+
+
+def _regressions_to_notify(suite_id: int, limit: int = 50) -> list[int]:
+    """Open, not yet notified regressions whose every live change is confirmed.
+
+    A regression made of suspects waits: if the next runs withdraw them it is deleted
+    and nobody was disturbed; if they confirm them it is notified then.
+    """
+    return list(
+        Regression.objects.filter(
+            suite_id=suite_id,
+            notified=False,
+            state__in=Regression.OPEN_STATES,
+            indicators__field_change__withdrawn=False,
+        )
+        .exclude(indicators__field_change__confirmed=False, indicators__field_change__withdrawn=False)
+        .distinct()
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def _enqueue_notification(regression_id: int) -> None:
+    from .tasks import notify_regression_task
+
+    try:
+        notify_regression_task.delay(regression_id)
+    except Exception:  # broker down: the regression is still listed on the site
+        log.warning("could not enqueue notification for regression %s", regression_id, exc_info=True)

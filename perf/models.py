@@ -293,6 +293,9 @@ class FieldChange(models.Model):
         Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )  # the run whose detection found it
     withdrawn = models.BooleanField(default=False)  # later data did not confirm it
+    # False for a suspect: seen on the newest run alone (several samples, strong
+    # evidence); the next runs confirm it or withdraw it.  Suspects are not notified.
+    confirmed = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
-from . import detection
+from . import detection, notifications
 
 
 @shared_task(
@@ -28,3 +28,9 @@ def detect_run_task(run_id: int) -> str:
 def detect_pending_task() -> int:
     """Periodic sweep: re-enqueue runs whose detection is pending or failed."""
     return detection.runs_enqueue_pending(enqueue=detect_run_task.delay)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=5, max_retries=3)
+def notify_regression_task(regression_id: int) -> str:
+    """E-mail and webhook for a new regression (sent once per regression)."""
+    return notifications.regression_notify(regression_id)

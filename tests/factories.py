@@ -85,3 +85,107 @@ def make_token(name: str = "bot", machine: str = "") -> str:
 
 def make_user(username: str = "alice", password: str = "correct horse battery") -> Any:
     return get_user_model().objects.create_user(username=username, password=password)
+
+
+# --- regression rows, written directly until detection fills them ------------------
+
+
+def make_field_change(
+    *,
+    machine: str = "box-1",
+    test: str = "SingleSource/mandel",
+    metric: str = "execution_time",
+    at_revision: str | int | None = None,
+    relative_change: float = 0.1,
+    is_regression: bool = True,
+    suite: str = "nts",
+) -> Any:
+    """A FieldChange on an existing series, ending at ``at_revision`` (default: latest)."""
+    from perf.models import FieldChange, Order, Series
+
+    series = Series.objects.select_related("machine", "test", "metric").get(
+        machine__suite__name=suite, machine__name=machine, test__name=test, metric__name=metric
+    )
+    orders = Order.objects.filter(suite__name=suite).order_by("position")
+    end = (
+        orders.get(key=str(at_revision)) if at_revision is not None else orders.last()
+    )
+    start = orders.filter(position__lt=end.position).last() or end
+    # Detection may already have found this change: take its row over.
+    change, _ = FieldChange.objects.update_or_create(
+        series=series,
+        end_order=end,
+        defaults={
+            "machine": series.machine,
+            "test": series.test,
+            "metric": series.metric,
+            "start_order": start,
+            "end_position": end.position,
+            "old_value": 1.0,
+            "new_value": 1.0 + relative_change,
+            "relative_change": relative_change,
+            "confidence": 0.99,
+            "is_regression": is_regression,
+            "method": "test",
+            "withdrawn": False,
+        },
+    )
+    return change
+
+
+def make_regression(
+    changes: Iterable[Any], *, title: str = "Slower mandel", state: int | None = None
+) -> Any:
+    """A Regression grouping the given FieldChanges, with a "created" event.
+
+    The changes are taken out of any regression detection put them in.
+    """
+    from perf.models import Regression, RegressionEvent, RegressionIndicator
+
+    changes = list(changes)
+    first = changes[0]
+    regression = Regression.objects.create(
+        suite=first.machine.suite,
+        title=title,
+        state=Regression.DETECTED if state is None else state,
+        start_order=first.start_order,
+        end_order=first.end_order,
+    )
+    # A change belongs to one regression: detection's grouping, if any, is undone.
+    RegressionIndicator.objects.filter(field_change__in=changes).delete()
+    RegressionIndicator.objects.bulk_create(
+        RegressionIndicator(regression=regression, field_change=c) for c in changes
+    )
+    RegressionEvent.objects.create(regression=regression, action="created", detail={})
+    return regression
+
+
+def submit_grid(
+    *,
+    machines: int = 2,
+    tests: int = 3,
+    orders: int = 4,
+    first_revision: int = 1000,
+    step_at: int | None = None,
+    step_factor: float = 1.2,
+) -> list[ImportResult]:
+    """``orders`` runs on each of ``machines`` machines with ``tests`` tests.
+
+    Test ``t`` has level 1 + t/10 with three samples; from order index ``step_at``
+    on, test 0 moves by ``step_factor``.  Machines are "box-<m>", tests "suite/t<t>".
+    """
+    results = []
+    for o in range(orders):
+        for m in range(machines):
+            docs = {}
+            for t in range(tests):
+                level = 1.0 + t / 10
+                if t == 0 and step_at is not None and o >= step_at:
+                    level *= step_factor
+                docs[f"suite/t{t}"] = {
+                    "execution_time": [level, level * 1.001, level * 0.999],
+                    "compile_time": 0.5,
+                }
+            doc = report_doc(machine=f"box-{m}", revision=first_revision + o, tests=docs)
+            results.append(submit_doc(doc))
+    return results

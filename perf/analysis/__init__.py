@@ -12,6 +12,7 @@ from perf.analysis.changepoints import (
     find_change_points,
     slice_bounds,
 )
+from perf.analysis.suspects import find_suspect
 
 __all__ = [
     "ChangePoint",
@@ -20,5 +21,6 @@ __all__ = [
     "affected_indices",
     "evaluate_slice",
     "find_change_points",
+    "find_suspect",
     "slice_bounds",
 ]

@@ -33,6 +33,8 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
   on each side differ by at least ``min_sharpness`` of ``new - old`` in the same direction
   (a slow drift moves the far windows apart but not the near ones);
+  a linear trend with one slope common to both windows (fitted around each window's own
+  median, so the step does not tilt it) explains at most ``max_drift_share`` of the step;
   a two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``) of all the samples of the
   before window against all the samples of the after window gives ``p <= alpha``.
   The cheap conditions are evaluated for every index at once with numpy; scipy is only

@@ -2,9 +2,40 @@
 
 from django.urls import path
 
-from . import pages
+from . import graph, pages, regressions
+
+suite = "db_default/v4/<str:suite>/"
 
 urlpatterns = [
     path("", pages.home, name="home"),
-    path("db_default/v4/<str:suite>/<int:run_id>", pages.run_detail, name="run-detail"),
+    path(suite, pages.suite_home, name="suite-home"),
+    path(suite + "<int:run_id>", pages.run_detail, name="run-detail"),
+    path(suite + "machines", pages.machine_list, name="machine-list"),
+    path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
+    path(suite + "compare", pages.compare, name="compare"),
+    path(suite + "graph", graph.graph, name="graph"),
+    path(suite + "graph/data", graph.graph_data, name="graph-data"),
+    path(suite + "regressions", regressions.regression_list, name="regression-list"),
+    path(
+        suite + "regressions/<int:regression_id>",
+        regressions.regression_detail,
+        name="regression-detail",
+    ),
+    path(
+        suite + "regressions/<int:regression_id>/update",
+        regressions.regression_update,
+        name="regression-update",
+    ),
+    path(
+        suite + "regressions/<int:regression_id>/merge",
+        regressions.regression_merge,
+        name="regression-merge",
+    ),
+    path(
+        suite + "regressions/<int:regression_id>/split",
+        regressions.regression_split,
+        name="regression-split",
+    ),
+    path(suite + "daily", regressions.daily, name="daily"),
+    path(suite + "search", regressions.search, name="search"),
 ]

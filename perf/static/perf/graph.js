@@ -293,11 +293,12 @@
     if (plot) plot.destroy();
     chartEl.replaceChildren();
     plot = new uPlot(opts, model.columns, chartEl);
-    var dragged = false;
-    plot.over.addEventListener("mousedown", function () { dragged = false; });
-    plot.over.addEventListener("mousemove", function (e) { if (e.buttons) dragged = true; });
-    plot.over.addEventListener("click", function () {
-      if (dragged) return;
+    // A press and release within a few pixels is a click (a longer drag zooms).
+    var down = null;
+    plot.over.addEventListener("mousedown", function (e) { down = [e.clientX, e.clientY]; });
+    plot.over.addEventListener("mouseup", function (e) {
+      if (!down || Math.abs(e.clientX - down[0]) > 4 || Math.abs(e.clientY - down[1]) > 4) return;
+      down = null;
       var idx = plot.cursor.idx;
       if (idx === null || idx === undefined) return;
       var hit = pointFor(plot, idx);

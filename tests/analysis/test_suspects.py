@@ -1,0 +1,59 @@
+"""A change on the newest run alone is a suspect only with several samples."""
+
+import random
+
+from perf.analysis import find_change_points, find_suspect
+
+
+def noisy(level: float, rng: random.Random, n: int = 3, noise: float = 0.01) -> list[float]:
+    return [level * rng.gauss(1.0, noise) for _ in range(n)]
+
+
+def test_a_10_percent_step_on_the_newest_run_with_3_samples_is_a_suspect():
+    rng = random.Random(1)
+    series = [noisy(1.0, rng) for _ in range(30)] + [noisy(1.1, rng)]
+    assert find_change_points(series) == []  # one run is not enough to be sure
+    suspect = find_suspect(series)
+    assert suspect is not None
+    assert suspect.index == 30
+    assert suspect.is_regression
+    assert suspect.method.endswith("/suspect")
+
+
+def test_a_single_sample_run_is_never_a_suspect():
+    rng = random.Random(2)
+    series = [noisy(1.0, rng, n=1)[0] for _ in range(30)] + [1.5]
+    assert find_suspect(series) is None
+
+
+def test_a_normal_newest_run_is_not_a_suspect():
+    rng = random.Random(3)
+    series = [noisy(1.0, rng) for _ in range(31)]
+    assert find_suspect(series) is None
+
+
+def test_only_the_newest_known_order_can_be_a_suspect():
+    rng = random.Random(4)
+    series = [noisy(1.0, rng) for _ in range(30)] + [noisy(1.1, rng), None]
+    suspect = find_suspect(series)
+    assert suspect is not None and suspect.index == 30
+
+
+def test_an_empty_or_unknown_series_has_no_suspect():
+    assert find_suspect([]) is None
+    assert find_suspect([None, None]) is None
+
+
+def test_the_suspect_respects_bigger_is_better():
+    rng = random.Random(5)
+    series = [noisy(100.0, rng) for _ in range(30)] + [noisy(110.0, rng)]
+    suspect = find_suspect(series, bigger_is_better=True)
+    assert suspect is not None and not suspect.is_regression
+
+
+def test_clean_histories_rarely_make_a_suspect():
+    rng = random.Random(6)
+    alarms = sum(
+        find_suspect([noisy(1.0, rng) for _ in range(31)]) is not None for _ in range(1000)
+    )
+    assert alarms <= 1  # at most one clean newest run in 1,000
