@@ -1,7 +1,8 @@
 """Server time of every page on a large PostgreSQL history.
 
     createdb -h 127.0.0.1 -U postgres lntsite_bench
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_bench .venv/bin/python bench/pages_speed.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_bench \
+        .venv/bin/python bench/pages_speed.py
 
 Builds (once; a second run reuses it) 20 machines x 2,000 tests x 400 orders with
 one metric (execution_time): 8,000 runs, 40,000 series, 16 million points, the
@@ -102,9 +103,7 @@ def build(cursor, suite_id: int, metric_id: int) -> None:
     cursor.execute(
         "ALTER TABLE perf_point ADD CONSTRAINT point_run_series_uniq UNIQUE (run_id, series_id)"
     )
-    cursor.execute(
-        "CREATE INDEX point_series_position_idx ON perf_point (series_id, position)"
-    )
+    cursor.execute("CREATE INDEX point_series_position_idx ON perf_point (series_id, position)")
     cursor.execute("ALTER TABLE perf_point ENABLE TRIGGER ALL")
     step("point indexes")
     cursor.execute(
@@ -120,10 +119,10 @@ def build(cursor, suite_id: int, metric_id: int) -> None:
     cursor.execute(
         """INSERT INTO perf_fieldchange (series_id, machine_id, test_id, metric_id,
                start_order_id, end_order_id, end_position, old_value, new_value,
-               relative_change, confidence, is_regression, method, parameters, withdrawn,
+               relative_change, confidence, is_regression, method, parameters, withdrawn, confirmed,
                created_at, updated_at)
         SELECT s.id, s.machine_id, s.test_id, s.metric_id, o1.id, o2.id, o2.position,
-               1.0, 1.1, 0.1, 0.99, true, 'bench', '{}'::jsonb, false, now(), now()
+               1.0, 1.1, 0.1, 0.99, true, 'bench', '{}'::jsonb, false, true, now(), now()
         FROM perf_series s
         JOIN perf_order o2 ON o2.suite_id = %s AND o2.position = %s
         JOIN perf_order o1 ON o1.suite_id = %s AND o1.position = %s
@@ -144,7 +143,8 @@ def build(cursor, suite_id: int, metric_id: int) -> None:
         SELECT r.id, f.id FROM
           (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM perf_fieldchange) f
           JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM perf_regression) r
-          ON r.n = f.n %% 50"""
+          ON r.n = f.n %% 50""",
+        [],  # with parameters, psycopg unescapes the %% above
     )
     cursor.execute("ANALYZE")
     step("changes, regressions, ANALYZE")
@@ -228,8 +228,10 @@ def main() -> int:
         ok = median <= args.budget_ms
         failed += not ok
         print(f"{name:<24}{median:>10.1f}{max(timings[1:]):>10.1f}  {'PASS' if ok else 'FAIL'}")
-    print(f"\n{len(pages) - failed}/{len(pages)} pages within budget; "
-          f"total {time.perf_counter() - started:.0f}s")
+    print(
+        f"\n{len(pages) - failed}/{len(pages)} pages within budget; "
+        f"total {time.perf_counter() - started:.0f}s"
+    )
     return 1 if failed else 0
 
 

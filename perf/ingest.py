@@ -9,13 +9,14 @@ handed to the detection task; if the broker cannot take it, the run stays
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Max
 
 from .formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
@@ -71,6 +72,7 @@ def run_import(
     source: str = "api",
     source_detail: str = "",
     dry_run: bool = False,
+    detect: bool = True,
 ) -> ImportResult:
     """Store ``report`` (already validated against ``schema``) as one run.
 
@@ -79,7 +81,9 @@ def run_import(
     and derived changes and keeps its id, ``append`` keeps both.  ``select_machine``
     decides what happens when the machine exists with other field values: ``match``
     refuses, ``update`` overwrites them, ``split`` stores the run on a new machine
-    named ``<name>~N``.  ``dry_run`` does everything and rolls back.
+    named ``<name>~N``.  ``dry_run`` does everything and rolls back.  ``detect=False``
+    leaves the run pending without enqueueing it (bulk loads detect afterwards, per
+    machine, with ``detection.machine_detect_all``).
     Raises ImportRefused; any exception leaves the database as it was.
     """
     if merge not in MERGE_POLICIES:
@@ -96,7 +100,8 @@ def run_import(
             transaction.set_rollback(True)
             return result
         run_id = result.run_id
-        transaction.on_commit(lambda: _enqueue_detection(run_id), robust=True)
+        if detect:
+            transaction.on_commit(lambda: _enqueue_detection(run_id), robust=True)
     return result
 
 
@@ -110,6 +115,7 @@ def report_import(
     source_detail: str = "",
     dry_run: bool = False,
     allowed_machine: str = "",
+    detect: bool = True,
 ) -> ImportResult:
     """Parse a report as it came on the wire and store it: what every entry point calls.
 
@@ -138,6 +144,7 @@ def report_import(
         source=source,
         source_detail=source_detail,
         dry_run=dry_run,
+        detect=detect,
     )
 
 
@@ -437,8 +444,8 @@ def _store_samples(
         series = _series_ids(machine, test_ids)
 
     status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
-    samples: list[Sample] = []
-    points: list[Point] = []
+    sample_rows: list[tuple[Any, ...]] = []
+    point_rows: list[tuple[Any, ...]] = []
     count = 0
     for test in report.tests:
         binary_hash = test.samples.get("hash")
@@ -448,35 +455,89 @@ def _store_samples(
                 continue
             series_id = series[(tests[test.name], metric.id)]
             count += len(values)
-            samples.append(Sample(run_id=run_id, series_id=series_id, values=list(values)))
-            point = Point(
-                run_id=run_id,
-                series_id=series_id,
-                order=order,
-                position=order.position,
-                count=len(values),
-            )
+            sample_rows.append((run_id, series_id, json.dumps(list(values))))
+            value = mean = minimum = maximum = stdev = None
+            failed = False
+            point_hash = None
             if metric.type == Metric.REAL:
                 status_name = status_metrics.get(metric_name)
                 statuses = test.samples.get(status_name) if status_name else None
                 summary = summarize(
                     [float(v) for v in values], [int(s) for s in statuses] if statuses else None
                 )
-                point.value, point.mean = summary.value, summary.mean
-                point.minimum, point.maximum = summary.minimum, summary.maximum
-                point.stdev, point.failed = summary.stdev, summary.failed
+                value, mean, stdev, failed = (
+                    summary.value,
+                    summary.mean,
+                    summary.stdev,
+                    summary.failed,
+                )
+                minimum, maximum = summary.minimum, summary.maximum
                 if binary_hash:
-                    point.hash = str(binary_hash[0])[:256]
+                    point_hash = str(binary_hash[0])[:256]
             elif metric.type == Metric.STATUS:
                 status = worst_status([int(v) for v in values])
-                point.value = point.minimum = point.maximum = float(status)
-                point.failed = status == STATUS_FAIL
+                value = minimum = maximum = float(status)
+                failed = status == STATUS_FAIL
             else:
-                point.hash = str(values[0])[:256]
-            points.append(point)
-    Sample.objects.bulk_create(samples)
-    Point.objects.bulk_create(points)
+                point_hash = str(values[0])[:256]
+            point_rows.append(
+                (
+                    run_id,
+                    series_id,
+                    order.id,
+                    order.position,
+                    len(values),
+                    value,
+                    mean,
+                    minimum,
+                    maximum,
+                    stdev,
+                    failed,
+                    point_hash,
+                )
+            )
+    _insert_rows(Sample, ["run_id", "series_id", "values"], sample_rows)
+    _insert_rows(
+        Point,
+        [
+            "run_id",
+            "series_id",
+            "order_id",
+            "position",
+            "count",
+            "value",
+            "mean",
+            "minimum",
+            "maximum",
+            "stdev",
+            "failed",
+            "hash",
+        ],
+        point_rows,
+    )
     return len(missing), count
+
+
+def _insert_rows(
+    model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Multi-row INSERT of plain tuples: what bulk_create does, without building model
+    instances (most of its cost on a 10,000-row run).  One statement per chunk, and a
+    chunk holds every row of a run of up to ~20,000 series on both databases."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    limit = connection.features.max_query_params or 1_000_000
+    per_chunk = max(1, min(20_000, limit // len(columns)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_chunk):
+            chunk = rows[start : start + per_chunk]
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(chunk)),  # noqa: S608 - identifiers quoted, values bound
+                [v for row in chunk for v in row],
+            )
 
 
 def _series_ids(machine: Machine, test_ids: set[int]) -> dict[tuple[int, int], int]:

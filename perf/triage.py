@@ -93,9 +93,7 @@ def regression_merge(target_id: int, source_ids: list[int], *, user: Any) -> int
         raise TriageError(f"Regression {missing[0]} does not exist.")
     if any(locked[s].suite_id != target.suite_id for s in sources):
         raise TriageError("Regressions of different suites cannot be merged.")
-    moved = RegressionIndicator.objects.filter(regression_id__in=sources).update(
-        regression=target
-    )
+    moved = RegressionIndicator.objects.filter(regression_id__in=sources).update(regression=target)
     for s in sources:
         source = locked[s]
         _event(source, user, "merge", {"merged_into": target.id})

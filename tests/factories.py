@@ -107,9 +107,7 @@ def make_field_change(
         machine__suite__name=suite, machine__name=machine, test__name=test, metric__name=metric
     )
     orders = Order.objects.filter(suite__name=suite).order_by("position")
-    end = (
-        orders.get(key=str(at_revision)) if at_revision is not None else orders.last()
-    )
+    end = orders.get(key=str(at_revision)) if at_revision is not None else orders.last()
     start = orders.filter(position__lt=end.position).last() or end
     # Detection may already have found this change: take its row over.
     change, _ = FieldChange.objects.update_or_create(

@@ -52,25 +52,20 @@ def graph_series(suite: TestSuite, keys: list[PlotKey]) -> list[dict[str, Any]]:
     match = Q()
     for k in keys:
         match |= Q(machine_id=k.machine_id, test_id=k.test_id, metric__position=k.metric_position)
-    rows = (
-        Series.objects.filter(match, metric__suite=suite)
-        .values(
-            "id",
-            "machine_id",
-            "machine__name",
-            "test_id",
-            "test__name",
-            "metric__name",
-            "metric__display_name",
-            "metric__position",
-            "metric__bigger_is_better",
-            "metric__type",
-            "metric__unit_abbrev",
-        )
+    rows = Series.objects.filter(match, metric__suite=suite).values(
+        "id",
+        "machine_id",
+        "machine__name",
+        "test_id",
+        "test__name",
+        "metric__name",
+        "metric__display_name",
+        "metric__position",
+        "metric__bigger_is_better",
+        "metric__type",
+        "metric__unit_abbrev",
     )
-    by_key = {
-        PlotKey(r["machine_id"], r["test_id"], r["metric__position"]): r for r in rows
-    }
+    by_key = {PlotKey(r["machine_id"], r["test_id"], r["metric__position"]): r for r in rows}
     return [by_key[k] | {"key": str(k)} for k in keys if k in by_key]
 
 
@@ -109,8 +104,18 @@ def series_around(series_id: int, position: int, *, width: int = 30) -> list[dic
 
     Two queries, both index range scans; serves the small graphs of a regression.
     """
-    fields = ("run_id", "position", "value", "mean", "minimum", "maximum", "failed",
-              "order__fields", "run__start_time", "run__parameters")
+    fields = (
+        "run_id",
+        "position",
+        "value",
+        "mean",
+        "minimum",
+        "maximum",
+        "failed",
+        "order__fields",
+        "run__start_time",
+        "run__parameters",
+    )
     base = Point.objects.filter(series_id=series_id)
     before = list(base.filter(position__lt=position).order_by("-position").values(*fields)[:width])
     after = list(base.filter(position__gte=position).order_by("position").values(*fields)[:width])

@@ -47,9 +47,9 @@ def regression_list(
         qs = qs.filter(state__in=states)
     if machine_id is not None:
         qs = qs.filter(
-            id__in=RegressionIndicator.objects.filter(
-                field_change__machine_id=machine_id
-            ).values("regression_id")
+            id__in=RegressionIndicator.objects.filter(field_change__machine_id=machine_id).values(
+                "regression_id"
+            )
         )
     if since is not None:
         qs = qs.filter(created_at__gte=since)
@@ -194,9 +194,9 @@ def search(suite: TestSuite, q: str, *, limit: int = 50) -> dict[str, list[dict[
         .values("id", "name")[:limit]
     )
     tests = list(
-        Test.objects.filter(suite=suite, name__icontains=q).order_by("name").values("id", "name")[
-            :limit
-        ]
+        Test.objects.filter(suite=suite, name__icontains=q)
+        .order_by("name")
+        .values("id", "name")[:limit]
     )
     metric = (
         Metric.objects.filter(suite=suite, type=Metric.REAL)
@@ -216,7 +216,10 @@ def search(suite: TestSuite, q: str, *, limit: int = 50) -> dict[str, list[dict[
             t["machines"] = by_test.get(t["id"], [])
             t["metric_position"] = metric["position"]
     orders = list(
-        Run.objects.filter(suite=suite, order__in=Order.objects.filter(suite=suite, key__icontains=q).values("id")[:limit])
+        Run.objects.filter(
+            suite=suite,
+            order__in=Order.objects.filter(suite=suite, key__icontains=q).values("id")[:limit],
+        )
         .order_by("-order__position", "machine__name")
         .values("id", "order__fields", "machine_id", "machine__name", "start_time")[:limit]
     )

@@ -48,8 +48,9 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
         test_names = [t.strip() for t in request.GET.get("tests", "").splitlines() if t.strip()]
         metric_pos = int_param(request, "metric", 0, lo=0, hi=9999)
         tests = list(
-            Test.objects.filter(suite=suite_obj, name__in=test_names[: graphs.MAX_PLOTS])
-            .values_list("id", flat=True)
+            Test.objects.filter(
+                suite=suite_obj, name__in=test_names[: graphs.MAX_PLOTS]
+            ).values_list("id", flat=True)
         )
         if not machine_ids or not tests:
             add_error = "Choose at least one machine and one existing test name."
@@ -57,11 +58,15 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
             new = [f"{m}.{t}.{metric_pos}" for m in machine_ids for t in tests]
             keys = graphs.plot_keys_parse([str(k) for k in keys] + new)
             query = [("plot", str(k)) for k in keys] + [
-                (k, v) for k, v in request.GET.items() if k in ("agg", "smooth", "window", "x", "log", "samples")
+                (k, v)
+                for k, v in request.GET.items()
+                if k in ("agg", "smooth", "window", "x", "log", "samples")
             ]
             return redirect(reverse("perf:graph", args=[suite]) + "?" + urlencode(query))
     series = graphs.graph_series(suite_obj, keys)
-    machines = list(Machine.objects.filter(suite=suite_obj).order_by("name").values("id", "name")[:200])
+    machines = list(
+        Machine.objects.filter(suite=suite_obj).order_by("name").values("id", "name")[:200]
+    )
     metrics = list(
         Metric.objects.filter(suite=suite_obj, type=Metric.REAL)
         .order_by("position")
@@ -70,8 +75,7 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
     for s in series:
         others = [str(k) for k in keys if str(k) != s["key"]]
         s["remove_url"] = "?" + urlencode(
-            [("plot", k) for k in others]
-            + [(k, v) for k, v in request.GET.items() if k != "plot"]
+            [("plot", k) for k in others] + [(k, v) for k, v in request.GET.items() if k != "plot"]
         )
     config = {
         "dataUrl": reverse("perf:graph-data", args=[suite]),

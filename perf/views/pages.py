@@ -51,9 +51,7 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
     if machine is None:
         raise Http404("No such machine.")
     page = page_of(request)
-    runs = page_rows(
-        page, run_selectors.machine_runs_page(machine, page.offset, page.size + 1)
-    )
+    runs = page_rows(page, run_selectors.machine_runs_page(machine, page.offset, page.size + 1))
     latest = comparison = None
     if runs:
         latest = selectors.run_get(suite_obj, runs[0]["id"]) if page.number == 1 else None
@@ -221,7 +219,9 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def _report_csv(sections: list[dict[str, Any]], options: ReportOptions, filename: str) -> HttpResponse:
+def _report_csv(
+    sections: list[dict[str, Any]], options: ReportOptions, filename: str
+) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     writer = csv.writer(response)
@@ -267,7 +267,11 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
         else:
             comparisons.append(
                 _comparison(
-                    run, baseline, metrics, f"baseline {baseline_key}", min_change=options.min_change
+                    run,
+                    baseline,
+                    metrics,
+                    f"baseline {baseline_key}",
+                    min_change=options.min_change,
                 )
             )
     return _render_report(

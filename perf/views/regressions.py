@@ -15,7 +15,13 @@ from ..models import Machine, Regression
 from ..selectors import regressions as reg_selectors
 from .common import int_param, page_of, page_rows, suite_or_404
 
-AGES = ((0, "any age"), (1, "last day"), (7, "last week"), (30, "last 30 days"), (90, "last 90 days"))
+AGES = (
+    (0, "any age"),
+    (1, "last day"),
+    (7, "last week"),
+    (30, "last 30 days"),
+    (90, "last 90 days"),
+)
 
 
 def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
@@ -38,7 +44,9 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
             limit=page.size + 1,
         ),
     )
-    machines = list(Machine.objects.filter(suite=suite_obj).order_by("name").values("id", "name")[:500])
+    machines = list(
+        Machine.objects.filter(suite=suite_obj).order_by("name").values("id", "name")[:500]
+    )
     return render(
         request,
         "perf/regression_list.html",
@@ -81,7 +89,8 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
             "events": reg_selectors.regression_events(regression),
             "form": form,
             "mini_graphs": [
-                {"plot": c["plot"], "around": c["end_position"], "id": c["id"]} for c in changes[:20]
+                {"plot": c["plot"], "around": c["end_position"], "id": c["id"]}
+                for c in changes[:20]
             ],
         },
     )
@@ -114,7 +123,9 @@ def regression_update(request: HttpRequest, suite: str, regression_id: int) -> H
     except triage.TriageError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+        messages.success(
+            request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed."
+        )
     return _back(suite, regression_id)
 
 
@@ -162,7 +173,9 @@ def daily(request: HttpRequest, suite: str) -> HttpResponse:
     page = page_of(request, size=200)
     changes = page_rows(
         page,
-        reg_selectors.daily_changes(suite_obj, since=since, offset=page.offset, limit=page.size + 1),
+        reg_selectors.daily_changes(
+            suite_obj, since=since, offset=page.offset, limit=page.size + 1
+        ),
     )
     by_machine: dict[str, list[dict]] = {}
     for c in changes:
