@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, models
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
@@ -138,6 +138,8 @@ class IndicatorInline(admin.TabularInline):
 
 @admin.register(Regression)
 class RegressionAdmin(BigTableAdmin):
+    # Bug links typed without a scheme are https (Django 6 default, said explicitly).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["id", "title", "suite", "state", "created_at"]
     list_filter = ["suite", "state"]
     list_select_related = ["suite"]

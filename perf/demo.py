@@ -53,7 +53,7 @@ def demo_reports(
     *, machines: int = 3, orders: int = 100, tests: int = 200, seed: int = 42
 ) -> list[dict[str, Any]]:
     """LNT v2 report documents, in submission order (by revision, machine by machine)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - seeded demo data, not security
     base = [rng.uniform(0.05, 5.0) for _ in range(tests)]
     compile_base = [rng.uniform(0.1, 2.0) for _ in range(tests)]
     steps = demo_steps(tests, orders)

@@ -169,9 +169,11 @@ def machine_detect_all(
         .values_list("id", flat=True)
     )
     outcome = Outcome()
-    suite_id = Series.objects.filter(machine_id=machine_id).values_list(
-        "metric__suite_id", flat=True
-    ).first()
+    suite_id = (
+        Series.objects.filter(machine_id=machine_id)
+        .values_list("metric__suite_id", flat=True)
+        .first()
+    )
     for start in range(0, total, chunk):
         stop = min(total, start + chunk)
         lo, hi = slice_bounds(start, stop, total, PARAMS)
@@ -220,9 +222,9 @@ def _window_around(machine_id: int, position: int) -> Window:
         .values_list("position", "id")[: need + 1]
     )[::-1]
     after = list(
-        orders.filter(position__gte=position).order_by("position").values_list("position", "id")[
-            : need + 1
-        ]
+        orders.filter(position__gte=position)
+        .order_by("position")
+        .values_list("position", "id")[: need + 1]
     )
     at_start = len(before) <= need  # fewer than asked: the history starts in the window
     at_end = len(after) <= need
@@ -418,7 +420,9 @@ def _finite(value: float) -> float:
 # --- regressions -----------------------------------------------------------------------
 
 
-def _group_regressions(suite_id: int, run_id: int | None, *, machine_id: int | None = None) -> list[int]:
+def _group_regressions(
+    suite_id: int, run_id: int | None, *, machine_id: int | None = None
+) -> list[int]:
     """Group ungrouped regressing changes into regressions; return the new ones' ids.
 
     Changes with the same order range (start, end) go together, across tests and
@@ -460,7 +464,10 @@ def _group_regressions(suite_id: int, run_id: int | None, *, machine_id: int | N
                 )
                 created.append(regression.id)
             RegressionIndicator.objects.bulk_create(
-                [RegressionIndicator(regression=regression, field_change_id=m["id"]) for m in members],
+                [
+                    RegressionIndicator(regression=regression, field_change_id=m["id"])
+                    for m in members
+                ],
                 ignore_conflicts=True,
             )
             if regression.id not in created:
@@ -487,7 +494,10 @@ def _retitle(regression: Regression) -> None:
     )
     title = _title(
         [
-            {"machine__name": m["field_change__machine__name"], "test__name": m["field_change__test__name"]}
+            {
+                "machine__name": m["field_change__machine__name"],
+                "test__name": m["field_change__test__name"],
+            }
             for m in members
         ]
     )
@@ -511,14 +521,17 @@ def _verify_reversed(suite_id: int, scope: Q) -> None:
     by_series: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for change in later:
         by_series[change["series_id"]].append(change)
-    candidates = (
-        FieldChange.objects.filter(
-            series_id__in=list(by_series),
-            withdrawn=False,
-            indicator__regression__suite_id=suite_id,
-            indicator__regression__state__in=[Regression.DETECTED, Regression.STAGED, Regression.ACTIVE],
-        )
-        .values("id", "series_id", "end_position", "old_value", "new_value", "indicator__regression_id")
+    candidates = FieldChange.objects.filter(
+        series_id__in=list(by_series),
+        withdrawn=False,
+        indicator__regression__suite_id=suite_id,
+        indicator__regression__state__in=[
+            Regression.DETECTED,
+            Regression.STAGED,
+            Regression.ACTIVE,
+        ],
+    ).values(
+        "id", "series_id", "end_position", "old_value", "new_value", "indicator__regression_id"
     )
     reversed_ids = set()
     regressions = set()
@@ -526,9 +539,10 @@ def _verify_reversed(suite_id: int, scope: Q) -> None:
         step = change["new_value"] - change["old_value"]
         regressions.add(change["indicator__regression_id"])
         for follow in by_series[change["series_id"]]:
-            if follow["end_position"] > change["end_position"] and abs(
-                follow["new_value"] - change["old_value"]
-            ) <= abs(step) / 2:
+            if (
+                follow["end_position"] > change["end_position"]
+                and abs(follow["new_value"] - change["old_value"]) <= abs(step) / 2
+            ):
                 reversed_ids.add(change["id"])
     if not reversed_ids:
         return
@@ -541,7 +555,8 @@ def _verify_reversed(suite_id: int, scope: Q) -> None:
     for regression_id, change_ids in pending.items():
         if change_ids and change_ids <= reversed_ids:
             updated = Regression.objects.filter(
-                id=regression_id, state__in=[Regression.DETECTED, Regression.STAGED, Regression.ACTIVE]
+                id=regression_id,
+                state__in=[Regression.DETECTED, Regression.STAGED, Regression.ACTIVE],
             ).update(state=Regression.VERIFY, updated_at=timezone.now())
             if updated:
                 RegressionEvent.objects.create(
@@ -577,7 +592,9 @@ def _regressions_to_notify(suite_id: int, limit: int = 50) -> list[int]:
             state__in=Regression.OPEN_STATES,
             indicators__field_change__withdrawn=False,
         )
-        .exclude(indicators__field_change__confirmed=False, indicators__field_change__withdrawn=False)
+        .exclude(
+            indicators__field_change__confirmed=False, indicators__field_change__withdrawn=False
+        )
         .distinct()
         .order_by("id")
         .values_list("id", flat=True)[:limit]
@@ -590,4 +607,6 @@ def _enqueue_notification(regression_id: int) -> None:
     try:
         notify_regression_task.delay(regression_id)
     except Exception:  # broker down: the regression is still listed on the site
-        log.warning("could not enqueue notification for regression %s", regression_id, exc_info=True)
+        log.warning(
+            "could not enqueue notification for regression %s", regression_id, exc_info=True
+        )

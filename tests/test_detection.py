@@ -191,9 +191,7 @@ def test_stored_verdicts_equal_the_offline_function_on_the_same_history():
             series.append(samples)
         submit_and_detect(doc)
     offline = find_change_points(series)
-    positions = sorted(
-        Run.objects.values_list("order__position", flat=True).distinct()
-    )
+    positions = sorted(Run.objects.values_list("order__position", flat=True).distinct())
     stored = [
         positions.index(fc.end_position)
         for fc in FieldChange.objects.filter(withdrawn=False, test__name=TEST)

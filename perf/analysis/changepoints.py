@@ -84,11 +84,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import median
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, norm
+from scipy.stats import t as t_distribution
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -96,14 +98,25 @@ SeriesItem = float | Sequence[float] | None
 
 METHOD = "mwu+median"
 
-# The noise scale averages the smallest _TRIM_KEEP of the absolute residuals; for a unit
-# Gaussian that average is 2 * (phi(0) - phi(q)) / 0.8 with q = Phi^-1(0.9) = 1.2816.
-_TRIM_KEEP = 0.8
-_TRIMMED_ABS_MEAN = 0.5586
+# The noise scale averages the smallest _PAIR_KEEP of the absolute differences of pairs of
+# levels; for a unit Gaussian such a difference is |N(0, 2)|, and that average is
+# sqrt(2) * 2 * (phi(0) - phi(q)) / 0.7 with q = Phi^-1(0.85) = 1.0364.
+_PAIR_KEEP = 0.7
+_PAIR_TRIMMED_ABS_MEAN = 0.66987
+# Degrees of freedom of the noise estimate per order that contributes pairs: the trimmed
+# pairwise scale on n Gaussian levels varies like a sample standard deviation on 0.75 n.
+_DEGREES_PER_ORDER = 0.75
 # Asymptotic variance of a sample median relative to that of a mean (Gaussian noise).
 _MEDIAN_VARIANCE_FACTOR = math.pi / 2
+# n * variance of the median of n unit Gaussians, n = 0 .. 20 (0 is a placeholder: an empty
+# window never gets here); simulated with 400,000 draws each, rounded up.
+_SMALL_MEDIAN_VARIANCE = np.array(
+    [1.0, 1.0, 1.0, 1.35, 1.20, 1.44, 1.29, 1.48, 1.35, 1.50, 1.39,
+     1.51, 1.42, 1.52, 1.44, 1.53, 1.46, 1.54, 1.47, 1.53, 1.47]
+)
 # Smallest noise used, in the metric's unit, so that a constant series at 0 divides safely.
 _TINY = 1e-12
+_DEBUG: dict | None = None  # DEBUGTEMP
 
 
 @dataclass(frozen=True)
@@ -309,21 +322,74 @@ def samples_of(item: SeriesItem) -> list[float]:
     return [float(v) for v in item if math.isfinite(float(v))]
 
 
-def _trimmed_scale(residuals: FloatArray) -> FloatArray:
-    """Gaussian-equivalent standard deviation from absolute residuals, per row.
+def _pairwise_scale(
+    windows_before: FloatArray, windows_after: FloatArray
+) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Gaussian-equivalent standard deviation of one level, per row, and its weight.
 
-    The mean of the smallest 80 % of the known residuals, divided by its expectation for a
-    unit Gaussian: about twice as efficient as the median absolute deviation on windows
-    of 20-30 points, yet unmoved by the wildest fifth of them (outliers, a second mode).
+    The absolute differences of every pair of known levels inside the same window (never
+    across the candidate, so the step does not inflate them) are pooled; the mean of the
+    smallest 70 % of them, divided by its expectation for a unit Gaussian, is the noise.
+    Unlike deviations from a window median it is unbiased on a window of two or three
+    orders, and the trim leaves out up to three wild orders in twenty, or a second mode.
+    Also returns ``(n_before - 1) + (n_after - 1)`` (windows with one known order count
+    0): the index, in ``_z_thresholds``, of the threshold that allows for the estimate's
+    own uncertainty. A row with no pair gives NaN and index 0.
     """
-    ordered = np.sort(residuals, axis=1)  # NaN sorts last
-    counts = np.count_nonzero(~np.isnan(residuals), axis=1)
-    kept = np.maximum(np.floor(_TRIM_KEEP * counts), 1)
-    columns = np.arange(residuals.shape[1])
-    inside = columns[None, :] < kept[:, None]
+    first_b, second_b = _pairs(windows_before.shape[1])
+    first_a, second_a = _pairs(windows_after.shape[1])
+    differences = np.concatenate(
+        [
+            np.abs(windows_before[:, first_b] - windows_before[:, second_b]),
+            np.abs(windows_after[:, first_a] - windows_after[:, second_a]),
+        ],
+        axis=1,
+    )
+    counts = np.count_nonzero(~np.isnan(differences), axis=1)
+    ordered = np.sort(differences, axis=1)  # NaN sorts last
+    kept = np.maximum(np.floor(_PAIR_KEEP * counts), 1)
+    inside = np.arange(differences.shape[1])[None, :] < kept[:, None]
     total = np.where(inside, np.nan_to_num(ordered), 0.0).sum(axis=1)
-    scale = total / kept / _TRIMMED_ABS_MEAN
-    return np.where(counts > 0, scale, np.nan)
+    scale = np.where(counts > 0, total / kept / _PAIR_TRIMMED_ABS_MEAN, np.nan)
+    known_before = np.count_nonzero(~np.isnan(windows_before), axis=1)
+    known_after = np.count_nonzero(~np.isnan(windows_after), axis=1)
+    degrees = np.maximum(known_before - 1, 0) + np.maximum(known_after - 1, 0)
+    return scale, degrees
+
+
+@lru_cache(maxsize=8)
+def _pairs(width: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Column indices ``(j, k)``, ``j < k``, of every pair in a window of ``width``."""
+    first, second = np.triu_indices(width, 1)
+    return first.astype(np.intp), second.astype(np.intp)
+
+
+@lru_cache(maxsize=8)
+def _z_thresholds(min_z: float, size: int) -> FloatArray:
+    """Threshold on z, indexed by ``(n_before - 1) + (n_after - 1)`` (0 .. ``size``).
+
+    The noise is estimated, not known: a z-score computed with it has the heavier tails of
+    a Student t whose degrees of freedom are about 0.75 per pair-contributing order (the
+    variance of the trimmed pairwise scale, measured on Gaussian windows of 2 to 30
+    orders). The threshold is the t quantile with the same one-sided tail as ``min_z``
+    has for a Gaussian: 3.0 becomes 3.5 with 28 such orders, 3.7 with 20, 4.6 with 10,
+    and no threshold can be met without a pair.
+    """
+    tail = float(norm.sf(min_z))
+    degrees = _DEGREES_PER_ORDER * np.arange(1, size + 1, dtype=np.float64)
+    return np.concatenate([[np.inf], t_distribution.isf(tail, degrees)]).astype(np.float64)
+
+
+def _median_variance_factor(counts: npt.NDArray[np.intp]) -> FloatArray:
+    """Variance of a median of ``n`` Gaussian levels, in units of ``noise**2 / n``.
+
+    Exact small-sample values (``_SMALL_MEDIAN_VARIANCE``) up to 20 levels, the asymptotic
+    ``pi / 2`` beyond: a median of two is their mean (1.0), a median of three 1.35.
+    """
+    table = _SMALL_MEDIAN_VARIANCE
+    return np.where(
+        counts < len(table), table[np.clip(counts, 0, len(table) - 1)], _MEDIAN_VARIANCE_FACTOR
+    )
 
 
 def _row_median(rows: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
@@ -389,20 +455,19 @@ def _detect(
     ]
     old, n_before = _row_median(windows_before)
     new, n_after = _row_median(windows_after)
-    residuals = np.concatenate(
-        [np.abs(windows_before - old[:, None]), np.abs(windows_after - new[:, None])], axis=1
-    )
+    noise_scale, degrees = _pairwise_scale(windows_before, windows_after)
     with np.errstate(invalid="ignore", divide="ignore"):
         noise = np.maximum(
-            np.maximum(_trimmed_scale(residuals), params.noise_floor_relative * np.abs(old)),
-            _TINY,
+            np.maximum(noise_scale, params.noise_floor_relative * np.abs(old)), _TINY
         )
         delta = new - old
         effect = np.abs(delta) / noise
         standard_error = np.sqrt(
-            _MEDIAN_VARIANCE_FACTOR * (1.0 / n_before + 1.0 / n_after)
+            _median_variance_factor(n_before) / n_before
+            + _median_variance_factor(n_after) / n_after
         )
         z = effect / standard_error
+        z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
         relative = np.where(old != 0, delta / np.abs(old), np.sign(delta) * np.inf)
         direction = np.sign(delta)
         midpoint = old + delta / 2
@@ -437,7 +502,7 @@ def _detect(
             & (n_after >= params.min_after)
             & (np.abs(relative) >= params.min_relative_change)
             & (effect >= params.min_effect_sigmas)
-            & (z >= params.min_z)
+            & (z >= z_needed)
             & (persistence >= params.min_persistence)
             & level_beyond
             & sharp
@@ -458,6 +523,8 @@ def _detect(
     # The true step has the most extreme rank test (its windows are not contaminated by
     # the other level); then the larger z-score wins, then the earlier index.
     rank = {i: (p, -float(z[i]), i) for i, p in p_values.items()}
+    if _DEBUG is not None:
+        _DEBUG.update(cand=candidate, pers=persistence, lb=level_beyond, sharp=sharp, steady=steady, z=z, thr=z_needed, effect=effect, n_before=n_before, n_after=n_after, p=p_values, noise=noise, rel=relative)
     found: list[ChangePoint] = []
     for i in sorted(p_values):
         if i not in report:

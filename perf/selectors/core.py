@@ -202,6 +202,7 @@ def series_changes(series_id: int) -> list[dict[str, Any]]:
         )
     )
 
+
 __all__ = [
     "suite_get",
     "suite_metrics",

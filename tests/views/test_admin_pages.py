@@ -12,14 +12,6 @@ from tests.factories import make_field_change, make_regression, submit_history
 pytestmark = pytest.mark.django_db
 
 
-# The Regression admin's add page builds a forms.URLField for ``bug`` without
-# ``assume_scheme``, which warns under Django 5.2; the fix belongs in perf/admin.py
-# (formfield_overrides with assume_scheme="https") and is asked of the lead.  Until
-# then only that warning is tolerated here.
-@pytest.mark.filterwarnings("ignore:The default scheme will be changed:DeprecationWarning")
-@pytest.mark.filterwarnings(
-    "ignore:The default scheme will be changed:django.utils.deprecation.RemovedInDjango60Warning"
-)
 def test_every_admin_changelist_and_add_page_opens(client):
     submit_history([1.0, 1.5])
     make_regression([make_field_change()])

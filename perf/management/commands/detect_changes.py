@@ -39,7 +39,12 @@ class Command(BaseCommand):
             if not machines.exists():
                 raise CommandError(f"no machine {key!r}")
         ids = list(machines.order_by("id").values_list("id", flat=True))
-        total = Order.objects.filter(runs__machine_id__in=ids).values("runs__machine_id", "id").distinct().count()
+        total = (
+            Order.objects.filter(runs__machine_id__in=ids)
+            .values("runs__machine_id", "id")
+            .distinct()
+            .count()
+        )
         created = withdrawn = regressions = 0
         with tqdm(total=total, desc="orders", unit="order", file=self.stderr) as bar:
             for machine_id in ids:

@@ -3,9 +3,8 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
-
 from django.utils import timezone
+from tqdm import tqdm
 
 from perf.demo import demo_reports
 from perf.detection import Outcome, machine_detect_all

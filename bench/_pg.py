@@ -1,0 +1,87 @@
+"""Shared set-up for benchmarks that need a PostgreSQL database of their own.
+
+``bench_database()`` creates (or recreates) the database named by BENCH_DATABASE_URL,
+default postgres://postgres@127.0.0.1:5432/lntsite_bench, points Django at it, migrates
+it and returns. Benchmarks talk to loopback only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/lntsite_bench"
+
+
+def bench_database(*, recreate: bool = True) -> str:
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    parsed = urlparse(url)
+    if parsed.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        sys.exit(f"BENCH_DATABASE_URL must point at loopback, got {parsed.hostname}")
+    import psycopg2
+
+    name = parsed.path.lstrip("/")
+    admin = psycopg2.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = cursor.fetchone() is not None
+        if exists and recreate:
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if recreate or not exists:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
+    os.environ.setdefault("PERF_DEBUG_TOOLBAR", "0")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return url
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY rows into a table (text format); returns the count.  Values must not
+    contain tabs, newlines or backslashes (benchmark data never does)."""
+    from django.db import connection
+
+    buffer = io.StringIO()
+    count = 0
+    for row in rows:
+        buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+        buffer.write("\n")
+        count += 1
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+    return count
+
+
+def next_ids(table: str, count: int) -> int:
+    """Reserve ``count`` ids of ``table``'s sequence; return the first."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"nextval(pg_get_serial_sequence('{table}', 'id')) + %s)",
+            [count],
+        )
+        last = cursor.fetchone()[0]
+    return last - count + 1

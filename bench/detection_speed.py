@@ -1,0 +1,210 @@
+"""Time of the detection task for one run of 5,000 tests x 2 metrics, on PostgreSQL.
+
+Two machines share the tests: one with 500 orders of history, one with 10.  The data
+is written with COPY (5M points and 5M sample rows for the long history), then the
+detection of each machine's newest run is timed (median of --repeat, the task is
+idempotent).  Targets: <= 2 s for the long history, and a ratio long/short <= 1.3:
+the work is proportional to tests x window, not to the length of the history.
+
+    python bench/detection_speed.py [--tests 5000] [--orders 500] [--repeat 3]
+
+Needs PostgreSQL on loopback (BENCH_DATABASE_URL, default .../lntsite_bench, recreated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+
+from _pg import bench_database, copy_rows, next_ids
+
+
+def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int:
+    """A machine with ``orders`` runs of ``tests`` tests; returns its newest run id."""
+    from django.utils import timezone
+
+    from perf.models import Machine, Metric, Order, Run, Series, Test, TestSuite
+
+    suite = TestSuite.objects.get(name="nts")
+    metrics = list(Metric.objects.filter(suite=suite, name__in=["execution_time", "compile_time"]))
+    machine = Machine.objects.create(suite=suite, name=machine_name)
+    existing = dict(Test.objects.filter(suite=suite).values_list("name", "id"))
+    names = [f"bench/test{i:05d}" for i in range(tests)]
+    missing = [n for n in names if n not in existing]
+    if missing:
+        Test.objects.bulk_create([Test(suite=suite, name=n) for n in missing], batch_size=5000)
+        existing = dict(Test.objects.filter(suite=suite).values_list("name", "id"))
+    series = Series.objects.bulk_create(
+        [Series(machine=machine, test_id=existing[n], metric=m) for n in names for m in metrics],
+        batch_size=5000,
+    )
+    order_objs = []
+    for o in range(orders):
+        rev = str(1_000_000 + o)
+        order, _ = Order.objects.get_or_create(
+            suite=suite,
+            key=rev,
+            defaults={
+                "fields": {"llvm_project_revision": rev},
+                "sort_key": f"{int(rev):020d}",
+                "position": o << 32,
+            },
+        )
+        order_objs.append(order)
+    now = timezone.now()
+    first_run = next_ids("perf_run", orders)
+    copy_rows(
+        "perf_run",
+        [
+            "id",
+            "suite_id",
+            "machine_id",
+            "order_id",
+            "start_time",
+            "end_time",
+            "submitted_at",
+            "run_fields",
+            "parameters",
+            "source",
+            "source_detail",
+            "detection_state",
+            "detection_attempts",
+            "detection_error",
+        ],
+        (
+            (
+                first_run + o,
+                suite.id,
+                machine.id,
+                order_objs[o].id,
+                now.isoformat(),
+                now.isoformat(),
+                now.isoformat(),
+                "{}",
+                "{}",
+                "bench",
+                "",
+                "done",
+                1,
+                "",
+            )
+            for o in range(orders)
+        ),
+    )
+    base = {s.id: rng.uniform(0.1, 5.0) for s in series}
+    multi = {s.id: s.metric.name == "execution_time" for s in series}
+
+    def rows():
+        for o in range(orders):
+            for s in series:
+                if multi[s.id]:
+                    values = [round(base[s.id] * rng.gauss(1, 0.01), 5) for _ in range(3)]
+                else:
+                    values = [round(base[s.id] * rng.gauss(1, 0.02), 5)]
+                yield o, s.id, values
+
+    point_rows, sample_rows = [], []
+    for o, series_id, values in rows():
+        run_id = first_run + o
+        med = statistics.median(values)
+        point_rows.append(
+            (
+                run_id,
+                series_id,
+                order_objs[o].id,
+                order_objs[o].position,
+                len(values),
+                med,
+                med,
+                min(values),
+                max(values),
+                None,
+                "f",
+                None,
+            )
+        )
+        sample_rows.append((run_id, series_id, json.dumps(values)))
+        if len(point_rows) >= 200_000:
+            flush(point_rows, sample_rows)
+    flush(point_rows, sample_rows)
+    Run.objects.filter(machine=machine).update(detection_state="done")
+    return first_run + orders - 1
+
+
+def flush(point_rows: list, sample_rows: list) -> None:
+    copy_rows(
+        "perf_point",
+        [
+            "run_id",
+            "series_id",
+            "order_id",
+            "position",
+            "count",
+            "value",
+            "mean",
+            "minimum",
+            "maximum",
+            "stdev",
+            "failed",
+            "hash",
+        ],
+        point_rows,
+    )
+    copy_rows("perf_sample", ["run_id", "series_id", "values"], sample_rows)
+    point_rows.clear()
+    sample_rows.clear()
+
+
+def time_detection(run_id: int, repeat: int) -> tuple[float, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from perf.detection import run_detect
+
+    timings = []
+    queries = 0
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            run_detect(run_id)
+            timings.append(time.perf_counter() - started)
+        queries = len(ctx.captured_queries)
+    return statistics.median(timings), queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tests", type=int, default=5000)
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--short-orders", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    bench_database()
+    from django.db import connection
+
+    rng = random.Random(1)
+    started = time.perf_counter()
+    long_run = build(args.tests, args.orders, "bench-long-history", rng)
+    short_run = build(args.tests, args.short_orders, "bench-short-history", rng)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(
+        f"built {args.tests} tests x 2 metrics, {args.orders} and {args.short_orders} orders "
+        f"in {time.perf_counter() - started:.0f}s"
+    )
+    long_t, long_q = time_detection(long_run, args.repeat)
+    short_t, short_q = time_detection(short_run, args.repeat)
+    ratio = long_t / short_t
+    print(f"{'history':>10} {'series':>7} {'seconds':>8} {'queries':>8}")
+    print(f"{args.orders:>10} {2 * args.tests:>7} {long_t:>8.2f} {long_q:>8}")
+    print(f"{args.short_orders:>10} {2 * args.tests:>7} {short_t:>8.2f} {short_q:>8}")
+    print(f"ratio {args.orders}/{args.short_orders}: {ratio:.2f}")
+    print(f"{'PASS' if long_t <= 2.0 else 'FAIL'} detection of one run <= 2 s ({long_t:.2f} s)")
+    print(f"{'PASS' if ratio <= 1.3 else 'FAIL'} ratio <= 1.3 ({ratio:.2f})")
+
+
+if __name__ == "__main__":
+    main()
