@@ -17,17 +17,23 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   not in known orders, so that the verdict stays local even across long gaps);
 * ``old`` and ``new`` are the medians of the levels of the two windows;
 * the noise (one order's level, in the metric's unit) is estimated from the history itself:
-  the mean absolute deviation of every level from its own window's median, over the
-  smallest 80 % of those deviations (robust to outliers, to a second mode and to the step
-  itself), scaled to a Gaussian standard deviation and floored at
-  ``noise_floor_relative x |old|``;
+  the absolute differences of every pair of known levels inside the before window and
+  inside the after window (never across ``i``, so the step does not inflate them), averaged
+  over the smallest 70 % of them (robust to a few wild orders and to a second mode; slow
+  drift counts as noise), scaled to a Gaussian standard deviation and floored at
+  ``noise_floor_relative x |old|``. Unlike deviations from a window's own median, this
+  is unbiased on an after window of two or three orders (the end of history);
 * ``i`` is a *candidate* when all of these hold:
   at least ``min_before`` / ``min_after`` known orders on each side;
   ``|new - old| / |old| >= min_relative_change``;
   ``|new - old| >= min_effect_sigmas`` noise units;
-  the z-score ``|new - old| / (noise * sqrt(pi/2 * (1/n_before + 1/n_after)))`` (the
-  standard error of a difference of two medians) is at least ``min_z``, so that a change
-  seen on few points needs to be larger;
+  the z-score ``|new - old| / (noise * sqrt(v(n_before)/n_before + v(n_after)/n_after))``
+  (the standard error of a difference of two medians; ``v(n)`` is 1 for one or two levels,
+  1.35 for three, ... ``pi/2`` for many) reaches the quantile of a Student t with the
+  one-sided tail that ``min_z`` has for a Gaussian, with 0.75 degrees of freedom per order
+  that contributes pairs to the noise: the noise is estimated, and a z-score computed with
+  few orders must be larger (``min_z = 3.25`` needs 3.8 with full windows, 4.0 with 20
+  orders before and two after, 5.1 with ten before and two after);
   order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
   midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level);
   the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
@@ -68,15 +74,25 @@ little data may be withdrawn when the next runs do not confirm it, and a suspect
 not yet pass may be confirmed by the next runs. A verdict is final once ``lookahead``
 more orders exist after it.
 
+Each new run re-evaluates the last ``lookahead`` indices, so an index gets about ten
+looks while its after window fills; every alarm raised on one of them reaches people
+even if a later look withdraws it. The thresholds are set for that: on clean replayed
+histories (``bench/detection_quality.py``) fewer than one alarm per 1,000 orders is ever
+raised, withdrawn ones included, and none in the first 10 orders of a history.
+
 A change needs at least ``min_after`` (default 2) known orders at the new level, so one
-outlying run never raises an alarm on its own, and a change is reported at the earliest
-by the second run after it (the history then holds two orders at the new level). It also
-needs ``min_before`` (default 2) known orders before it: a 1.0 -> 10.0 step with one
-order on each side is not reported until a second order at each level exists. Besides,
-the rank test cannot reach ``alpha`` on too few samples: with ONE sample per order and the
-default ``alpha = 0.01``, two orders after the step need about 19 known orders before it
-(three after need 9, four after need 6); with three samples per order, two orders on each
-side suffice.
+outlying run never raises an alarm on its own, and ``min_before`` (default 2) before it.
+The rank test then decides how much more is needed, because it cannot reach ``alpha``
+(default 0.001) on too few samples:
+
+* three samples per order: two orders after the step with 20 before (a 10 % step at 1-2 %
+  noise is reported by the second run after it), three after with two before;
+* ONE sample per order: four orders after the step with 20 known before (three after can
+  never reach 0.001: p >= 0.0011), five after with 10 before, eight after with six before,
+  ten after with five before; with four or fewer before it, never.
+
+Samples with ties (quantised timings) get the normal approximation of the rank test,
+which is conservative on small windows and may need one order more.
 """
 
 from __future__ import annotations
@@ -116,7 +132,6 @@ _SMALL_MEDIAN_VARIANCE = np.array(
 )
 # Smallest noise used, in the metric's unit, so that a constant series at 0 divides safely.
 _TINY = 1e-12
-_DEBUG: dict | None = None  # DEBUGTEMP
 
 
 @dataclass(frozen=True)
@@ -139,10 +154,11 @@ class DetectionParams:
     """Known orders needed in the after window (orders at the new level)."""
     min_relative_change: float = 0.01
     """Smallest ``|new - old| / |old|`` reported (0.01 = 1 %), whatever the noise."""
-    min_effect_sigmas: float = 2.5
+    min_effect_sigmas: float = 2.0
     """Smallest ``|new - old|`` reported, in noise units, whatever the window sizes."""
-    min_z: float = 3.0
-    """Smallest ``|new - old|`` in standard errors of the difference of the two medians."""
+    min_z: float = 3.25
+    """Smallest ``|new - old|`` in standard errors of the difference of the two medians,
+    for a known noise; the threshold used is the Student t quantile with the same tail."""
     min_persistence: float = 0.75
     """Fraction of after-window orders that must lie beyond the midpoint of old and new."""
     sharpness_orders: int = 3
@@ -151,7 +167,7 @@ class DetectionParams:
     """The near medians must differ by this fraction of ``new - old`` (rejects slow drifts)."""
     max_drift_share: float = 0.35
     """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
-    alpha: float = 0.01
+    alpha: float = 0.001
     """Significance level of the two-sided Mann-Whitney U test on the pooled samples."""
     noise_floor_relative: float = 0.001
     """The noise estimate is at least this fraction of ``|old|`` (quantised, flat series)."""
@@ -372,7 +388,7 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     a Student t whose degrees of freedom are about 0.75 per pair-contributing order (the
     variance of the trimmed pairwise scale, measured on Gaussian windows of 2 to 30
     orders). The threshold is the t quantile with the same one-sided tail as ``min_z``
-    has for a Gaussian: 3.0 becomes 3.5 with 28 such orders, 3.7 with 20, 4.6 with 10,
+    has for a Gaussian: 3.25 becomes 3.8 with 28 such orders, 4.0 with 20, 5.1 with 10,
     and no threshold can be met without a pair.
     """
     tail = float(norm.sf(min_z))
@@ -523,8 +539,6 @@ def _detect(
     # The true step has the most extreme rank test (its windows are not contaminated by
     # the other level); then the larger z-score wins, then the earlier index.
     rank = {i: (p, -float(z[i]), i) for i, p in p_values.items()}
-    if _DEBUG is not None:
-        _DEBUG.update(cand=candidate, pers=persistence, lb=level_beyond, sharp=sharp, steady=steady, z=z, thr=z_needed, effect=effect, n_before=n_before, n_after=n_after, p=p_values, noise=noise, rel=relative)
     found: list[ChangePoint] = []
     for i in sorted(p_values):
         if i not in report:

@@ -149,6 +149,7 @@ def graph_changes(series_ids: list[int]) -> list[dict[str, Any]]:
             "new_value",
             "relative_change",
             "is_regression",
+            "confirmed",
             "indicator__regression_id",
             "indicator__regression__state",
             "indicator__regression__title",

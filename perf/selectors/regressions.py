@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 
 from ..models import (
     FieldChange,
@@ -39,27 +39,33 @@ def regression_list(
 ) -> list[dict[str, Any]]:
     """Regressions newest first with their size and impact.  One query.
 
-    ``size`` is the largest |relative change| of its field changes in percent;
-    impact is counted as field changes, distinct tests and distinct machines.
+    ``size`` is the largest |relative change| of its live (not withdrawn) field
+    changes in percent; impact is counted as live field changes, distinct tests and
+    distinct machines; ``n_suspects`` counts the live changes not yet confirmed.
     """
     qs = Regression.objects.filter(suite=suite)
     if states:
         qs = qs.filter(state__in=states)
     if machine_id is not None:
         qs = qs.filter(
-            id__in=RegressionIndicator.objects.filter(field_change__machine_id=machine_id).values(
-                "regression_id"
-            )
+            id__in=RegressionIndicator.objects.filter(
+                field_change__machine_id=machine_id, field_change__withdrawn=False
+            ).values("regression_id")
         )
     if since is not None:
         qs = qs.filter(created_at__gte=since)
+    # Withdrawn changes (later runs did not confirm them) count for nothing.
+    live = Q(indicators__field_change__withdrawn=False)
     rows = list(
         qs.annotate(
-            n_changes=Count("indicators"),
-            n_tests=Count("indicators__field_change__test", distinct=True),
-            n_machines=Count("indicators__field_change__machine", distinct=True),
-            up=Max("indicators__field_change__relative_change"),
-            down=Min("indicators__field_change__relative_change"),
+            n_changes=Count("indicators", filter=live),
+            n_tests=Count("indicators__field_change__test", filter=live, distinct=True),
+            n_machines=Count("indicators__field_change__machine", filter=live, distinct=True),
+            n_suspects=Count(
+                "indicators", filter=live & Q(indicators__field_change__confirmed=False)
+            ),
+            up=Max("indicators__field_change__relative_change", filter=live),
+            down=Min("indicators__field_change__relative_change", filter=live),
         )
         .order_by("-created_at", "-id")
         .values(
@@ -73,6 +79,7 @@ def regression_list(
             "n_changes",
             "n_tests",
             "n_machines",
+            "n_suspects",
             "up",
             "down",
         )[offset : offset + limit]
@@ -94,9 +101,12 @@ def regression_get(suite: TestSuite, regression_id: int) -> Regression | None:
 
 
 def regression_changes(regression: Regression) -> list[dict[str, Any]]:
-    """The field changes of a regression, biggest first.  One query."""
+    """The live (not withdrawn) field changes of a regression, biggest first.  One query.
+
+    ``confirmed`` False marks a suspect: seen on the newest run alone.
+    """
     rows = list(
-        FieldChange.objects.filter(indicator__regression=regression)
+        FieldChange.objects.filter(indicator__regression=regression, withdrawn=False)
         .order_by("-relative_change", "id")
         .values(
             "id",
@@ -117,7 +127,7 @@ def regression_changes(regression: Regression) -> list[dict[str, Any]]:
             "relative_change",
             "confidence",
             "is_regression",
-            "withdrawn",
+            "confirmed",
             "created_at",
         )[:DETAIL_CHANGE_LIMIT]
     )
@@ -156,6 +166,7 @@ def daily_changes(
             "new_value",
             "relative_change",
             "is_regression",
+            "confirmed",
             "indicator__regression_id",
             "created_at",
         )[offset : offset + limit]

@@ -3,7 +3,7 @@
 Every function issues a fixed number of queries whatever the number of runs,
 tests or machines (tests assert the counts) and returns plain rows or small
 dataclasses.  The comparison itself (``report_compare``) is plain Python over
-the two runs' points.
+what ``report_data`` read; the statistics are in ``significance`` (no Django).
 """
 
 from __future__ import annotations
@@ -13,9 +13,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import BigIntegerField, Count, Max, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from ..models import Baseline, Machine, Metric, Order, Point, Regression, Run, TestSuite
+from ..models import (
+    Baseline,
+    FieldChange,
+    Machine,
+    Metric,
+    Order,
+    Point,
+    Regression,
+    Run,
+    Sample,
+    TestSuite,
+)
+from . import significance
 
 # A regex longer than this is refused: with Python's backtracking engine, the
 # catastrophic patterns need some length, and no test-name filter needs more.
@@ -34,6 +47,8 @@ GROUPS = (
     ("unchanged", "Unchanged"),
 )
 GROUP_ROW_LIMIT = 500  # rows shown per group; the CSV and JSON exports have them all
+# The unchanged group is folded away and the longest: fewer rows keep big reports fast.
+UNCHANGED_ROW_LIMIT = 200
 
 
 class FilterError(ValueError):
@@ -182,9 +197,51 @@ class ReportRow:
     old: float | None
     new: float | None
     delta: float | None  # relative change in percent, signed, (new - old) / |old|
-    noise: float | None  # relative stdev of the samples in percent, max of both runs
+    # Percent of the level: relative stdev of the samples (max of both runs) with
+    # several samples, the series' history noise (robust) with one sample.
+    noise: float | None
     significant: bool
     group: str
+    reason: str = ""  # significance.SIGNIFICANT / SMALL / NOISE / UNKNOWN, "" if not compared
+    p_value: float | None = None  # when the samples were tested
+    method: str = ""  # "mann-whitney", "welch", "history", "detected" or ""
+    # A live change the detector found at the new run's order: "detected" or
+    # "suspect" (unconfirmed), with its regression if grouped into one.
+    detected: str = ""
+    regression_id: int | None = None
+
+    # Display strings: formatting here is ten times cheaper than a floatformat
+    # filter per cell, which matters with 500 rows a group.
+    @property
+    def test_key(self) -> str:
+        return str(self.test_id)  # a string: the template would localise an int
+
+    @property
+    def old_text(self) -> str:
+        return "—" if self.old is None else f"{self.old:.4f}"
+
+    @property
+    def new_text(self) -> str:
+        return "—" if self.new is None else f"{self.new:.4f}"
+
+    @property
+    def delta_text(self) -> str:
+        return "—" if self.delta is None else f"{self.delta:+.2f}"
+
+    @property
+    def noise_text(self) -> str:
+        return "—" if self.noise is None else f"{self.noise:.2f}"
+
+    @property
+    def evidence(self) -> str:
+        """Why the row is judged as it is, for a tooltip."""
+        if self.p_value is not None:
+            return f"p = {self.p_value:.3g} ({self.method})"
+        if self.method == "detected":
+            return "found by change detection"
+        if self.method == "history":
+            return "noise from the series' last runs"
+        return ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +252,11 @@ class ReportRow:
             "noise_percent": self.noise,
             "significant": self.significant,
             "group": self.group,
+            "reason": self.reason,
+            "p_value": self.p_value,
+            "method": self.method,
+            "detected": self.detected,
+            "regression": self.regression_id,
         }
 
 
@@ -215,17 +277,72 @@ class MetricReport:
     def counts(self) -> dict[str, int]:
         return {key: len(self.groups.get(key, [])) for key, _ in GROUPS}
 
+    @property
+    def detected_count(self) -> int:
+        return sum(1 for row in self.rows() if row.detected)
+
     def rows(self) -> list[ReportRow]:
         return [row for key, _ in GROUPS for row in self.groups.get(key, [])]
 
 
-def report_points(run_ids: list[int]) -> list[tuple[Any, ...]]:
-    """The points of a few runs for the report: one query, narrow tuples.
+@dataclass
+class ReportData:
+    """What a comparison of two runs reads: see ``report_data``."""
 
-    (run_id, series_id, test_id, test name, metric_id, value, stdev, failed).
+    # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count)
+    points: list[tuple[Any, ...]]
+    samples: dict[tuple[int, int], list[Any]] = field(default_factory=dict)  # (run, series)
+    history: dict[int, list[float | None]] = field(default_factory=dict)  # series -> values
+    changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
+
+
+def run_metric_ids(run: Run) -> set[int]:
+    """The metrics that have at least one point in ``run``.  One query."""
+    return set(
+        Point.objects.filter(run_id=run.id)
+        .values_list("series__metric_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
+def report_metric_default(metrics: list[Metric], present: set[int]) -> Metric | None:
+    """The metric a report opens on: execution_time if the run has it, else the first
+    Real metric (by position) with data, else the first Real metric.  Pure."""
+    real = [m for m in metrics if m.type == Metric.REAL]
+    with_data = [m for m in real if m.id in present]
+    preferred = next((m for m in with_data if m.name == "execution_time"), None)
+    return preferred or (with_data or real or [None])[0]
+
+
+def report_data(
+    new: Run, olds: list[Run | None], metric_ids: list[int], *, min_change: float = 1.0
+) -> ReportData:
+    """The points, samples, history and detected changes behind comparisons of ``new``
+    with each of ``olds`` (previous order, baseline...), read together.
+
+    At most four queries whatever the number of tests, comparisons or the length
+    of the history:
+
+    1. the points of all the runs for ``metric_ids``;
+    2. the raw samples of the runs, for the series with several samples on both
+       sides of some comparison;
+    3. the recent history of the other series (one sample on a side): their points
+       before the new run's order, from the position of the machine's
+       ``HISTORY_POINTS``-th previous run on, an index range scan on
+       (series, position) per series, so bounded whatever the history length;
+    4. the live (not withdrawn) field changes at the new run's order, by the unique
+       (series, end_order) index.
+
+    Samples are read only for changes of at least ``min_change`` percent (smaller
+    ones never count, and their noise comes from the points); the history of every
+    one-sample series is read, as it gives the Noise % shown.  Queries 2 and 3 are
+    skipped when no series needs them.
     """
-    return list(
-        Point.objects.filter(run_id__in=run_ids).values_list(
+    old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
+    run_ids = [new.id, *old_ids]
+    points = list(
+        Point.objects.filter(run_id__in=run_ids, series__metric_id__in=metric_ids).values_list(
             "run_id",
             "series_id",
             "series__test_id",
@@ -234,8 +351,79 @@ def report_points(run_ids: list[int]) -> list[tuple[Any, ...]]:
             "value",
             "stdev",
             "failed",
+            "count",
         )
     )
+    data = ReportData(points=points)
+    if not points:
+        return data
+    counts: dict[int, dict[int, int]] = {}
+    values: dict[int, dict[int, float | None]] = {}
+    for row in points:
+        counts.setdefault(row[1], {})[row[0]] = row[8]
+        values.setdefault(row[1], {})[row[0]] = None if row[7] else row[5]
+    several: set[int] = set()
+    single: set[int] = set()
+    for series_id, by_run in counts.items():
+        if new.id not in by_run:
+            continue  # removed: nothing to judge
+        new_value = values[series_id][new.id]
+        for old_id in old_ids:
+            old_value = values[series_id].get(old_id)
+            if old_id not in by_run or new_value is None or not old_value:
+                continue
+            if min(by_run[new.id], by_run[old_id]) < 2:
+                single.add(series_id)  # read even when small: its noise is shown
+            elif abs(new_value - old_value) / abs(old_value) * 100.0 >= min_change:
+                several.add(series_id)  # smaller changes never count: no test needed
+    if several:
+        data.samples = {
+            (run_id, series_id): values
+            for run_id, series_id, values in Sample.objects.filter(
+                run_id__in=run_ids, series_id__in=sorted(several)
+            ).values_list("run_id", "series_id", "values")
+        }
+    if single:
+        data.history = series_history(new, sorted(single))
+    data.changes = {
+        c["series_id"]: c
+        for c in FieldChange.objects.filter(
+            series_id__in=list(counts), end_order_id=new.order_id, withdrawn=False
+        ).values("series_id", "confirmed", "is_regression", "indicator__regression_id")
+    }
+    return data
+
+
+def series_history(
+    new: Run, series_ids: list[int], *, points: int = significance.HISTORY_POINTS
+) -> dict[int, list[float | None]]:
+    """series id -> values of its last ``points`` points before ``new``'s order.  One query.
+
+    The window starts at the order of the machine's ``points``-th previous run (a
+    subquery evaluated once), so each series is one short range scan of the
+    (series, position) index; failed points count as unknown (None).
+    """
+    position = new.order.position
+    lowest = (
+        Run.objects.filter(machine_id=new.machine_id, order__position__lt=position)
+        .order_by("-order__position", "-id")
+        .values("order__position")[points - 1 : points]
+    )
+    rows = (
+        Point.objects.filter(series_id__in=series_ids, position__lt=position)
+        .filter(
+            position__gte=Coalesce(
+                Subquery(lowest, output_field=BigIntegerField()), Value(-(2**63))
+            )
+        )
+        .order_by("series_id", "position", "run_id")
+        .values_list("series_id", "value", "failed")
+    )
+    history: dict[int, list[float | None]] = {}
+    for series_id, value, failed in rows:
+        history.setdefault(series_id, []).append(None if failed else value)
+    # Several runs at the window's first order can add a few: keep the newest.
+    return {s: values[-points:] for s, values in history.items()}
 
 
 def _relative_noise(value: float | None, stdev: float | None) -> float | None:
@@ -251,30 +439,52 @@ def _geomean(values: list[float]) -> float | None:
 
 
 def report_compare(
-    points: list[tuple[Any, ...]],
+    data: ReportData,
     old_run_id: int | None,
     new_run_id: int,
     metrics: list[Metric],
     *,
     min_change: float = 1.0,
+    alpha: float = 0.05,
     noise_factor: float = 3.0,
 ) -> list[MetricReport]:
     """Compare two runs' points, metric by metric (Real metrics only).  Pure.
 
-    A change is significant when |delta| >= ``min_change`` percent and larger than
-    ``noise_factor`` times the relative stdev of the samples (the larger of the two
-    runs'); with one sample per run there is no noise estimate and the threshold
-    alone decides.  Direction follows ``bigger_is_better``.  Failed points (their
-    status said FAIL) are never compared by value: they make new failures, new
-    passes, or stay unchanged when both failed.  With no old run every test is
-    "added".  The geometric mean is over tests with positive values in both runs.
+    A test is a regression or an improvement only when its change is at least
+    ``min_change`` percent and significant (``significance.change_verdict``):
+    p < ``alpha`` on the two runs' samples when both have several, else at least
+    ``noise_factor`` times the series' history noise; one sample with too little
+    history is not counted.  A live change the detector found at the new run's
+    order (``data.changes``) counts as significant too when it reaches
+    ``min_change``: the detector has seen the whole window, and the report must
+    not call "unchanged" what the regression list shows.  Direction follows
+    ``bigger_is_better``.  Failed points are never compared by value: they make
+    new failures, new passes, or stay unchanged when both failed.  With no old run
+    every test is "added".  The geometric mean is over tests with positive values
+    in both runs.
     """
     by_metric: dict[int, dict[int, dict[int, tuple[Any, ...]]]] = {}
     names: dict[int, str] = {}
-    for row in points:
+    for row in data.points:
         run_id, _series, test_id, test_name, metric_id = row[:5]
         names[test_id] = test_name
         by_metric.setdefault(metric_id, {}).setdefault(test_id, {})[run_id] = row
+    tested_series = sorted(
+        {s for run, s in data.samples if run == old_run_id and (new_run_id, s) in data.samples}
+    )
+    tested = dict(
+        zip(
+            tested_series,
+            significance.samples_p_values(
+                [
+                    (data.samples.get((old_run_id, s)), data.samples.get((new_run_id, s)))  # type: ignore[arg-type]
+                    for s in tested_series
+                ],
+                alpha=alpha,
+            ),
+            strict=True,
+        )
+    )
     reports = []
     for metric in metrics:
         if metric.type != Metric.REAL:
@@ -299,7 +509,8 @@ def report_compare(
             delta = None
             if old_value is not None and new_value is not None and old_value != 0:
                 delta = (new_value - old_value) / abs(old_value) * 100.0
-            significant = False
+            change = data.changes.get(series_id) if new else None
+            significant, reason, p_value, method = False, "", None, ""
             if new is None:
                 group = "removed"
             elif old is None:
@@ -311,9 +522,25 @@ def report_compare(
             elif old[7] or delta is None:
                 group = "unchanged"
             else:
-                significant = abs(delta) >= min_change and (
-                    noise is None or abs(delta) > noise_factor * noise
+                verdict = significance.change_verdict(
+                    delta,
+                    tested=tested.get(series_id, (None, "")),
+                    sample_noise=noise,
+                    history=data.history.get(series_id),
+                    new_value=new_value,
+                    min_change=min_change,
+                    alpha=alpha,
+                    noise_factor=noise_factor,
                 )
+                noise, reason, p_value, method = (
+                    verdict.noise,
+                    verdict.reason,
+                    verdict.p_value,
+                    verdict.method,
+                )
+                significant = verdict.significant
+                if change is not None and not significant and verdict.reason != significance.SMALL:
+                    significant, reason, method = True, significance.SIGNIFICANT, "detected"
                 worse = delta < 0 if metric.bigger_is_better else delta > 0
                 if not significant:
                     group = "unchanged"
@@ -333,6 +560,11 @@ def report_compare(
                     noise=noise,
                     significant=significant,
                     group=group,
+                    reason=reason,
+                    p_value=p_value,
+                    method=method,
+                    detected=(("detected" if change["confirmed"] else "suspect") if change else ""),
+                    regression_id=change["indicator__regression_id"] if change else None,
                 )
             )
         report.geomean_old = _geomean(olds)

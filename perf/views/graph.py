@@ -136,6 +136,7 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
                 "new": c["new_value"],
                 "relative_change": c["relative_change"],
                 "is_regression": c["is_regression"],
+                "suspect": not c["confirmed"],  # seen on the newest run alone, not yet confirmed
                 "regression": c["indicator__regression_id"],
                 "title": c["indicator__regression__title"],
             }

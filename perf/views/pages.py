@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from .. import selectors
 from ..models import Metric, Run, TestSuite
@@ -57,7 +58,8 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
         latest = selectors.run_get(suite_obj, runs[0]["id"]) if page.number == 1 else None
     if latest is not None:
         metrics = selectors.suite_metrics(suite_obj)
-        comparison = _comparison(latest, run_selectors.run_previous(latest), metrics, "previous")
+        previous = run_selectors.run_previous(latest)
+        (comparison,) = _comparisons(latest, [(previous, "previous")], metrics)
     return render(
         request,
         "perf/machine_detail.html",
@@ -91,14 +93,32 @@ class Comparison:
         return self.reports[0] if self.reports else None
 
 
-def _comparison(
-    new: Run, old: Run | None, metrics: list[Metric], label: str, *, min_change: float = 1.0
-) -> Comparison:
-    points = run_selectors.report_points([new.id] + ([old.id] if old else []))
-    reports = run_selectors.report_compare(
-        points, old.id if old else None, new.id, metrics, min_change=min_change
+def _comparisons(
+    new: Run,
+    olds: list[tuple[Run | None, str]],
+    metrics: list[Metric],
+    *,
+    min_change: float = 1.0,
+) -> list[Comparison]:
+    """``new`` against each (old, label) on the Real metrics among ``metrics``.
+
+    The data of all comparisons is read together: at most four queries.
+    """
+    real = [m for m in metrics if m.type == Metric.REAL]
+    data = run_selectors.report_data(
+        new, [old for old, _ in olds], [m.id for m in real], min_change=min_change
     )
-    return Comparison(label=label, old=old, new=new, reports=reports)
+    return [
+        Comparison(
+            label=label,
+            old=old,
+            new=new,
+            reports=run_selectors.report_compare(
+                data, old.id if old else None, new.id, real, min_change=min_change
+            ),
+        )
+        for old, label in olds
+    ]
 
 
 @dataclass
@@ -112,10 +132,17 @@ class ReportOptions:
     min_change: float
 
 
-def _report_options(request: HttpRequest, metrics: list[Metric]) -> ReportOptions:
+def _report_options(
+    request: HttpRequest, metrics: list[Metric], present: set[int]
+) -> ReportOptions:
+    """The report's options from the query string.  ``present``: the metric ids the
+    (new) run has data for, which choose the default metric."""
     real = [m for m in metrics if m.type == Metric.REAL]
     wanted = request.GET.get("metric", "")
-    metric = next((m for m in real if m.name == wanted), real[0] if real else None)
+    metric = next(
+        (m for m in real if m.name == wanted),
+        run_selectors.report_metric_default(metrics, present),
+    )
     filter_text = request.GET.get("filter", "")
     try:
         name_filter, error = run_selectors.name_filter_compile(filter_text), ""
@@ -177,18 +204,31 @@ def _render_report(
         )
     if output == "csv":
         return _report_csv(sections, options, filename)
+    graph_url = reverse("perf:graph", args=[suite.name])
     groups = []
     for s in sections:
         report = s["report"]
+        s["detected"] = report.detected_count if report else 0
+        limits = {"unchanged": run_selectors.UNCHANGED_ROW_LIMIT}
         s["groups"] = [
             {
                 "key": key,
                 "label": label,
-                "rows": report.groups[key][: run_selectors.GROUP_ROW_LIMIT] if report else [],
+                "rows": (
+                    report.groups[key][: limits.get(key, run_selectors.GROUP_ROW_LIMIT)]
+                    if report
+                    else []
+                ),
                 "total": len(report.groups[key]) if report else 0,
+                "limit": limits.get(key, run_selectors.GROUP_ROW_LIMIT),
             }
             for key, label in run_selectors.GROUPS
         ]
+        if report:
+            new = s["comparison"].new
+            # The graph link of each row, but for the test id, built once.
+            s["plot_prefix"] = f"{graph_url}?plot={new.machine_id}."
+            s["plot_suffix"] = f".{report.metric.position}&highlight={new.id}"
         groups.append(s)
     query = request.GET.copy()
     query.pop("format", None)
@@ -226,7 +266,19 @@ def _report_csv(
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     writer = csv.writer(response)
     writer.writerow(
-        ["comparison", "metric", "group", "test", "old", "new", "delta_percent", "noise_percent"]
+        [
+            "comparison",
+            "metric",
+            "group",
+            "test",
+            "old",
+            "new",
+            "delta_percent",
+            "noise_percent",
+            "significance",
+            "p_value",
+            "detected",
+        ]
     )
     for s in sections:
         if not s["report"]:
@@ -242,6 +294,9 @@ def _report_csv(
                     "" if row.new is None else row.new,
                     "" if row.delta is None else round(row.delta, 4),
                     "" if row.noise is None else round(row.noise, 4),
+                    row.reason,
+                    "" if row.p_value is None else f"{row.p_value:.3g}",
+                    row.detected,
                 ]
             )
     return response
@@ -253,11 +308,11 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("No such run.")
     metrics = selectors.suite_metrics(suite_obj)
-    options = _report_options(request, metrics)
+    present = run_selectors.run_metric_ids(run)
+    options = _report_options(request, metrics, present)
+    shown = [options.metric] if options.metric else []
     previous = run_selectors.run_previous(run)
-    comparisons = [
-        _comparison(run, previous, metrics, "previous order", min_change=options.min_change)
-    ]
+    olds: list[tuple[Run | None, str]] = [(previous, "previous order")]
     baseline_key = request.GET.get("baseline", "").strip()
     baseline_error = ""
     if baseline_key:
@@ -265,15 +320,8 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
         if baseline is None:
             baseline_error = "No such baseline: give a run id or a baseline name."
         else:
-            comparisons.append(
-                _comparison(
-                    run,
-                    baseline,
-                    metrics,
-                    f"baseline {baseline_key}",
-                    min_change=options.min_change,
-                )
-            )
+            olds.append((baseline, f"baseline {baseline_key}"))
+    comparisons = _comparisons(run, olds, shown, min_change=options.min_change)
     return _render_report(
         request,
         suite_obj,
@@ -286,6 +334,7 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
             "baseline_key": baseline_key,
             "baseline_error": baseline_error,
             "baselines": run_selectors.suite_baselines(suite_obj),
+            "present": present,
             "mode": "run",
         },
         f"run-{run.id}",
@@ -299,7 +348,6 @@ def compare(request: HttpRequest, suite: str) -> HttpResponse:
     """
     suite_obj = suite_or_404(suite)
     metrics = selectors.suite_metrics(suite_obj)
-    options = _report_options(request, metrics)
     a_key, b_key = request.GET.get("a", "").strip(), request.GET.get("b", "").strip()
     machine_key = request.GET.get("machine", "").strip()
     error = ""
@@ -317,11 +365,16 @@ def compare(request: HttpRequest, suite: str) -> HttpResponse:
             new = selectors.run_get(suite_obj, int(b_key))
         if not error and (old is None or new is None):
             error = "One of the two runs or orders was not found."
+    present = run_selectors.run_metric_ids(new) if old is not None and new is not None else set()
+    options = _report_options(request, metrics, present)
     comparisons = []
     if old is not None and new is not None:
-        comparisons = [
-            _comparison(new, old, metrics, f"run {old.id}", min_change=options.min_change)
-        ]
+        comparisons = _comparisons(
+            new,
+            [(old, f"run {old.id}")],
+            [options.metric] if options.metric else [],
+            min_change=options.min_change,
+        )
     return _render_report(
         request,
         suite_obj,
@@ -335,6 +388,7 @@ def compare(request: HttpRequest, suite: str) -> HttpResponse:
             "a": a_key,
             "b": b_key,
             "machine_key": machine_key,
+            "present": present,
             "mode": "compare",
         },
         "compare",

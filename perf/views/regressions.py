@@ -86,6 +86,7 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
             "suite": suite_obj,
             "regression": regression,
             "changes": changes,
+            "suspects": sum(1 for c in changes if not c["confirmed"]),
             "events": reg_selectors.regression_events(regression),
             "form": form,
             "mini_graphs": [

@@ -9,7 +9,7 @@ import pytest
 
 from perf.analysis.__main__ import main
 
-STEP = [1.0, 1.01, 0.99, 1.03, 1.02, 0.98, 10.0, [10.1, 10.2], None, 9.9, 10.05]
+STEP = [1.0, 1.01, 0.99, 1.03, 1.02, 0.98, 10.0, [10.1, 10.2], None, 9.9, 10.05, 10.03, 9.95, 10.07]
 
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stdin: str,

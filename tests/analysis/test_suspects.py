@@ -57,3 +57,26 @@ def test_clean_histories_rarely_make_a_suspect():
         find_suspect([noisy(1.0, rng) for _ in range(31)]) is not None for _ in range(1000)
     )
     assert alarms <= 1  # at most one clean newest run in 1,000
+
+
+def test_the_suspect_needs_only_the_last_window_of_history():
+    from dataclasses import replace
+
+    from perf.analysis import DetectionParams
+
+    rng = random.Random(7)
+    params = DetectionParams()
+    relaxed = replace(params, min_after=1, min_effect_sigmas=3.5, min_z=3.5, alpha=0.001)
+    checked = 0
+    for trial in range(60):
+        level = 1.0 + 0.3 * (trial % 3 == 0)
+        series = [noisy(1.0, rng) for _ in range(40)] + [noisy(level * 1.15, rng)]
+        series += [None] * (trial % 2)
+        whole = [p for p in find_change_points(series, params=relaxed)
+                 if p.index == 40]
+        suspect = find_suspect(series, params=params)
+        assert (suspect is None) == (not whole)
+        if suspect is not None:
+            assert replace(suspect, method=whole[0].method) == whole[0]
+            checked += 1
+    assert checked > 10

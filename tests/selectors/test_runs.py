@@ -8,38 +8,96 @@ import pytest
 
 from perf.models import Metric
 from perf.selectors.graphs import downsample, plot_keys_parse
-from perf.selectors.runs import FilterError, name_filter_compile, report_compare
+from perf.selectors.runs import (
+    FilterError,
+    ReportData,
+    name_filter_compile,
+    report_compare,
+    report_metric_default,
+)
 
 TIME = Metric(id=1, name="execution_time", type=Metric.REAL, bigger_is_better=False, position=2)
 SCORE = Metric(id=2, name="score", type=Metric.REAL, bigger_is_better=True, position=4)
 OLD, NEW = 10, 11
 
 
-def point(run, test, metric, value, stdev=None, failed=False):
-    return (run, 100 + test, test, f"t{test}", metric.id, value, stdev, failed)
+def point(run, test, metric, value, stdev=None, failed=False, count=1):
+    return (run, 100 + test, test, f"t{test}", metric.id, value, stdev, failed, count)
+
+
+def report(points, metrics=(TIME,), *, samples=None, history=None, changes=None, **kwargs):
+    data = ReportData(
+        points=points, samples=samples or {}, history=history or {}, changes=changes or {}
+    )
+    (result,) = report_compare(data, OLD, NEW, list(metrics), **kwargs)
+    return result
 
 
 def groups(points, metrics=(TIME,), **kwargs):
-    (report,) = report_compare(points, OLD, NEW, list(metrics), **kwargs)
-    return {row.test: row.group for row in report.rows()}
+    return {row.test: row.group for row in report(points, metrics, **kwargs).rows()}
 
 
-def test_a_change_smaller_than_the_noise_is_unchanged():
-    noisy = [point(OLD, 1, TIME, 1.0, stdev=0.05), point(NEW, 1, TIME, 1.1, stdev=0.05)]
-    quiet = [point(OLD, 1, TIME, 1.0, stdev=0.001), point(NEW, 1, TIME, 1.1, stdev=0.001)]
-    assert groups(noisy) == {"t1": "unchanged"}
-    assert groups(quiet) == {"t1": "regressions"}
+STEADY = {101: [1.0, 1.01, 0.99, 1.0, 1.005, 0.995, 1.0]}  # history of t1 (series 101)
 
 
-def test_with_one_sample_the_threshold_alone_decides():
+def test_several_samples_are_tested_and_noise_keeps_a_change_unchanged():
+    points = [point(OLD, 1, TIME, 1.0, 0.001, count=3), point(NEW, 1, TIME, 1.1, 0.001, count=3)]
+    quiet = {(OLD, 101): [1.0, 1.001, 0.999], (NEW, 101): [1.1, 1.101, 1.099]}
+    noisy = {(OLD, 101): [0.9, 1.0, 1.1], (NEW, 101): [1.0, 1.1, 1.2]}
+    assert groups(points, samples=quiet) == {"t1": "regressions"}
+    assert groups(points, samples=noisy) == {"t1": "unchanged"}
+    row = report(points, samples=quiet).rows()[0]
+    assert row.method == "welch" and row.p_value < 0.001 and row.noise == pytest.approx(0.1)
+
+
+def test_with_one_sample_the_history_noise_decides_and_is_shown():
+    points = [point(OLD, 1, TIME, 1.0), point(NEW, 1, TIME, 1.1)]
+    assert groups(points, history=STEADY) == {"t1": "regressions"}
+    noisy = {101: [1.0, 1.1, 0.9, 1.05, 0.95, 1.1, 0.9]}
+    assert groups(points, history=noisy) == {"t1": "unchanged"}
+    (row,) = report(points, history=STEADY).rows()
+    assert row.method == "history" and row.noise == pytest.approx(0.7413, rel=1e-3)
+
+
+def test_one_sample_without_history_is_not_counted():
+    points = [point(OLD, 1, TIME, 1.0), point(NEW, 1, TIME, 1.5)]
+    (row,) = report(points).rows()
+    assert (row.group, row.reason, row.significant) == ("unchanged", "unknown", False)
+
+
+def test_a_change_below_the_threshold_is_unchanged_however_quiet():
     points = [point(OLD, 1, TIME, 1.0), point(NEW, 1, TIME, 1.005)]
-    assert groups(points) == {"t1": "unchanged"}
-    assert groups(points, min_change=0.1) == {"t1": "regressions"}
+    assert groups(points, history={101: [1.0] * 10}) == {"t1": "unchanged"}
+    assert groups(points, history={101: [1.0] * 10}, min_change=0.1) == {"t1": "regressions"}
 
 
 def test_bigger_is_better_flips_the_direction():
     points = [point(OLD, 1, SCORE, 10.0), point(NEW, 1, SCORE, 12.0)]
-    assert groups(points, metrics=(SCORE,)) == {"t1": "improvements"}
+    assert groups(points, metrics=(SCORE,), history={101: [10.0] * 6}) == {"t1": "improvements"}
+
+
+def test_a_detected_change_is_badged_and_counts_even_within_the_noise():
+    points = [point(OLD, 1, TIME, 1.0), point(NEW, 1, TIME, 1.03)]
+    noisy = {101: [1.0, 1.02, 0.98, 1.01, 0.99]}
+    change = {"confirmed": False, "is_regression": True, "indicator__regression_id": 7}
+    assert groups(points, history=noisy) == {"t1": "unchanged"}
+    (row,) = report(points, history=noisy, changes={101: change}).rows()
+    assert (row.group, row.method, row.detected, row.regression_id) == (
+        "regressions",
+        "detected",
+        "suspect",
+        7,
+    )
+
+
+def test_the_default_metric_prefers_execution_time_then_the_first_with_data():
+    compile_ = Metric(id=3, name="compile_time", type=Metric.REAL, position=0)
+    status = Metric(id=4, name="execution_status", type=Metric.STATUS, position=3)
+    metrics = [compile_, TIME, status, SCORE]
+    assert report_metric_default(metrics, {1, 2, 3, 4}) == TIME
+    assert report_metric_default(metrics, {2, 4}) == SCORE
+    assert report_metric_default(metrics, set()) == compile_
+    assert report_metric_default([status], {4}) is None
 
 
 def test_failures_are_never_compared_by_value():
@@ -60,15 +118,16 @@ def test_geomean_is_over_tests_present_in_both_runs():
         point(NEW, 2, TIME, 1.0),
         point(NEW, 3, TIME, 100.0),
     ]
-    (report,) = report_compare(points, OLD, NEW, [TIME])
-    assert report.geomean_old == pytest.approx(2.0)
-    assert report.geomean_new == pytest.approx(2.0)
-    assert report.geomean_delta == pytest.approx(0.0)
+    result = report(points)
+    assert result.geomean_old == pytest.approx(2.0)
+    assert result.geomean_new == pytest.approx(2.0)
+    assert result.geomean_delta == pytest.approx(0.0)
 
 
 def test_without_an_old_run_everything_is_added():
-    (report,) = report_compare([point(NEW, 1, TIME, 1.0)], None, NEW, [TIME])
-    assert report.counts["added"] == 1 and report.geomean_delta is None
+    data = ReportData(points=[point(NEW, 1, TIME, 1.0)])
+    (result,) = report_compare(data, None, NEW, [TIME])
+    assert result.counts["added"] == 1 and result.geomean_delta is None
 
 
 @pytest.mark.parametrize("pattern", ["(a+)+", "(a*)*b", "(x|y+)+", "(.*){20}"])

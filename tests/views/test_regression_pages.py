@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from perf.models import Regression, RegressionEvent, RegressionIndicator
+from perf.models import FieldChange, Regression, RegressionEvent, RegressionIndicator
 from tests.factories import (
     make_field_change,
     make_regression,
@@ -204,3 +204,39 @@ def test_graph_form_resolves_names_into_a_shareable_url(client):
     )
     assert response.status_code == 302
     assert f"plot={machine.id}.{test.id}.2" in response["Location"]
+
+
+def test_suspects_are_badged_on_list_detail_daily_and_graph(client):
+    regression = two_change_regression()
+    suspect = regression.indicators.order_by("id").first().field_change
+    FieldChange.objects.filter(id=suspect.id).update(confirmed=False)
+    listing = client.get(reverse("perf:regression-list", args=["nts"])).content.decode()
+    assert 'class="badge badge-suspect"' in listing
+    body = client.get(detail(regression)).content.decode()
+    assert body.count('class="badge badge-suspect"') == 2  # the title and the change
+    assert "1 of its 2 changes is a suspect" in body
+    daily = client.get(reverse("perf:daily", args=["nts"]), {"days": 2}).content.decode()
+    assert daily.count('class="badge badge-suspect"') == 1
+    plot = f"{suspect.machine_id}.{suspect.test_id}.{suspect.metric.position}"
+    data = client.get(reverse("perf:graph-data", args=["nts"]), {"plot": plot}).json()
+    assert [c["suspect"] for c in data["series"][0]["changes"]] == [True]
+
+
+def test_withdrawn_changes_are_hidden_everywhere(client):
+    regression = two_change_regression()
+    gone = regression.indicators.order_by("id").first().field_change
+    FieldChange.objects.filter(id=gone.id).update(withdrawn=True)
+    listing = client.get(reverse("perf:regression-list", args=["nts"])).content.decode()
+    row = listing.split(regression.title)[1].split("</tr>")[0]
+    assert '<td class="num">1</td><td class="num">1</td><td class="num">1</td>' in row
+    body = client.get(detail(regression)).content.decode()
+    assert "Field changes (1)" in body and body.count('class="mini-graph"') == 1
+    daily = client.get(reverse("perf:daily", args=["nts"]), {"days": 2}).content.decode()
+    assert gone.machine.name not in daily.split("<h2>Runs since")[1].split("</table>", 1)[1]
+    plot = f"{gone.machine_id}.{gone.test_id}.{gone.metric.position}"
+    data = client.get(reverse("perf:graph-data", args=["nts"]), {"plot": plot}).json()
+    assert data["series"][0]["changes"] == []
+    by_machine = client.get(
+        reverse("perf:regression-list", args=["nts"]), {"machine": gone.machine_id}
+    ).content.decode()
+    assert regression.title not in by_machine

@@ -8,8 +8,15 @@ import io
 import pytest
 from django.urls import reverse
 
-from perf.models import Baseline, Run
-from tests.factories import report_doc, submit_doc, submit_grid
+from perf.models import Baseline, FieldChange, Run
+from tests.factories import (
+    make_field_change,
+    make_regression,
+    report_doc,
+    submit_doc,
+    submit_grid,
+    submit_history,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +95,9 @@ def test_machine_page_compares_latest_with_previous_in_fixed_queries(
 ):
     submit_grid(machines=1, tests=3, orders=orders, step_at=orders - 1)
     machine_id = Run.objects.first().machine_id
-    with django_assert_num_queries(7):
+    # Points, samples (execution_time: 3 samples), history (compile_time: 1) and
+    # detected changes: four queries for the comparison, whatever the history.
+    with django_assert_num_queries(10):
         response = client.get(reverse("perf:machine-detail", args=["nts", machine_id]))
     body = response.content.decode()
     assert "Latest run" in body
@@ -184,10 +193,14 @@ def test_run_report_csv_is_escaped_and_neutralises_formulas(client):
 @pytest.mark.parametrize("tests", [3, 30])
 def test_run_report_uses_a_fixed_number_of_queries(client, tests, django_assert_num_queries):
     results = submit_grid(machines=1, tests=tests, orders=3, step_at=2)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(9):
         client.get(run_url(results[-1].run_id))
-    with django_assert_num_queries(8):
+    # The baseline's data is read with the previous run's: one more query (its lookup).
+    with django_assert_num_queries(10):
         client.get(run_url(results[-1].run_id), {"baseline": str(results[0].run_id)})
+    # One-sample compile_time reads the history instead of the samples.
+    with django_assert_num_queries(9):
+        client.get(run_url(results[-1].run_id), {"metric": "compile_time"})
 
 
 def test_run_report_of_a_first_run_lists_every_test_as_added(client):
@@ -206,7 +219,7 @@ def test_unknown_suite_and_run_are_not_found(client):
 def test_compare_two_runs_and_two_orders_of_a_machine(client, django_assert_max_num_queries):
     old, new = two_runs()
     url = reverse("perf:compare", args=["nts"])
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(9):
         data = client.get(url, {"a": old, "b": new, "format": "json", "metric": "execution_time"})
     rows = data.json()["comparisons"][0]["rows"]
     assert group_of(rows, "t/slower") == "regressions"
@@ -222,3 +235,91 @@ def test_compare_two_runs_and_two_orders_of_a_machine(client, django_assert_max_
     ).json()
     assert by_order["comparisons"][0]["old_run"] == old
     assert "not found" in client.get(url, {"a": "1", "b": "99999"}).content.decode()
+
+
+def jittered(n: int, *, level: float = 1.0, noise: float = 0.02, seed: int = 3) -> list[float]:
+    """``n`` one-sample values around ``level`` with ``noise`` relative Gaussian noise."""
+    import random
+
+    rng = random.Random(seed)
+    return [round(level * rng.gauss(1.0, noise), 6) for _ in range(n)]
+
+
+def rows_of(client, run_id: int, metric: str = "execution_time") -> list[dict]:
+    return client.get(run_url(run_id), {"format": "json", "metric": metric}).json()["comparisons"][
+        0
+    ]["rows"]
+
+
+def test_one_sample_jitter_is_not_a_regression_but_a_real_step_is():
+    # LNT's one-sample rule calls any 1 % move a regression; with 2 % noise that is
+    # most tests of every run.  Here the noise comes from the series' history.
+    results = submit_history(jittered(25) + [1.0])
+    (row,) = rows_of(client_for(), results[-1].run_id)
+    assert row["group"] == "unchanged" and row["reason"] in ("small", "noise")
+    assert 0.5 < row["noise_percent"] < 4.0  # 2 % noise, estimated from 20 points
+    step = submit_history([1.25], first_revision=1000 + 26)
+    (row,) = rows_of(client_for(), step[-1].run_id)
+    assert (row["group"], row["reason"], row["significant"]) == (
+        "regressions",
+        "significant",
+        True,
+    )
+
+
+def client_for():
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.mark.parametrize("orders", [8, 40])
+def test_the_history_query_is_one_whatever_the_history_length(
+    client, orders, django_assert_num_queries
+):
+    results = submit_history(jittered(orders))
+    with django_assert_num_queries(9):
+        body = client.get(run_url(results[-1].run_id)).content.decode()
+    assert "Noise %" in body
+
+
+def test_one_sample_with_too_little_history_is_marked_unknown(client):
+    results = submit_history([1.0, 1.5])
+    (row,) = rows_of(client, results[-1].run_id)
+    assert (row["group"], row["reason"]) == ("unchanged", "unknown")
+    assert "? few runs" in client.get(run_url(results[-1].run_id)).content.decode()
+
+
+def test_the_report_opens_on_execution_time_else_the_first_metric_with_data(client):
+    _, new = two_runs()
+    assert client.get(run_url(new), {"format": "json"}).json()["metric"] == "execution_time"
+    only_compile = submit_doc(
+        report_doc(revision=2000, machine="box-9", tests={"t/a": {"compile_time": 1.0}})
+    ).run_id
+    assert client.get(run_url(only_compile), {"format": "json"}).json()["metric"] == (
+        "compile_time"
+    )
+    body = client.get(run_url(only_compile)).content.decode()
+    assert "Execution Time (no data)" in body
+
+
+def test_detected_and_suspect_changes_are_badged_and_withdrawn_ones_are_not(client):
+    submit_grid(machines=1, tests=3, orders=3, step_at=2)
+    detected = make_field_change(machine="box-0", test="suite/t0")
+    regression = make_regression([detected], title="t0 slower")
+    suspect = make_field_change(machine="box-0", test="suite/t1", relative_change=0.001)
+    FieldChange.objects.filter(id=suspect.id).update(confirmed=False)
+    gone = make_field_change(machine="box-0", test="suite/t2", relative_change=0.001)
+    FieldChange.objects.filter(id=gone.id).update(withdrawn=True)
+    run_id = Run.objects.order_by("-order__position").first().id
+    rows = {r["test"]: r for r in rows_of(client, run_id)}
+    assert (rows["suite/t0"]["detected"], rows["suite/t0"]["regression"]) == (
+        "detected",
+        regression.id,
+    )
+    assert rows["suite/t1"]["detected"] == "suspect"
+    assert rows["suite/t2"]["detected"] == ""
+    body = client.get(run_url(run_id)).content.decode()
+    detail = reverse("perf:regression-detail", args=["nts", regression.id])
+    assert f'class="badge badge-detected" href="{detail}"' in body
+    assert 'class="badge badge-suspect"' in body

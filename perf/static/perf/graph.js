@@ -3,7 +3,8 @@
  * Data never reaches the DOM as HTML: every name or value from a report is set
  * with textContent, and the page configuration arrives through json_script.
  * The chart element carries data-points (points drawn in the visible range),
- * data-markers (change markers drawn) and data-state for tests.
+ * data-markers (change markers drawn), data-suspects (of which suspects) and
+ * data-state for tests.
  */
 (function () {
   "use strict";
@@ -188,21 +189,33 @@
   }
 
   function drawMarkers(u) {
-    var ctx = u.ctx, drawn = 0;
+    var ctx = u.ctx, drawn = 0, suspects = 0;
     var top = u.bbox.top, height = u.bbox.height;
     ctx.save();
     ctx.lineWidth = 2 * devicePixelRatio;
     model.markers.forEach(function (m) {
       if (m.x < u.scales.x.min || m.x > u.scales.x.max) return;
       var px = u.valToPos(m.x, "x", true);
+      var dpr = devicePixelRatio, suspect = m.change.suspect;
       ctx.strokeStyle = m.change.is_regression ? "rgba(200,30,30,0.8)" : "rgba(20,140,60,0.8)";
-      ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+      // A suspect (seen on the newest run alone, not yet confirmed): dotted line,
+      // hollow triangle and a "suspect" label, so it never reads as a settled change.
+      ctx.setLineDash(suspect ? [2 * dpr, 4 * dpr] : [6 * dpr, 4 * dpr]);
       ctx.beginPath(); ctx.moveTo(px, top); ctx.lineTo(px, top + height); ctx.stroke();
       ctx.setLineDash([]);
       ctx.fillStyle = ctx.strokeStyle;
       ctx.beginPath();
-      ctx.moveTo(px - 6 * devicePixelRatio, top); ctx.lineTo(px + 6 * devicePixelRatio, top);
-      ctx.lineTo(px, top + 9 * devicePixelRatio); ctx.closePath(); ctx.fill();
+      ctx.moveTo(px - 6 * dpr, top); ctx.lineTo(px + 6 * dpr, top);
+      ctx.lineTo(px, top + 9 * dpr); ctx.closePath();
+      if (suspect) {
+        ctx.lineWidth = 1.5 * dpr; ctx.stroke(); ctx.lineWidth = 2 * dpr;
+        ctx.font = (11 * dpr) + "px system-ui, sans-serif";
+        ctx.textAlign = px > u.bbox.left + u.bbox.width - 60 * dpr ? "right" : "left";
+        ctx.fillText("suspect", px + (ctx.textAlign === "right" ? -9 : 9) * dpr, top + 10 * dpr);
+        suspects++;
+      } else {
+        ctx.fill();
+      }
       drawn++;
     });
     if (model.highlight !== null && model.highlight >= u.scales.x.min && model.highlight <= u.scales.x.max) {
@@ -212,6 +225,7 @@
     }
     ctx.restore();
     chartEl.dataset.markers = String(drawn);
+    chartEl.dataset.suspects = String(suspects);
     chartEl.dataset.points = String(visiblePoints(u));
   }
 
@@ -250,6 +264,14 @@
     row("Value", hit.value === null ? "—" : Number(hit.value).toPrecision(5) + (hit.series.unit ? " " + hit.series.unit : ""));
     row("Run", "#" + p.run[hit.i] + " · " + new Date(p.time[hit.i] * 1000).toISOString().slice(0, 16).replace("T", " "));
     if (p.failed[hit.i]) row("Status", "FAILED");
+    hit.series.changes.forEach(function (c) {
+      if (c.position !== p.position[hit.i]) return;
+      var pct = (c.relative_change * 100).toFixed(1);
+      row(c.suspect ? "Suspect change" : "Detected change",
+        (c.relative_change > 0 ? "+" : "") + pct + " % " + (c.is_regression ? "regression" : "improvement") +
+        (c.suspect ? " (suspect: not yet confirmed by later runs)" : "") +
+        (c.regression ? " · regression #" + c.regression : ""));
+    });
     var params = hit.series.params[String(p.run[hit.i])] || {};
     Object.keys(params).forEach(function (k) { row(k, typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])); });
     info.appendChild(dl);
@@ -264,7 +286,8 @@
       li.appendChild(sw);
       li.appendChild(el("span", s.machine + " · " + s.test + " · " + s.metric));
       var n = s.points.run.length;
-      li.appendChild(el("span", " (" + n + " points" + (s.downsampled ? ", thinned" : "") + (s.more_before ? ", older points exist" : "") + ", " + s.changes.length + " changes)", "muted"));
+      var suspects = s.changes.filter(function (c) { return c.suspect; }).length;
+      li.appendChild(el("span", " (" + n + " points" + (s.downsampled ? ", thinned" : "") + (s.more_before ? ", older points exist" : "") + ", " + s.changes.length + (s.changes.length === 1 ? " change" : " changes") + (suspects ? ", " + suspects + " suspect" : "") + ")", "muted"));
       legend.appendChild(li);
     });
   }
