@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .formats import FormatError, SuiteSchema, check_schema_upgrade, parse_suite_schema
+from .formats import (
+    BUILTIN_SUITES,
+    FormatError,
+    SuiteSchema,
+    check_schema_upgrade,
+    parse_suite_schema,
+)
 from .formats.documents import schema_document
 from .models import Metric, TestSuite
 
@@ -59,3 +65,15 @@ def suite_save(schema: SuiteSchema) -> tuple[TestSuite, bool]:
 
 
 __all__ = ["FormatError", "schema_document", "suite_save", "suite_schema", "suite_schemas"]
+
+
+def suites_ensure_builtin() -> None:
+    """Create ``nts`` and ``compile`` if they are missing (a migration normally does).
+
+    Two queries when they exist.  Used after a database flush (tests) and safe to
+    call at any time: existing suites are left as they are.
+    """
+    present = set(TestSuite.objects.filter(name__in=BUILTIN_SUITES).values_list("name", flat=True))
+    for name, schema in BUILTIN_SUITES.items():
+        if name not in present:
+            suite_save(schema)

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 
 from perf.ingest import ImportResult, report_import
 from perf.tokens import token_create
+from tests.formats.corpus import CORPUS as _CORPUS
 
-CORPUS = "/work/shared/lnt-corpus"
+CORPUS = str(_CORPUS)  # shared/lnt-corpus beside the repository
 
 
 def report_doc(

@@ -10,8 +10,10 @@ from perf.analysis.changepoints import (
     affected_indices,
     evaluate_slice,
     find_change_points,
+    levels_of,
     slice_bounds,
 )
+from perf.analysis.screening import screen_levels, screen_suspects
 from perf.analysis.suspects import find_suspect
 
 __all__ = [
@@ -22,5 +24,8 @@ __all__ = [
     "evaluate_slice",
     "find_change_points",
     "find_suspect",
+    "levels_of",
+    "screen_levels",
+    "screen_suspects",
     "slice_bounds",
 ]

@@ -437,14 +437,203 @@ def _slope_terms(
     return (dx * dx).sum(axis=1), (dx * dy).sum(axis=1), mean_x
 
 
-def _nearest_known(rows: FloatArray, count: int, from_right: bool) -> FloatArray:
-    """Keep the ``count`` known values of each row nearest to its right (or left) end."""
-    known = ~np.isnan(rows)
-    if from_right:
-        rank = np.cumsum(known[:, ::-1], axis=1)[:, ::-1]
+def levels_of(series: Sequence[SeriesItem]) -> FloatArray:
+    """The level of each item: the median of its finite samples, NaN for an unknown order.
+
+    This is the exact value (``statistics.median``) the detector computes; a caller that
+    screens stored levels (``perf.analysis.screening``) must pass these same numbers.
+    """
+    return _levels([samples_of(item) for item in series])
+
+
+def _levels(samples: list[list[float]]) -> FloatArray:
+    # statistics.median on a handful of samples is ~10x cheaper than np.median per order.
+    return np.array([median(s) if s else np.nan for s in samples], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The cheap conditions at a list of cells ``(row, column)`` of a levels array.
+
+    ``candidate[k]`` is True when every condition but the rank test holds at cell ``k``.
+    ``old``, ``new``, ``relative`` and ``z`` are the medians of the two windows, the signed
+    relative change and the z-score; a cell rejected by a condition that does not need a
+    later quantity holds NaN in it (``z`` is computed only where the noise-free
+    conditions hold), so read them only where ``candidate`` is True.
+    """
+
+    candidate: BoolArray
+    old: FloatArray
+    new: FloatArray
+    relative: FloatArray
+    z: FloatArray
+
+
+def candidate_cells(
+    levels: FloatArray,
+    rows: npt.NDArray[np.intp],
+    columns: npt.NDArray[np.intp],
+    params: DetectionParams,
+) -> Cells:
+    """Evaluate the cheap conditions of the method at cells ``(rows[k], columns[k])``.
+
+    ``levels`` is (series, orders): each row the per-order levels (``levels_of``) of one
+    series, NaN for an unknown order; positions outside a row count as unknown orders,
+    like the end of history. This is the one implementation of those conditions: the
+    detector calls it on one row, ``screen_levels`` on thousands, so the two can never
+    disagree. Every quantity is computed row by row on windows gathered into fresh
+    arrays, so a cell's result does not depend on which other cells are evaluated with it.
+
+    The conditions are evaluated in stages, each on the cells that passed the previous
+    ones (the AND of all is the same, the work is not): known counts (prefix sums, no
+    windows); the conditions on the two window medians; sharpness (the nearest known
+    orders, found by index chasing rather than in the windows); then the conditions that
+    need the noise (the pairwise scale, about 230 differences per cell, is the costliest
+    step, and most cells of a clean series never get to it).
+    """
+    count = len(columns)
+    before_w, after_w = params.window_before, params.window_after
+    candidate = np.zeros(count, dtype=np.bool_)
+    old = np.full(count, np.nan)
+    new = np.full(count, np.nan)
+    relative = np.full(count, np.nan)
+    z = np.full(count, np.nan)
+    result = Cells(candidate, old, new, relative, z)
+    if count == 0:
+        return result
+    series, width = levels.shape
+    known = ~np.isnan(levels)
+    # Stage 0: a known order with enough known orders on each side (prefix sums).
+    known_so_far = np.zeros((series, width + 1), dtype=np.intp)
+    np.cumsum(known, axis=1, out=known_so_far[:, 1:])
+    n_before = (
+        known_so_far[rows, columns] - known_so_far[rows, np.maximum(columns - before_w, 0)]
+    )
+    n_after = (
+        known_so_far[rows, np.minimum(columns + after_w, width)] - known_so_far[rows, columns]
+    )
+    cells = np.flatnonzero(
+        known[rows, columns]
+        & (n_before >= params.min_before)
+        & (n_after >= params.min_after)
+    )
+    if len(cells) == 0:
+        return result
+    # Stage 1: the conditions on the medians of the two windows.
+    padded = np.concatenate(
+        [np.full((series, before_w), np.nan), levels, np.full((series, after_w), np.nan)],
+        axis=1,
+    )
+    # Window k of row s starts at padded[s, k]: the before window of column i is window
+    # i of ``all_before``, its after window is window i of ``all_after``.
+    all_before = np.lib.stride_tricks.sliding_window_view(padded, before_w, axis=1)
+    all_after = np.lib.stride_tricks.sliding_window_view(padded[:, before_w:], after_w, axis=1)
+    r, c = rows[cells], columns[cells]
+    windows_after = all_after[r, c]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        old_c, _ = _row_median(all_before[r, c])
+        new_c, n_after_c = _row_median(windows_after)
+        delta = new_c - old_c
+        relative_c = np.where(old_c != 0, delta / np.abs(old_c), np.sign(delta) * np.inf)
+        direction = np.sign(delta)
+        midpoint = old_c + delta / 2
+        beyond = (windows_after - midpoint[:, None]) * direction[:, None] > 0
+        persistence = np.count_nonzero(beyond, axis=1) / np.maximum(n_after_c, 1)
+        level_beyond = (levels[r, c] - midpoint) * direction > 0
+        old[cells], new[cells], relative[cells] = old_c, new_c, relative_c
+        keep = np.flatnonzero(
+            (np.abs(relative_c) >= params.min_relative_change)
+            & (persistence >= params.min_persistence)
+            & level_beyond
+        )
+        cells, r, c = cells[keep], r[keep], c[keep]
+        old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
+        # Stage 2: the step is sharp.
+        near_old, _ = _row_median(_nearest_levels(levels, known, r, c, before_w,
+                                                  params.sharpness_orders, before=True))
+        near_new, _ = _row_median(_nearest_levels(levels, known, r, c, after_w,
+                                                  params.sharpness_orders, before=False))
+        sharp = (near_new - near_old) * direction >= params.min_sharpness * np.abs(delta)
+        keep = np.flatnonzero(sharp)
+        if len(keep) == 0:
+            return result
+        cells, r, c = cells[keep], r[keep], c[keep]
+        old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
+        # Stage 3: the conditions that need the noise.
+        windows_before, windows_after = all_before[r, c], all_after[r, c]
+        noise_scale, degrees = _pairwise_scale(windows_before, windows_after)
+        noise = np.maximum(
+            np.maximum(noise_scale, params.noise_floor_relative * np.abs(old_c)), _TINY
+        )
+        n_before_c = np.count_nonzero(~np.isnan(windows_before), axis=1)
+        n_after_c = np.count_nonzero(~np.isnan(windows_after), axis=1)
+        effect = np.abs(delta) / noise
+        standard_error = np.sqrt(
+            _median_variance_factor(n_before_c) / n_before_c
+            + _median_variance_factor(n_after_c) / n_after_c
+        )
+        z_c = effect / standard_error
+        z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
+        # Drift: one common slope fitted to both windows around their own medians (least
+        # squares, residuals clipped at 3 noise units so that a wild run does not tilt it),
+        # extrapolated over the distance between the two windows' centres.
+        sxx_before, sxy_before, centre_before = _slope_terms(
+            windows_before, old_c, np.arange(-before_w, 0, dtype=np.float64), 3 * noise
+        )
+        sxx_after, sxy_after, centre_after = _slope_terms(
+            windows_after, new_c, np.arange(0, after_w, dtype=np.float64), 3 * noise
+        )
+        sxx = sxx_before + sxx_after
+        trend = np.where(sxx > 0, (sxy_before + sxy_after) / np.where(sxx > 0, sxx, 1), 0.0)
+        drift = trend * (centre_after - centre_before)
+        steady = np.nan_to_num(drift * direction) <= params.max_drift_share * np.abs(delta)
+        z[cells] = z_c
+        candidate[cells] = (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady
+    return result
+
+
+def _nearest_levels(
+    levels: FloatArray,
+    known: BoolArray,
+    rows: npt.NDArray[np.intp],
+    columns: npt.NDArray[np.intp],
+    window: int,
+    count: int,
+    *,
+    before: bool,
+) -> FloatArray:
+    """The ``count`` known levels nearest to each cell inside its before (after) window.
+
+    Returns (cells, count), NaN where the window holds fewer known orders. The before
+    window of column ``i`` is ``[i - window, i)``, the after window ``[i, i + window)``.
+    The values are those ``_nearest_known`` would keep (their order differs, which no
+    median sees); found by following, from the cell, each row's previous (next) known
+    position, instead of ranking whole windows.
+    """
+    series, width = levels.shape
+    positions = np.arange(width, dtype=np.intp)
+    if before:
+        # chain[s, p]: the last known position < p (-1 if none); p = 0 .. width.
+        last = np.maximum.accumulate(np.where(known, positions, -1), axis=1)
+        chain = np.concatenate([np.full((series, 1), -1, dtype=np.intp), last], axis=1)
+        at = chain[rows, columns]
+        limit = columns - window
     else:
-        rank = np.cumsum(known, axis=1)
-    return np.where(known & (rank <= count), rows, np.nan)
+        # chain[s, p]: the first known position > p (``width`` if none); p = 0 .. width.
+        following = np.minimum.accumulate(
+            np.where(known, positions, width)[:, ::-1], axis=1
+        )[:, ::-1]
+        chain = np.concatenate(
+            [following[:, 1:], np.full((series, 2), width, dtype=np.intp)], axis=1
+        )
+        at = np.where(known[rows, columns], columns, chain[rows, columns])
+        limit = np.minimum(columns + window, width)
+    nearest = np.full((len(columns), count), np.nan)
+    for k in range(count):
+        inside = (at >= limit) & (at >= 0) if before else at < limit
+        nearest[:, k] = np.where(inside, levels[rows, np.clip(at, 0, width - 1)], np.nan)
+        at = chain[rows, np.clip(at, 0, width)]
+    return nearest
 
 
 def _detect(
@@ -461,75 +650,19 @@ def _detect(
     """
     samples = [samples_of(item) for item in values]
     length = len(samples)
-    # statistics.median on a handful of samples is ~10x cheaper than np.median per order.
-    levels = np.array([median(s) if s else np.nan for s in samples], dtype=np.float64)
+    levels = _levels(samples)
     before_w, after_w = params.window_before, params.window_after
-    padded = np.concatenate([np.full(before_w, np.nan), levels, np.full(after_w, np.nan)])
-    windows_before = np.lib.stride_tricks.sliding_window_view(padded, before_w)[:length]
-    windows_after = np.lib.stride_tricks.sliding_window_view(padded[before_w:], after_w)[
-        :length
-    ]
-    old, n_before = _row_median(windows_before)
-    new, n_after = _row_median(windows_after)
-    noise_scale, degrees = _pairwise_scale(windows_before, windows_after)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        noise = np.maximum(
-            np.maximum(noise_scale, params.noise_floor_relative * np.abs(old)), _TINY
-        )
-        delta = new - old
-        effect = np.abs(delta) / noise
-        standard_error = np.sqrt(
-            _median_variance_factor(n_before) / n_before
-            + _median_variance_factor(n_after) / n_after
-        )
-        z = effect / standard_error
-        z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
-        relative = np.where(old != 0, delta / np.abs(old), np.sign(delta) * np.inf)
-        direction = np.sign(delta)
-        midpoint = old + delta / 2
-        beyond = (windows_after - midpoint[:, None]) * direction[:, None] > 0
-        persistence = np.count_nonzero(beyond, axis=1) / np.maximum(n_after, 1)
-        level_beyond = (levels - midpoint) * direction > 0
-        near_old, _ = _row_median(
-            _nearest_known(windows_before, params.sharpness_orders, from_right=True)
-        )
-        near_new, _ = _row_median(
-            _nearest_known(windows_after, params.sharpness_orders, from_right=False)
-        )
-        sharp = (near_new - near_old) * direction >= params.min_sharpness * np.abs(delta)
-        # Drift: one common slope fitted to both windows around their own medians (least
-        # squares, residuals clipped at 3 noise units so that a wild run does not tilt it),
-        # extrapolated over the distance between the two windows' centres.
-        before_offsets = np.arange(-before_w, 0, dtype=np.float64)
-        after_offsets = np.arange(0, after_w, dtype=np.float64)
-        sxx_before, sxy_before, centre_before = _slope_terms(
-            windows_before, old, before_offsets, 3 * noise
-        )
-        sxx_after, sxy_after, centre_after = _slope_terms(
-            windows_after, new, after_offsets, 3 * noise
-        )
-        sxx = sxx_before + sxx_after
-        trend = np.where(sxx > 0, (sxy_before + sxy_after) / np.where(sxx > 0, sxx, 1), 0.0)
-        drift = trend * (centre_after - centre_before)
-        steady = np.nan_to_num(drift * direction) <= params.max_drift_share * np.abs(delta)
-        candidate = (
-            ~np.isnan(levels)
-            & (n_before >= params.min_before)
-            & (n_after >= params.min_after)
-            & (np.abs(relative) >= params.min_relative_change)
-            & (effect >= params.min_effect_sigmas)
-            & (z >= z_needed)
-            & (persistence >= params.min_persistence)
-            & level_beyond
-            & sharp
-            & steady
-        )
-    # Only indices that can influence a reported verdict need the (costly) rank test.
+    # Only indices that can influence a reported verdict matter: those in ``report`` and
+    # those that may suppress one of them.
     radius = params.suppression_radius
     lo = max(0, report.start - radius)
     hi = min(length, report.stop + radius)
+    columns = np.arange(lo, hi, dtype=np.intp)
+    cells = candidate_cells(levels[None, :], np.zeros_like(columns), columns, params)
+    candidate, z, old, new = cells.candidate, cells.z, cells.old, cells.new
+    # The rank test is costly: only for the few candidates.
     p_values: dict[int, float] = {}
-    for index in np.flatnonzero(candidate[lo:hi]) + lo:
+    for index in np.flatnonzero(candidate) + lo:
         i = int(index)
         before = [x for s in samples[max(0, i - before_w) : i] for x in s]
         after = [x for s in samples[i : i + after_w] for x in s]
@@ -538,7 +671,7 @@ def _detect(
             p_values[i] = p_value
     # The true step has the most extreme rank test (its windows are not contaminated by
     # the other level); then the larger z-score wins, then the earlier index.
-    rank = {i: (p, -float(z[i]), i) for i, p in p_values.items()}
+    rank = {i: (p, -float(z[i - lo]), i) for i, p in p_values.items()}
     found: list[ChangePoint] = []
     for i in sorted(p_values):
         if i not in report:
@@ -547,13 +680,13 @@ def _detect(
             continue
         if hashes is not None and _same_binary(hashes, i, params.lookback):
             continue
-        increased = bool(delta[i] > 0)
+        increased = bool(new[i - lo] - old[i - lo] > 0)
         found.append(
             ChangePoint(
                 index=i + offset,
-                old_value=float(old[i]),
-                new_value=float(new[i]),
-                relative_change=float(relative[i]),
+                old_value=float(old[i - lo]),
+                new_value=float(new[i - lo]),
+                relative_change=float(cells.relative[i - lo]),
                 confidence=1.0 - p_values[i],
                 method=METHOD,
                 is_regression=increased != bigger_is_better,

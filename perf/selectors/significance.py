@@ -61,7 +61,11 @@ def _finite(values: Sequence[object] | None) -> list[float]:
     """The finite numbers of ``values`` (None, strings, NaN and infinities dropped)."""
     # type() rather than isinstance(): bools are not numbers here, and this runs
     # for every sample of a report.
-    return [float(v) for v in values or () if type(v) in (float, int) and math.isfinite(v)]
+    return [
+        float(v)  # type: ignore[arg-type]  # narrowed by the type() test
+        for v in values or ()
+        if type(v) in (float, int) and math.isfinite(v)  # type: ignore[arg-type]
+    ]
 
 
 def history_level(

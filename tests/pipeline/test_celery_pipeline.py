@@ -26,7 +26,7 @@ BROKER = os.environ.get("PERF_TEST_BROKER_URL", "")
 
 pytestmark = [
     pytest.mark.pipeline,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         not BROKER or connection.vendor != "postgresql",
         reason="needs PERF_TEST_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL)",

@@ -16,7 +16,7 @@ from perf.models import FieldChange, Regression, RegressionIndicator, Run, Test
 from tests.factories import report_doc, submit_doc
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="row locks and concurrent writers need PostgreSQL (run with DATABASE_URL)",
