@@ -49,7 +49,9 @@ def bench_database(*, recreate: bool = True) -> str:
     sys.path.insert(0, str(ROOT))
     import django
 
-    django.setup()
+    if not getattr(django, "_bench_setup", False):
+        django.setup()
+        django._bench_setup = True  # type: ignore[attr-defined]
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

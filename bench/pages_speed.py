@@ -86,9 +86,9 @@ def build(cursor, suite_id: int, metric_id: int) -> None:
     # Level 1..6 by test, about 1 % noise, and a 10 % step at 3/4 of the history
     # for every 100th test.
     cursor.execute(
-        """INSERT INTO perf_point (run_id, series_id, order_id, position, count, value, mean,
-               minimum, maximum, stdev, failed)
-        SELECT r.id, s.id, r.order_id, o.position, 3, v.x, v.x, v.x * 0.995, v.x * 1.005,
+        """INSERT INTO perf_point (run_id, series_id, order_id, position, count, valid_count,
+               value, mean, minimum, maximum, stdev, failed)
+        SELECT r.id, s.id, r.order_id, o.position, 3, 3, v.x, v.x, v.x * 0.995, v.x * 1.005,
                v.x * 0.005, false
         FROM perf_run r
         JOIN perf_order o ON o.id = r.order_id

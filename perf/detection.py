@@ -22,12 +22,14 @@ test missing from one of those runs is an unknown (None) item, never a value.
 from __future__ import annotations
 
 import logging
+import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import transaction
+import numpy as np
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,6 +39,8 @@ from .analysis import (
     affected_indices,
     evaluate_slice,
     find_suspect,
+    screen_levels,
+    screen_suspects,
     slice_bounds,
 )
 from .models import (
@@ -277,69 +281,41 @@ def _detect_batch(
     run alone is stored as an unconfirmed suspect (see ``perf.analysis.suspects``).
     """
     outcome = Outcome(series=len(series_ids))
-    run_ids = [r for ids in window.runs.values() for r in ids]
-    if not run_ids or not series_ids:
+    if not window.positions or not series_ids:
         return outcome
-    run_position = {r: p for p, ids in window.runs.items() for r in ids}
-    index_of = {p: i for i, p in enumerate(window.positions)}
     meta = {
         s["id"]: s
         for s in Series.objects.filter(id__in=series_ids).values(
             "id", "test_id", "metric_id", "metric__bigger_is_better", "metric__ignore_same_hash"
         )
     }
-    points = Point.objects.filter(series_id__in=series_ids, run_id__in=run_ids).values_list(
-        "series_id", "run_id", "value", "count", "failed", "hash"
-    )
-    samples = dict(
-        (((s, r), v))
-        for s, r, v in Sample.objects.filter(
-            series_id__in=series_ids, run_id__in=run_ids
-        ).values_list("series_id", "run_id", "values")
-    )
-    n = len(window.positions)
-    items: dict[int, list[list[float] | None]] = {s: [None] * n for s in series_ids}
-    hashes: dict[int, list[str | None]] = {s: [None] * n for s in series_ids}
-    for series_id, point_run, value, count, failed, binary in points:
-        i = index_of[run_position[point_run]]
-        if binary:
-            hashes[series_id][i] = binary
-        if failed or value is None:
-            continue
-        values = samples.get((series_id, point_run)) if count > 1 else [value]
-        pooled = items[series_id][i] or []
-        pooled.extend(float(v) for v in (values or [value]))
-        items[series_id][i] = pooled
-
+    loaded = _load_levels(series_ids, window)
     affected_set = set(affected)
+    settled = [
+        i
+        for i in evaluate_slice(
+            [None] * len(window.positions), offset=window.offset, total_length=window.total
+        ).settled
+        if i in affected_set
+    ]
+    settled_positions = [window.positions[i - window.offset] for i in settled]
     found: dict[tuple[int, int], tuple[ChangePoint, bool]] = {}  # -> (change, confirmed)
-    settled_positions: list[int] = []
-    for series_id in series_ids:
-        info = meta[series_id]
-        result = evaluate_slice(
-            items[series_id],
+    if settled:
+        report = range(settled[0], settled[-1] + 1)
+        maybe = screen_levels(
+            loaded.levels,
             offset=window.offset,
             total_length=window.total,
-            bigger_is_better=info["metric__bigger_is_better"],
-            hashes=hashes[series_id] if info["metric__ignore_same_hash"] else None,
+            report=report,
             params=PARAMS,
         )
-        settled = [i for i in result.settled if i in affected_set]
-        if settled and not settled_positions:
-            settled_positions = [window.positions[i - window.offset] for i in settled]
-        for cp in result.change_points:
-            if cp.index in affected_set:
-                found[(series_id, window.positions[cp.index - window.offset])] = (cp, True)
         if newest:
-            suspect = find_suspect(
-                items[series_id],
-                bigger_is_better=info["metric__bigger_is_better"],
-                hashes=hashes[series_id] if info["metric__ignore_same_hash"] else None,
-                params=PARAMS,
-            )
-            key = (series_id, window.positions[-1])
-            if suspect is not None and suspect.index == n - 1 and key not in found:
-                found[key] = (suspect, False)
+            maybe |= screen_suspects(loaded.levels, loaded.counts, params=PARAMS)
+        maybe |= loaded.pooled
+        candidates = [series_ids[k] for k in np.flatnonzero(maybe)]
+        items = _load_items(candidates, window)
+        for series_id in candidates:
+            found.update(_evaluate(series_id, items, meta[series_id], window, affected_set, newest))
     if not settled_positions:
         return outcome
     lo, hi = settled_positions[0], settled_positions[-1]
@@ -353,7 +329,9 @@ def _detect_batch(
         to_create, to_update, to_withdraw = [], [], []
         order_at = dict(zip(window.positions, window.order_ids, strict=True))
         for (series_id, position), (cp, confirmed) in found.items():
-            start_position = _previous_known(items[series_id], index_of[position], window)
+            start_position = _previous_known(
+                loaded.levels[loaded.row[series_id]], window.positions.index(position), window
+            )
             values = {
                 "start_order_id": order_at[start_position],
                 "old_value": _finite(cp.old_value),
@@ -402,10 +380,149 @@ def _detect_batch(
     return outcome
 
 
-def _previous_known(items: list[list[float] | None], index: int, window: Window) -> int:
+@dataclass
+class Levels:
+    """One batch's window as the analysis screens it (see ``_load_levels``)."""
+
+    levels: Any  # float (series, orders): the order's level; NaN unknown
+    counts: Any  # int (series, orders): samples behind each level
+    pooled: Any  # bool (series,): an order with several runs (level from pooled samples)
+    row: dict[int, int]
+
+
+def _load_levels(series_ids: list[int], window: Window) -> Levels:
+    """The per-order levels of a batch from the ``Point`` aggregates.  One query.
+
+    A range scan of the (series, position) index over the window's orders, read with
+    a plain cursor and placed with numpy: the cost is one row per series and order.
+    Failed runs are unknown.  Where the machine has several runs at one order, the
+    analysis pools their samples; such rows are always evaluated in full (the screen
+    would see the median of medians, not the pooled median).
+    """
+    n = len(window.positions)
+    row = {s: k for k, s in enumerate(series_ids)}
+    levels = np.full((len(series_ids), n), np.nan)
+    counts = np.zeros((len(series_ids), n), dtype=np.int64)
+    pooled = np.zeros(len(series_ids), dtype=bool)
+    table = connection.ops.quote_name(Point._meta.db_table)
+    marks = ", ".join(["%s"] * len(series_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT series_id, position, value, count, failed FROM "  # noqa: S608 - quoted table, bound values
+            f"{table} WHERE series_id IN ({marks}) AND position >= %s AND position <= %s",
+            [*series_ids, window.positions[0], window.positions[-1]],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return Levels(levels, counts, pooled, row)
+    sid, pos, value, count, failed = zip(*rows, strict=True)
+    ids = np.asarray(series_ids)
+    by_id = np.argsort(ids)
+    rows_k = by_id[np.searchsorted(ids[by_id], np.asarray(sid))]
+    positions = np.asarray(window.positions)
+    cols = np.clip(np.searchsorted(positions, np.asarray(pos)), 0, n - 1)
+    values = np.asarray(value, dtype=float)  # None -> NaN
+    ok = (positions[cols] == np.asarray(pos)) & ~np.asarray(failed, dtype=bool) & ~np.isnan(values)
+    cells = rows_k[ok] * n + cols[ok]
+    unique, first, times = np.unique(cells, return_index=True, return_counts=True)
+    levels.flat[unique] = values[ok][first]
+    np.add.at(counts.reshape(-1), cells, np.asarray(count, dtype=np.int64)[ok])
+    for cell in unique[times > 1]:  # several runs at one order: rare
+        pooled[cell // n] = True
+        levels.flat[cell] = statistics.median(values[ok][cells == cell])
+    return Levels(levels, counts, pooled, row)
+
+
+@dataclass
+class Items:
+    """What the full analysis needs for the series the screen kept."""
+
+    samples: dict[int, list[list[float] | None]]
+    hashes: dict[int, list[str | None]]
+
+
+def _load_items(series_ids: list[int], window: Window) -> Items:
+    """Samples and binary hashes of the few series the screen kept.  Two queries at
+    most, none when the screen kept nothing.
+
+    A run with one sample, or whose samples were not all valid (a ``<metric>_status``
+    said FAIL for some), contributes its point's value (the median of the valid
+    samples); other runs contribute their raw samples.
+    """
+    n = len(window.positions)
+    samples: dict[int, list[list[float] | None]] = {s: [None] * n for s in series_ids}
+    hashes: dict[int, list[str | None]] = {s: [None] * n for s in series_ids}
+    if not series_ids:
+        return Items(samples, hashes)
+    index_of = {p: i for i, p in enumerate(window.positions)}
+    points = list(
+        Point.objects.filter(
+            series_id__in=series_ids,
+            position__gte=window.positions[0],
+            position__lte=window.positions[-1],
+        ).values_list(
+            "series_id", "position", "run_id", "value", "count", "valid_count", "failed", "hash"
+        )
+    )
+    need = [(s, r) for s, _, r, v, c, valid, f, _ in points if c > 1 and valid == c and not f]
+    raw: dict[tuple[int, int], list[float]] = {}
+    if need:
+        wanted = set(need)
+        rows = Sample.objects.filter(
+            series_id__in={s for s, _ in need}, run_id__in={r for _, r in need}
+        ).values_list("series_id", "run_id", "values")
+        raw = {(s, r): [float(x) for x in v] for s, r, v in rows if (s, r) in wanted}
+    for series_id, position, run_id, value, _, _, failed, binary in points:
+        i = index_of.get(position)
+        if i is None:
+            continue
+        if binary:
+            hashes[series_id][i] = binary
+        if failed or value is None:
+            continue
+        pooled = samples[series_id][i] or []
+        pooled.extend(raw.get((series_id, run_id), [value]))
+        samples[series_id][i] = pooled
+    return Items(samples, hashes)
+
+
+def _evaluate(
+    series_id: int,
+    loaded: Items,
+    info: dict[str, Any],
+    window: Window,
+    affected: set[int],
+    newest: bool,
+) -> dict[tuple[int, int], tuple[ChangePoint, bool]]:
+    """The analysis on one series' samples: change points, and a suspect if newest."""
+    found: dict[tuple[int, int], tuple[ChangePoint, bool]] = {}
+    items = loaded.samples[series_id]
+    hashes = loaded.hashes[series_id] if info["metric__ignore_same_hash"] else None
+    result = evaluate_slice(
+        items,
+        offset=window.offset,
+        total_length=window.total,
+        bigger_is_better=info["metric__bigger_is_better"],
+        hashes=hashes,
+        params=PARAMS,
+    )
+    for cp in result.change_points:
+        if cp.index in affected:
+            found[(series_id, window.positions[cp.index - window.offset])] = (cp, True)
+    if newest:
+        suspect = find_suspect(
+            items, bigger_is_better=info["metric__bigger_is_better"], hashes=hashes, params=PARAMS
+        )
+        key = (series_id, window.positions[-1])
+        if suspect is not None and suspect.index == len(items) - 1 and key not in found:
+            found[key] = (suspect, False)
+    return found
+
+
+def _previous_known(levels: Any, index: int, window: Window) -> int:
     """Position of the last order before ``index`` where the series had a value."""
     for i in range(index - 1, -1, -1):
-        if items[i]:
+        if not np.isnan(levels[i]):
             return window.positions[i]
     return window.positions[max(0, index - 1)]
 

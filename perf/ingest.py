@@ -458,6 +458,7 @@ def _store_samples(
             sample_rows.append((run_id, series_id, json.dumps(list(values))))
             value = mean = minimum = maximum = stdev = None
             failed = False
+            valid_count = len(values)
             point_hash = None
             if metric.type == Metric.REAL:
                 status_name = status_metrics.get(metric_name)
@@ -487,6 +488,7 @@ def _store_samples(
                     order.id,
                     order.position,
                     len(values),
+                    valid_count,
                     value,
                     mean,
                     minimum,
@@ -505,6 +507,7 @@ def _store_samples(
             "order_id",
             "position",
             "count",
+            "valid_count",
             "value",
             "mean",
             "minimum",

@@ -249,7 +249,8 @@ class Point(models.Model):
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     position = models.BigIntegerField()  # copy of order.position, for the index below
-    count = models.PositiveIntegerField()
+    count = models.PositiveIntegerField()  # samples reported
+    valid_count = models.PositiveIntegerField(default=0)  # of which valid (status not FAIL)
     value = models.FloatField(null=True)
     mean = models.FloatField(null=True)
     minimum = models.FloatField(null=True)

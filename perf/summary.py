@@ -25,6 +25,7 @@ class Summary:
     """
 
     count: int
+    valid: int  # samples that are real measurements
     value: float | None  # median
     mean: float | None
     minimum: float | None
@@ -53,7 +54,7 @@ def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) ->
     """Summarise one run's samples of a Real metric (see ``Summary``)."""
     valid = valid_samples(values, statuses)
     if not valid:
-        return Summary(len(values), None, None, None, None, None, True)
+        return Summary(len(values), 0, None, None, None, None, None, True)
     mean = math.fsum(valid) / len(valid)
     stdev = None
     if len(valid) > 1:
@@ -61,6 +62,7 @@ def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) ->
         stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in valid) / (len(valid) - 1))
     return Summary(
         count=len(values),
+        valid=len(valid),
         value=float(statistics.median(valid)),
         mean=mean,
         minimum=float(min(valid)),

@@ -43,8 +43,10 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   median, so the step does not tilt it) explains at most ``max_drift_share`` of the step;
   a two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``) of all the samples of the
   before window against all the samples of the after window gives ``p <= alpha``.
-  The cheap conditions are evaluated for every index at once with numpy; scipy is only
-  called for the few indices that pass them.
+  Every condition but the rank test (the *cheap* conditions) depends on the levels alone;
+  ``candidate_cells`` evaluates them with numpy for many indices, of many series, at once,
+  and scipy is only called for the few indices that pass them. ``screen_levels`` (module
+  ``screening``) runs the same function on stored levels to skip clean series unloaded.
 * Non-maximum suppression: a candidate is reported only if no other candidate within
   ``suppression_radius`` positions has a smaller p-value (then: a larger z-score, then an
   earlier index), so one step is reported once, at the order where the two windows are
@@ -354,21 +356,26 @@ def _pairwise_scale(
     """
     first_b, second_b = _pairs(windows_before.shape[1])
     first_a, second_a = _pairs(windows_after.shape[1])
-    differences = np.concatenate(
-        [
-            np.abs(windows_before[:, first_b] - windows_before[:, second_b]),
-            np.abs(windows_after[:, first_a] - windows_after[:, second_a]),
-        ],
-        axis=1,
-    )
-    counts = np.count_nonzero(~np.isnan(differences), axis=1)
-    ordered = np.sort(differences, axis=1)  # NaN sorts last
-    kept = np.maximum(np.floor(_PAIR_KEEP * counts), 1)
-    inside = np.arange(differences.shape[1])[None, :] < kept[:, None]
-    total = np.where(inside, np.nan_to_num(ordered), 0.0).sum(axis=1)
-    scale = np.where(counts > 0, total / kept / _PAIR_TRIMMED_ABS_MEAN, np.nan)
+    # One buffer, filled, sorted and masked in place: this runs on every cell that reaches
+    # the noise test, so it avoids the temporaries of the obvious expression.
+    split = len(first_b)
+    differences = np.empty((windows_before.shape[0], split + len(first_a)))
+    np.subtract(np.take(windows_before, first_b, axis=1),
+                np.take(windows_before, second_b, axis=1), out=differences[:, :split])
+    np.subtract(np.take(windows_after, first_a, axis=1),
+                np.take(windows_after, second_a, axis=1), out=differences[:, split:])
+    np.abs(differences, out=differences)
     known_before = np.count_nonzero(~np.isnan(windows_before), axis=1)
     known_after = np.count_nonzero(~np.isnan(windows_after), axis=1)
+    counts = known_before * (known_before - 1) // 2 + known_after * (known_after - 1) // 2
+    differences.sort(axis=1)  # NaN sorts last
+    kept = np.maximum(np.floor(_PAIR_KEEP * counts), 1)
+    # Beyond ``kept`` the sum sees zeros; inside it a difference is never NaN (a row
+    # without pairs is NaN anyway), and one that overflowed counts as the largest float.
+    np.copyto(differences, 0.0, where=np.arange(differences.shape[1])[None, :] >= kept[:, None])
+    np.minimum(differences, np.finfo(np.float64).max, out=differences)
+    total = differences.sum(axis=1)
+    scale = np.where(counts > 0, total / kept / _PAIR_TRIMMED_ABS_MEAN, np.nan)
     degrees = np.maximum(known_before - 1, 0) + np.maximum(known_after - 1, 0)
     return scale, degrees
 
@@ -408,14 +415,21 @@ def _median_variance_factor(counts: npt.NDArray[np.intp]) -> FloatArray:
     )
 
 
-def _row_median(rows: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-    """Median of each row ignoring NaN (NaN for an all-NaN row), and the count of values."""
+def _row_median(
+    rows: FloatArray, counts: npt.NDArray[np.intp] | None = None
+) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Median of each row ignoring NaN (NaN for an all-NaN row), and the count of values.
+
+    ``counts``, when the caller already knows them, must be the non-NaN count of each row.
+    """
     ordered = np.sort(rows, axis=1)  # NaN sorts last
-    counts = np.count_nonzero(~np.isnan(rows), axis=1)
+    if counts is None:
+        counts = np.count_nonzero(~np.isnan(rows), axis=1)
     low = np.clip((counts - 1) // 2, 0, None)
     high = np.clip(counts // 2, 0, rows.shape[1] - 1)
-    lo_values = np.take_along_axis(ordered, low[:, None], axis=1)[:, 0]
-    hi_values = np.take_along_axis(ordered, high[:, None], axis=1)[:, 0]
+    every = np.arange(len(rows))
+    lo_values = ordered[every, low]
+    hi_values = ordered[every, high]
     medians = (lo_values + hi_values) / 2
     medians[counts == 0] = np.nan
     return medians, counts
@@ -457,9 +471,9 @@ class Cells:
 
     ``candidate[k]`` is True when every condition but the rank test holds at cell ``k``.
     ``old``, ``new``, ``relative`` and ``z`` are the medians of the two windows, the signed
-    relative change and the z-score; a cell rejected by a condition that does not need a
-    later quantity holds NaN in it (``z`` is computed only where the noise-free
-    conditions hold), so read them only where ``candidate`` is True.
+    relative change and the z-score. They are computed only as far as a cell gets through
+    the stages (NaN beyond: ``z`` only where the noise-free conditions hold), so read them
+    only where ``candidate`` is True.
     """
 
     candidate: BoolArray
@@ -531,22 +545,25 @@ def candidate_cells(
     r, c = rows[cells], columns[cells]
     windows_after = all_after[r, c]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        old_c, _ = _row_median(all_before[r, c])
-        new_c, n_after_c = _row_median(windows_after)
+        n_before, n_after = n_before[cells], n_after[cells]
+        old_c, _ = _row_median(all_before[r, c], n_before)
+        new_c, _ = _row_median(windows_after, n_after)
         delta = new_c - old_c
         relative_c = np.where(old_c != 0, delta / np.abs(old_c), np.sign(delta) * np.inf)
         direction = np.sign(delta)
         midpoint = old_c + delta / 2
-        beyond = (windows_after - midpoint[:, None]) * direction[:, None] > 0
-        persistence = np.count_nonzero(beyond, axis=1) / np.maximum(n_after_c, 1)
         level_beyond = (levels[r, c] - midpoint) * direction > 0
         old[cells], new[cells], relative[cells] = old_c, new_c, relative_c
-        keep = np.flatnonzero(
-            (np.abs(relative_c) >= params.min_relative_change)
-            & (persistence >= params.min_persistence)
-            & level_beyond
-        )
+        keep = np.flatnonzero((np.abs(relative_c) >= params.min_relative_change) & level_beyond)
+        cells, r, c, windows_after = cells[keep], r[keep], c[keep], windows_after[keep]
+        n_before, n_after = n_before[keep], n_after[keep]
+        old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
+        midpoint = midpoint[keep]
+        beyond = (windows_after - midpoint[:, None]) * direction[:, None] > 0
+        persistence = np.count_nonzero(beyond, axis=1) / np.maximum(n_after, 1)
+        keep = np.flatnonzero(persistence >= params.min_persistence)
         cells, r, c = cells[keep], r[keep], c[keep]
+        n_before, n_after = n_before[keep], n_after[keep]
         old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
         # Stage 2: the step is sharp.
         near_old, _ = _row_median(_nearest_levels(levels, known, r, c, before_w,
@@ -558,6 +575,7 @@ def candidate_cells(
         if len(keep) == 0:
             return result
         cells, r, c = cells[keep], r[keep], c[keep]
+        n_before, n_after = n_before[keep], n_after[keep]
         old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
         # Stage 3: the conditions that need the noise.
         windows_before, windows_after = all_before[r, c], all_after[r, c]
@@ -565,12 +583,10 @@ def candidate_cells(
         noise = np.maximum(
             np.maximum(noise_scale, params.noise_floor_relative * np.abs(old_c)), _TINY
         )
-        n_before_c = np.count_nonzero(~np.isnan(windows_before), axis=1)
-        n_after_c = np.count_nonzero(~np.isnan(windows_after), axis=1)
         effect = np.abs(delta) / noise
         standard_error = np.sqrt(
-            _median_variance_factor(n_before_c) / n_before_c
-            + _median_variance_factor(n_after_c) / n_after_c
+            _median_variance_factor(n_before) / n_before
+            + _median_variance_factor(n_after) / n_after
         )
         z_c = effect / standard_error
         z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
