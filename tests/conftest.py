@@ -1,8 +1,14 @@
 """Shared fixtures.  Builders live in tests/factories.py."""
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.factories import make_token
+
+# Property tests judge correctness, not speed: a loaded CI machine must not fail them
+# for generating data slowly.
+settings.register_profile("lntsite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lntsite")
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
 
