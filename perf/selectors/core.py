@@ -203,6 +203,30 @@ def series_changes(series_id: int) -> list[dict[str, Any]]:
     )
 
 
+def suite_names() -> list[str]:
+    """Every suite's name, alphabetically.  One query."""
+    return list(TestSuite.objects.order_by("name").values_list("name", flat=True))
+
+
+def machine_choices(suite: TestSuite, limit: int = 500) -> list[dict[str, Any]]:
+    """(id, name) of a suite's machines for a form's choices.  One query."""
+    return list(Machine.objects.filter(suite=suite).order_by("name").values("id", "name")[:limit])
+
+
+def real_metric_choices(suite: TestSuite) -> list[dict[str, Any]]:
+    """The suite's Real metrics (those that can be graphed), by position.  One query."""
+    return list(
+        Metric.objects.filter(suite=suite, type=Metric.REAL)
+        .order_by("position")
+        .values("position", "name", "display_name")
+    )
+
+
+def test_ids_by_name(suite: TestSuite, names: list[str]) -> list[int]:
+    """Ids of the tests of ``suite`` with these exact names.  One query."""
+    return list(Test.objects.filter(suite=suite, name__in=names).values_list("id", flat=True))
+
+
 __all__ = [
     "suite_get",
     "suite_metrics",
@@ -218,4 +242,8 @@ __all__ = [
     "series_find",
     "series_points",
     "series_changes",
+    "suite_names",
+    "machine_choices",
+    "real_metric_choices",
+    "test_ids_by_name",
 ]

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from ..models import Machine, Metric, Test
+from .. import selectors
 from ..selectors import graphs
 from .common import int_param, suite_or_404
 
@@ -47,11 +47,7 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
         machine_ids = [int(m) for m in request.GET.getlist("machine") if m.isdigit()][:20]
         test_names = [t.strip() for t in request.GET.get("tests", "").splitlines() if t.strip()]
         metric_pos = int_param(request, "metric", 0, lo=0, hi=9999)
-        tests = list(
-            Test.objects.filter(
-                suite=suite_obj, name__in=test_names[: graphs.MAX_PLOTS]
-            ).values_list("id", flat=True)
-        )
+        tests = selectors.test_ids_by_name(suite_obj, test_names[: graphs.MAX_PLOTS])
         if not machine_ids or not tests:
             add_error = "Choose at least one machine and one existing test name."
         else:
@@ -64,14 +60,8 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
             ]
             return redirect(reverse("perf:graph", args=[suite]) + "?" + urlencode(query))
     series = graphs.graph_series(suite_obj, keys)
-    machines = list(
-        Machine.objects.filter(suite=suite_obj).order_by("name").values("id", "name")[:200]
-    )
-    metrics = list(
-        Metric.objects.filter(suite=suite_obj, type=Metric.REAL)
-        .order_by("position")
-        .values("position", "name", "display_name")
-    )
+    machines = selectors.machine_choices(suite_obj, limit=200)
+    metrics = selectors.real_metric_choices(suite_obj)
     for s in series:
         others = [str(k) for k in keys if str(k) != s["key"]]
         s["remove_url"] = "?" + urlencode(

@@ -18,7 +18,7 @@ from .common import float_param, page_of, page_rows, suite_or_404
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    suites = list(TestSuite.objects.order_by("name").values_list("name", flat=True))
+    suites = selectors.suite_names()
     return render(
         request,
         "perf/home.html",

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import triage
-from ..models import Machine, Regression
+from .. import selectors, triage
+from ..models import Regression
 from ..selectors import regressions as reg_selectors
 from .common import int_param, page_of, page_rows, suite_or_404
 
@@ -44,9 +44,7 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
             limit=page.size + 1,
         ),
     )
-    machines = list(
-        Machine.objects.filter(suite=suite_obj).order_by("name").values("id", "name")[:500]
-    )
+    machines = selectors.machine_choices(suite_obj)
     return render(
         request,
         "perf/regression_list.html",
