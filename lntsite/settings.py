@@ -258,8 +258,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Our own request line replaces Django's, which has no duration or query count.
-        "django.server": {"level": "WARNING"},
+        # Our own request line replaces the dev server's, which has no duration or
+        # query count and prints the query string (where `lnt submit` puts the token).
+        "django.server": {"level": "ERROR"},
     },
 }
 

@@ -15,6 +15,11 @@ row per value, divides the row count by the samples-per-run factor and pays
 PostgreSQL's ~28-byte row overhead once per array: 100M values at ~3 per run are
 ~33M rows of ~60 bytes plus one index, about 3 GB.
 
+Foreign keys get Django's index unless a composite index already leads with the same
+column (then ``db_index=False`` and a comment say so); on the small tables (suites,
+metrics, machines, orders, regressions, field changes) those indexes serve the joins and
+cascades of the admin and of deletions.
+
 Graphs and detection never read ``Sample``: they read ``Point``, the per-(run,
 series) aggregate (count, median, mean, min, max, standard deviation, failure and
 binary hash) written in the same transaction, indexed by (series, order position) so
@@ -220,7 +225,9 @@ class Series(models.Model):
 class Sample(models.Model):
     """The raw samples of one run for one series (see the module docstring)."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    # No index of its own on run: the unique (run, series) index below serves it.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed (Django's default): serves deleting a machine's series (admin, cascade).
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
     values = models.JSONField()  # list of numbers (Real, Status) or strings (Hash)
 
@@ -245,8 +252,14 @@ class Point(models.Model):
     is the binary hash the test reported in the same run (for ignore_same_hash).
     """
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="points")
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
+    # run and series need no index of their own: the unique (run, series) and the
+    # (series, position) indexes below lead with them.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="points", db_index=False)
+    series = models.ForeignKey(
+        Series, on_delete=models.CASCADE, related_name="points", db_index=False
+    )
+    # Indexed (Django's default): serves renumbering positions (UPDATE ... WHERE order_id
+    # IN the moved orders) and the PROTECT check when an order is deleted.
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     position = models.BigIntegerField()  # copy of order.position, for the index below
     count = models.PositiveIntegerField()  # samples reported

@@ -197,14 +197,16 @@ class ReportRow:
     old: float | None
     new: float | None
     delta: float | None  # relative change in percent, signed, (new - old) / |old|
-    # Percent of the level: relative stdev of the samples (max of both runs) with
-    # several samples, the series' history noise (robust) with one sample.
+    # Percent of the level, the noise the change was held to: with several samples
+    # the larger of the samples' relative stdev (max of both runs) and the series'
+    # run-to-run noise (robust, from its history), with one sample the latter.
     noise: float | None
     significant: bool
     group: str
     reason: str = ""  # significance.SIGNIFICANT / SMALL / NOISE / UNKNOWN, "" if not compared
     p_value: float | None = None  # when the samples were tested
     method: str = ""  # "mann-whitney", "welch", "history", "detected" or ""
+    history_noise: float | None = None  # the run-to-run noise alone, percent, if known
     # A live change the detector found at the new run's order: "detected" or
     # "suspect" (unconfirmed), with its regression if grouped into one.
     detected: str = ""
@@ -236,7 +238,10 @@ class ReportRow:
     def evidence(self) -> str:
         """Why the row is judged as it is, for a tooltip."""
         if self.p_value is not None:
-            return f"p = {self.p_value:.3g} ({self.method})"
+            tested = f"p = {self.p_value:.3g} ({self.method})"
+            if self.history_noise is None:
+                return f"{tested}; too few runs to know their noise"
+            return f"{tested}; runs vary by {self.history_noise:.2f} %"
         if self.method == "detected":
             return "found by change detection"
         if self.method == "history":
@@ -294,6 +299,10 @@ class ReportData:
     samples: dict[tuple[int, int], list[Any]] = field(default_factory=dict)  # (run, series)
     history: dict[int, list[float | None]] = field(default_factory=dict)  # series -> values
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
+    # Old runs whose points are not in the history (a baseline older than the
+    # window, another machine's run): the history's median says nothing of their
+    # level, so the new value is not held to it (see significance.change_verdict).
+    distant_runs: set[int] = field(default_factory=set)
 
 
 def run_metric_ids(run: Run) -> set[int]:
@@ -327,17 +336,18 @@ def report_data(
     1. the points of all the runs for ``metric_ids``;
     2. the raw samples of the runs, for the series with several samples on both
        sides of some comparison;
-    3. the recent history of the other series (one sample on a side): their points
-       before the new run's order, from the position of the machine's
-       ``HISTORY_POINTS``-th previous run on, an index range scan on
-       (series, position) per series, so bounded whatever the history length;
+    3. the recent history of every compared series: its points before the new
+       run's order, from the position of the machine's ``HISTORY_POINTS``-th
+       previous run on, an index range scan on (series, position) per series, so
+       bounded whatever the history length (``series_history``);
     4. the live (not withdrawn) field changes at the new run's order, by the unique
        (series, end_order) index.
 
     Samples are read only for changes of at least ``min_change`` percent (smaller
     ones never count, and their noise comes from the points); the history of every
-    one-sample series is read, as it gives the Noise % shown.  Queries 2 and 3 are
-    skipped when no series needs them.
+    compared series is read, as it gives the run-to-run noise that the change must
+    exceed and that the Noise % shows.  Queries 2 and 3 are skipped when no series
+    needs them.
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
@@ -363,7 +373,7 @@ def report_data(
         counts.setdefault(row[1], {})[row[0]] = row[8]
         values.setdefault(row[1], {})[row[0]] = None if row[7] else row[5]
     several: set[int] = set()
-    single: set[int] = set()
+    compared: set[int] = set()
     for series_id, by_run in counts.items():
         if new.id not in by_run:
             continue  # removed: nothing to judge
@@ -372,9 +382,11 @@ def report_data(
             old_value = values[series_id].get(old_id)
             if old_id not in by_run or new_value is None or not old_value:
                 continue
-            if min(by_run[new.id], by_run[old_id]) < 2:
-                single.add(series_id)  # read even when small: its noise is shown
-            elif abs(new_value - old_value) / abs(old_value) * 100.0 >= min_change:
+            compared.add(series_id)  # history read even when small: its noise is shown
+            several_samples = min(by_run[new.id], by_run[old_id]) >= 2
+            if several_samples and abs(new_value - old_value) / abs(old_value) * 100.0 >= (
+                min_change
+            ):
                 several.add(series_id)  # smaller changes never count: no test needed
     if several:
         data.samples = {
@@ -383,8 +395,9 @@ def report_data(
                 run_id__in=run_ids, series_id__in=sorted(several)
             ).values_list("run_id", "series_id", "values")
         }
-    if single:
-        data.history = series_history(new, sorted(single))
+    if compared:
+        data.history, recent = series_history(new, sorted(compared))
+        data.distant_runs = set(old_ids) - recent
     data.changes = {
         c["series_id"]: c
         for c in FieldChange.objects.filter(
@@ -396,8 +409,9 @@ def report_data(
 
 def series_history(
     new: Run, series_ids: list[int], *, points: int = significance.HISTORY_POINTS
-) -> dict[int, list[float | None]]:
-    """series id -> values of its last ``points`` points before ``new``'s order.  One query.
+) -> tuple[dict[int, list[float | None]], set[int]]:
+    """(series id -> values of its last ``points`` points before ``new``'s order, the
+    ids of the runs those points come from).  One query.
 
     The window starts at the order of the machine's ``points``-th previous run (a
     subquery evaluated once), so each series is one short range scan of the
@@ -416,14 +430,18 @@ def series_history(
                 Subquery(lowest, output_field=BigIntegerField()), Value(-(2**63))
             )
         )
-        .order_by("series_id", "position", "run_id")
-        .values_list("series_id", "value", "failed")
+        # The index's own order: no sort step.  Runs at one order come in any order,
+        # which only matters to the trimming below, between repeats of one order.
+        .order_by("series_id", "position")
+        .values_list("series_id", "run_id", "value", "failed")
     )
     history: dict[int, list[float | None]] = {}
-    for series_id, value, failed in rows:
+    runs: set[int] = set()
+    for series_id, run_id, value, failed in rows:
         history.setdefault(series_id, []).append(None if failed else value)
+        runs.add(run_id)
     # Several runs at the window's first order can add a few: keep the newest.
-    return {s: values[-points:] for s, values in history.items()}
+    return {s: values[-points:] for s, values in history.items()}, runs
 
 
 def _relative_noise(value: float | None, stdev: float | None) -> float | None:
@@ -452,9 +470,11 @@ def report_compare(
 
     A test is a regression or an improvement only when its change is at least
     ``min_change`` percent and significant (``significance.change_verdict``):
-    p < ``alpha`` on the two runs' samples when both have several, else at least
-    ``noise_factor`` times the series' history noise; one sample with too little
-    history is not counted.  A live change the detector found at the new run's
+    p < ``alpha`` on the two runs' samples when both have several, and, when the
+    series has enough history, at least ``noise_factor`` times its run-to-run
+    noise with the new value that far from the history's median (not required
+    for an old run outside the history, ``data.distant_runs``); one sample with
+    too little history is not counted.  A live change the detector found at the new run's
     order (``data.changes``) counts as significant too when it reaches
     ``min_change``: the detector has seen the whole window, and the report must
     not call "unchanged" what the regression list shows.  Direction follows
@@ -511,6 +531,7 @@ def report_compare(
                 delta = (new_value - old_value) / abs(old_value) * 100.0
             change = data.changes.get(series_id) if new else None
             significant, reason, p_value, method = False, "", None, ""
+            history_noise = None
             if new is None:
                 group = "removed"
             elif old is None:
@@ -527,16 +548,17 @@ def report_compare(
                     tested=tested.get(series_id, (None, "")),
                     sample_noise=noise,
                     history=data.history.get(series_id),
-                    new_value=new_value,
+                    new_value=None if old_run_id in data.distant_runs else new_value,
                     min_change=min_change,
                     alpha=alpha,
                     noise_factor=noise_factor,
                 )
-                noise, reason, p_value, method = (
+                noise, reason, p_value, method, history_noise = (
                     verdict.noise,
                     verdict.reason,
                     verdict.p_value,
                     verdict.method,
+                    verdict.history_noise,
                 )
                 significant = verdict.significant
                 if change is not None and not significant and verdict.reason != significance.SMALL:
@@ -563,6 +585,7 @@ def report_compare(
                     reason=reason,
                     p_value=p_value,
                     method=method,
+                    history_noise=history_noise,
                     detected=(("detected" if change["confirmed"] else "suspect") if change else ""),
                     regression_id=change["indicator__regression_id"] if change else None,
                 )

@@ -5,13 +5,17 @@ when its change is both large enough (``min_change`` percent) and significant:
 
 * with several samples in both runs, a two-sided rank test (Mann-Whitney U) or,
   when the samples are too few for the rank test ever to reach ``alpha``, Welch's
-  t-test on the samples, at p < ``alpha``;
-* with a single sample on either side, the change must be at least
-  ``noise_factor`` times the series' noise, estimated from its recent history
-  (1.4826 x the median absolute deviation of the last points before the newer
-  run, relative to their median), and the new value that far from the history's
-  median.  With too little history there is no estimate and the change is not
-  counted (LNT's one-sample threshold cries wolf on every 2 % jitter).
+  t-test on the samples, at p < ``alpha``, and at least ``noise_factor`` times the
+  samples' relative stdev;
+* in every case, when the series has a known recent history, the change must be at
+  least ``noise_factor`` times the series' run-to-run noise (1.4826 x the median
+  absolute deviation of the last points before the newer run, relative to their
+  median), and the new value that far from the history's median.  With several
+  samples this comes on top of the test above, which alone still cries wolf: a
+  stdev from three samples is often far too small, and on real machines runs vary
+  from one another more than the samples of one run do.  With too little
+  history, several samples are judged by the test alone, and a single sample is
+  not counted (LNT's one-sample threshold cries wolf on every 2 % jitter).
 
 Everything here is a plain function over plain numbers.
 """
@@ -40,17 +44,21 @@ UNKNOWN = "unknown"  # one sample and too little history to estimate the noise
 class Verdict:
     """The judgement on one change.
 
-    ``noise`` is in percent of the level: the relative standard deviation of the
-    samples for several samples (given by the caller), the history's robust
-    estimate for a single sample, None when unknown.  ``p_value`` is set only
-    when the samples were tested.  ``method`` says which evidence decided:
-    "mann-whitney", "welch", "history" or "" (too small or unknown).
+    ``noise`` is in percent of the level, the noise the change was held to: with
+    several samples the larger of the samples' relative standard deviation (given
+    by the caller) and the history's run-to-run noise, with a single sample the
+    history's noise; None when unknown.  ``history_noise`` is the history's
+    run-to-run noise alone (percent), None with too little history.  ``p_value``
+    is set only when the samples were tested.  ``method`` says which evidence
+    decided: "mann-whitney" or "welch" (the samples, and the history when known),
+    "history" (one sample) or "" (too small or unknown).
     """
 
     reason: str
     noise: float | None
     p_value: float | None
     method: str
+    history_noise: float | None = None
 
     @property
     def significant(self) -> bool:
@@ -81,12 +89,20 @@ def history_level(
     known = _finite(values)
     if len(known) < min_points:
         return None
-    arr = np.asarray(known)
-    median = float(np.median(arr))
+    # Plain sorting rather than numpy: a report calls this for every test, on
+    # about 20 values, where numpy's per-call overhead is several times the work.
+    median = _median(known)
     if median == 0:
         return None
-    mad = float(np.median(np.abs(arr - median)))
+    mad = _median([abs(v - median) for v in known])
     return median, MAD_TO_SIGMA * mad / abs(median) * 100.0
+
+
+def _median(values: list[float]) -> float:
+    """The median of a non-empty list (the mean of the middle two for an even count)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
 
 
 def history_noise(values: Sequence[float | None], *, min_points: int = MIN_HISTORY) -> float | None:
@@ -177,42 +193,61 @@ def change_verdict(
 
     With at least two samples on both sides the samples are tested
     (``samples_p_value``; pass ``tested``, its result, when computed in bulk): the
-    change counts when p < ``alpha`` and it reaches ``noise_factor`` times
+    change must have p < ``alpha`` and reach ``noise_factor`` times
     ``sample_noise`` (the samples' relative stdev in percent, from the caller; an
     effect-size floor, since with hundreds of tests p < 0.05 alone flags one in
-    twenty unchanged ones).  Otherwise ``history`` (the series' values before the
-    newer run, the old run's included) gives the noise, and the change must reach
-    ``noise_factor`` times it; when ``new_value`` is given, the new value must also
-    stand ``noise_factor`` times the noise away from the history's median.  That
-    second condition matters: the difference of two single samples carries sqrt(2)
-    times the noise, so |delta| >= 3 x noise alone calls about 7 % of unchanged
-    tests changed (13 in 200 per run, with 2 % Gaussian noise and 20 points of
-    history); with it, about 1.6 %, for a power of 87 % on a 10 % step instead of 89 %
-    (tests/selectors/test_significance.py measures both).  With fewer than
-    ``min_history`` known values the verdict is UNKNOWN.  A change below
+    twenty unchanged ones).
+
+    ``history`` (the series' values before the newer run, the old run's included)
+    gives the run-to-run noise, when it has at least ``min_history`` known values.
+    The change must then also reach ``noise_factor`` times it and, when
+    ``new_value`` is given, the new value must stand ``noise_factor`` times the
+    noise away from the history's median; with several samples this is required
+    on top of the samples' test: with three samples a run the test alone flags
+    about 1.3 % of unchanged tests, even with no run-to-run noise beyond the
+    samples' (their stdev, from three values, is often far too small), and more
+    when runs vary from one another more than samples do (bench/report_quality.py
+    and tests/selectors/test_significance.py measure it).  The second
+    condition matters: the difference of two single samples carries sqrt(2) times
+    the noise, so |delta| >= 3 x noise alone calls about 7 % of unchanged tests
+    changed (13 in 200 per run, with 2 % Gaussian noise and 20 points of history);
+    with it, about 1.6 %, for a power of 87 % on a 10 % step instead of 89 %
+    (tests/selectors/test_significance.py measures both).  Leave ``new_value``
+    None when the old run is not in the history (an old baseline): the history's
+    median then says nothing about the old level, and a step that happened since
+    the baseline must not be hidden because the recent runs share it.
+
+    With fewer than ``min_history`` known values, several samples are judged by
+    their test alone and a single sample's verdict is UNKNOWN.  A change below
     ``min_change`` percent is SMALL whatever the evidence.  Direction
     (worse/better) is the caller's business.
     """
     if tested is None:
         tested = samples_p_value(old_samples or (), new_samples or (), alpha=alpha)
     p_value, method = tested
-    level = None
+    level = history_level(history or (), min_points=min_history)
+    run_noise = level[1] if level else None
     if method:
-        noise = sample_noise
+        known = [n for n in (sample_noise, run_noise) if n is not None]
+        noise = max(known) if known else None
     else:
-        level = history_level(history or (), min_points=min_history)
-        noise = level[1] if level else None
+        noise = run_noise
     if abs(delta) < min_change:
-        return Verdict(SMALL, noise, p_value, method)
+        return Verdict(SMALL, noise, p_value, method, run_noise)
+    beyond_history = False
+    if level is not None:
+        median, run_noise = level
+        beyond_history = abs(delta) >= noise_factor * run_noise
+        if new_value is not None:
+            away = abs(new_value - median) / abs(median) * 100.0
+            beyond_history = beyond_history and away >= noise_factor * run_noise
     if method:
         beyond = p_value is not None and p_value < alpha
-        if noise is not None:
-            beyond = beyond and abs(delta) >= noise_factor * noise
-        return Verdict(SIGNIFICANT if beyond else NOISE, noise, p_value, method)
-    if level is None or noise is None:
+        if sample_noise is not None:
+            beyond = beyond and abs(delta) >= noise_factor * sample_noise
+        if level is not None:
+            beyond = beyond and beyond_history
+        return Verdict(SIGNIFICANT if beyond else NOISE, noise, p_value, method, run_noise)
+    if level is None:
         return Verdict(UNKNOWN, None, None, "")
-    median = level[0]
-    beyond = abs(delta) >= noise_factor * noise
-    if new_value is not None:
-        beyond = beyond and abs(new_value - median) / abs(median) * 100.0 >= noise_factor * noise
-    return Verdict(SIGNIFICANT if beyond else NOISE, noise, None, "history")
+    return Verdict(SIGNIFICANT if beyond_history else NOISE, noise, None, "history", run_noise)
