@@ -42,6 +42,7 @@ def main() -> int:
     from perf.demo import MACHINES, demo_steps, demo_test_name
     from perf.models import Machine, Metric, Run, TestSuite
     from perf.selectors.runs import report_compare, report_data
+    from perf.selectors.significance import MIN_HISTORY
 
     started = time.perf_counter()
     suite = TestSuite.objects.get(name="nts")
@@ -69,7 +70,7 @@ def main() -> int:
     for s in demo_steps(tests, orders):
         steps.setdefault((MACHINES[s.machine][0], s.order), []).append(s)
 
-    quiet_runs = quiet_flags = quiet_detected = 0
+    quiet_runs = quiet_flags = quiet_detected = early_flags = 0
     found = 0
     by_run: list[int] = []
     for name, runs in runs_by_machine.items():
@@ -83,6 +84,7 @@ def main() -> int:
             if stepped is None:
                 quiet_runs += 1
                 quiet_flags += len(by_rule)
+                early_flags += len(by_rule) if index < MIN_HISTORY else 0
                 quiet_detected += len(flagged) - len(by_rule)
                 by_run.append(len(by_rule))
                 continue
@@ -97,6 +99,10 @@ def main() -> int:
         f"({quiet_flags / quiet_runs:.2f} tests per run, "
         f"{quiet_flags / quiet_runs / tests * 100:.2f} % of tests; "
         f"worst run {max(by_run)}); flagged only as detected: {quiet_detected}"
+    )
+    print(
+        f"  of which on a machine's first {MIN_HISTORY - 1} compared runs "
+        f"(too little history: the samples' test alone): {early_flags}"
     )
     total = sum(len(s) for s in steps.values())
     print(f"power: {found}/{total} injected steps flagged on their run by the rule")

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .analysis import (
@@ -72,12 +72,11 @@ class Window:
 
     ``positions`` are sorted; ``offset`` is the global index of the first one (0 when
     the window starts at the start of history, else FAR); ``total`` is the history
-    length in the same frame.  ``runs`` maps position -> run ids at that order.
+    length in the same frame.
     """
 
     positions: list[int]
     order_ids: list[int]
-    runs: dict[int, list[int]]
     offset: int
     total: int
 
@@ -117,7 +116,7 @@ def run_detect(run_id: int) -> str:
     run = Run.objects.filter(id=run_id).select_related("order", "machine").first()
     if run is None:
         return "missing"
-    Run.objects.filter(id=run_id).update(detection_attempts=run.detection_attempts + 1)
+    Run.objects.filter(id=run_id).update(detection_attempts=F("detection_attempts") + 1)
     try:
         window = _window_around(run.machine_id, run.order.position)
         series_ids = list(
@@ -185,7 +184,6 @@ def machine_detect_all(
         window = Window(
             positions=[p for p, _ in part],
             order_ids=[o for _, o in part],
-            runs=_runs_at(machine_id, [p for p, _ in part]),
             offset=lo,
             total=total,
         )
@@ -238,24 +236,9 @@ def _window_around(machine_id: int, position: int) -> Window:
     return Window(
         positions=[p for p, _ in part],
         order_ids=[o for _, o in part],
-        runs=_runs_at(machine_id, [p for p, _ in part]),
         offset=offset,
         total=total,
     )
-
-
-def _runs_at(machine_id: int, positions: list[int]) -> dict[int, list[int]]:
-    runs: dict[int, list[int]] = defaultdict(list)
-    if not positions:
-        return runs
-    rows = Run.objects.filter(
-        machine_id=machine_id,
-        order__position__gte=positions[0],
-        order__position__lte=positions[-1],
-    ).values_list("order__position", "id")
-    for position, run_id in rows:
-        runs[position].append(run_id)
-    return runs
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
