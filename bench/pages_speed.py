@@ -58,10 +58,10 @@ def build(cursor, suite_id: int, metric_id: int) -> None:
         [suite_id, TESTS],
     )
     cursor.execute(
-        """INSERT INTO perf_run (suite_id, machine_id, order_id, start_time, end_time,
+        """INSERT INTO perf_run (suite_id, machine_id, order_id, position, start_time, end_time,
                submitted_at, run_fields, parameters, source, source_detail,
                detection_state, detection_attempts, detection_error)
-        SELECT %s, m.id, o.id,
+        SELECT %s, m.id, o.id, o.position,
                now() - (%s - o.position / %s) * interval '6 hours',
                now() - (%s - o.position / %s) * interval '6 hours' + interval '40 minutes',
                now() - (%s - o.position / %s) * interval '6 hours' + interval '1 hour',

@@ -46,7 +46,6 @@ from .analysis import (
 from .models import (
     FieldChange,
     Metric,
-    Order,
     Point,
     Regression,
     RegressionEvent,
@@ -160,10 +159,10 @@ def machine_detect_all(
     lookahead), so memory stays bounded however long the history is.
     """
     positions = list(
-        Order.objects.filter(runs__machine_id=machine_id)
-        .distinct()
+        Run.objects.filter(machine_id=machine_id)
         .order_by("position")
-        .values_list("position", "id")
+        .values_list("position", "order_id")
+        .distinct()
     )
     total = len(positions)
     series_ids = list(
@@ -217,16 +216,18 @@ def _window_around(machine_id: int, position: int) -> Window:
     Two indexed queries bounded by the window size (LIMIT), whatever the history.
     """
     need = PARAMS.lookback + PARAMS.lookahead
-    orders = Order.objects.filter(runs__machine_id=machine_id).distinct()
+    runs = Run.objects.filter(machine_id=machine_id)
     before = list(
-        orders.filter(position__lt=position)
+        runs.filter(position__lt=position)
         .order_by("-position")
-        .values_list("position", "id")[: need + 1]
+        .values_list("position", "order_id")
+        .distinct()[: need + 1]
     )[::-1]
     after = list(
-        orders.filter(position__gte=position)
+        runs.filter(position__gte=position)
         .order_by("position")
-        .values_list("position", "id")[: need + 1]
+        .values_list("position", "order_id")
+        .distinct()[: need + 1]
     )
     at_start = len(before) <= need  # fewer than asked: the history starts in the window
     at_end = len(after) <= need

@@ -206,7 +206,9 @@ def _import(
         Run.objects.filter(id=run_id).update(**run_values)
         replaced = True
     else:
-        run_id = Run.objects.create(suite=suite, machine=machine, order=order, **run_values).id
+        run_id = Run.objects.create(
+            suite=suite, machine=machine, order=order, position=order.position, **run_values
+        ).id
 
     added_tests, added_samples = _store_samples(
         suite, machine, order, run_id, report, schema, metrics
@@ -402,6 +404,7 @@ def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
 
     moved = Order.objects.filter(suite=suite, position__gte=from_position)
     Point.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
+    Run.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
     FieldChange.objects.filter(end_order__in=moved.values("id")).update(
         end_position=F("end_position") + delta
     )

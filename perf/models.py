@@ -151,6 +151,7 @@ class Run(models.Model):
     suite = models.ForeignKey(TestSuite, on_delete=models.PROTECT, related_name="runs")
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="runs")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="runs")
+    position = models.BigIntegerField()  # copy of order.position, for the index below
     start_time = models.DateTimeField()
     end_time = models.DateTimeField()
     submitted_at = models.DateTimeField(auto_now_add=True)
@@ -169,6 +170,9 @@ class Run(models.Model):
             # Serves the duplicate check (same machine and order) and a machine's runs
             # by order, and "previous run of this machine" for run reports.
             models.Index(fields=["machine", "order"], name="run_machine_order_idx"),
+            # Serves detection windows: a machine's orders just before / after a
+            # position (ORDER BY position LIMIT n), whatever the length of its history.
+            models.Index(fields=["machine", "position"], name="run_machine_position_idx"),
             # Serves the home page's recent runs per suite.
             models.Index(fields=["suite", "-submitted_at"], name="run_suite_recent_idx"),
             # Serves the pending-detection sweep; partial, so it stays tiny.

@@ -189,7 +189,10 @@ def _check_strings(doc: dict[str, Any], what: str) -> None:
                 problem = _string_problem(key)
                 if problem is not None:
                     raise FormatError(f"{path} has a key containing {problem}")
-                child = key if path == what else field_path(path, key)
+                # Top-level keys are named bare when plain, quoted (repr) otherwise, so
+                # a message never carries a raw control character.
+                top = key if key.isidentifier() else quote(key)
+                child = top if path == what else field_path(path, key)
                 stack.append((child, item))
         elif isinstance(value, list):
             stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))

@@ -132,3 +132,8 @@ def test_valid_reports_keep_every_sample_and_parameter(
         assert all(math.isclose(float(a), b) or a == b for a, b in zip(got, expected, strict=True))
     if "\x00" not in note:
         assert report.run_parameters == {"note": note}
+
+
+def test_a_nul_under_an_odd_top_level_key_is_refused_on_one_line() -> None:
+    """Found by the fuzzer: the key was put in the message raw, newline and all."""
+    assert parses_or_refuses(json.dumps({"\n": "\x00"})) is None
