@@ -255,3 +255,14 @@ def test_split_creates_a_machine_with_a_distinct_name_and_reuses_it(client, toke
     assert len(names) == 2
     assert names[1] == names[0] + "~2"
     assert first.json()["added_machines"] == 1 and again.json()["added_machines"] == 0
+
+
+def test_the_detection_status_url_reports_the_run_state(
+    client, token, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        body = lnt_submit(client, f"/db_default/v4/nts/submitRun?token={token}", NTS_RUN1).json()
+    status = client.get(body["detection_status_url"].removeprefix("http://testserver")).json()
+    assert status["id"] == body["run_id"]
+    assert status["detection_state"] == "done"
+    assert status["detection_attempts"] == 1
