@@ -168,3 +168,25 @@ def test_a_replaced_run_loses_its_field_changes():
     )
     submit_doc(report_doc(tests={"t": {"execution_time": 2.0}}), merge="replace")
     assert FieldChange.objects.count() == 0
+
+
+def test_a_failure_halfway_leaves_the_database_as_it_was(monkeypatch):
+    from perf import ingest
+    from tests.rowcounts import row_counts
+
+    submit_doc(report_doc(revision="1"))
+    before = row_counts()
+    real = ingest._insert_rows
+    calls = []
+
+    def fail_on_points(model, columns, rows):
+        calls.append(model)
+        if model is Point:
+            raise RuntimeError("disk full")
+        return real(model, columns, rows)
+
+    monkeypatch.setattr(ingest, "_insert_rows", fail_on_points)
+    with pytest.raises(RuntimeError, match="disk full"):
+        submit_doc(many_tests_doc(50, revision="2", machine="new-box"))
+    assert calls == [Sample, Point]  # it failed after the samples were written
+    assert row_counts() == before
