@@ -14,3 +14,5 @@ if settings.PERF_DEBUG_TOOLBAR:
     from debug_toolbar.toolbar import debug_toolbar_urls
 
     urlpatterns += debug_toolbar_urls()
+
+handler404 = "perf.api.common.not_found"

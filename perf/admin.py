@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection, models
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
+from .formats import FormatError
+from .formats.values import MACHINE_NAME_FORBIDDEN, check_name
 from .models import (
     Baseline,
     ChangeIgnore,
@@ -54,6 +57,23 @@ class BigTableAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """Summarise instead of listing every dependent row: a machine has millions
+        of samples, and Django's default confirmation page would render each one.
+        Deleting cascades to runs and field changes, so those permissions are needed."""
+        names = [str(obj) for obj in objs]
+        perms_needed = {
+            model._meta.verbose_name
+            for model in (self.model, Run, FieldChange)
+            if not request.user.has_perm(f"{model._meta.app_label}.delete_{model._meta.model_name}")
+        }
+        summary = [
+            f"{self.model._meta.verbose_name} {name}, with everything that depends on it "
+            "(runs, samples, points, field changes)"
+            for name in names
+        ]
+        return summary, {self.model._meta.verbose_name_plural: len(names)}, perms_needed, []
+
 
 class MetricInline(admin.TabularInline):
     model = Metric
@@ -77,8 +97,27 @@ class TestSuiteAdmin(admin.ModelAdmin):
     readonly_fields = ["schema"]
 
 
+class MachineForm(forms.ModelForm):
+    class Meta:
+        model = Machine
+        fields = ["suite", "name", "fields", "parameters"]
+
+    def clean_name(self) -> str:
+        """The same rule as for submitted reports (names appear in URLs and paths)."""
+        try:
+            return check_name(
+                self.cleaned_data["name"],
+                "name",
+                max_length=512,
+                forbidden=MACHINE_NAME_FORBIDDEN,
+            )
+        except FormatError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(Machine)
 class MachineAdmin(BigTableAdmin):
+    form = MachineForm
     list_display = ["name", "suite", "created_at"]
     list_filter = ["suite"]
     list_select_related = ["suite"]
@@ -100,6 +139,8 @@ class RunAdmin(BigTableAdmin):
     list_filter = ["suite", "detection_state", "source"]
     list_select_related = ["suite", "machine", "order"]
     raw_id_fields = ["machine", "order"]
+    # A run's place (suite, machine, order) is set by ingest; re-submit to move it.
+    readonly_fields = ["suite", "machine", "order", "position", "submitted_at"]
     search_fields = ["machine__name"]
     date_hierarchy = "submitted_at"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
-from .models import Regression, RegressionEvent, RegressionIndicator
+from .models import FieldChange, Regression, RegressionEvent, RegressionIndicator
 
 
 class TriageError(ValueError):
@@ -110,7 +110,8 @@ def regression_merge(target_id: int, source_ids: list[int], *, user: Any) -> int
             source.state = Regression.IGNORED
             source.save(update_fields=["state", "updated_at"])
     _event(target, user, "merge", {"merged": sources, "field_changes": moved})
-    target.save(update_fields=["updated_at"])
+    _fit_range(target)
+    target.save(update_fields=["start_order", "end_order", "updated_at"])
     return moved
 
 
@@ -120,7 +121,8 @@ def regression_split(
 ) -> Regression:
     """Move the given field changes of a regression into a new regression.
 
-    The new one starts in the old one's state and order range.  Splitting off no
+    The new one starts in the old one's state; both order ranges are refitted to
+    their changes.  Splitting off no
     change, or every change, is refused.
     """
     regression = _locked(regression_id)
@@ -148,5 +150,19 @@ def regression_split(
     )
     _event(new, user, "created", {"split_from": regression.id, "field_changes": chosen})
     _event(regression, user, "split", {"into": new.id, "field_changes": chosen})
-    regression.save(update_fields=["updated_at"])
+    for changed in (new, regression):
+        _fit_range(changed)
+        changed.save(update_fields=["start_order", "end_order", "updated_at"])
     return new
+
+
+def _fit_range(regression: Regression) -> None:
+    """Set the order range to span the regression's field changes: from the earliest
+    start order to the latest end order (by position).  Two queries."""
+    changes = FieldChange.objects.filter(indicator__regression=regression)
+    first = (
+        changes.order_by("start_order__position").values_list("start_order_id", flat=True).first()
+    )
+    last = changes.order_by("-end_position").values_list("end_order_id", flat=True).first()
+    if first is not None and last is not None:
+        regression.start_order_id, regression.end_order_id = first, last

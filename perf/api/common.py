@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..models import SubmissionToken
 from ..tokens import token_authenticate
@@ -74,3 +74,12 @@ def page_params(request: HttpRequest) -> tuple[int, int] | JsonResponse:
     if offset < 0 or limit < 1:
         return json_error("offset must be >= 0 and limit >= 1", 400)
     return offset, min(limit, cap)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 as JSON under /api/ and on submission URLs (clients parse JSON), else a page."""
+    if request.path.startswith("/api/") or request.path.endswith("/submitRun"):
+        return json_error(f"no such API endpoint: {request.path}", 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

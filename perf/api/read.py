@@ -85,9 +85,17 @@ def run(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpResponse:
         token = authenticate(request)
         if isinstance(token, JsonResponse):
             return token
-        deleted, _ = Run.objects.filter(suite=suite, id=run_id).delete()
+        runs = Run.objects.filter(suite=suite, id=run_id)
+        if token.machine_name:
+            # A token bound to a machine may only delete that machine's runs.
+            runs = runs.filter(machine__name=token.machine_name)
+        deleted, _ = runs.delete()
         if not deleted:
-            return json_error(f"no run {run_id} in suite {suite.name!r}", 404)
+            return json_error(
+                f"no run {run_id} in suite {suite.name!r}"
+                + (f" on machine {token.machine_name!r}" if token.machine_name else ""),
+                404,
+            )
         return JsonResponse({"success": True, "deleted_run": run_id})
     if request.method != "GET":
         return json_error("use GET to read a run or DELETE (with a token) to delete it", 405)
@@ -221,6 +229,12 @@ def schema(request: HttpRequest, db: str, suite: str) -> HttpResponse:
         token = authenticate(request)
         if isinstance(token, JsonResponse):
             return token
+        if token.machine_name:
+            return json_error(
+                "this token is bound to a machine and may not change suites; "
+                "use a token without a machine",
+                403,
+            )
         error = too_large(request)
         if error:
             return error

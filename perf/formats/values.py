@@ -194,11 +194,17 @@ def _sample_prefix(test: str, metric: str, value: object) -> str:
     return f"test {quote(test)}: {metric} value {quote(value)}"
 
 
+# No benchmark measures 1e30 of anything; beyond it sums and variances of samples
+# would overflow a float, so such values are refused as absurd.
+MAX_ABS_SAMPLE = 1e30
+
+
 def real_sample(value: object, test: str, metric: str) -> float:
     """A Real sample: a JSON number or a decimal string (``"1.3"``, as LNT exports).
 
     Refused: booleans, NaN and infinities (also as strings ``"nan"``/``"inf"``
-    and as overflowing literals like ``1e400``), anything else.
+    and as overflowing literals like ``1e400``), magnitudes over ``MAX_ABS_SAMPLE``,
+    anything else.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise FormatError(f"{_sample_prefix(test, metric, value)} is not a number")
@@ -218,6 +224,11 @@ def real_sample(value: object, test: str, metric: str) -> float:
             ) from None
     if not math.isfinite(number):
         raise FormatError(f"{_sample_prefix(test, metric, value)} is not a finite number")
+    if abs(number) > MAX_ABS_SAMPLE:
+        raise FormatError(
+            f"{_sample_prefix(test, metric, value)} is out of range "
+            f"(a measurement must be within +-{MAX_ABS_SAMPLE:g})"
+        )
     return number
 
 

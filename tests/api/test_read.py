@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from perf.models import Machine, Run, Sample, Series, Test
+from perf.models import Machine, Run, Sample, Series, Test, TestSuite
 from tests.factories import CORPUS, make_token, report_doc, submit_doc
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +227,33 @@ def test_read_endpoints_use_a_bounded_number_of_queries(
     ]:
         with django_assert_max_num_queries(6):
             assert client.get(f"{API}/{path}").status_code == 200
+
+
+def test_a_token_bound_to_a_machine_cannot_delete_another_machines_run(client, history):
+    submit_doc(report_doc(machine="other-box", revision=1))
+    other = Run.objects.get(machine__name="other-box")
+    bound = make_token("bound", machine="box-1")
+    response = client.delete(f"{API}/runs/{other.id}", HTTP_AUTHTOKEN=bound)
+    assert response.status_code == 404
+    assert Run.objects.filter(id=other.id).exists()
+    own = history[0].run_id
+    assert client.delete(f"{API}/runs/{own}", HTTP_AUTHTOKEN=bound).status_code == 200
+
+
+def test_a_token_bound_to_a_machine_cannot_change_suites(client, db):
+    bound = make_token("bound", machine="box-1")
+    schema = Path(CORPUS, "docs/my_suite.yaml").read_bytes()
+    response = client.post(
+        "/api/db_default/v4/my_suite/schema",
+        schema,
+        content_type="application/x-yaml",
+        HTTP_AUTHTOKEN=bound,
+    )
+    assert response.status_code == 403
+    assert not TestSuite.objects.filter(name="my_suite").exists()
+
+
+def test_an_unknown_api_path_is_a_json_404(client, db):
+    response = client.get("/api/otherdb/v4/nts/runs")
+    assert response.status_code == 404
+    assert response.json()["error"] == "no such API endpoint: /api/otherdb/v4/nts/runs"

@@ -32,7 +32,7 @@ def test_it_imports_files_and_prints_one_summary_line():
     assert Run.objects.count() == 2
     # nts-run2 has no tests: two runs, four samples in all.
     assert out.strip().startswith("Imported 2 runs (2 new tests, 4 samples) from 2 files in ")
-    assert out.strip().endswith("; 0 failed")
+    assert out.strip().endswith("; 0 of 2 inputs failed")
 
 
 def test_it_imports_a_directory_and_a_glob():
@@ -51,6 +51,7 @@ def test_it_names_each_failed_file_and_keeps_the_good_ones(tmp_path):
     assert error is not None and "2 file(s) failed" in str(error)
     assert f"failed: {tmp_path / 'bad.json'}: report is not valid JSON" in err
     assert f"failed: {tmp_path / 'missing.json'}: no such file or directory" in err
+    assert "2 of 3 inputs failed" in out
     assert Run.objects.count() == 1
     assert "Imported 1 runs" in out
 

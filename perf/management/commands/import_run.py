@@ -22,7 +22,7 @@ def expand_paths(patterns: list[str]) -> tuple[list[Path], list[str]]:
             elif path.is_file():
                 files.append(path)
             else:
-                missing.append(pattern)
+                missing.append(pattern)  # a missing file or a glob that matched nothing
     return files, missing
 
 
@@ -53,7 +53,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         files, missing = expand_paths(options["paths"])
-        failures = [f"{m}: no such file or directory" for m in missing]
+        failures = [f"{m}: no such file or directory, and no file matches it" for m in missing]
         runs = tests = samples = 0
         progress = tqdm(
             files, desc="importing", unit="file", file=self.stderr, disable=len(files) < 10
@@ -81,9 +81,11 @@ class Command(BaseCommand):
             for warning in result.warnings:
                 self.stderr.write(f"{path}: warning: {warning}")
         verb = "Validated" if options["dry_run"] else "Imported"
+        inputs = len(files) + len(missing)
         self.stdout.write(
             f"{verb} {runs} runs ({tests} new tests, {samples} samples) from "
-            f"{len(files)} files in {time.monotonic() - started:.2f}s; {len(failures)} failed"
+            f"{len(files)} files in {time.monotonic() - started:.2f}s; "
+            f"{len(failures)} of {inputs} inputs failed"
         )
         if failures:
             for failure in failures:

@@ -53,6 +53,36 @@
     if (config.samples) params.set("samples", "1");
     if (config.highlight) params.set("highlight", String(config.highlight));
     history.replaceState(null, "", "?" + params.toString());
+    syncLinks();
+  }
+
+  // Keep the display options when a series is added or removed (those forms and
+  // links were rendered with the options the page was loaded with).
+  function syncLinks() {
+    var names = ["agg", "smooth", "window", "x", "log", "samples"];
+    var values = { agg: config.agg, smooth: config.smooth, window: String(config.window),
+      x: config.x, log: config.log ? "1" : "", samples: config.samples ? "1" : "" };
+    var add = document.getElementById("graph-add");
+    if (add) {
+      names.forEach(function (n) {
+        var input = add.querySelector('input[type="hidden"][name="' + n + '"]');
+        if (!values[n]) { if (input) input.remove(); return; }
+        if (!input) {
+          input = document.createElement("input");
+          input.type = "hidden";
+          input.name = n;
+          add.appendChild(input);
+        }
+        input.value = values[n];
+      });
+    }
+    document.querySelectorAll("a.remove-series").forEach(function (a) {
+      var url = new URL(a.href, location.href);
+      names.forEach(function (n) {
+        if (values[n]) url.searchParams.set(n, values[n]); else url.searchParams.delete(n);
+      });
+      a.href = url.search || "?";
+    });
   }
 
   function fetchData() {
@@ -172,8 +202,19 @@
         if (xi !== undefined) markers.push({ x: xs[xi], change: c, series: si });
       });
     });
+    // A log axis cannot show zero or negative values (uPlot would draw a line off the
+    // bottom of the chart to them): leave them out and say so.
+    var hiddenOnLog = 0;
+    if (config.log) {
+      for (var c = 1; c < columns.length; c++) {
+        columns[c] = columns[c].map(function (v) {
+          if (typeof v === "number" && !(v > 0)) { hiddenOnLog++; return null; }
+          return v;
+        });
+      }
+    }
     return { columns: columns, seriesOpts: seriesOpts, labels: labels, xs: xs, pointAt: pointAt,
-      sources: sources, markers: markers, highlight: highlight, byDate: byDate };
+      sources: sources, markers: markers, highlight: highlight, byDate: byDate, hiddenOnLog: hiddenOnLog };
   }
 
   function visiblePoints(u) {
@@ -329,7 +370,9 @@
     });
     var older = document.getElementById("older");
     if (older) older.hidden = !data.series.some(function (s) { return s.more_before; });
-    status.textContent = "";
+    status.textContent = model.hiddenOnLog
+      ? "Values at or below zero are not drawn on the log scale."
+      : "";
     chartEl.dataset.state = "drawn";
     showInfo(plot);
   }
