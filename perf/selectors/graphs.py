@@ -33,6 +33,22 @@ class PlotKey:
         return f"{self.machine_id}.{self.test_id}.{self.metric_position}"
 
 
+# What a graph point carries: the value and its spread, the order, the run's date and
+# free parameters (hover), and the run id (click).
+POINT_FIELDS = (
+    "run_id",
+    "position",
+    "value",
+    "mean",
+    "minimum",
+    "maximum",
+    "failed",
+    "order__fields",
+    "run__start_time",
+    "run__parameters",
+)
+
+
 def plot_keys_parse(values: list[str]) -> list[PlotKey]:
     """Valid, distinct plot keys in the given order, at most MAX_PLOTS; junk is dropped."""
     keys: list[PlotKey] = []
@@ -79,20 +95,7 @@ def series_window(
     qs = Point.objects.filter(series_id=series_id)
     if before is not None:
         qs = qs.filter(position__lt=before)
-    rows = list(
-        qs.order_by("-position", "-run_id").values(
-            "run_id",
-            "position",
-            "value",
-            "mean",
-            "minimum",
-            "maximum",
-            "failed",
-            "order__fields",
-            "run__start_time",
-            "run__parameters",
-        )[: limit + 1]
-    )
+    rows = list(qs.order_by("-position", "-run_id").values(*POINT_FIELDS)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
@@ -104,18 +107,7 @@ def series_around(series_id: int, position: int, *, width: int = 30) -> list[dic
 
     Two queries, both index range scans; serves the small graphs of a regression.
     """
-    fields = (
-        "run_id",
-        "position",
-        "value",
-        "mean",
-        "minimum",
-        "maximum",
-        "failed",
-        "order__fields",
-        "run__start_time",
-        "run__parameters",
-    )
+    fields = POINT_FIELDS
     base = Point.objects.filter(series_id=series_id)
     before = list(base.filter(position__lt=position).order_by("-position").values(*fields)[:width])
     after = list(base.filter(position__gte=position).order_by("position").values(*fields)[:width])
