@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -99,8 +104,23 @@ def _back(suite: str, regression_id: int) -> HttpResponse:
     return redirect("perf:regression-detail", suite, regression_id)
 
 
+def login_then_detail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like login_required, but after logging in the person lands on the regression's
+    page, not on this POST-only URL (which would answer 405 to the GET)."""
+
+    @wraps(view)
+    def wrapper(
+        request: HttpRequest, suite: str, regression_id: int, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(reverse("perf:regression-detail", args=[suite, regression_id]))
+        return view(request, suite, regression_id, *args, **kwargs)
+
+    return wrapper
+
+
 @require_POST
-@login_required
+@login_then_detail
 def regression_update(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
     suite_obj = suite_or_404(suite)
     if reg_selectors.regression_get(suite_obj, regression_id) is None:
@@ -129,7 +149,7 @@ def regression_update(request: HttpRequest, suite: str, regression_id: int) -> H
 
 
 @require_POST
-@login_required
+@login_then_detail
 def regression_merge(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
     suite_obj = suite_or_404(suite)
     if reg_selectors.regression_get(suite_obj, regression_id) is None:
@@ -148,7 +168,7 @@ def regression_merge(request: HttpRequest, suite: str, regression_id: int) -> Ht
 
 
 @require_POST
-@login_required
+@login_then_detail
 def regression_split(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
     suite_obj = suite_or_404(suite)
     if reg_selectors.regression_get(suite_obj, regression_id) is None:

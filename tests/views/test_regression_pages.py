@@ -69,6 +69,8 @@ def test_anonymous_users_cannot_change_anything(client):
         response = client.post(detail(regression, name), {"state": Regression.ACTIVE})
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
+        # after logging in, the person lands on the regression, not the POST-only URL
+        assert response["Location"].endswith("?next=" + detail(regression))
         assert client.get(detail(regression, name)).status_code == 405
     regression.refresh_from_db()
     assert regression.state == Regression.DETECTED
