@@ -138,26 +138,10 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
 
 
 def flush(point_rows: list, sample_rows: list) -> None:
-    copy_rows(
-        "perf_point",
-        [
-            "run_id",
-            "series_id",
-            "order_id",
-            "position",
-            "count",
-            "valid_count",
-            "value",
-            "mean",
-            "minimum",
-            "maximum",
-            "stdev",
-            "failed",
-            "hash",
-        ],
-        point_rows,
-    )
-    copy_rows("perf_sample", ["run_id", "series_id", "values"], sample_rows)
+    from perf.ingest import POINT_COLUMNS, SAMPLE_COLUMNS
+
+    copy_rows("perf_point", POINT_COLUMNS, point_rows)
+    copy_rows("perf_sample", SAMPLE_COLUMNS, sample_rows)
     point_rows.clear()
     sample_rows.clear()
 

@@ -108,18 +108,18 @@ def run_detect(run_id: int) -> str:
     The run's state becomes ``done``, or ``failed`` (and the error is re-raised, so
     that the task retries) when something goes wrong.
     """
-    run = Run.objects.filter(id=run_id).select_related("order", "machine").first()
+    run = Run.objects.filter(id=run_id).only("id", "machine_id", "suite_id", "position").first()
     if run is None:
         return "missing"
     Run.objects.filter(id=run_id).update(detection_attempts=F("detection_attempts") + 1)
     try:
-        window = _window_around(run.machine_id, run.order.position)
+        window = _window_around(run.machine_id, run.position)
         series_ids = list(
             Point.objects.filter(run_id=run_id, series__metric__type=Metric.REAL).values_list(
                 "series_id", flat=True
             )
         )
-        k = window.global_index(run.order.position)
+        k = window.global_index(run.position)
         affected = affected_indices(k, window.total, PARAMS)
         outcome = Outcome()
         for batch in _chunks(series_ids, BATCH_SIZE):

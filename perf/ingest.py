@@ -35,7 +35,24 @@ MACHINE_POLICIES: tuple[str, ...] = ("match", "update", "split")
 # Orders are spaced this far apart, so that ~32 revisions can be inserted between two
 # neighbours before a range has to be renumbered.
 POSITION_GAP = 1 << 32
-SPLIT_SEPARATOR = "~"  # split machines are named "<name>~2", "<name>~3", ...
+SPLIT_SEPARATOR = "~"
+# Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
+SAMPLE_COLUMNS = ["run_id", "series_id", "values"]
+POINT_COLUMNS = [
+    "run_id",
+    "series_id",
+    "order_id",
+    "position",
+    "count",
+    "valid_count",
+    "value",
+    "mean",
+    "minimum",
+    "maximum",
+    "stdev",
+    "failed",
+    "hash",
+]  # split machines are named "<name>~2", "<name>~3", ...
 
 
 class ImportRefused(Exception):
@@ -176,12 +193,12 @@ def _import(
     existing = list(
         Run.objects.filter(machine=machine, order=order).order_by("id").values_list("id", flat=True)
     )
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(tzinfo=None)  # report times are naive UTC too
+    start = report.start_time or now
+    end = report.end_time or start
     run_values = {
-        "start_time": (report.start_time or now.replace(tzinfo=None)).replace(tzinfo=UTC),
-        "end_time": (report.end_time or report.start_time or now.replace(tzinfo=None)).replace(
-            tzinfo=UTC
-        ),
+        "start_time": start.replace(tzinfo=UTC),
+        "end_time": end.replace(tzinfo=UTC),
         "run_fields": report.run_fields,
         "parameters": report.run_parameters,
         "source": source,
@@ -501,26 +518,8 @@ def _store_samples(
                     point_hash,
                 )
             )
-    _insert_rows(Sample, ["run_id", "series_id", "values"], sample_rows)
-    _insert_rows(
-        Point,
-        [
-            "run_id",
-            "series_id",
-            "order_id",
-            "position",
-            "count",
-            "valid_count",
-            "value",
-            "mean",
-            "minimum",
-            "maximum",
-            "stdev",
-            "failed",
-            "hash",
-        ],
-        point_rows,
-    )
+    _insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
+    _insert_rows(Point, POINT_COLUMNS, point_rows)
     return len(missing), count
 
 
