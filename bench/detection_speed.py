@@ -138,7 +138,7 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
 
 
 def flush(point_rows: list, sample_rows: list) -> None:
-    from perf.ingest import POINT_COLUMNS, SAMPLE_COLUMNS
+    from perf.services.ingest import POINT_COLUMNS, SAMPLE_COLUMNS
 
     copy_rows("perf_point", POINT_COLUMNS, point_rows)
     copy_rows("perf_sample", SAMPLE_COLUMNS, sample_rows)
@@ -150,7 +150,7 @@ def time_detection(run_id: int, repeat: int) -> tuple[float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from perf.detection import run_detect
+    from perf.services.detection import run_detect
 
     timings = []
     queries = 0

@@ -10,7 +10,7 @@ samples a run, about 1 % noise), exactly as the run report does (``report_data``
 * false flags: tests flagged as regression or improvement per run, on the runs with
   no injected step (every flag there is false); flags that only the detector's
   changes made ("detected") are counted apart, since they are not the report's rule;
-* power: of the injected steps (``perf.demo.demo_steps``), the share flagged in the
+* power: of the injected steps (``perf.services.demo.demo_steps``), the share flagged in the
   right direction on the run where the step happens, by the report's own rule.
 
 Reads the database only; about half a minute on SQLite.
@@ -39,10 +39,10 @@ def main() -> int:
     import django
 
     django.setup()
-    from perf.demo import MACHINES, demo_steps, demo_test_name
+    from perf.analysis.significance import MIN_HISTORY
     from perf.models import Machine, Metric, Run, TestSuite
     from perf.selectors.runs import report_compare, report_data
-    from perf.selectors.significance import MIN_HISTORY
+    from perf.services.demo import MACHINES, demo_steps, demo_test_name
 
     started = time.perf_counter()
     suite = TestSuite.objects.get(name="nts")

@@ -32,7 +32,7 @@ from .models import (
     Test,
     TestSuite,
 )
-from .tokens import token_set_secret
+from .services.tokens import token_set_secret
 
 
 class EstimatedCountPaginator(Paginator):

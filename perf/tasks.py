@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
-from . import detection, notifications
+from .services import detection, notifications
 
 
 @shared_task(

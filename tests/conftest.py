@@ -18,7 +18,7 @@ def _builtin_suites(request):
     """The built-in suites come from a data migration, which a ``transactional_db``
     test's flush removes; put them back for every database test that follows."""
     if request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames):
-        from perf.suites import suites_ensure_builtin
+        from perf.services.suites import suites_ensure_builtin
 
         suites_ensure_builtin()
 

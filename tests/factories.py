@@ -8,8 +8,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from perf.ingest import ImportResult, report_import
-from perf.tokens import token_create
+from perf.services.ingest import ImportResult, report_import
+from perf.services.tokens import token_create
 from tests.formats.corpus import CORPUS as _CORPUS
 
 CORPUS = str(_CORPUS)  # shared/lnt-corpus beside the repository

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..models import SubmissionToken
-from ..tokens import token_authenticate
+from ..services.tokens import token_authenticate
 
 DEFAULT_DB = "default"
 

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from .. import selectors
 from ..formats import FormatError, parse_suite_schema
 from ..models import Metric, Run, TestSuite
-from ..suites import suite_save
+from ..services.suites import suite_save
 from .common import authenticate, json_error, page_params, too_large, unknown_db
 
 View = Callable[..., HttpResponse]

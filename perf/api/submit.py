@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..formats import FormatError
-from ..ingest import ImportRefused, report_import
+from ..services.ingest import ImportRefused, report_import
 from .common import authenticate, json_error, too_large, unknown_db
 
 

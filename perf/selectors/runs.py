@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from ..analysis import significance
 from ..models import (
     Baseline,
     FieldChange,
@@ -28,7 +29,6 @@ from ..models import (
     Sample,
     TestSuite,
 )
-from . import significance
 
 # A regex longer than this is refused: with Python's backtracking engine, the
 # catastrophic patterns need some length, and no test-name filter needs more.

@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import selectors, triage
+from .. import selectors
 from ..models import Regression
 from ..selectors import regressions as reg_selectors
+from ..services import triage
 from .common import int_param, page_of, page_rows, suite_or_404
 
 AGES = (

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ANALYSIS = Path(__file__).resolve().parents[2] / "perf" / "analysis"
-FORBIDDEN = ("django", "perf.models", "perf.ingest", "perf.detection", "perf.selectors",
+FORBIDDEN = ("django", "perf.models", "perf.services", "perf.selectors",
              "perf.tasks", "perf.views", "perf.api", "perf.admin", "lntsite", "celery")
 
 

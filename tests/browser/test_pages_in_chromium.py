@@ -19,7 +19,7 @@ import pytest
 from django.urls import reverse
 
 from perf.formats import BUILTIN_SUITES
-from perf.suites import suite_save
+from perf.services.suites import suite_save
 from tests.factories import make_field_change, make_regression, make_user, submit_grid
 
 CHROMIUM = "/usr/bin/chromium"

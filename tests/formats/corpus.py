@@ -35,10 +35,18 @@ def corpus_schema(relative: str) -> SuiteSchema:
 
 
 def corpus_reports() -> list[str]:
-    """Every JSON file of the corpus, relative to it (empty when the corpus is absent)."""
+    """Every JSON report of the corpus, relative to it (empty when the corpus is absent).
+
+    ``lnt-instance/`` is an LNT server's data directory (its database and the profile
+    index files LNT keeps there), not reports.
+    """
     if not CORPUS.is_dir():
         return []
-    return sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.json"))
+    return sorted(
+        str(p.relative_to(CORPUS))
+        for p in CORPUS.rglob("*.json")
+        if p.relative_to(CORPUS).parts[0] != "lnt-instance"
+    )
 
 
 def schemas_with(*extra: SuiteSchema) -> dict[str, SuiteSchema]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 FORMATS = Path(__file__).resolve().parents[2] / "perf" / "formats"
-FORBIDDEN = ("django", "celery", "perf.models", "perf.ingest", "perf.analysis", "lntsite")
+FORBIDDEN = ("django", "celery", "perf.models", "perf.services", "perf.analysis", "lntsite")
 
 
 def imported_modules(path: Path) -> set[str]:

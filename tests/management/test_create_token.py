@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from perf.models import SubmissionToken
-from perf.tokens import token_authenticate, token_hash
+from perf.services.tokens import token_authenticate, token_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from perf.detection import run_detect
-from perf.ingest import ImportRefused, report_import
 from perf.models import FieldChange, Regression, RegressionIndicator, Run, Test
+from perf.services.detection import run_detect
+from perf.services.ingest import ImportRefused, report_import
 from tests.factories import report_doc, submit_doc
 
 pytestmark = [

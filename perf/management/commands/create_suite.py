@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from perf.formats import FormatError, parse_suite_schema
-from perf.suites import suite_save
+from perf.services.suites import suite_save
 
 
 class Command(BaseCommand):

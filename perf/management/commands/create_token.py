@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from perf.models import SubmissionToken
-from perf.tokens import token_create
+from perf.services.tokens import token_create
 
 
 class Command(BaseCommand):

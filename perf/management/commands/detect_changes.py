@@ -3,8 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from perf.detection import machine_detect_all, run_detect, runs_enqueue_pending
 from perf.models import Machine, Order
+from perf.services.detection import machine_detect_all, run_detect, runs_enqueue_pending
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from perf.formats import FormatError
-from perf.ingest import MACHINE_POLICIES, MERGE_POLICIES, ImportRefused, report_import
+from perf.services.ingest import MACHINE_POLICIES, MERGE_POLICIES, ImportRefused, report_import
 
 
 def expand_paths(patterns: list[str]) -> tuple[list[Path], list[str]]:

@@ -6,10 +6,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from perf.demo import demo_reports
-from perf.detection import Outcome, machine_detect_all
-from perf.ingest import report_import
 from perf.models import Run
+from perf.services.demo import demo_reports
+from perf.services.detection import Outcome, machine_detect_all
+from perf.services.ingest import report_import
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ import secrets
 
 from django.utils import timezone
 
-from .models import SubmissionToken
+from ..models import SubmissionToken
 
 TOKEN_PREFIX = "lnt_"  # noqa: S105 - a marker, not a secret
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .formats import (
+from ..formats import (
     BUILTIN_SUITES,
     FormatError,
     SuiteSchema,
     check_schema_upgrade,
     parse_suite_schema,
 )
-from .formats.documents import schema_document
-from .models import Metric, TestSuite
+from ..formats.documents import schema_document
+from ..models import Metric, TestSuite
 
 
 def suite_schema(suite: TestSuite) -> SuiteSchema:

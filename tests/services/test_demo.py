@@ -7,10 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from perf.demo import FIRST_REVISION, demo_reports, demo_steps
-from perf.detection import run_detect
-from perf.ingest import report_import
 from perf.models import FieldChange, Machine, Order, Regression, Run, Test
+from perf.services.demo import FIRST_REVISION, demo_reports, demo_steps
+from perf.services.detection import run_detect
+from perf.services.ingest import report_import
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_the_demo_command_loads_machines_orders_tests_and_finds_its_steps():
         (c.machine.name, c.test.name)
         for c in FieldChange.objects.filter(withdrawn=False, metric__name="execution_time")
     }
-    from perf.demo import MACHINES, demo_test_name
+    from perf.services.demo import MACHINES, demo_test_name
 
     injected = {(MACHINES[s.machine][0], demo_test_name(s.test)) for s in demo_steps(TESTS, ORDERS)}
     assert found == injected
@@ -39,7 +39,7 @@ def test_a_run_with_an_injected_regression_produces_exactly_that_regression():
     for doc in reports:
         report_import(json.dumps(doc), suite="nts", detect=False)
     for machine in Machine.objects.all():
-        from perf.detection import machine_detect_all
+        from perf.services.detection import machine_detect_all
 
         machine_detect_all(machine.id)
     before = set(Regression.objects.values_list("id", flat=True))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from perf.selectors import significance
-from perf.selectors.significance import (
+from perf.analysis import significance
+from perf.analysis.significance import (
     NOISE,
     SIGNIFICANT,
     SMALL,

@@ -32,7 +32,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .analysis import (
+from ..analysis import (
     ChangePoint,
     DetectionParams,
     affected_indices,
@@ -42,8 +42,7 @@ from .analysis import (
     screen_suspects,
     slice_bounds,
 )
-from .grouping import regressions_group, regressions_to_notify
-from .models import (
+from ..models import (
     FieldChange,
     Metric,
     Point,
@@ -51,6 +50,7 @@ from .models import (
     Sample,
     Series,
 )
+from .grouping import regressions_group, regressions_to_notify
 
 log = logging.getLogger(__name__)
 
@@ -515,7 +515,7 @@ def _finite(value: float) -> float:
 
 
 def _enqueue_notification(regression_id: int) -> None:
-    from .tasks import notify_regression_task
+    from ..tasks import notify_regression_task
 
     try:
         notify_regression_task.delay(regression_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
-from .models import FieldChange, Regression, RegressionEvent, RegressionIndicator
+from ..models import FieldChange, Regression, RegressionEvent, RegressionIndicator
 
 
 class TriageError(ValueError):

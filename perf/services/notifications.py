@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from .models import Regression
+from ..models import Regression
 
 log = logging.getLogger(__name__)
 

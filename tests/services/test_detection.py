@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from perf.analysis import find_change_points
-from perf.detection import run_detect
 from perf.models import FieldChange, Regression, RegressionIndicator, Run
+from perf.services.detection import run_detect
 from tests.factories import report_doc, submit_doc
 
 pytestmark = pytest.mark.django_db

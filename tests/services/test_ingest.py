@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from perf.ingest import report_import
 from perf.models import Order, Point, Run, Sample, Series, Test
+from perf.services.ingest import report_import
 from tests.factories import many_tests_doc, report_doc, submit_doc
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_points_copy_their_order_position():
 
 
 def test_a_full_gap_is_renumbered_in_the_database_and_points_follow(monkeypatch):
-    monkeypatch.setattr("perf.ingest.POSITION_GAP", 8)  # exhaust a gap in a few inserts
+    monkeypatch.setattr("perf.services.ingest.POSITION_GAP", 8)  # exhaust a gap in a few inserts
     submit_doc(report_doc(revision="1"))
     submit_doc(report_doc(revision="100000"))
     submit_doc(report_doc(revision="200000"))
@@ -171,7 +171,7 @@ def test_a_replaced_run_loses_its_field_changes():
 
 
 def test_a_failure_halfway_leaves_the_database_as_it_was(monkeypatch):
-    from perf import ingest
+    from perf.services import ingest
     from tests.rowcounts import row_counts
 
     submit_doc(report_doc(revision="1"))

@@ -19,11 +19,11 @@ from typing import Any, Literal
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Max
 
-from .formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
-from .formats.types import STATUS_FAIL
-from .models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
+from ..analysis.summary import status_metric_name, summarize, worst_status
+from ..formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
+from ..formats.types import STATUS_FAIL
+from ..models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
 from .suites import suite_schemas
-from .summary import status_metric_name, summarize, worst_status
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def report_import(
 
 
 def _enqueue_detection(run_id: int) -> None:
-    from .tasks import detect_run_task  # tasks import services; avoid the cycle
+    from ..tasks import detect_run_task  # tasks import services; avoid the cycle
 
     try:
         detect_run_task.delay(run_id)
@@ -247,7 +247,7 @@ def _import(
 
 def _delete_run_data(run_ids: list[int]) -> None:
     """Remove what was stored and derived for these runs (their rows stay or go above)."""
-    from .models import FieldChange
+    from ..models import FieldChange
 
     Sample.objects.filter(run_id__in=run_ids).delete()
     Point.objects.filter(run_id__in=run_ids).delete()
@@ -417,7 +417,7 @@ def _new_position(suite: TestSuite, sort_key: str | None) -> int:
 
 def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
     """Renumber: move every order at or after ``from_position`` (rare; all in SQL)."""
-    from .models import FieldChange
+    from ..models import FieldChange
 
     moved = Order.objects.filter(suite=suite, position__gte=from_position)
     Point.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from perf.triage import regression_merge, regression_split
+from perf.services.triage import regression_merge, regression_split
 from tests.factories import make_field_change, make_regression, make_user, submit_grid
 
 pytestmark = pytest.mark.django_db

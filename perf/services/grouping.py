@@ -1,6 +1,6 @@
 """Regressions: grouping detected changes for triage, Verify, and who to notify.
 
-Called by ``perf.detection`` after each evaluation; every function is idempotent and
+Called by ``perf.services.detection`` after each evaluation; every function is idempotent and
 holds the suite's row lock while it creates, so two workers never create one
 regression twice.
 """
@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import FieldChange, Regression, RegressionEvent, RegressionIndicator, TestSuite
+from ..models import FieldChange, Regression, RegressionEvent, RegressionIndicator, TestSuite
 
 
 def regressions_group(

@@ -1,0 +1,1 @@
+"""The write side: one module per job (see STYLE.md). Entry points call these."""
