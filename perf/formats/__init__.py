@@ -8,7 +8,7 @@ from perf.formats.limits import DEFAULT_LIMITS, Limits
 from perf.formats.orders import revision_sort_key
 from perf.formats.reports import parse_report
 from perf.formats.schemas import check_schema_upgrade, parse_suite_schema
-from perf.formats.suites import BUILTIN_SUITES
+from perf.formats.suites import BUILTIN_SUITES, field_positions
 from perf.formats.types import (
     STATUS_FAIL,
     STATUS_PASS,
@@ -37,6 +37,7 @@ __all__ = [
     "SuiteSchema",
     "TestResult",
     "check_schema_upgrade",
+    "field_positions",
     "parse_report",
     "parse_suite_schema",
     "revision_sort_key",

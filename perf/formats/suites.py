@@ -48,3 +48,35 @@ COMPILE = SuiteSchema(
 )
 
 BUILTIN_SUITES: dict[str, SuiteSchema] = {NTS.name: NTS, COMPILE.name: COMPILE}
+
+# LNT's nts suite predates schema files: an LNT database creates it in its first
+# migration, status fields before the fields that point at them, and LNT numbers a
+# suite's fields in the order of their rows.  So LNT's field indices for nts (in
+# ``graph/<machine>/<test>/<field>`` and ``plot=<machine>.<test>.<field>``) are these,
+# not the order of nts.yaml.  Every other suite, ``compile`` included (LNT loads it
+# from compile.yaml), numbers its fields in the order of its schema document.
+LNT_LEGACY_FIELD_ORDER: dict[str, tuple[str, ...]] = {
+    "nts": (
+        "compile_status",
+        "execution_status",
+        "compile_time",
+        "execution_time",
+        "score",
+        "mem_bytes",
+        "hash_status",
+        "hash",
+        "code_size",
+    ),
+}
+
+
+def field_positions(schema: SuiteSchema) -> dict[str, int]:
+    """Metric name -> LNT's field index for ``schema`` (0-based, dense).
+
+    For nts the legacy order above comes first (for the metrics the schema has),
+    then any other metric in document order; for every other suite, document order.
+    """
+    legacy = LNT_LEGACY_FIELD_ORDER.get(schema.name, ())
+    names = [m.name for m in schema.metrics]
+    ordered = [n for n in legacy if n in names] + [n for n in names if n not in legacy]
+    return {name: i for i, name in enumerate(ordered)}

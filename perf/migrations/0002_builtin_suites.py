@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def create_builtin_suites(apps, schema_editor):
-    from perf.formats import BUILTIN_SUITES
+    from perf.formats import BUILTIN_SUITES, field_positions
     from perf.formats.documents import schema_document
 
     TestSuite = apps.get_model("perf", "TestSuite")
@@ -13,6 +13,7 @@ def create_builtin_suites(apps, schema_editor):
         if TestSuite.objects.filter(name=schema.name).exists():
             continue
         suite = TestSuite.objects.create(name=schema.name, schema=schema_document(schema))
+        positions = field_positions(schema)  # LNT's field indices
         Metric.objects.bulk_create(
             Metric(
                 suite=suite,
@@ -23,9 +24,9 @@ def create_builtin_suites(apps, schema_editor):
                 display_name=m.display_name,
                 unit=m.unit,
                 unit_abbrev=m.unit_abbrev,
-                position=i,
+                position=positions[m.name],
             )
-            for i, m in enumerate(schema.metrics)
+            for m in schema.metrics
         )
 
 

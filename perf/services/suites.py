@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 
 from ..formats import (
     BUILTIN_SUITES,
     FormatError,
     SuiteSchema,
     check_schema_upgrade,
+    field_positions,
     parse_suite_schema,
 )
 from ..formats.documents import schema_document
 from ..models import Metric, TestSuite
+
+# Added to positions being renumbered, above any real field index.
+POSITION_PARKING = 10_000
 
 
 def suite_schema(suite: TestSuite) -> SuiteSchema:
@@ -28,7 +33,8 @@ def suite_schemas() -> dict[str, SuiteSchema]:
 def suite_save(schema: SuiteSchema) -> tuple[TestSuite, bool]:
     """Create the suite, or upgrade it when only additions were made.
 
-    Returns (suite, created).  Removing or retyping a metric, or changing the order
+    Metric positions are LNT's field indices (``field_positions``).  Returns
+    (suite, created).  Removing or retyping a metric, or changing the order
     fields, raises FormatError naming what (checked by ``check_schema_upgrade``).
     """
     suite = TestSuite.objects.select_for_update().filter(name=schema.name).first()
@@ -41,8 +47,9 @@ def suite_save(schema: SuiteSchema) -> tuple[TestSuite, bool]:
         suite.schema = schema_document(schema)
         suite.save(update_fields=["schema"])
         existing = {m.name: m for m in suite.metrics.all()}
-    next_position = max((m.position for m in existing.values()), default=-1) + 1
+    positions = field_positions(schema)
     new_metrics = []
+    moved = []
     for spec in schema.metrics:
         current = existing.get(spec.name)
         attrs = {
@@ -52,14 +59,23 @@ def suite_save(schema: SuiteSchema) -> tuple[TestSuite, bool]:
             "display_name": spec.display_name,
             "unit": spec.unit,
             "unit_abbrev": spec.unit_abbrev,
+            "position": positions[spec.name],
         }
         if current is None:
-            new_metrics.append(Metric(suite=suite, name=spec.name, position=next_position, **attrs))
-            next_position += 1
+            new_metrics.append(Metric(suite=suite, name=spec.name, **attrs))
         elif any(getattr(current, k) != v for k, v in attrs.items()):
             for k, v in attrs.items():
                 setattr(current, k, v)
-            current.save()
+            moved.append(current)
+    if moved:
+        # LNT numbers fields by their place in the document, so a metric inserted
+        # before others renumbers them.  Park the moved ones out of the way first:
+        # (suite, position) is unique and rows are saved one at a time.
+        Metric.objects.filter(id__in=[m.id for m in moved]).update(
+            position=F("position") + POSITION_PARKING
+        )
+        for m in moved:
+            m.save()
     Metric.objects.bulk_create(new_metrics)
     return suite, created
 

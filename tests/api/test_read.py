@@ -121,8 +121,8 @@ def test_an_order_has_its_neighbours(client, history):
 
 def test_fields_lists_the_suite_metrics_with_their_index(client, db):
     fields = client.get(f"{API}/fields").json()["fields"]
-    assert fields[0] == {
-        "column_id": 0,
+    assert fields[2] == {
+        "column_id": 2,  # LNT's index of compile_time in nts
         "column_name": "compile_time",
         "type": "Real",
         "bigger_is_better": False,
@@ -140,7 +140,8 @@ def test_tests_lists_test_names(client, history):
 def test_graph_gives_order_value_and_run_info(client, history):
     machine = Machine.objects.get()
     test = Test.objects.get(name="a/one")
-    body = client.get(f"{API}/graph/{machine.id}/{test.id}/2").json()  # 2 = execution_time
+    # 3 = execution_time, as in LNT
+    body = client.get(f"{API}/graph/{machine.id}/{test.id}/3").json()
     assert [p[0] for p in body] == ["100", "101", "102", "103", "104"]
     assert [p[1] for p in body] == [1.0, 1.01, 0.99, 1.5, 1.51]
     assert set(body[0][2]) == {"runID", "date", "label"}
@@ -148,14 +149,14 @@ def test_graph_gives_order_value_and_run_info(client, history):
 
 def test_graph_of_a_series_that_does_not_exist_is_404(client, history):
     machine = Machine.objects.get()
-    assert client.get(f"{API}/graph/{machine.id}/999/2").status_code == 404
+    assert client.get(f"{API}/graph/{machine.id}/999/3").status_code == 404
     assert client.get(f"{API}/graph/{machine.id}/1/99").status_code == 404
 
 
 def test_regression_lists_the_field_changes_of_a_series(client, history):
     machine = Machine.objects.get()
     test = Test.objects.get(name="a/one")
-    body = client.get(f"{API}/regression/{machine.id}/{test.id}/2").json()
+    body = client.get(f"{API}/regression/{machine.id}/{test.id}/3").json()
     assert isinstance(body["field_changes"], list)
 
 
@@ -221,8 +222,8 @@ def test_read_endpoints_use_a_bounded_number_of_queries(
         f"runs/{history[0].run_id}",
         "fields",
         "tests",
-        f"graph/{machine.id}/{test.id}/2",
-        f"regression/{machine.id}/{test.id}/2",
+        f"graph/{machine.id}/{test.id}/3",
+        f"regression/{machine.id}/{test.id}/3",
         f"samples?runid={history[0].run_id}",
     ]:
         with django_assert_max_num_queries(6):

@@ -16,7 +16,7 @@ from perf.selectors.runs import (
     report_metric_default,
 )
 
-TIME = Metric(id=1, name="execution_time", type=Metric.REAL, bigger_is_better=False, position=2)
+TIME = Metric(id=1, name="execution_time", type=Metric.REAL, bigger_is_better=False, position=3)
 SCORE = Metric(id=2, name="score", type=Metric.REAL, bigger_is_better=True, position=4)
 OLD, NEW = 10, 11
 
@@ -91,8 +91,8 @@ def test_a_detected_change_is_badged_and_counts_even_within_the_noise():
 
 
 def test_the_default_metric_prefers_execution_time_then_the_first_with_data():
-    compile_ = Metric(id=3, name="compile_time", type=Metric.REAL, position=0)
-    status = Metric(id=4, name="execution_status", type=Metric.STATUS, position=3)
+    compile_ = Metric(id=3, name="compile_time", type=Metric.REAL, position=2)
+    status = Metric(id=4, name="execution_status", type=Metric.STATUS, position=1)
     metrics = [compile_, TIME, status, SCORE]
     assert report_metric_default(metrics, {1, 2, 3, 4}) == TIME
     assert report_metric_default(metrics, {2, 4}) == SCORE

@@ -202,10 +202,10 @@ def test_graph_form_resolves_names_into_a_shareable_url(client):
     machine, test = Machine.objects.get(), Test.objects.get()
     response = client.get(
         reverse("perf:graph", args=["nts"]),
-        {"add": "1", "machine": machine.id, "tests": test.name, "metric": 2},
+        {"add": "1", "machine": machine.id, "tests": test.name, "metric": 3},
     )
     assert response.status_code == 302
-    assert f"plot={machine.id}.{test.id}.2" in response["Location"]
+    assert f"plot={machine.id}.{test.id}.3" in response["Location"]  # 3: execution_time, as in LNT
 
 
 def test_suspects_are_badged_on_list_detail_daily_and_graph(client):
