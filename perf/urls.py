@@ -1,10 +1,17 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.urls.resolvers import URLPattern
 
-from .api import read, submit
+from .api import common, read, submit
 
 app_name = "perf"
 
 api = "api/db_<str:db>/v4/<str:suite>/"
+
+
+def api_path(route: str, view: common.View, name: str) -> list[URLPattern]:
+    """The route and its trailing-slash form (LNT accepts both; the slash form is unnamed)."""
+    return [path(route, view, name=name), path(route + "/", view)]
+
 
 urlpatterns = [
     # --- pages (perf/views/urls.py) -----------------------------------------------
@@ -13,25 +20,27 @@ urlpatterns = [
     path("db_<str:db>/v4/<str:suite>/submitRun", submit.submit_run, name="submit-run"),
     path("db_<str:db>/submitRun", submit.submit_run, name="submit-run-db"),
     path("v4/<str:suite>/submitRun", submit.submit_run, name="submit-run-suite"),
+    path("submitRun", submit.submit_run, name="submit-run-default"),
     # --- REST API ----------------------------------------------------------------
-    path(api + "runs", submit.runs_collection, name="api-runs"),
-    path(api + "runs/<int:run_id>", read.run, name="api-run"),
-    path(api + "runs/<int:run_id>/detection", read.run_detection, name="api-run-detection"),
-    path(api + "machines", read.machines, name="api-machines"),
-    path(api + "machines/<str:key>", read.machine, name="api-machine"),
-    path(api + "samples", read.samples, name="api-samples"),
-    path(api + "orders/<str:key>", read.order, name="api-order"),
-    path(api + "fields", read.fields, name="api-fields"),
-    path(api + "tests", read.tests, name="api-tests"),
-    path(api + "schema", read.schema, name="api-schema"),
-    path(
-        api + "graph/<int:machine_id>/<int:test_id>/<int:field_index>",
-        read.graph,
-        name="api-graph",
+    *api_path(api + "runs", submit.runs_collection, "api-runs"),
+    *api_path(api + "runs/<int:run_id>", read.run, "api-run"),
+    *api_path(api + "runs/<int:run_id>/detection", read.run_detection, "api-run-detection"),
+    *api_path(api + "machines", read.machines, "api-machines"),
+    *api_path(api + "machines/<str:key>", read.machine, "api-machine"),
+    *api_path(api + "samples", read.samples, "api-samples"),
+    *api_path(api + "samples/<str:sample_id>", read.sample, "api-sample"),
+    *api_path(api + "orders/<str:key>", read.order, "api-order"),
+    *api_path(api + "fields", read.fields, "api-fields"),
+    *api_path(api + "tests", read.tests, "api-tests"),
+    *api_path(api + "schema", read.schema, "api-schema"),
+    *api_path(
+        api + "graph/<int:machine_id>/<int:test_id>/<int:field_index>", read.graph, "api-graph"
     ),
-    path(
+    *api_path(
         api + "regression/<int:machine_id>/<int:test_id>/<int:field_index>",
         read.regression,
-        name="api-regression",
+        "api-regression",
     ),
+    # Anything else under /api/ is a JSON 404, even with DEBUG on (clients parse JSON).
+    re_path(r"^api/", common.api_not_found, name="api-not-found"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from ..models import SubmissionToken
 from ..services.tokens import token_authenticate
 
 DEFAULT_DB = "default"
+
+View = Callable[..., HttpResponse]
 
 
 def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
@@ -83,3 +86,8 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Every unknown URL under /api/: a JSON 404 that names the path."""
+    return json_error(f"no such API endpoint: {request.path}", 404)

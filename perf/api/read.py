@@ -1,11 +1,12 @@
 """LNT's REST read endpoints (``/api/db_<db>/v4/<suite>/...``), JSON only, paginated.
 
-Writes here (DELETE runs/<id>, POST schema) need a submission token.
+Answers have LNT's shapes (``lnt_shapes``), with lntsite's extras as added keys
+(``offset``/``limit`` on lists, run counts...).  Writes here (DELETE runs/<id>, POST
+schema) need a submission token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -15,10 +16,19 @@ from django.views.decorators.csrf import csrf_exempt
 from .. import selectors
 from ..formats import FormatError, parse_suite_schema
 from ..models import Metric, Run, TestSuite
+from ..selectors import graphs, lnt
 from ..services.suites import suite_save
-from .common import authenticate, json_error, page_params, too_large, unknown_db
-
-View = Callable[..., HttpResponse]
+from .common import View, authenticate, json_error, page_params, too_large, unknown_db
+from .lnt_shapes import (
+    field_json,
+    graph_points,
+    lnt_body,
+    lnt_time,
+    machine_json,
+    order_json,
+    order_label,
+    run_json,
+)
 
 
 def suite_view(view: View) -> View:
@@ -49,8 +59,23 @@ def machines(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     if isinstance(page, JsonResponse):
         return page
     offset, limit = page
+    rows = selectors.machine_list(suite, offset, limit)
     return JsonResponse(
-        {"machines": selectors.machine_list(suite, offset, limit), "offset": offset, "limit": limit}
+        lnt_body(
+            machines=[
+                machine_json(
+                    r["id"],
+                    r["name"],
+                    r["fields"],
+                    r["parameters"],
+                    run_count=r["run_count"],
+                    last_run=lnt_time(r["last_run"]),
+                )
+                for r in rows
+            ],
+            offset=offset,
+            limit=limit,
+        )
     )
 
 
@@ -63,18 +88,24 @@ def machine(request: HttpRequest, suite: TestSuite, key: str) -> HttpResponse:
     if isinstance(page, JsonResponse):
         return page
     offset, limit = page
+    order_fields = list(parse_suite_schema(suite.schema).order_fields)
+    runs = [
+        run_json(
+            r,
+            r["order__fields"],
+            order_fields,
+            submitted_at=lnt_time(r["submitted_at"]),
+            detection_state=r["detection_state"],
+        )
+        for r in selectors.machine_runs(found, offset, limit)
+    ]
     return JsonResponse(
-        {
-            "machine": {
-                "id": found.id,
-                "name": found.name,
-                **found.fields,
-                "parameters": found.parameters,
-            },
-            "runs": selectors.machine_runs(found, offset, limit),
-            "offset": offset,
-            "limit": limit,
-        }
+        lnt_body(
+            machine=machine_json(found.id, found.name, found.fields, found.parameters),
+            runs=runs,
+            offset=offset,
+            limit=limit,
+        )
     )
 
 
@@ -102,8 +133,26 @@ def run(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpResponse:
     found = selectors.run_get(suite, run_id)
     if found is None:
         return json_error(f"no run {run_id} in suite {suite.name!r}", 404)
-    order_fields = [m for m in parse_suite_schema(suite.schema).order_fields]
-    return JsonResponse(selectors.run_export(found, order_fields))
+    order_fields = list(parse_suite_schema(suite.schema).order_fields)
+    run_row = {
+        "id": found.id,
+        "start_time": found.start_time,
+        "end_time": found.end_time,
+        "order_id": found.order_id,
+        "run_fields": found.run_fields,
+        "parameters": found.parameters,
+    }
+    machine = found.machine
+    # LNT's shape; format_version makes the file that `lnt admin get-run` saves a
+    # report that `lnt checkformat`, `lnt submit` and lntsite read back unchanged.
+    return JsonResponse(
+        lnt_body(
+            format_version="2",
+            run=run_json(run_row, found.order.fields, order_fields, machine_id=machine.id),
+            machine=machine_json(machine.id, machine.name, machine.fields, machine.parameters),
+            tests=lnt.run_test_rows(found),
+        )
+    )
 
 
 @suite_view
@@ -120,17 +169,29 @@ def run_detection(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpRe
 
 @suite_view
 def samples(request: HttpRequest, suite: TestSuite) -> HttpResponse:
+    """LNT's ``samples?runid=``: one row per sample; paged by (run, test)."""
     raw_ids = request.GET.getlist("runid")
     if not raw_ids or not all(r.isdigit() for r in raw_ids):
-        return json_error("give one or more runid=<integer> parameters", 400)
+        return json_error(
+            'give one or more runid=<integer> parameters: "samples?runid=1&runid=2"', 400
+        )
     if len(raw_ids) > 100:
         return json_error("at most 100 runid parameters per request", 400)
     page = _page(request)
     if isinstance(page, JsonResponse):
         return page
     offset, limit = page
-    rows = selectors.samples_for_runs([int(r) for r in raw_ids], offset, limit)
-    return JsonResponse({"samples": rows, "offset": offset, "limit": limit})
+    rows = lnt.sample_rows(suite, [int(r) for r in raw_ids], offset, limit)
+    return JsonResponse(lnt_body(samples=rows, offset=offset, limit=limit))
+
+
+@suite_view
+def sample(request: HttpRequest, suite: TestSuite, sample_id: str) -> HttpResponse:
+    """LNT's ``samples/<id>``, with the ids that ``samples?runid=`` gives."""
+    row = lnt.sample_row(suite, int(sample_id)) if sample_id.isdigit() else None
+    if row is None:
+        return json_error(f"no sample {sample_id!r} in suite {suite.name!r}", 404)
+    return JsonResponse(lnt_body(samples=[row]))
 
 
 @suite_view
@@ -138,25 +199,26 @@ def order(request: HttpRequest, suite: TestSuite, key: str) -> HttpResponse:
     found = selectors.order_get(suite, key)
     if found is None:
         return json_error(f"no order {key!r} in suite {suite.name!r}", 404)
-    return JsonResponse({"order": found})
+    return JsonResponse(lnt_body(orders=[order_json(found)]))
 
 
 @suite_view
 def fields(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     return JsonResponse(
-        {
-            "fields": [
-                {
-                    "column_id": m.position,
-                    "column_name": m.name,
-                    "type": m.type,
-                    "bigger_is_better": m.bigger_is_better,
-                    "display_name": m.label,
-                    "unit": m.unit,
-                }
+        lnt_body(
+            fields=[
+                field_json(
+                    m.position,
+                    m.name,
+                    m.type,
+                    type=m.type,
+                    bigger_is_better=m.bigger_is_better,
+                    display_name=m.label,
+                    unit=m.unit,
+                )
                 for m in selectors.suite_metrics(suite)
             ]
-        }
+        )
     )
 
 
@@ -167,7 +229,7 @@ def tests(request: HttpRequest, suite: TestSuite) -> HttpResponse:
         return page
     offset, limit = page
     return JsonResponse(
-        {"tests": selectors.test_list(suite, offset, limit), "offset": offset, "limit": limit}
+        lnt_body(tests=selectors.test_list(suite, offset, limit), offset=offset, limit=limit)
     )
 
 
@@ -189,34 +251,42 @@ def _series(
 def graph(
     request: HttpRequest, suite: TestSuite, machine_id: int, test_id: int, field_index: int
 ) -> HttpResponse:
+    """LNT's graph data: ``[revision, value, {label, date, runID}]`` per sample, oldest
+    first; ``limit`` keeps the newest samples (at most graphs.POINT_LIMIT)."""
     found = _series(suite, machine_id, test_id, field_index)
     if isinstance(found, JsonResponse):
         return found
-    page = _page(request)
-    if isinstance(page, JsonResponse):
-        return page
-    offset, limit = page
-    points = selectors.series_points(found[0], offset=offset, limit=limit)
-    body = [
-        [
-            ", ".join(str(v) for v in p["order__fields"].values()),
-            p["value"],
-            {"runID": p["run_id"], "date": p["run__start_time"].isoformat(), "label": ""},
-        ]
-        for p in points
-        if p["value"] is not None and not p["failed"]
-    ]
-    return JsonResponse(body, safe=False)
+    raw_limit = request.GET.get("limit", "")
+    if raw_limit and not raw_limit.isdigit():
+        return json_error(f"limit must be a non-negative integer, not {raw_limit!r}", 400)
+    limit = min(int(raw_limit or 0) or graphs.POINT_LIMIT, graphs.POINT_LIMIT)
+    return JsonResponse(graph_points(lnt.graph_samples(found[0], limit=limit)), safe=False)
 
 
 @suite_view
 def regression(
     request: HttpRequest, suite: TestSuite, machine_id: int, test_id: int, field_index: int
 ) -> HttpResponse:
+    """LNT's list of the regressions holding a change of this series."""
     found = _series(suite, machine_id, test_id, field_index)
     if isinstance(found, JsonResponse):
         return found
-    return JsonResponse({"field_changes": selectors.series_changes(found[0])})
+    return JsonResponse(
+        [
+            {
+                "title": c["indicator__regression__title"],
+                "id": c["indicator__regression_id"],
+                "state": c["indicator__regression__state"],
+                "end_point": [order_label(c["end_order__fields"]), c["new_value"]],
+                "field_change_id": c["id"],
+                "old_value": c["old_value"],
+                "relative_change": c["relative_change"],
+                "is_regression": c["is_regression"],
+            }
+            for c in lnt.series_regressions(found[0])
+        ],
+        safe=False,
+    )
 
 
 @csrf_exempt
@@ -248,7 +318,13 @@ def schema(request: HttpRequest, db: str, suite: str) -> HttpResponse:
         except FormatError as exc:
             return json_error(exc.message, 400)
         return JsonResponse(
-            {"success": True, "suite": saved.name, "created": created, "schema": saved.schema},
+            lnt_body(
+                testsuite=saved.name,  # what `lnt admin test-suite add` prints
+                success=True,
+                suite=saved.name,
+                created=created,
+                schema=saved.schema,
+            ),
             status=201 if created else 200,
         )
     if request.method != "GET":

@@ -17,8 +17,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..formats import FormatError
+from ..selectors import lnt
 from ..services.ingest import ImportRefused, report_import
 from .common import authenticate, json_error, too_large, unknown_db
+from .lnt_shapes import submission_test_results
 
 
 def _submit(
@@ -28,6 +30,7 @@ def _submit(
     token = authenticate(request)
     if isinstance(token, JsonResponse):
         return token
+    import_started = time.monotonic()
     try:
         result = report_import(
             raw,
@@ -45,6 +48,10 @@ def _submit(
         return json_error(exc.message, 404 if unknown_suite else 400)
     except ImportRefused as exc:
         return json_error(exc.message, exc.status)
+    imported = time.monotonic()
+    # LNT's quick run-over-run check against the machine's previous run, which
+    # `lnt submit -v` prints; lntsite's own detection runs in the background.
+    results = lnt.submission_results(result.run_id)
     finished = time.monotonic()
     run_path = reverse("perf:run-detail", args=[result.suite, result.run_id])
     body: dict[str, Any] = {
@@ -58,10 +65,14 @@ def _submit(
         "added_samples": result.added_samples,
         "committed": True,
         "replaced_run": result.replaced_run,
+        # LNT's times, in seconds: reading and checking the report, storing it,
+        # comparing it with the previous run, and all of the request.
+        "load_time": round(max(imported - import_started - result.seconds, 0.0), 4),
         "import_time": round(result.seconds, 4),
+        "report_time": round(finished - imported, 4),
         "total_time": round(finished - started, 4),
-        # Detection runs in the background; its state is at detection_status_url.
-        "test_results": [],
+        "report_to_address": None,  # lntsite e-mails regressions, not every run
+        "test_results": submission_test_results(results),
         "detection_status_url": request.build_absolute_uri(
             reverse("perf:api-run-detection", args=["default", result.suite, result.run_id])
         ),
@@ -110,8 +121,11 @@ def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponse:
         return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
     response = _submit(request, raw, suite, source="api")
     if response.status_code == 200:
-        # LNT answers a created run with a redirect status and its API URL.
+        # LNT answers a created run with 301, Location and result_url its absolute
+        # API URL (`lnt admin post-run` prints the Location).
         body = json.loads(response.content)
-        response.status_code = 301
-        response["Location"] = reverse("perf:api-run", args=[db, suite, body["run_id"]])
+        url = request.build_absolute_uri(reverse("perf:api-run", args=[db, suite, body["run_id"]]))
+        body["result_url"] = url
+        response = JsonResponse(body, status=301)
+        response["Location"] = url
     return response

@@ -45,6 +45,8 @@ DEFAULT_SUITE = "nts"
 _V2_TOP_KEYS = frozenset({"format_version", "machine", "run", "tests", "generated_by", "schema"})
 _V1_TOP_KEYS = frozenset({"Machine", "Run", "Tests"})
 _TIME_KEYS = frozenset({"start_time", "end_time"})
+# LNT's API exports name the order fields in the run ("order_by"); it is not data.
+_EXPORT_KEYS = frozenset({"order_by"})
 
 
 def parse_report(
@@ -290,7 +292,11 @@ def _build_report(
     start_time = parse_time(run.get("start_time"), "run.start_time")
     end_time = parse_time(run.get("end_time"), "run.end_time")
     run_fields, run_parameters = _split_keys(
-        run, "run", set(schema.run_fields), _TIME_KEYS | set(schema.order_fields), limits
+        run,
+        "run",
+        set(schema.run_fields),
+        _TIME_KEYS | _EXPORT_KEYS | set(schema.order_fields),
+        limits,
     )
 
     return Report(

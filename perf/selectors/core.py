@@ -67,6 +67,7 @@ def machine_runs(machine: Machine, offset: int, limit: int) -> list[dict[str, An
             "detection_state",
             "order_id",
             "order__fields",
+            "run_fields",
             "parameters",
         )[offset : offset + limit]
     )

@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 
 from perf.models import Machine, Run, Sample, Series, Test, TestSuite
-from tests.factories import CORPUS, make_token, report_doc, submit_doc
+from tests.factories import (
+    CORPUS,
+    make_field_change,
+    make_regression,
+    make_token,
+    report_doc,
+    submit_doc,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -114,15 +121,19 @@ def test_samples_of_several_runs(client, history):
 
 def test_an_order_has_its_neighbours(client, history):
     order_id = Run.objects.get(id=history[2].run_id).order_id
-    body = client.get(f"{API}/orders/{order_id}").json()["order"]
-    assert body["fields"] == {"llvm_project_revision": "102"}
-    assert body["previous_order_id"] is not None and body["next_order_id"] is not None
+    body = client.get(f"{API}/orders/{order_id}").json()
+    assert body["generated_by"]
+    (order,) = body["orders"]  # LNT's shape: a list of one order, fields at the top
+    assert order["id"] == order_id
+    assert order["llvm_project_revision"] == "102"
+    assert order["previous_order_id"] is not None and order["next_order_id"] is not None
 
 
 def test_fields_lists_the_suite_metrics_with_their_index(client, db):
     fields = client.get(f"{API}/fields").json()["fields"]
     assert fields[2] == {
         "column_id": 2,  # LNT's index of compile_time in nts
+        "column_type": "FLOAT",
         "column_name": "compile_time",
         "type": "Real",
         "bigger_is_better": False,
@@ -142,9 +153,25 @@ def test_graph_gives_order_value_and_run_info(client, history):
     test = Test.objects.get(name="a/one")
     # 3 = execution_time, as in LNT
     body = client.get(f"{API}/graph/{machine.id}/{test.id}/3").json()
-    assert [p[0] for p in body] == ["100", "101", "102", "103", "104"]
-    assert [p[1] for p in body] == [1.0, 1.01, 0.99, 1.5, 1.51]
+    # One point per sample, as LNT: each run has two samples of a/one.
+    assert [p[0] for p in body] == [
+        "100",
+        "100",
+        "101",
+        "101",
+        "102",
+        "102",
+        "103",
+        "103",
+        "104",
+        "104",
+    ]
+    assert [p[1] for p in body] == [1.0, 1.0, 1.01, 1.01, 0.99, 0.99, 1.5, 1.5, 1.51, 1.51]
     assert set(body[0][2]) == {"runID", "date", "label"}
+    assert body[0][2]["label"] == "100" and body[0][2]["runID"] == str(history[0].run_id)
+    newest = client.get(f"{API}/graph/{machine.id}/{test.id}/3?limit=3").json()
+    assert [p[0] for p in newest] == ["103", "104", "104"]
+    assert client.get(f"{API}/graph/{machine.id}/{test.id}/3?limit=x").status_code == 400
 
 
 def test_graph_of_a_series_that_does_not_exist_is_404(client, history):
@@ -156,8 +183,14 @@ def test_graph_of_a_series_that_does_not_exist_is_404(client, history):
 def test_regression_lists_the_field_changes_of_a_series(client, history):
     machine = Machine.objects.get()
     test = Test.objects.get(name="a/one")
+    change = make_field_change(machine="box-1", test="a/one", at_revision=103)
+    regression = make_regression([change], title="a/one is slower")
     body = client.get(f"{API}/regression/{machine.id}/{test.id}/3").json()
-    assert isinstance(body["field_changes"], list)
+    # LNT's shape: a list of regressions, each with its change's end point.
+    assert [(r["id"], r["title"], r["state"]) for r in body] == [
+        (regression.id, "a/one is slower", regression.state)
+    ]
+    assert body[0]["end_point"] == ["103", change.new_value]
 
 
 def test_schema_reads_the_suite_document(client, db):

@@ -40,14 +40,21 @@ def test_lnt_submit_request_stores_the_run_and_answers_lnt_json(client, token):
     assert body["added_tests"] == 2
     assert body["added_samples"] == 4  # nts-run1: two tests, two metrics each, one sample
     assert body["committed"] is True
-    assert body["test_results"] == []
+    # A first run: every test and Real metric is "added" (no previous run to compare).
+    (pset,) = body["test_results"]
+    assert all(status == "UNCHANGED_PASS" and perf is None for _, status, perf in pset["results"])
     assert body["detection_status_url"].endswith(f"/runs/{body['run_id']}/detection")
     assert Run.objects.filter(id=body["run_id"]).exists()
 
 
 @pytest.mark.parametrize(
     "url",
-    ["/db_default/v4/nts/submitRun", "/db_default/submitRun", "/v4/nts/submitRun"],
+    [
+        "/db_default/v4/nts/submitRun",
+        "/db_default/submitRun",
+        "/v4/nts/submitRun",
+        "/submitRun",
+    ],
 )
 def test_every_form_endpoint_accepts_a_submission(client, token, url):
     response = lnt_submit(client, f"{url}?token={token}", NTS_RUN1)
@@ -163,7 +170,7 @@ def test_the_rest_endpoint_answers_a_redirect_to_the_new_run(client, token):
     )
     assert response.status_code == 301
     run_id = response.json()["run_id"]
-    assert response["Location"] == f"/api/db_default/v4/nts/runs/{run_id}"
+    assert response["Location"] == f"http://testserver/api/db_default/v4/nts/runs/{run_id}"
     assert client.get(response["Location"]).status_code == 200
 
 

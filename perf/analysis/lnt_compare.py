@@ -1,0 +1,184 @@
+"""LNT's run-over-run verdict for one test and metric, as ``lnt submit -v`` prints it.
+
+LNT's submission reply carries ``test_results``: for every Real metric of the suite
+and every test of the new run or of the machine's previous run, the pair
+(test status, value status), which its client prints as PASS / FAIL / IMPROVED /
+REGRESSED.  This module gives the same verdicts from the same rules, so that LNT's
+client prints what it printed against LNT.  It is *not* lntsite's detection (that
+runs in the background over the series' history): it is LNT's quick two-run check.
+
+The rules, as LNT applies them (``lnt/server/reporting/analysis.py``):
+
+* test status: failed now and before -> UNCHANGED_FAIL; failed now only ->
+  REGRESSED; failed before only -> IMPROVED; else UNCHANGED_PASS;
+* value status (None when either side has no value): the current value is the
+  minimum of the samples (the maximum when bigger is better); the previous value is
+  the previous sample closest to it; a failing or just-fixed test is unchanged; an
+  ``ignore_same_hash`` metric with the same binary hash on both sides is unchanged;
+  changes under 1 % (relative) or 0.01 (absolute) or within 2 x 0.0001 x 2.576 are
+  unchanged; with at least 4 samples on both sides a two-sided Mann-Whitney U test
+  at ``confidence_lv`` that cannot reject "same" makes it unchanged; with several
+  current samples the change must exceed 2.576 population standard deviations of
+  them; with one sample any change of 0.2 % or more counts.  The sign and
+  ``bigger_is_better`` say REGRESSED or IMPROVED.
+
+Pure: plain numbers in, strings out; scipy for the rank test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from scipy import stats
+
+REGRESSED = "REGRESSED"
+IMPROVED = "IMPROVED"
+UNCHANGED_PASS = "UNCHANGED_PASS"  # noqa: S105 - a verdict, not a password
+UNCHANGED_FAIL = "UNCHANGED_FAIL"
+
+MIN_VALUE_PRECISION = 0.0001  # smallest measurable change, in the metric's unit
+MIN_PERCENTAGE_CHANGE = 0.01  # relative (1 %) and absolute floor on a counted change
+CONFIDENCE_INTERVAL = 2.576  # z for a two-sided 99 % interval
+SINGLE_SAMPLE_CHANGE = 0.002  # with one sample, changes from 0.2 % on count
+MIN_RANK_SAMPLES = 4  # samples per side before the rank test is used
+
+
+@dataclass(frozen=True)
+class Side:
+    """One run's samples of one test and metric, whether it failed, its binary hash."""
+
+    samples: Sequence[float] = ()
+    failed: bool = False
+    hash: str | None = None
+
+
+def pass_fail_status(current: Side, previous: Side) -> str:
+    """The pass/fail transition between the two runs."""
+    if current.failed:
+        return UNCHANGED_FAIL if previous.failed else REGRESSED
+    return IMPROVED if previous.failed else UNCHANGED_PASS
+
+
+def performance_status(
+    current: Side,
+    previous: Side,
+    *,
+    bigger_is_better: bool = False,
+    ignore_same_hash: bool = False,
+    confidence_lv: float = 0.05,
+) -> str | None:
+    """The performance verdict, or None when either run has no value (added/removed)."""
+    if not current.samples or not previous.samples:
+        return None
+    cur = max(current.samples) if bigger_is_better else min(current.samples)
+    # LNT counts a current value of exactly 0 as "no value".
+    if not cur:
+        return None
+    prev = _closest(previous.samples, cur)
+    delta = cur - prev
+    pct_delta = delta / prev if prev != 0 else 0.0
+    if current.failed:
+        return UNCHANGED_FAIL
+    if previous.failed:
+        return UNCHANGED_PASS
+    if ignore_same_hash and current.hash and previous.hash and current.hash == previous.hash:
+        return UNCHANGED_PASS
+    if abs(pct_delta) < MIN_PERCENTAGE_CHANGE or abs(delta) < MIN_PERCENTAGE_CHANGE:
+        return UNCHANGED_PASS
+    if abs(delta) <= 2 * MIN_VALUE_PRECISION * CONFIDENCE_INTERVAL:
+        return UNCHANGED_PASS
+    if len(current.samples) >= MIN_RANK_SAMPLES and len(previous.samples) >= MIN_RANK_SAMPLES:
+        p_value = stats.mannwhitneyu(
+            list(current.samples), list(previous.samples), alternative="two-sided"
+        ).pvalue
+        if math.isnan(p_value) or p_value >= confidence_lv:
+            return UNCHANGED_PASS
+    direction = REGRESSED if (delta < 0) == bigger_is_better else IMPROVED
+    if len(current.samples) > 1:
+        mean = sum(current.samples) / len(current.samples)
+        stddev = math.sqrt(sum((v - mean) ** 2 for v in current.samples) / len(current.samples))
+        return direction if abs(delta) > stddev * CONFIDENCE_INTERVAL else UNCHANGED_PASS
+    return direction if abs(pct_delta) >= SINGLE_SAMPLE_CHANGE else UNCHANGED_PASS
+
+
+def _closest(values: Sequence[float], target: float) -> float:
+    """The value closest to ``target``; on a tie the later one, as LNT keeps the newer."""
+    best = values[0]
+    for v in values:
+        if abs(target - v) <= abs(target - best):
+            best = v
+    return best
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """What the verdict needs to know of a Real metric."""
+
+    name: str
+    bigger_is_better: bool = False
+    ignore_same_hash: bool = False
+
+
+# LNT's report buckets, in the order its reply lists them (per metric).
+_BUCKETS = (
+    "new_failures",
+    "new_passes",
+    "regressions",
+    "improvements",
+    "added",
+    "existing_failures",
+    "unchanged",
+)
+
+
+def run_over_run(
+    metrics: Sequence[MetricRule],
+    tests: Sequence[str],
+    current: Mapping[tuple[str, str], Side],
+    previous: Mapping[tuple[str, str], Side],
+) -> list[tuple[str, str, str | None]]:
+    """LNT's ``test_results[0]['results']``: ``("<test>.<metric>", test status, value status)``.
+
+    One row per metric (in ``metrics`` order: the suite's field order) and test (in
+    ``tests`` order: by name), grouped per metric into LNT's buckets (new failures,
+    new passes, regressions, improvements, added, existing failures, unchanged).
+    ``current``/``previous`` map (test, metric) to that run's Side; a missing key
+    is a test without that metric.  With no previous run, pass an empty mapping.
+    """
+    rows: list[tuple[str, str, str | None]] = []
+    empty = Side()
+    for metric in metrics:
+        buckets: dict[str, list[tuple[str, str, str | None]]] = {b: [] for b in _BUCKETS}
+        for test in tests:
+            now = current.get((test, metric.name), empty)
+            before = previous.get((test, metric.name), empty)
+            status = pass_fail_status(now, before)
+            perf = performance_status(
+                now,
+                before,
+                bigger_is_better=metric.bigger_is_better,
+                ignore_same_hash=metric.ignore_same_hash,
+            )
+            has_value = bool(now.samples)
+            # LNT compares with a previous value only when the current one is non-zero.
+            compared = has_value and bool(before.samples) and perf is not None
+            if status == REGRESSED:
+                bucket = "new_failures"
+            elif status == IMPROVED:
+                bucket = "new_passes"
+            elif has_value and not compared:
+                bucket = "added"
+            elif status == UNCHANGED_FAIL:
+                bucket = "existing_failures"
+            elif perf == REGRESSED:
+                bucket = "regressions"
+            elif perf == IMPROVED:
+                bucket = "improvements"
+            else:
+                bucket = "unchanged"
+            buckets[bucket].append((f"{test}.{metric.name}", status, perf))
+        for b in _BUCKETS:
+            rows.extend(buckets[b])
+    return rows

@@ -1,0 +1,265 @@
+"""Reads behind LNT's REST shapes and ``lnt submit``'s run-over-run results.
+
+LNT stores a sample as one row per (run, test, repetition) with one column per
+metric; lntsite stores one ``Sample`` per (run, series) holding the repetitions as
+a list.  These selectors read lntsite's rows and hand back LNT's rows, each with an
+*LNT sample id*: ``base * SAMPLE_ID_STRIDE + k`` where ``base`` is the smallest
+``Sample.id`` of that (run, test) and ``k`` the repetition, so ``samples/<id>``
+finds it again with two indexed queries.  Every function issues a fixed number of
+queries whatever the size of the runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from ..analysis.lnt_compare import MetricRule, Side, run_over_run
+from ..formats import DEFAULT_LIMITS
+from ..models import FieldChange, Metric, Point, Run, Sample, TestSuite
+
+# A test holds at most this many repetitions (the report limit), so ids never collide.
+SAMPLE_ID_STRIDE = DEFAULT_LIMITS.max_samples_per_value
+
+
+def _lnt_rows(
+    pairs: dict[tuple[int, int], dict[str, Any]], values: list[tuple[int, int, int, str, Any]]
+) -> None:
+    """Fill ``pairs[(run, test)]['metrics']`` with metric -> values from Sample rows
+    ``(sample id, run id, test id, metric name, values)`` and its smallest sample id."""
+    for sample_id, run_id, test_id, metric, vals in values:
+        pair = pairs.get((run_id, test_id))
+        if pair is None:
+            continue
+        pair["metrics"][metric] = vals
+        pair["base"] = min(pair.get("base", sample_id), sample_id)
+
+
+def _expand(pair: dict[str, Any], head: dict[str, Any]) -> list[dict[str, Any]]:
+    """One LNT row per repetition: ``head`` plus every metric that has a k-th value."""
+    metrics: dict[str, list[Any]] = pair["metrics"]
+    depth = max((len(v) for v in metrics.values()), default=0)
+    rows = []
+    for k in range(depth):
+        row = {"id": pair["base"] * SAMPLE_ID_STRIDE + k, **head}
+        for metric, vals in metrics.items():
+            if k < len(vals) and vals[k] is not None:
+                row[metric] = vals[k]
+        rows.append(row)
+    return rows
+
+
+def sample_rows(
+    suite: TestSuite, run_ids: list[int], offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """LNT's ``samples?runid=``: one row per sample, metric columns, order fields.
+
+    Paged by (run, test): ``offset``/``limit`` count those pairs, so a test's
+    repetitions are never split across pages.  Two queries.
+    """
+    page = list(
+        Sample.objects.filter(run_id__in=run_ids, run__suite=suite)
+        .values_list("run_id", "series__test_id")
+        .order_by("run_id", "series__test_id")
+        .distinct()[offset : offset + limit]
+    )
+    if not page:
+        return []
+    pairs: dict[tuple[int, int], dict[str, Any]] = {p: {"metrics": {}} for p in page}
+    heads: dict[tuple[int, int], dict[str, Any]] = {}
+    rows = Sample.objects.filter(
+        run_id__in={r for r, _ in page}, series__test_id__in={t for _, t in page}
+    ).values_list(
+        "id",
+        "run_id",
+        "series__test_id",
+        "series__metric__name",
+        "values",
+        "series__test__name",
+        "run__order__fields",
+    )
+    values = []
+    for sample_id, run_id, test_id, metric, vals, name, order in rows:
+        values.append((sample_id, run_id, test_id, metric, vals))
+        heads[(run_id, test_id)] = {"run_id": run_id, "name": name, **order}
+    _lnt_rows(pairs, values)
+    out: list[dict[str, Any]] = []
+    for key in page:
+        if "base" in pairs[key]:
+            out.extend(_expand(pairs[key], heads[key]))
+    return out
+
+
+def sample_row(suite: TestSuite, lnt_sample_id: int) -> dict[str, Any] | None:
+    """LNT's ``samples/<id>``: the one repetition that id names, or None.  Two queries."""
+    base, k = divmod(lnt_sample_id, SAMPLE_ID_STRIDE)
+    found = (
+        Sample.objects.filter(id=base, run__suite=suite).values("run_id", "series__test_id").first()
+    )
+    if found is None:
+        return None
+    key = (found["run_id"], found["series__test_id"])
+    pairs: dict[tuple[int, int], dict[str, Any]] = {key: {"metrics": {}}}
+    _lnt_rows(
+        pairs,
+        list(
+            Sample.objects.filter(run_id=key[0], series__test_id=key[1]).values_list(
+                "id", "run_id", "series__test_id", "series__metric__name", "values"
+            )
+        ),
+    )
+    if pairs[key].get("base") != base:
+        return None  # not the id of a row's first sample: no such LNT sample
+    rows = _expand(pairs[key], {"run_id": key[0], "test_id": key[1]})
+    return rows[k] if k < len(rows) else None
+
+
+def run_test_rows(run: Run) -> list[dict[str, Any]]:
+    """The tests of one run for LNT's ``runs/<id>``: one row per test, by name.
+
+    A metric with one sample is a plain value, as in LNT's rows; with several it is
+    the list of samples (LNT's API left that case open; its report format reads a
+    list as the samples), so the export re-imports to the same samples.  One query.
+    """
+    rows = (
+        Sample.objects.filter(run=run)
+        .order_by("series__test__name", "series__metric__position")
+        .values_list("id", "series__test__name", "series__metric__name", "values")
+    )
+    tests: dict[str, dict[str, Any]] = {}
+    for sample_id, name, metric, vals in rows:
+        test = tests.setdefault(name, {"base": sample_id, "metrics": {}})
+        test["base"] = min(test["base"], sample_id)
+        test["metrics"][metric] = vals[0] if len(vals) == 1 else vals
+    return [
+        {"id": t["base"] * SAMPLE_ID_STRIDE, "run_id": run.id, "name": name, **t["metrics"]}
+        for name, t in tests.items()
+    ]
+
+
+def graph_samples(series_id: int, *, limit: int) -> list[tuple[dict[str, Any], Any, datetime, int]]:
+    """LNT's ``graph/<machine>/<test>/<field>``: one entry per sample, oldest first.
+
+    (order fields, value, run start time, run id) for the newest ``limit`` samples;
+    samples of runs where the test failed are left out, as LNT leaves out samples
+    whose status is not PASS.  Two queries: the newest points by the (series,
+    position) index, then their samples by the (run, series) index.
+    """
+    points = list(
+        Point.objects.filter(series_id=series_id, failed=False)
+        .order_by("-position", "-run_id")
+        .values_list("run_id", "order__fields", "run__start_time")[:limit]
+    )
+    samples = dict(
+        Sample.objects.filter(series_id=series_id, run_id__in=[p[0] for p in points]).values_list(
+            "run_id", "values"
+        )
+    )
+    out: list[tuple[dict[str, Any], Any, datetime, int]] = []
+    for run_id, order, start in points:  # newest first
+        for value in reversed(samples.get(run_id) or []):
+            if value is not None:
+                out.append((order, value, start, run_id))
+    return out[:limit][::-1]
+
+
+def run_over_run_inputs(
+    run_id: int,
+) -> tuple[list[MetricRule], list[str], dict[tuple[str, str], Side], dict[tuple[str, str], Side]]:
+    """What LNT's submission report compares: the run and the machine's previous run.
+
+    The previous run is the machine's run at the closest earlier order.  Returns
+    (Real metrics in field order, test names of either run by name, current sides,
+    previous sides).  At most five queries: the run, its predecessor, the suite's
+    Real metrics, the two runs' points, and the raw samples of the series that have
+    several samples in either run.
+    """
+    run = Run.objects.filter(id=run_id).values("machine_id", "position", "suite_id").first()
+    if run is None:
+        return [], [], {}, {}
+    prev_id = (
+        Run.objects.filter(machine_id=run["machine_id"], position__lt=run["position"])
+        .order_by("-position", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    metrics = [
+        MetricRule(name, bool(bib), bool(ish))
+        for name, bib, ish in Metric.objects.filter(suite_id=run["suite_id"], type=Metric.REAL)
+        .order_by("position")
+        .values_list("name", "bigger_is_better", "ignore_same_hash")
+    ]
+    run_ids = [run_id] if prev_id is None else [run_id, prev_id]
+    points = list(
+        Point.objects.filter(run_id__in=run_ids, series__metric__type=Metric.REAL).values_list(
+            "run_id",
+            "series_id",
+            "series__test__name",
+            "series__metric__name",
+            "failed",
+            "hash",
+            "count",
+            "value",
+        )
+    )
+    several = {p[1] for p in points if p[6] > 1}
+    raw: dict[tuple[int, int], list[Any]] = {}
+    if several:
+        raw = {
+            (r, s): v
+            for r, s, v in Sample.objects.filter(
+                run_id__in=run_ids, series_id__in=several
+            ).values_list("run_id", "series_id", "values")
+        }
+    sides: dict[int, dict[tuple[str, str], Side]] = defaultdict(dict)
+    names: set[str] = set()
+    for r, s, test, metric, failed, hash_, count, value in points:
+        names.add(test)
+        if count > 1:
+            values = [float(v) for v in raw.get((r, s), []) if v is not None]
+        else:
+            values = [] if value is None else [value]
+        sides[r][(test, metric)] = Side(tuple(values), failed, hash_)
+    previous = sides.get(prev_id, {}) if prev_id is not None else {}
+    return metrics, sorted(names), sides.get(run_id, {}), previous
+
+
+def submission_results(run_id: int) -> list[tuple[str, str, str | None]]:
+    """LNT's run-over-run verdicts for a new run (``lnt_compare.run_over_run``).
+
+    At most five queries (``run_over_run_inputs``); no detection.
+    """
+    return run_over_run(*run_over_run_inputs(run_id))
+
+
+def series_regressions(series_id: int) -> list[dict[str, Any]]:
+    """The regressions holding a live change of this series, with the change's end
+    order and new value (LNT's ``regression/<machine>/<test>/<field>``).  One query."""
+    return list(
+        FieldChange.objects.filter(series_id=series_id, withdrawn=False, indicator__isnull=False)
+        .order_by("end_position")
+        .values(
+            "id",
+            "end_order__fields",
+            "new_value",
+            "old_value",
+            "relative_change",
+            "is_regression",
+            "indicator__regression_id",
+            "indicator__regression__title",
+            "indicator__regression__state",
+        )
+    )
+
+
+__all__ = [
+    "SAMPLE_ID_STRIDE",
+    "graph_samples",
+    "run_over_run_inputs",
+    "run_test_rows",
+    "sample_row",
+    "sample_rows",
+    "series_regressions",
+    "submission_results",
+]
