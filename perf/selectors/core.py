@@ -6,19 +6,15 @@ data (tests assert the counts), and returns plain values or small dataclasses.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from django.db.models import Count, Max
 
 from ..models import (
-    FieldChange,
     Machine,
     Metric,
     Order,
-    Point,
     Run,
-    Sample,
     Series,
     Test,
     TestSuite,
@@ -78,62 +74,6 @@ def run_get(suite: TestSuite, run_id: int) -> Run | None:
     return Run.objects.filter(suite=suite, id=run_id).select_related("machine", "order").first()
 
 
-def run_samples(run: Run) -> dict[str, dict[str, list[Any]]]:
-    """test name -> metric name -> sample values, for one run.  One query."""
-    rows = (
-        Sample.objects.filter(run=run)
-        .order_by("series__test__name", "series__metric__position")
-        .values_list("series__test__name", "series__metric__name", "values")
-    )
-    tests: dict[str, dict[str, list[Any]]] = defaultdict(dict)
-    for test, metric, values in rows:
-        tests[test][metric] = values
-    return tests
-
-
-def run_export(run: Run, schema_order_fields: list[str]) -> dict[str, Any]:
-    """A run as a v2 report (plus ids), which ``parse_report`` re-imports unchanged."""
-    machine, order = run.machine, run.order
-    run_doc: dict[str, Any] = {
-        "id": run.id,
-        "start_time": run.start_time.replace(tzinfo=None).isoformat(),
-        "end_time": run.end_time.replace(tzinfo=None).isoformat(),
-        **run.run_fields,
-        **run.parameters,
-        **{f: order.fields.get(f) for f in schema_order_fields},
-        "order_id": order.id,
-        "machine_id": machine.id,
-    }
-    tests = [{"name": name, **metrics} for name, metrics in run_samples(run).items()]
-    return {
-        "format_version": "2",
-        "generated_by": "lntsite",
-        "machine": {"id": machine.id, "name": machine.name, **machine.fields, **machine.parameters},
-        "run": run_doc,
-        "tests": tests,
-    }
-
-
-def samples_for_runs(run_ids: list[int], offset: int, limit: int) -> list[dict[str, Any]]:
-    rows = (
-        Sample.objects.filter(run_id__in=run_ids)
-        .order_by("run_id", "series_id")
-        .values(
-            "run_id", "series__test_id", "series__test__name", "series__metric__name", "values"
-        )[offset : offset + limit]
-    )
-    return [
-        {
-            "run_id": r["run_id"],
-            "test_id": r["series__test_id"],
-            "name": r["series__test__name"],
-            "metric": r["series__metric__name"],
-            "values": r["values"],
-        }
-        for r in rows
-    ]
-
-
 def order_get(suite: TestSuite, key: str) -> dict[str, Any] | None:
     """An order by id, with its neighbours.  Three queries."""
     if not key.isdigit():
@@ -163,45 +103,6 @@ def test_list(suite: TestSuite, offset: int, limit: int) -> list[dict[str, Any]]
 
 def series_find(machine_id: int, test_id: int, metric: Metric) -> Series | None:
     return Series.objects.filter(machine_id=machine_id, test_id=test_id, metric=metric).first()
-
-
-def series_points(series_id: int, *, offset: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
-    """The points of a series in order: one row per run.  One query, index range scan."""
-    return list(
-        Point.objects.filter(series_id=series_id)
-        .order_by("position", "run_id")
-        .values(
-            "run_id",
-            "position",
-            "value",
-            "count",
-            "minimum",
-            "maximum",
-            "failed",
-            "order__fields",
-            "run__start_time",
-        )[offset : offset + limit]
-    )
-
-
-def series_changes(series_id: int) -> list[dict[str, Any]]:
-    return list(
-        FieldChange.objects.filter(series_id=series_id, withdrawn=False)
-        .order_by("end_position")
-        .values(
-            "id",
-            "start_order__fields",
-            "end_order__fields",
-            "end_position",
-            "old_value",
-            "new_value",
-            "relative_change",
-            "confidence",
-            "is_regression",
-            "method",
-            "indicator__regression_id",
-        )
-    )
 
 
 def suite_names() -> list[str]:
@@ -235,14 +136,9 @@ __all__ = [
     "machine_find",
     "machine_runs",
     "run_get",
-    "run_samples",
-    "run_export",
-    "samples_for_runs",
     "order_get",
     "test_list",
     "series_find",
-    "series_points",
-    "series_changes",
     "suite_names",
     "machine_choices",
     "real_metric_choices",
