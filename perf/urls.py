@@ -1,9 +1,24 @@
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.urls.resolvers import URLPattern
 
 from .api import common, read, submit
 
 app_name = "perf"
+
+
+class IdConverter:
+    """A database id: at most 18 digits, so a longer one is a 404, not a bigint overflow."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 api = "api/db_<str:db>/v4/<str:suite>/"
 
@@ -23,8 +38,8 @@ urlpatterns = [
     path("submitRun", submit.submit_run, name="submit-run-default"),
     # --- REST API ----------------------------------------------------------------
     *api_path(api + "runs", submit.runs_collection, "api-runs"),
-    *api_path(api + "runs/<int:run_id>", read.run, "api-run"),
-    *api_path(api + "runs/<int:run_id>/detection", read.run_detection, "api-run-detection"),
+    *api_path(api + "runs/<id:run_id>", read.run, "api-run"),
+    *api_path(api + "runs/<id:run_id>/detection", read.run_detection, "api-run-detection"),
     *api_path(api + "machines", read.machines, "api-machines"),
     *api_path(api + "machines/<str:key>", read.machine, "api-machine"),
     *api_path(api + "samples", read.samples, "api-samples"),
@@ -34,10 +49,10 @@ urlpatterns = [
     *api_path(api + "tests", read.tests, "api-tests"),
     *api_path(api + "schema", read.schema, "api-schema"),
     *api_path(
-        api + "graph/<int:machine_id>/<int:test_id>/<int:field_index>", read.graph, "api-graph"
+        api + "graph/<id:machine_id>/<id:test_id>/<id:field_index>", read.graph, "api-graph"
     ),
     *api_path(
-        api + "regression/<int:machine_id>/<int:test_id>/<int:field_index>",
+        api + "regression/<id:machine_id>/<id:test_id>/<id:field_index>",
         read.regression,
         "api-regression",
     ),

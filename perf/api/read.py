@@ -49,10 +49,25 @@ def suite_view(view: View) -> View:
     return wrapper
 
 
+def read_only(view: View) -> View:
+    """A GET endpoint: any other method is a JSON 405, never Django's CSRF page
+    (machine clients have no cookie, and only GET and HEAD reach the view)."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return json_error(f"{request.method} is not allowed here; use GET", 405)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _page(request: HttpRequest) -> tuple[int, int] | JsonResponse:
     return page_params(request)
 
 
+@read_only
 @suite_view
 def machines(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     page = _page(request)
@@ -79,6 +94,7 @@ def machines(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     )
 
 
+@read_only
 @suite_view
 def machine(request: HttpRequest, suite: TestSuite, key: str) -> HttpResponse:
     found = selectors.machine_find(suite, key)
@@ -155,6 +171,7 @@ def run(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpResponse:
     )
 
 
+@read_only
 @suite_view
 def run_detection(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpResponse:
     row = (
@@ -167,6 +184,7 @@ def run_detection(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpRe
     return JsonResponse(row)
 
 
+@read_only
 @suite_view
 def samples(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     """LNT's ``samples?runid=``: one row per sample; paged by (run, test)."""
@@ -185,15 +203,19 @@ def samples(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     return JsonResponse(lnt_body(samples=rows, offset=offset, limit=limit))
 
 
+@read_only
 @suite_view
 def sample(request: HttpRequest, suite: TestSuite, sample_id: str) -> HttpResponse:
     """LNT's ``samples/<id>``, with the ids that ``samples?runid=`` gives."""
-    row = lnt.sample_row(suite, int(sample_id)) if sample_id.isdigit() else None
+    # More than 18 digits cannot be an id (and would overflow a bigint column).
+    is_id = sample_id.isdigit() and len(sample_id) <= 18
+    row = lnt.sample_row(suite, int(sample_id)) if is_id else None
     if row is None:
         return json_error(f"no sample {sample_id!r} in suite {suite.name!r}", 404)
     return JsonResponse(lnt_body(samples=[row]))
 
 
+@read_only
 @suite_view
 def order(request: HttpRequest, suite: TestSuite, key: str) -> HttpResponse:
     found = selectors.order_get(suite, key)
@@ -202,6 +224,7 @@ def order(request: HttpRequest, suite: TestSuite, key: str) -> HttpResponse:
     return JsonResponse(lnt_body(orders=[order_json(found)]))
 
 
+@read_only
 @suite_view
 def fields(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     return JsonResponse(
@@ -222,6 +245,7 @@ def fields(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     )
 
 
+@read_only
 @suite_view
 def tests(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     page = _page(request)
@@ -247,6 +271,7 @@ def _series(
     return series.id, metric
 
 
+@read_only
 @suite_view
 def graph(
     request: HttpRequest, suite: TestSuite, machine_id: int, test_id: int, field_index: int
@@ -263,6 +288,7 @@ def graph(
     return JsonResponse(graph_points(lnt.graph_samples(found[0], limit=limit)), safe=False)
 
 
+@read_only
 @suite_view
 def regression(
     request: HttpRequest, suite: TestSuite, machine_id: int, test_id: int, field_index: int

@@ -46,7 +46,7 @@ def machine_find(suite: TestSuite, key: str) -> Machine | None:
     """By id when ``key`` is all digits, else by name.  One query."""
     qs = Machine.objects.filter(suite=suite)
     if key.isdigit():
-        return qs.filter(id=int(key)).first()
+        return qs.filter(id=int(key)).first() if len(key) <= 18 else None
     return qs.filter(name=key).first()
 
 
@@ -76,7 +76,7 @@ def run_get(suite: TestSuite, run_id: int) -> Run | None:
 
 def order_get(suite: TestSuite, key: str) -> dict[str, Any] | None:
     """An order by id, with its neighbours.  Three queries."""
-    if not key.isdigit():
+    if not key.isdigit() or len(key) > 18:  # more digits would overflow a bigint
         return None
     order = (
         Order.objects.filter(suite=suite, id=int(key))

@@ -253,3 +253,25 @@ def test_the_schema_answer_is_an_lnt_schema_document(lnt):
     body = lnt.get(f"{API}/schema").json()
     assert body["name"] == "nts" and body["format_version"] == "2"
     assert yaml.safe_load(json.dumps(body))["metrics"][0]["name"] == "compile_time"
+
+
+def test_writes_to_read_endpoints_are_json_405s_not_csrf_pages(lnt, two_runs):
+    for path in ("machines", "fields", "tests", f"samples?runid={two_runs[0].id}"):
+        response = lnt.post(f"{API}/{path}", "x", content_type="text/plain")
+        assert response.status_code == 405
+        assert "GET" in response.json()["error"]
+
+
+def test_absurd_ids_are_404s(lnt):
+    huge = "9" * 30
+    for path in (
+        f"samples/{huge}",
+        f"orders/{huge}",
+        f"runs/{huge}",
+        f"machines/{huge}",
+        f"graph/{huge}/1/3",
+        f"regression/1/{huge}/3",
+    ):
+        response = lnt.get(f"{API}/{path}")
+        assert response.status_code == 404
+        assert response.json()["success"] is False
