@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +125,7 @@ class ReportOptions:
     metric: Metric | None
     sort: str
     filter_text: str
-    name_filter: re.Pattern[str] | None
+    name_filter: run_selectors.NameFilter | None
     filter_error: str
     hide_below: float
     min_change: float
