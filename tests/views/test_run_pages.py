@@ -95,9 +95,10 @@ def test_machine_page_compares_latest_with_previous_in_fixed_queries(
 ):
     submit_grid(machines=1, tests=3, orders=orders, step_at=orders - 1)
     machine_id = Run.objects.first().machine_id
-    # Points, samples (execution_time: 3 samples), history (every series) and
-    # detected changes: four queries for the comparison, whatever the history.
-    with django_assert_num_queries(10):
+    # Points (with the status metrics'), history (every series) and detected changes:
+    # three queries for the comparison, whatever the history.  (The runs' samples are
+    # no longer read: the verdict is the detector's model on the points' levels.)
+    with django_assert_num_queries(9):
         response = client.get(reverse("perf:machine-detail", args=["nts", machine_id]))
     body = response.content.decode()
     assert "Latest run" in body
@@ -200,14 +201,15 @@ def test_run_report_csv_is_escaped_and_neutralises_formulas(client):
 @pytest.mark.parametrize("tests", [3, 30])
 def test_run_report_uses_a_fixed_number_of_queries(client, tests, django_assert_num_queries):
     results = submit_grid(machines=1, tests=tests, orders=3, step_at=2)
-    # Three-sample execution_time reads the points, the samples, the history (its
-    # run-to-run noise bounds the samples' verdict too) and the detected changes.
-    with django_assert_num_queries(10):
+    # The comparison reads the points (with the status metric's), the history and the
+    # detected changes, for three-sample execution_time as for one-sample
+    # compile_time: the verdict is the detector's model on the points' levels, so
+    # the runs' samples are not read (one query fewer than before).
+    with django_assert_num_queries(9):
         client.get(run_url(results[-1].run_id))
     # The baseline's data is read with the previous run's: one more query (its lookup).
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         client.get(run_url(results[-1].run_id), {"baseline": str(results[0].run_id)})
-    # One-sample compile_time needs no samples, only the history.
     with django_assert_num_queries(9):
         client.get(run_url(results[-1].run_id), {"metric": "compile_time"})
 
