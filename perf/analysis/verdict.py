@@ -11,6 +11,10 @@ Each row gets one of these verdicts, in this order of precedence:
 ``SMALL``
     the move is under the report's threshold (``min_change`` percent): never counted,
     whatever else is known (a detected change still gets its badge from the caller);
+``SAME_BINARY``
+    the metric ignores moves with an unchanged binary (``ignore_same_hash``) and both
+    runs report the same binary hash: the detector drops such a change, and so does
+    the report (it is unchanged);
 ``DETECTED``
     the detector stored a confirmed change at the new run's order;
 ``SUSPECT``
@@ -61,6 +65,7 @@ DETECTED = "detected"
 SUSPECT = "suspect"
 CHANGED = "changed"
 SMALL = "small"
+SAME_BINARY = "same_binary"
 FEW = "few"
 NOISE = "noise"
 
@@ -80,7 +85,8 @@ class Move:
     the levels of the runs before the new one, oldest first, None (or NaN) for a failed
     or missing run; only the last ``window_before`` count.  ``adjacent`` says the old
     run is the newest of them.  ``stored`` is the detector's live change at the new
-    run's order: DETECTED, SUSPECT or "".
+    run's order: DETECTED, SUSPECT or "".  ``same_binary``: the metric ignores moves
+    of an unchanged binary and both runs report the same binary hash.
     """
 
     delta: float
@@ -89,6 +95,7 @@ class Move:
     history: Sequence[float | None]
     adjacent: bool = True
     stored: str = ""
+    same_binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,8 @@ def judge(
 def _kind(move: Move, *, passed: bool, known: int, min_change: float, min_history: int) -> str:
     if abs(move.delta) < min_change:
         return SMALL
+    if move.same_binary:
+        return SAME_BINARY
     if move.stored in (DETECTED, SUSPECT):
         return move.stored
     if passed:

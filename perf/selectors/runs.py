@@ -265,6 +265,8 @@ class ReportRow:
             return z or f"within the noise of {runs}"
         if self.verdict == verdict.SMALL:
             return "smaller than the threshold"
+        if self.verdict == verdict.SAME_BINARY:
+            return "the binary did not change (same hash in both runs)"
         return ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -313,7 +315,8 @@ class MetricReport:
 class ReportData:
     """What a comparison of two runs reads: see ``report_data``."""
 
-    # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count)
+    # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count,
+    # binary hash)
     points: list[tuple[Any, ...]]
     history: dict[int, list[float | None]] = field(default_factory=dict)  # series -> values
     # series -> the run of its newest history point: the old run is "adjacent" when it
@@ -398,6 +401,7 @@ def report_data(
             "stdev",
             "failed",
             "count",
+            "hash",
         )
     )
     data = ReportData(points=points)
@@ -487,6 +491,12 @@ def _sides(
     failed = bool((real is not None and real[7]) or (status is not None and status[7]))
     value = real[5] if real is not None and not real[7] else None
     return _Side(present=True, failed=failed, value=value)
+
+
+def _binary(rows: dict[int, tuple[Any, ...]], run_id: int | None) -> str | None:
+    """The binary hash a test's point in ``run_id`` reported, if any."""
+    row = rows.get(run_id) if run_id is not None else None
+    return row[9] if row is not None and len(row) > 9 else None
 
 
 def _group_by_status(old: _Side, new: _Side, has_old_run: bool) -> str | None:
@@ -592,6 +602,9 @@ def report_compare(
                     history=data.history.get(series_id, []),  # type: ignore[arg-type]
                     adjacent=data.history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
                     stored=row.detected,
+                    same_binary=metric.ignore_same_hash
+                    and _binary(runs, old_run_id) is not None
+                    and _binary(runs, old_run_id) == _binary(runs, new_run_id),
                 )
             )
             judged.append(row)

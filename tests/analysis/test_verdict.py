@@ -13,6 +13,7 @@ from perf.analysis.verdict import (
     DETECTED,
     FEW,
     NOISE,
+    SAME_BINARY,
     SMALL,
     SUSPECT,
     Move,
@@ -50,6 +51,7 @@ STEADY = history()
         (10.0, [1.0, 1.01, 0.99, 1.0, 1.005, 0.995], {}, CHANGED),  # but a 10x step, yes
         (1.5, [], {}, FEW),  # no history at all
         (1.5, [None] * 20, {"old": 1.0}, FEW),  # 20 failed runs are no history either
+        (1.10, STEADY, {"same_binary": True}, SAME_BINARY),
         (STEADY[-1] * 1.015, STEADY, {"stored": DETECTED}, DETECTED),
         (STEADY[-1] * 1.015, STEADY, {"stored": SUSPECT}, SUSPECT),
         (STEADY[-1] * 1.001, STEADY, {"stored": DETECTED}, SMALL),  # a badge, not a flag

@@ -28,8 +28,9 @@ STATUS_OF = {TIME.id: STATUS.id}
 OLD, NEW = 10, 11
 
 
-def point(run, test, metric, value, stdev=None, failed=False, count=1):
-    return (run, 100 * metric.id + test, test, f"t{test}", metric.id, value, stdev, failed, count)
+def point(run, test, metric, value, stdev=None, failed=False, count=1, binary=None):
+    series = 100 * metric.id + test
+    return (run, series, test, f"t{test}", metric.id, value, stdev, failed, count, binary)
 
 
 def status(run, test, failed):
@@ -104,6 +105,18 @@ def test_a_huge_step_is_a_change_even_with_a_short_history():
     history = {101: [1.0, 1.01, 0.99, 1.0, 1.005, 0.995]}
     row = one_step(10.0, history=history)
     assert (row.group, row.verdict) == ("regressions", "changed")
+
+
+def test_a_move_of_an_unchanged_binary_is_unchanged_when_the_metric_says_so():
+    hashed = Metric(id=1, name="execution_time", type=Metric.REAL, ignore_same_hash=True)
+    for binary, verdict in (("abc", "same_binary"), ("def", "changed")):
+        points = [
+            point(OLD, 1, hashed, STEADY[101][-1], binary="abc"),
+            point(NEW, 1, hashed, 1.10, binary=binary),
+        ]
+        (row,) = report(points, metrics=(hashed,), history=STEADY).rows()
+        assert row.verdict == verdict
+    assert one_step(1.10).verdict == "changed"  # TIME does not ignore it
 
 
 def test_a_change_below_the_threshold_is_unchanged_however_quiet():
