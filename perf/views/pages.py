@@ -194,6 +194,10 @@ def _render_report(
         )
         sections.append({"comparison": comparison, "report": refined})
     output = request.GET.get("format", "html")
+    if output in ("json", "csv") and options.filter_error:
+        # The page shows the message beside the form; an export must not silently
+        # ignore the filter it was asked for.
+        return JsonResponse({"error": f"filter: {options.filter_error}"}, status=400)
     if output == "json":
         return JsonResponse(
             {

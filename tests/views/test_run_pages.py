@@ -190,6 +190,14 @@ def test_run_report_refuses_a_bad_filter_with_a_clear_message(client, pattern, m
     assert message in response.content.decode()
 
 
+@pytest.mark.parametrize("output", ["json", "csv"])
+def test_run_report_exports_refuse_a_bad_filter_with_a_400(client, output):
+    _, new = two_runs()
+    response = client.get(run_url(new), {"filter": "t/[", "format": output})
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("filter: The filter is not a valid regular")
+
+
 def test_run_report_applies_a_catastrophic_looking_filter_like_any_other(client):
     _, new = two_runs()
     response = client.get(run_url(new), {"filter": "(t|t/)+s", "format": "json"})
