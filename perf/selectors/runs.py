@@ -3,20 +3,23 @@
 Every function issues a fixed number of queries whatever the number of runs,
 tests or machines (tests assert the counts) and returns plain rows or small
 dataclasses.  The comparison itself (``report_compare``) is plain Python over
-what ``report_data`` read; the statistics are in ``significance`` (no Django).
+what ``report_data`` read; the verdict on each move is ``analysis.verdict``'s (no
+Django), the change detector's own model.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import re2  # google-re2: linear-time matching for user-given test-name filters
 from django.db.models import BigIntegerField, Count, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from ..analysis import significance
+from ..analysis import verdict
+from ..analysis.changepoints import DetectionParams
+from ..analysis.summary import status_metric_name
 from ..models import (
     Baseline,
     FieldChange,
@@ -26,15 +29,12 @@ from ..models import (
     Point,
     Regression,
     Run,
-    Sample,
     TestSuite,
 )
 
-# A regex longer than this is refused: with Python's backtracking engine, the
-# catastrophic patterns need some length, and no test-name filter needs more.
+# A filter longer than this is refused: no test-name filter needs more, and RE2's
+# compile cost and memory grow with the pattern.
 FILTER_MAX_LENGTH = 100
-# Nested quantifiers such as (a+)+ or (a*)* are the classic catastrophic shape.
-_NESTED_QUANTIFIER = re.compile(r"\([^)]*[+*}][^)]*\)\s*[+*{]")
 
 # The groups of a report, in display order.
 GROUPS = (
@@ -42,6 +42,8 @@ GROUPS = (
     ("improvements", "Improvements"),
     ("new_failures", "New failures"),
     ("new_passes", "New passes"),
+    ("existing_failures", "Existing failures"),
+    ("too_little_history", "Too little history to judge"),
     ("added", "Added tests"),
     ("removed", "Removed tests"),
     ("unchanged", "Unchanged"),
@@ -55,26 +57,36 @@ class FilterError(ValueError):
     """A test-name filter that was refused; the message is shown to the user."""
 
 
-def name_filter_compile(pattern: str) -> re.Pattern[str] | None:
-    """Compile a user's test-name regex, or raise FilterError with a clear message.
+class NameFilter(Protocol):
+    """A compiled test-name filter: ``search(name)`` is truthy when the name matches."""
 
-    An empty pattern means no filter (None).  Patterns longer than
-    FILTER_MAX_LENGTH or with nested quantifiers are refused, because they can
-    take exponential time on a long name.
+    def search(self, text: str) -> object: ...
+
+
+def name_filter_compile(pattern: str) -> NameFilter | None:
+    """Compile a user's test-name regex with RE2, or raise FilterError with a clear message.
+
+    An empty pattern means no filter (None).  RE2 matches in time linear in the
+    name whatever the pattern, so no pattern can pin a worker (Python's ``re``
+    backtracks: ``(.|..)+!`` takes seconds on one 32-character name and 1.6x more
+    per character).  The price is RE2's syntax: no backreferences or lookarounds,
+    which are refused with RE2's own message.  Patterns longer than
+    FILTER_MAX_LENGTH are refused too.
     """
     if not pattern:
         return None
     if len(pattern) > FILTER_MAX_LENGTH:
         raise FilterError(f"The filter is too long (at most {FILTER_MAX_LENGTH} characters).")
-    if _NESTED_QUANTIFIER.search(pattern):
-        raise FilterError(
-            "The filter has a nested repetition such as (a+)+, which can take very long; "
-            "simplify it."
-        )
+    options = re2.Options()
+    options.log_errors = False  # a bad filter is the user's mistake, not a log line
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise FilterError(f"The filter is not a valid regular expression: {exc}.") from None
+        compiled: NameFilter = re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else ""
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise FilterError(f"The filter is not a valid regular expression: {reason}.") from None
+    return compiled
 
 
 # --- home and machines -------------------------------------------------------------
@@ -197,20 +209,22 @@ class ReportRow:
     old: float | None
     new: float | None
     delta: float | None  # relative change in percent, signed, (new - old) / |old|
-    # Percent of the level, the noise the change was held to: with several samples
-    # the larger of the samples' relative stdev (max of both runs) and the series'
-    # run-to-run noise (robust, from its history), with one sample the latter.
-    noise: float | None
-    significant: bool
     group: str
-    reason: str = ""  # significance.SIGNIFICANT / SMALL / NOISE / UNKNOWN, "" if not compared
-    p_value: float | None = None  # when the samples were tested
-    method: str = ""  # "mann-whitney", "welch", "history", "detected" or ""
-    history_noise: float | None = None  # the run-to-run noise alone, percent, if known
+    # The engine's verdict (``verdict.judge``): detected, suspect, changed, small, few or
+    # noise; "" when the values were not compared (added, removed, failed).
+    verdict: str = ""
+    # The detector's noise estimate of one run's level, percent, from the history.
+    noise: float | None = None
+    z: float | None = None  # the move in the detector's standard errors, when it got there
+    history_runs: int = 0  # known runs in the history window before the new run
     # A live change the detector found at the new run's order: "detected" or
     # "suspect" (unconfirmed), with its regression if grouped into one.
     detected: str = ""
     regression_id: int | None = None
+
+    @property
+    def significant(self) -> bool:
+        return self.verdict in verdict.FLAGGED
 
     # Display strings: formatting here is ten times cheaper than a floatformat
     # filter per cell, which matters with 500 rows a group.
@@ -237,15 +251,22 @@ class ReportRow:
     @property
     def evidence(self) -> str:
         """Why the row is judged as it is, for a tooltip."""
-        if self.p_value is not None:
-            tested = f"p = {self.p_value:.3g} ({self.method})"
-            if self.history_noise is None:
-                return f"{tested}; too few runs to know their noise"
-            return f"{tested}; runs vary by {self.history_noise:.2f} %"
-        if self.method == "detected":
+        runs = f"{self.history_runs} earlier run{'s' if self.history_runs != 1 else ''}"
+        z = "" if self.z is None else f"{self.z:.1f} standard errors over {runs}"
+        if self.verdict == verdict.DETECTED:
             return "found by change detection"
-        if self.method == "history":
-            return "noise from the series' last runs"
+        if self.verdict == verdict.SUSPECT:
+            return "suspect: seen on this run alone, not yet confirmed by the next runs"
+        if self.verdict == verdict.CHANGED:
+            return f"beyond the detector's noise ({z}); not yet confirmed by the next run"
+        if self.verdict == verdict.FEW:
+            return f"only {runs}: too little history to judge"
+        if self.verdict == verdict.NOISE:
+            return z or f"within the noise of {runs}"
+        if self.verdict == verdict.SMALL:
+            return "smaller than the threshold"
+        if self.verdict == verdict.SAME_BINARY:
+            return "the binary did not change (same hash in both runs)"
         return ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -257,9 +278,9 @@ class ReportRow:
             "noise_percent": self.noise,
             "significant": self.significant,
             "group": self.group,
-            "reason": self.reason,
-            "p_value": self.p_value,
-            "method": self.method,
+            "verdict": self.verdict,
+            "z": self.z,
+            "history_runs": self.history_runs,
             "detected": self.detected,
             "regression": self.regression_id,
         }
@@ -294,15 +315,14 @@ class MetricReport:
 class ReportData:
     """What a comparison of two runs reads: see ``report_data``."""
 
-    # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count)
+    # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count,
+    # binary hash)
     points: list[tuple[Any, ...]]
-    samples: dict[tuple[int, int], list[Any]] = field(default_factory=dict)  # (run, series)
     history: dict[int, list[float | None]] = field(default_factory=dict)  # series -> values
+    # series -> the run of its newest history point: the old run is "adjacent" when it
+    # is that run, else the history is moved to the old run's level (see verdict.judge).
+    history_last: dict[int, int] = field(default_factory=dict)
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
-    # Old runs whose points are not in the history (a baseline older than the
-    # window, another machine's run): the history's median says nothing of their
-    # level, so the new value is not held to it (see significance.change_verdict).
-    distant_runs: set[int] = field(default_factory=set)
 
 
 def run_metric_ids(run: Run) -> set[int]:
@@ -324,35 +344,54 @@ def report_metric_default(metrics: list[Metric], present: set[int]) -> Metric | 
     return preferred or (with_data or real or [None])[0]
 
 
+def report_status_metrics(metrics: list[Metric]) -> dict[int, int]:
+    """Real metric id -> id of the Status metric that says whether its test failed
+    (``execution_time`` -> ``execution_status``), for the metrics that have one.  Pure."""
+    by_name = {m.name: m for m in metrics if m.type == Metric.STATUS}
+    pairs = {}
+    for metric in metrics:
+        if metric.type != Metric.REAL:
+            continue
+        name = status_metric_name(metric.name, by_name)
+        if name is not None:
+            pairs[metric.id] = by_name[name].id
+    return pairs
+
+
 def report_data(
-    new: Run, olds: list[Run | None], metric_ids: list[int], *, min_change: float = 1.0
+    new: Run,
+    olds: list[Run | None],
+    metric_ids: list[int],
+    *,
+    status_metric_ids: list[int] | None = None,
 ) -> ReportData:
-    """The points, samples, history and detected changes behind comparisons of ``new``
-    with each of ``olds`` (previous order, baseline...), read together.
+    """The points, history and detected changes behind comparisons of ``new`` with each
+    of ``olds`` (previous order, baseline...), read together.
 
-    At most four queries whatever the number of tests, comparisons or the length
-    of the history:
+    At most three queries whatever the number of tests, comparisons or the length of
+    the history:
 
-    1. the points of all the runs for ``metric_ids``;
-    2. the raw samples of the runs, for the series with several samples on both
-       sides of some comparison;
-    3. the recent history of every compared series: its points before the new
-       run's order, from the position of the machine's ``HISTORY_POINTS``-th
-       previous run on, an index range scan on (series, position) per series, so
-       bounded whatever the history length (``series_history``);
-    4. the live (not withdrawn) field changes at the new run's order, by the unique
+    1. the points of all the runs for ``metric_ids`` and ``status_metric_ids`` (the
+       status metrics say which tests failed, also for a test that reports only its
+       status);
+    2. the recent history of every series compared by value: its points before the
+       new run's order, from the position of the machine's ``window_before``-th
+       previous run on (the detector's window), an index range scan on (series,
+       position) per series, so bounded whatever the history length
+       (``series_history``);
+    3. the live (not withdrawn) field changes at the new run's order, by the unique
        (series, end_order) index.
 
-    Samples are read only for changes of at least ``min_change`` percent (smaller
-    ones never count, and their noise comes from the points); the history of every
-    compared series is read, as it gives the run-to-run noise that the change must
-    exceed and that the Noise % shows.  Queries 2 and 3 are skipped when no series
-    needs them.
+    The runs' raw samples are not read: the verdict (``verdict.judge``) is the
+    detector's model on run levels, the medians of the samples that the points hold.
+    Query 2 is skipped when no series needs it.
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
     points = list(
-        Point.objects.filter(run_id__in=run_ids, series__metric_id__in=metric_ids).values_list(
+        Point.objects.filter(
+            run_id__in=run_ids, series__metric_id__in=[*metric_ids, *(status_metric_ids or [])]
+        ).values_list(
             "run_id",
             "series_id",
             "series__test_id",
@@ -362,56 +401,38 @@ def report_data(
             "stdev",
             "failed",
             "count",
+            "hash",
         )
     )
     data = ReportData(points=points)
     if not points:
         return data
-    counts: dict[int, dict[int, int]] = {}
+    wanted = set(metric_ids)
     values: dict[int, dict[int, float | None]] = {}
     for row in points:
-        counts.setdefault(row[1], {})[row[0]] = row[8]
-        values.setdefault(row[1], {})[row[0]] = None if row[7] else row[5]
-    several: set[int] = set()
-    compared: set[int] = set()
-    for series_id, by_run in counts.items():
-        if new.id not in by_run:
-            continue  # removed: nothing to judge
-        new_value = values[series_id][new.id]
-        for old_id in old_ids:
-            old_value = values[series_id].get(old_id)
-            if old_id not in by_run or new_value is None or not old_value:
-                continue
-            compared.add(series_id)  # history read even when small: its noise is shown
-            several_samples = min(by_run[new.id], by_run[old_id]) >= 2
-            if several_samples and abs(new_value - old_value) / abs(old_value) * 100.0 >= (
-                min_change
-            ):
-                several.add(series_id)  # smaller changes never count: no test needed
-    if several:
-        data.samples = {
-            (run_id, series_id): values
-            for run_id, series_id, values in Sample.objects.filter(
-                run_id__in=run_ids, series_id__in=sorted(several)
-            ).values_list("run_id", "series_id", "values")
-        }
+        if row[4] in wanted:
+            values.setdefault(row[1], {})[row[0]] = None if row[7] else row[5]
+    compared = {
+        series_id
+        for series_id, by_run in values.items()
+        if by_run.get(new.id) is not None and any(by_run.get(o) for o in old_ids)
+    }
     if compared:
-        data.history, recent = series_history(new, sorted(compared))
-        data.distant_runs = set(old_ids) - recent
+        data.history, data.history_last = series_history(new, sorted(compared))
     data.changes = {
         c["series_id"]: c
         for c in FieldChange.objects.filter(
-            series_id__in=list(counts), end_order_id=new.order_id, withdrawn=False
+            series_id__in=list(values), end_order_id=new.order_id, withdrawn=False
         ).values("series_id", "confirmed", "is_regression", "indicator__regression_id")
     }
     return data
 
 
 def series_history(
-    new: Run, series_ids: list[int], *, points: int = significance.HISTORY_POINTS
-) -> tuple[dict[int, list[float | None]], set[int]]:
-    """(series id -> values of its last ``points`` points before ``new``'s order, the
-    ids of the runs those points come from).  One query.
+    new: Run, series_ids: list[int], *, points: int = DetectionParams().window_before
+) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+    """(series id -> values of its last ``points`` points before ``new``'s order, series
+    id -> the run of its newest point).  One query.
 
     The window starts at the order of the machine's ``points``-th previous run (a
     subquery evaluated once), so each series is one short range scan of the
@@ -436,24 +457,72 @@ def series_history(
         .values_list("series_id", "run_id", "value", "failed")
     )
     history: dict[int, list[float | None]] = {}
-    runs: set[int] = set()
+    last: dict[int, int] = {}
     for series_id, run_id, value, failed in rows:
         history.setdefault(series_id, []).append(None if failed else value)
-        runs.add(run_id)
+        last[series_id] = run_id
     # Several runs at the window's first order can add a few: keep the newest.
-    return {s: values[-points:] for s, values in history.items()}, runs
-
-
-def _relative_noise(value: float | None, stdev: float | None) -> float | None:
-    if value is None or stdev is None or value == 0:
-        return None
-    return abs(stdev / value) * 100.0
+    return {s: values[-points:] for s, values in history.items()}, last
 
 
 def _geomean(values: list[float]) -> float | None:
     if not values:
         return None
     return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+@dataclass
+class _Side:
+    """One test's state in one run: present at all, failed, its value if valid."""
+
+    present: bool = False
+    failed: bool = False
+    value: float | None = None
+
+
+def _sides(
+    rows: dict[int, tuple[Any, ...]], status_rows: dict[int, tuple[Any, ...]], run_id: int | None
+) -> _Side:
+    if run_id is None:
+        return _Side()
+    real, status = rows.get(run_id), status_rows.get(run_id)
+    if real is None and status is None:
+        return _Side()
+    failed = bool((real is not None and real[7]) or (status is not None and status[7]))
+    value = real[5] if real is not None and not real[7] else None
+    return _Side(present=True, failed=failed, value=value)
+
+
+def _binary(rows: dict[int, tuple[Any, ...]], run_id: int | None) -> str | None:
+    """The binary hash a test's point in ``run_id`` reported, if any."""
+    row = rows.get(run_id) if run_id is not None else None
+    return row[9] if row is not None and len(row) > 9 else None
+
+
+def _group_by_status(old: _Side, new: _Side, has_old_run: bool) -> str | None:
+    """The group a test's pass/fail states decide, as LNT's run report does, or None
+    when its values must be compared.  Failures come first: PASS -> FAIL is a new
+    failure (an added test that fails too), FAIL -> PASS a new pass, FAIL -> FAIL an
+    existing failure; a test whose value is on one side only is added or removed."""
+    if not has_old_run:
+        return "added"
+    if new.failed and not old.failed:
+        return "new_failures"
+    if old.failed and new.present and not new.failed:
+        return "new_passes"
+    if not new.present:
+        return "removed"
+    if not old.present:
+        return "added"
+    if old.failed:  # and new.failed
+        return "existing_failures"
+    if new.value is None and old.value is None:
+        return "unchanged"  # both passed with a status only
+    if new.value is None:
+        return "removed"
+    if old.value is None:
+        return "added"
+    return None
 
 
 def report_compare(
@@ -463,25 +532,20 @@ def report_compare(
     metrics: list[Metric],
     *,
     min_change: float = 1.0,
-    alpha: float = 0.05,
-    noise_factor: float = 3.0,
+    status_metrics: dict[int, int] | None = None,
 ) -> list[MetricReport]:
     """Compare two runs' points, metric by metric (Real metrics only).  Pure.
 
-    A test is a regression or an improvement only when its change is at least
-    ``min_change`` percent and significant (``significance.change_verdict``):
-    p < ``alpha`` on the two runs' samples when both have several, and, when the
-    series has enough history, at least ``noise_factor`` times its run-to-run
-    noise with the new value that far from the history's median (not required
-    for an old run outside the history, ``data.distant_runs``); one sample with
-    too little history is not counted.  A live change the detector found at the new run's
-    order (``data.changes``) counts as significant too when it reaches
-    ``min_change``: the detector has seen the whole window, and the report must
-    not call "unchanged" what the regression list shows.  Direction follows
-    ``bigger_is_better``.  Failed points are never compared by value: they make
-    new failures, new passes, or stay unchanged when both failed.  With no old run
-    every test is "added".  The geometric mean is over tests with positive values
-    in both runs.
+    Pass/fail first, as LNT's run report does (``_group_by_status``): a test failed in
+    a run when its point failed or its status metric (``status_metrics``: Real metric
+    id -> Status metric id, ``report_status_metrics``) says FAIL, also when the test
+    reports only a status.  A test with a valid value on both sides is judged by
+    ``verdict.judge`` (the change detector's model and its stored changes): detected,
+    suspect and changed moves are regressions or improvements (direction follows
+    ``bigger_is_better``), a move with too little history to judge goes to its own
+    group (largest moves first), and the rest is unchanged.  With no old run every
+    test is "added".  The geometric mean is over tests with positive values in both
+    runs.
     """
     by_metric: dict[int, dict[int, dict[int, tuple[Any, ...]]]] = {}
     names: dict[int, str] = {}
@@ -489,107 +553,82 @@ def report_compare(
         run_id, _series, test_id, test_name, metric_id = row[:5]
         names[test_id] = test_name
         by_metric.setdefault(metric_id, {}).setdefault(test_id, {})[run_id] = row
-    tested_series = sorted(
-        {s for run, s in data.samples if run == old_run_id and (new_run_id, s) in data.samples}
-    )
-    tested = dict(
-        zip(
-            tested_series,
-            significance.samples_p_values(
-                [
-                    (data.samples.get((old_run_id, s)), data.samples.get((new_run_id, s)))  # type: ignore[arg-type]
-                    for s in tested_series
-                ],
-                alpha=alpha,
-            ),
-            strict=True,
-        )
-    )
+    status_of = status_metrics or {}
     reports = []
     for metric in metrics:
         if metric.type != Metric.REAL:
             continue
         report = MetricReport(metric=metric, groups={key: [] for key, _ in GROUPS})
+        real_rows = by_metric.get(metric.id, {})
+        status_rows = by_metric.get(status_of.get(metric.id, -1), {})
+        moves: list[verdict.Move] = []
+        judged: list[ReportRow] = []
         olds: list[float] = []
         news: list[float] = []
-        for test_id, runs in by_metric.get(metric.id, {}).items():
-            old, new = runs.get(old_run_id) if old_run_id else None, runs.get(new_run_id)
-            series_id = (new or old)[1]  # type: ignore[index]
-            old_value = old[5] if old else None
-            new_value = new[5] if new else None
-            noise_values = [
-                n
-                for n in (
-                    _relative_noise(old_value, old[6]) if old else None,
-                    _relative_noise(new_value, new[6]) if new else None,
-                )
-                if n is not None
-            ]
-            noise = max(noise_values) if noise_values else None
-            delta = None
-            if old_value is not None and new_value is not None and old_value != 0:
-                delta = (new_value - old_value) / abs(old_value) * 100.0
-            change = data.changes.get(series_id) if new else None
-            significant, reason, p_value, method = False, "", None, ""
-            history_noise = None
-            if new is None:
-                group = "removed"
-            elif old is None:
-                group = "added"
-            elif new[7] and not old[7]:
-                group = "new_failures"
-            elif old[7] and not new[7]:
-                group = "new_passes"
-            elif old[7] or delta is None:
-                group = "unchanged"
-            else:
-                verdict = significance.change_verdict(
-                    delta,
-                    tested=tested.get(series_id, (None, "")),
-                    sample_noise=noise,
-                    history=data.history.get(series_id),
-                    new_value=None if old_run_id in data.distant_runs else new_value,
-                    min_change=min_change,
-                    alpha=alpha,
-                    noise_factor=noise_factor,
-                )
-                noise, reason, p_value, method, history_noise = (
-                    verdict.noise,
-                    verdict.reason,
-                    verdict.p_value,
-                    verdict.method,
-                    verdict.history_noise,
-                )
-                significant = verdict.significant
-                if change is not None and not significant and verdict.reason != significance.SMALL:
-                    significant, reason, method = True, significance.SIGNIFICANT, "detected"
-                worse = delta < 0 if metric.bigger_is_better else delta > 0
-                if not significant:
-                    group = "unchanged"
-                else:
-                    group = "regressions" if worse else "improvements"
-                if old_value > 0 and new_value > 0:
-                    olds.append(old_value)
-                    news.append(new_value)
-            report.groups[group].append(
-                ReportRow(
-                    test_id=test_id,
-                    test=names[test_id],
-                    series_id=series_id,
-                    old=old_value,
-                    new=new_value,
-                    delta=delta,
-                    noise=noise,
-                    significant=significant,
-                    group=group,
-                    reason=reason,
-                    p_value=p_value,
-                    method=method,
-                    history_noise=history_noise,
-                    detected=(("detected" if change["confirmed"] else "suspect") if change else ""),
-                    regression_id=change["indicator__regression_id"] if change else None,
+        for test_id in dict.fromkeys([*real_rows, *status_rows]):
+            runs, statuses = real_rows.get(test_id, {}), status_rows.get(test_id, {})
+            old = _sides(runs, statuses, old_run_id)
+            new = _sides(runs, statuses, new_run_id)
+            if not new.present and not old.present:
+                continue  # only in another comparison's old run
+            any_row = runs.get(new_run_id) or runs.get(old_run_id or -1)
+            series_id = any_row[1] if any_row else None
+            change = data.changes.get(series_id) if series_id is not None else None
+            row = ReportRow(
+                test_id=test_id,
+                test=names[test_id],
+                series_id=series_id,
+                old=old.value,
+                new=new.value,
+                delta=None,
+                group=_group_by_status(old, new, old_run_id is not None) or "",
+                detected=(("detected" if change["confirmed"] else "suspect") if change else ""),
+                regression_id=change["indicator__regression_id"] if change else None,
+            )
+            if row.group:
+                report.groups[row.group].append(row)
+                continue
+            assert old.value is not None and new.value is not None  # noqa: S101 -- by _group_by_status
+            if old.value == 0:
+                row.group = "unchanged"  # no relative scale
+                report.groups[row.group].append(row)
+                continue
+            row.delta = (new.value - old.value) / abs(old.value) * 100.0
+            moves.append(
+                verdict.Move(
+                    delta=row.delta,
+                    new_level=new.value,
+                    old_level=old.value,
+                    history=data.history.get(series_id, []),  # type: ignore[arg-type]
+                    adjacent=data.history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
+                    stored=row.detected,
+                    same_binary=metric.ignore_same_hash
+                    and _binary(runs, old_run_id) is not None
+                    and _binary(runs, old_run_id) == _binary(runs, new_run_id),
                 )
             )
+            judged.append(row)
+            if old.value > 0 and new.value > 0:
+                olds.append(old.value)
+                news.append(new.value)
+        for row, found in zip(
+            judged, verdict.judge(moves, min_change=min_change), strict=True
+        ):
+            row.verdict, row.noise, row.z, row.history_runs = (
+                found.kind,
+                found.noise,
+                found.z,
+                found.known,
+            )
+            worse = row.delta < 0 if metric.bigger_is_better else row.delta > 0  # type: ignore[operator]
+            if found.flagged:
+                row.group = "regressions" if worse else "improvements"
+            elif found.kind == verdict.FEW:
+                row.group = "too_little_history"
+            else:
+                row.group = "unchanged"
+            report.groups[row.group].append(row)
+        report.groups["too_little_history"].sort(key=lambda r: (SORTS["delta"](r), r.test))
         report.geomean_old = _geomean(olds)
         report.geomean_new = _geomean(news)
         reports.append(report)
@@ -608,11 +647,15 @@ def report_refine(
     report: MetricReport,
     *,
     sort: str = "delta",
-    name_filter: re.Pattern[str] | None = None,
+    name_filter: NameFilter | None = None,
     hide_below: float = 0.0,
 ) -> MetricReport:
-    """Sort, filter by test name and hide changes smaller than ``hide_below`` percent."""
-    key = SORTS.get(sort, SORTS["delta"])
+    """Sort, filter by test name and hide changes smaller than ``hide_below`` percent.
+
+    The "too little history" group keeps its largest moves first whatever ``sort``:
+    that is what makes it worth reading.
+    """
+    chosen = SORTS.get(sort, SORTS["delta"])
     groups = {}
     for name, rows in report.groups.items():
         kept = [
@@ -621,7 +664,8 @@ def report_refine(
             if (name_filter is None or name_filter.search(r.test))
             and (hide_below <= 0 or r.delta is None or abs(r.delta) >= hide_below)
         ]
-        groups[name] = sorted(kept, key=lambda r: (key(r), r.test))
+        key = SORTS["delta"] if name == "too_little_history" else chosen
+        groups[name] = sorted(kept, key=lambda r, key=key: (key(r), r.test))
     return MetricReport(
         metric=report.metric,
         groups=groups,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +58,7 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
     if latest is not None:
         metrics = selectors.suite_metrics(suite_obj)
         previous = run_selectors.run_previous(latest)
-        (comparison,) = _comparisons(latest, [(previous, "previous")], metrics)
+        (comparison,) = _comparisons(latest, [(previous, "previous")], metrics, metrics)
     return render(
         request,
         "perf/machine_detail.html",
@@ -96,17 +95,23 @@ class Comparison:
 def _comparisons(
     new: Run,
     olds: list[tuple[Run | None, str]],
+    shown: list[Metric],
     metrics: list[Metric],
     *,
     min_change: float = 1.0,
 ) -> list[Comparison]:
-    """``new`` against each (old, label) on the Real metrics among ``metrics``.
+    """``new`` against each (old, label) on the Real metrics among ``shown``
+    (``metrics``: the suite's, to find their status metrics).
 
-    The data of all comparisons is read together: at most four queries.
+    The data of all comparisons is read together: at most three queries.
     """
-    real = [m for m in metrics if m.type == Metric.REAL]
+    real = [m for m in shown if m.type == Metric.REAL]
+    status_of = run_selectors.report_status_metrics(metrics)
     data = run_selectors.report_data(
-        new, [old for old, _ in olds], [m.id for m in real], min_change=min_change
+        new,
+        [old for old, _ in olds],
+        [m.id for m in real],
+        status_metric_ids=[status_of[m.id] for m in real if m.id in status_of],
     )
     return [
         Comparison(
@@ -114,7 +119,12 @@ def _comparisons(
             old=old,
             new=new,
             reports=run_selectors.report_compare(
-                data, old.id if old else None, new.id, real, min_change=min_change
+                data,
+                old.id if old else None,
+                new.id,
+                real,
+                min_change=min_change,
+                status_metrics=status_of,
             ),
         )
         for old, label in olds
@@ -126,7 +136,7 @@ class ReportOptions:
     metric: Metric | None
     sort: str
     filter_text: str
-    name_filter: re.Pattern[str] | None
+    name_filter: run_selectors.NameFilter | None
     filter_error: str
     hide_below: float
     min_change: float
@@ -184,6 +194,10 @@ def _render_report(
         )
         sections.append({"comparison": comparison, "report": refined})
     output = request.GET.get("format", "html")
+    if output in ("json", "csv") and options.filter_error:
+        # The page shows the message beside the form; an export must not silently
+        # ignore the filter it was asked for.
+        return JsonResponse({"error": f"filter: {options.filter_error}"}, status=400)
     if output == "json":
         return JsonResponse(
             {
@@ -275,8 +289,9 @@ def _report_csv(
             "new",
             "delta_percent",
             "noise_percent",
-            "significance",
-            "p_value",
+            "verdict",
+            "z",
+            "history_runs",
             "detected",
         ]
     )
@@ -294,8 +309,9 @@ def _report_csv(
                     "" if row.new is None else row.new,
                     "" if row.delta is None else round(row.delta, 4),
                     "" if row.noise is None else round(row.noise, 4),
-                    row.reason,
-                    "" if row.p_value is None else f"{row.p_value:.3g}",
+                    row.verdict,
+                    "" if row.z is None else round(row.z, 3),
+                    row.history_runs,
                     row.detected,
                 ]
             )
@@ -321,7 +337,7 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
             baseline_error = "No such baseline: give a run id or a baseline name."
         else:
             olds.append((baseline, f"baseline {baseline_key}"))
-    comparisons = _comparisons(run, olds, shown, min_change=options.min_change)
+    comparisons = _comparisons(run, olds, shown, metrics, min_change=options.min_change)
     return _render_report(
         request,
         suite_obj,
@@ -373,6 +389,7 @@ def compare(request: HttpRequest, suite: str) -> HttpResponse:
             new,
             [(old, f"run {old.id}")],
             [options.metric] if options.metric else [],
+            metrics,
             min_change=options.min_change,
         )
     return _render_report(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from django.urls import reverse
@@ -17,6 +18,7 @@ from tests.factories import (
     submit_grid,
     submit_history,
 )
+from tests.formats.corpus import corpus_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,18 @@ def run_url(run_id: int, suite: str = "nts") -> str:
 
 
 def two_runs() -> tuple[int, int]:
-    """An old and a new run of box-1 with one test in each report group."""
+    """An old and a new run of box-1 with one test in each report group, after 12
+    steady runs (enough history for the change detection's model to judge)."""
+    for revision in range(988, 1000):
+        submit_doc(
+            report_doc(
+                revision=revision,
+                tests={
+                    name: {"execution_time": [1.0, 1.001, 0.999]}
+                    for name in ("t/slower", "t/faster", "t/same")
+                },
+            )
+        )
     old = submit_doc(
         report_doc(
             revision=1000,
@@ -36,7 +49,9 @@ def two_runs() -> tuple[int, int]:
                 "t/same": {"execution_time": [1.0, 1.001, 0.999]},
                 "t/breaks": {"execution_time": 1.0, "execution_status": 0},
                 "t/heals": {"execution_time": 1.0, "execution_status": 1},
+                "t/broken": {"execution_time": 1.0, "execution_status": 1},
                 "t/gone": {"execution_time": 1.0},
+                "t/young": {"execution_time": 1.0},
             },
         )
     )
@@ -49,7 +64,9 @@ def two_runs() -> tuple[int, int]:
                 "t/same": {"execution_time": [1.001, 1.0, 1.002]},
                 "t/breaks": {"execution_time": 1.0, "execution_status": 1},
                 "t/heals": {"execution_time": 1.0, "execution_status": 0},
+                "t/broken": {"execution_time": 1.0, "execution_status": 1},
                 "t/new": {"execution_time": 1.0},
+                "t/young": {"execution_time": 1.5},
             },
         )
     )
@@ -95,9 +112,10 @@ def test_machine_page_compares_latest_with_previous_in_fixed_queries(
 ):
     submit_grid(machines=1, tests=3, orders=orders, step_at=orders - 1)
     machine_id = Run.objects.first().machine_id
-    # Points, samples (execution_time: 3 samples), history (every series) and
-    # detected changes: four queries for the comparison, whatever the history.
-    with django_assert_num_queries(10):
+    # Points (with the status metrics'), history (every series) and detected changes:
+    # three queries for the comparison, whatever the history.  (The runs' samples are
+    # no longer read: the verdict is the detector's model on the points' levels.)
+    with django_assert_num_queries(9):
         response = client.get(reverse("perf:machine-detail", args=["nts", machine_id]))
     body = response.content.decode()
     assert "Latest run" in body
@@ -123,6 +141,8 @@ def test_run_report_json_puts_each_test_in_the_right_group(client):
     assert group_of(rows, "t/same") == "unchanged"
     assert group_of(rows, "t/breaks") == "new_failures"
     assert group_of(rows, "t/heals") == "new_passes"
+    assert group_of(rows, "t/broken") == "existing_failures"
+    assert group_of(rows, "t/young") == "too_little_history"
     assert group_of(rows, "t/new") == "added"
     assert group_of(rows, "t/gone") == "removed"
     slower = next(r for r in rows if r["test"] == "t/slower")
@@ -134,7 +154,10 @@ def test_run_report_page_shows_groups_marks_and_graph_links(client):
     _, new = two_runs()
     body = client.get(run_url(new) + "?metric=execution_time").content.decode()
     assert "Regressions <strong>1</strong>" in body
+    assert "Existing failures <strong>1</strong>" in body
+    assert "Too little history to judge <strong>1</strong>" in body
     assert "✗ worse" in body and "✓ better" in body
+    assert "? too little history" in body
     assert "Geometric mean" in body
     assert reverse("perf:graph", args=["nts"]) + "?plot=" in body
 
@@ -156,7 +179,7 @@ def test_run_report_filters_by_test_name_and_hides_small_changes(client):
     ("pattern", "message"),
     [
         ("t/[", "not a valid regular expression"),
-        ("(a+)+$", "nested repetition"),
+        ("(?<=t)/s", "not a valid regular expression"),
         ("a" * 101, "too long"),
     ],
 )
@@ -165,6 +188,21 @@ def test_run_report_refuses_a_bad_filter_with_a_clear_message(client, pattern, m
     response = client.get(run_url(new), {"filter": pattern})
     assert response.status_code == 200
     assert message in response.content.decode()
+
+
+@pytest.mark.parametrize("output", ["json", "csv"])
+def test_run_report_exports_refuse_a_bad_filter_with_a_400(client, output):
+    _, new = two_runs()
+    response = client.get(run_url(new), {"filter": "t/[", "format": output})
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("filter: The filter is not a valid regular")
+
+
+def test_run_report_applies_a_catastrophic_looking_filter_like_any_other(client):
+    _, new = two_runs()
+    response = client.get(run_url(new), {"filter": "(t|t/)+s", "format": "json"})
+    rows = response.json()["comparisons"][0]["rows"]
+    assert {r["test"] for r in rows} == {"t/slower", "t/same"}
 
 
 def test_run_report_compares_against_a_baseline_by_name_or_run_id(client):
@@ -193,14 +231,15 @@ def test_run_report_csv_is_escaped_and_neutralises_formulas(client):
 @pytest.mark.parametrize("tests", [3, 30])
 def test_run_report_uses_a_fixed_number_of_queries(client, tests, django_assert_num_queries):
     results = submit_grid(machines=1, tests=tests, orders=3, step_at=2)
-    # Three-sample execution_time reads the points, the samples, the history (its
-    # run-to-run noise bounds the samples' verdict too) and the detected changes.
-    with django_assert_num_queries(10):
+    # The comparison reads the points (with the status metric's), the history and the
+    # detected changes, for three-sample execution_time as for one-sample
+    # compile_time: the verdict is the detector's model on the points' levels, so
+    # the runs' samples are not read (one query fewer than before).
+    with django_assert_num_queries(9):
         client.get(run_url(results[-1].run_id))
     # The baseline's data is read with the previous run's: one more query (its lookup).
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         client.get(run_url(results[-1].run_id), {"baseline": str(results[0].run_id)})
-    # One-sample compile_time needs no samples, only the history.
     with django_assert_num_queries(9):
         client.get(run_url(results[-1].run_id), {"metric": "compile_time"})
 
@@ -258,15 +297,14 @@ def test_one_sample_jitter_is_not_a_regression_but_a_real_step_is():
     # most tests of every run.  Here the noise comes from the series' history.
     results = submit_history(jittered(25) + [1.0])
     (row,) = rows_of(client_for(), results[-1].run_id)
-    assert row["group"] == "unchanged" and row["reason"] in ("small", "noise")
+    assert row["group"] == "unchanged" and row["verdict"] in ("small", "noise")
     assert 0.5 < row["noise_percent"] < 4.0  # 2 % noise, estimated from 20 points
     step = submit_history([1.25], first_revision=1000 + 26)
     (row,) = rows_of(client_for(), step[-1].run_id)
-    assert (row["group"], row["reason"], row["significant"]) == (
-        "regressions",
-        "significant",
-        True,
-    )
+    assert (row["group"], row["significant"]) == ("regressions", True)
+    # The detector needs the next run to confirm a one-sample step: it is not yet
+    # "detected", but beyond the detector's noise model already.
+    assert row["verdict"] == "changed" and row["detected"] == ""
 
 
 def client_for():
@@ -285,11 +323,41 @@ def test_the_history_query_is_one_whatever_the_history_length(
     assert "Noise %" in body
 
 
-def test_one_sample_with_too_little_history_is_marked_unknown(client):
-    results = submit_history([1.0, 1.5])
-    (row,) = rows_of(client, results[-1].run_id)
-    assert (row["group"], row["reason"]) == ("unchanged", "unknown")
-    assert "? few runs" in client.get(run_url(results[-1].run_id)).content.decode()
+def test_lnts_short_history_step_is_listed_apart_not_unchanged(client):
+    # LNT's corpus: machine2/test1 execution_time 1.0 -> 10.0, one sample per run.
+    for name in ("nts-regression-run1.json", "nts-regression-run2.json"):
+        doc = json.loads(corpus_bytes(f"utils/extra-reports/{name}"))
+        new = submit_doc(doc).run_id
+    rows = {r["test"]: r for r in rows_of(client, new)}
+    row = rows["test1"]
+    assert rows["test2"]["group"] == "removed"  # run 2 does not report it
+    stored = FieldChange.objects.filter(run_id=new, withdrawn=False).first()
+    if stored is None:
+        assert (row["test"], row["group"], row["verdict"]) == (
+            "test1",
+            "too_little_history",
+            "few",
+        )
+    else:  # the detection stored a suspect (or a change): the report says so
+        assert row["group"] == "regressions" and row["verdict"] == row["detected"]
+    assert row["delta_percent"] == pytest.approx(900.0)
+    body = client.get(run_url(new)).content.decode()
+    assert "Unchanged <strong>0</strong>" in body
+
+
+def test_too_little_history_is_sorted_by_the_largest_move_whatever_the_sort(client):
+    moves = {"t/a": 1.2, "t/b": 3.0, "t/c": 0.5, "t/d": 1.05}
+    submit_doc(report_doc(revision=1000, tests={t: {"execution_time": 1.0} for t in moves}))
+    submit_doc(report_doc(revision=1001, tests={t: {"execution_time": 1.02} for t in moves}))
+    new = submit_doc(
+        report_doc(revision=1002, tests={t: {"execution_time": v} for t, v in moves.items()})
+    ).run_id
+    for sort in ("delta", "name"):
+        rows = client.get(run_url(new), {"format": "json", "sort": sort}).json()[
+            "comparisons"
+        ][0]["rows"]
+        few = [r["test"] for r in rows if r["group"] == "too_little_history"]
+        assert few == ["t/b", "t/c", "t/a", "t/d"]
 
 
 def test_the_report_opens_on_execution_time_else_the_first_metric_with_data(client):
@@ -325,3 +393,55 @@ def test_detected_and_suspect_changes_are_badged_and_withdrawn_ones_are_not(clie
     detail = reverse("perf:regression-detail", args=["nts", regression.id])
     assert f'class="badge badge-detected" href="{detail}"' in body
     assert 'class="badge badge-suspect"' in body
+
+
+def submit_failed_samples() -> tuple[int, int]:
+    """LNT's sample-failed-report1 (FailingTest reports only exec.status = FAIL, order
+    42) then -report2 (the same test passing with a value, order 43)."""
+    runs = []
+    for name in ("sample-failed-report1.json", "sample-failed-report2.json"):
+        doc = json.loads(corpus_bytes(f"server/ui/v4/{name}"))
+        runs.append(submit_doc(doc).run_id)
+    return runs[0], runs[1]
+
+
+def test_lnts_failed_sample_reports_give_a_new_pass_then_a_new_failure(client):
+    failing, passing = submit_failed_samples()
+    url = reverse("perf:compare", args=["nts"])
+    query = {"metric": "execution_time"}
+    # FAIL -> PASS: a new pass (it was listed as "Added": its status was not read).
+    data = client.get(url, {"a": failing, "b": passing, "format": "json", **query}).json()
+    assert [(r["test"], r["group"]) for r in data["comparisons"][0]["rows"]] == [
+        ("FailingTest", "new_passes")
+    ]
+    # PASS -> FAIL: a new failure, on the run page against a baseline too.
+    data = client.get(url, {"a": passing, "b": failing, "format": "json", **query}).json()
+    assert [(r["test"], r["group"]) for r in data["comparisons"][0]["rows"]] == [
+        ("FailingTest", "new_failures")
+    ]
+    page = client.get(run_url(failing), {"baseline": str(passing), **query}).content.decode()
+    assert "New failures <strong>1</strong>" in page
+    assert 'id="new_failures-2"' in page and "FailingTest" in page
+    response = client.get(url, {"a": passing, "b": failing, "format": "csv", **query})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["test"], r["group"]) for r in rows] == [("FailingTest", "new_failures")]
+
+
+def test_a_test_failing_twice_is_an_existing_failure_in_every_format(client):
+    failing, _ = submit_failed_samples()
+    again = json.loads(corpus_bytes("server/ui/v4/sample-failed-report1.json"))
+    again["Run"]["Info"]["run_order"] = "44"
+    newest = submit_doc(again).run_id
+    rows = rows_of(client, newest)
+    assert [(r["test"], r["group"]) for r in rows] == [("FailingTest", "new_failures")]
+    url = reverse("perf:compare", args=["nts"])
+    query = {"a": failing, "b": newest, "metric": "execution_time"}
+    data = client.get(url, {**query, "format": "json"}).json()
+    assert [(r["test"], r["group"]) for r in data["comparisons"][0]["rows"]] == [
+        ("FailingTest", "existing_failures")
+    ]
+    response = client.get(url, {**query, "format": "csv"})
+    (row,) = csv.DictReader(io.StringIO(response.content.decode()))
+    assert row["group"] == "existing_failures"
+    body = client.get(url, query).content.decode()
+    assert "Existing failures <strong>1</strong>" in body

@@ -1,0 +1,209 @@
+"""The verdict on one test's move between two runs: the run report's only judge.
+
+Pure: numpy only, no Django.  The run report used to judge a move with its own rule (a
+MAD noise and a rank or Welch test at p < 0.05) while the change detector
+(``perf.analysis.changepoints``) judged the same series with another (a pairwise noise
+and a rank test at p <= 0.001), so the two could disagree about one row.  Now the report
+asks the detector's own model, through its public ``candidate_cells``, and reads the
+stored state of the detector (its live change at the new run, confirmed or suspect).
+Each row gets one of these verdicts, in this order of precedence:
+
+``SMALL``
+    the move is under the report's threshold (``min_change`` percent): never counted,
+    whatever else is known (a detected change still gets its badge from the caller);
+``SAME_BINARY``
+    the metric ignores moves with an unchanged binary (``ignore_same_hash``) and both
+    runs report the same binary hash: the detector drops such a change, and so does
+    the report (it is unchanged);
+``DETECTED``
+    the detector stored a confirmed change at the new run's order;
+``SUSPECT``
+    it stored an unconfirmed one (a *suspect*, seen on this run alone);
+``CHANGED``
+    the new run passes every condition of the detector's model that a single run can
+    pass: the detector's test of a step at this run, with one order at the new level
+    (``min_after = 1``), on the levels alone (the medians of each run's samples, the
+    figures the detector's ``levels_of`` gives).  It is not (yet) a detection: the
+    detector also wants ``min_after`` (2) runs at the new level, or a run of several
+    samples whose rank test clears ``alpha`` (a suspect).  The bucket exists because a
+    report is read on the day of the run, before the next run can confirm anything: a
+    real step that the detector will confirm tomorrow is shown today, marked as not yet
+    confirmed, and the detector's own thresholds keep clean runs out of it (a move must
+    stand out by the z threshold the detector uses for that much history);
+``FEW`` (too little history)
+    the move reaches the threshold, the detector's model does not pass it, and the
+    series has fewer than ``min_history`` known runs before the new one: the model's
+    threshold with that little history is so high (22 standard errors with 4 runs, 8.9
+    with 6, 5.4 with 10 against 4.05 with 20) that not passing it says nothing;
+``NOISE``
+    within the noise: enough history, and the model does not pass the move.
+
+The history is the levels of the series' runs before the new run, oldest first, as
+stored (``Point.value``).  When the old run is the newest of them (the previous order)
+the question is the detector's: does the new run stand at a new level?  When it is not
+(a baseline older than the history, another machine's run), the history is shifted to
+the old run's level before it is asked, so that the step since the old run is judged
+against the series' recent noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from perf.analysis.changepoints import (
+    DetectionParams,
+    FloatArray,
+    # The detector's noise estimate, shown as Noise %: the number it holds a step to.
+    _pairwise_scale,
+    candidate_cells,
+)
+
+DETECTED = "detected"
+SUSPECT = "suspect"
+CHANGED = "changed"
+SMALL = "small"
+SAME_BINARY = "same_binary"
+FEW = "few"
+NOISE = "noise"
+
+# The verdicts that make a row a regression or an improvement.
+FLAGGED = (DETECTED, SUSPECT, CHANGED)
+
+MIN_HISTORY = 10
+"""Known runs before the new one below which an unflagged move is FEW, not NOISE."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """One test's move from the old run to the new one (one Real metric).
+
+    ``delta`` is ``(new - old) / |old|`` in percent, signed.  ``new_level`` and
+    ``old_level`` are the runs' levels (median of their valid samples).  ``history`` is
+    the levels of the runs before the new one, oldest first, None (or NaN) for a failed
+    or missing run; only the last ``window_before`` count.  ``adjacent`` says the old
+    run is the newest of them.  ``stored`` is the detector's live change at the new
+    run's order: DETECTED, SUSPECT or "".  ``same_binary``: the metric ignores moves
+    of an unchanged binary and both runs report the same binary hash.
+    """
+
+    delta: float
+    new_level: float
+    old_level: float
+    history: Sequence[float | None]
+    adjacent: bool = True
+    stored: str = ""
+    same_binary: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one move.
+
+    ``noise`` is the detector's noise estimate of one run's level, in percent of the
+    history's median, None with fewer than two known runs (no pair to estimate it).
+    ``z`` is the move in standard errors of the detector's model, None when the move
+    failed an earlier condition (threshold, sharpness) or the model did not get to it.
+    ``known`` is the number of known runs in the history window.
+    """
+
+    kind: str
+    noise: float | None
+    z: float | None
+    known: int
+
+    @property
+    def flagged(self) -> bool:
+        """A regression or an improvement (which of the two is the caller's business)."""
+        return self.kind in FLAGGED
+
+
+def judge(
+    moves: Sequence[Move],
+    *,
+    min_change: float = 1.0,
+    min_history: int = MIN_HISTORY,
+    params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+) -> list[Verdict]:
+    """The verdict of each move (see the module docstring), in order.
+
+    ``min_change`` (percent) is the report's threshold, and also the detector's
+    ``min_relative_change`` for CHANGED, so that one threshold means one thing.
+    ``params`` are the detector's (its windows, noise floor and z threshold); the
+    check runs with ``min_after = 1``.  Vectorised: one evaluation of the detector's
+    conditions for the whole list, since a report judges thousands of tests.
+    ``bigger_is_better`` plays no part: it only names the direction.
+    """
+    count = len(moves)
+    if count == 0:
+        return []
+    width = params.window_before
+    before = np.full((count, width), np.nan)
+    for k, move in enumerate(moves):
+        values = _floats(move.history[-width:])
+        if len(values):
+            before[k, width - len(values) :] = values
+    known = np.count_nonzero(~np.isnan(before), axis=1)
+    with np.errstate(all="ignore"):
+        median = np.nanmedian(np.where(known[:, None] > 0, before, 0.0), axis=1)
+    median = np.where(known > 0, median, np.nan)
+    olds = np.array([m.old_level for m in moves], dtype=np.float64)
+    news = np.array([m.new_level for m in moves], dtype=np.float64)
+    distant = np.array([not m.adjacent for m in moves]) & (known > 0)
+    # A distant old run: the history's noise around the old run's level.
+    before[distant] += (olds - median)[distant, None]
+    median = np.where(distant, olds, median)
+    levels = np.concatenate([before, news[:, None]], axis=1)
+    relaxed = replace(params, min_after=1, min_relative_change=min_change / 100.0)
+    rows = np.arange(count, dtype=np.intp)
+    cells = candidate_cells(levels, rows, np.full(count, width, dtype=np.intp), relaxed)
+    scale, _ = _pairwise_scale(before, np.full((count, 1), np.nan))
+    with np.errstate(all="ignore"):
+        noise = np.maximum(scale, params.noise_floor_relative * np.abs(median))
+        noise_percent = noise / np.abs(median) * 100.0
+    verdicts = []
+    for k, move in enumerate(moves):
+        kind = _kind(
+            move,
+            passed=bool(
+                cells.candidate[k]
+                and np.sign(cells.new[k] - cells.old[k]) == np.sign(move.delta)
+            ),
+            known=int(known[k]),
+            min_change=min_change,
+            min_history=min_history,
+        )
+        verdicts.append(
+            Verdict(
+                kind=kind,
+                noise=_finite_or_none(noise_percent[k]),
+                z=_finite_or_none(cells.z[k]),
+                known=int(known[k]),
+            )
+        )
+    return verdicts
+
+
+def _kind(move: Move, *, passed: bool, known: int, min_change: float, min_history: int) -> str:
+    if abs(move.delta) < min_change:
+        return SMALL
+    if move.same_binary:
+        return SAME_BINARY
+    if move.stored in (DETECTED, SUSPECT):
+        return move.stored
+    if passed:
+        return CHANGED
+    return FEW if known < min_history else NOISE
+
+
+def _floats(values: Sequence[float | None]) -> FloatArray:
+    """``values`` as float64, NaN for None and for every non-finite value."""
+    array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    array[~np.isfinite(array)] = np.nan
+    return array
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
