@@ -14,6 +14,7 @@ from ..models import (
     FieldChange,
     Machine,
     Metric,
+    NotificationDelivery,
     Order,
     Regression,
     RegressionEvent,
@@ -235,3 +236,17 @@ def search(suite: TestSuite, q: str, *, limit: int = 50) -> dict[str, list[dict[
         .values("id", "order__fields", "machine_id", "machine__name", "start_time")[:limit]
     )
     return {"machines": machines, "tests": tests, "orders": orders}
+
+
+def regression_deliveries(regression: Regression) -> list[dict[str, Any]]:
+    """Per notification channel, its latest attempt (outcome, attempt number, time,
+    error), for the regression page's delivery line.  One query."""
+    rows = (
+        NotificationDelivery.objects.filter(regression=regression)
+        .order_by("channel", "-attempt")
+        .values("channel", "attempt", "outcome", "attempted_at", "error")
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        latest.setdefault(row["channel"], row)
+    return list(latest.values())
