@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from .api import read, submit
+from .views import health
 
 app_name = "perf"
 
@@ -9,6 +10,8 @@ api = "api/db_<str:db>/v4/<str:suite>/"
 urlpatterns = [
     # --- pages (perf/views/urls.py) -----------------------------------------------
     path("", include("perf.views.urls")),
+    # --- monitoring: database, broker, detection backlog (JSON) ---------------------
+    path("health", health.health, name="health"),
     # --- LNT submission (form endpoint used by `lnt submit`) ----------------------
     path("db_<str:db>/v4/<str:suite>/submitRun", submit.submit_run, name="submit-run"),
     path("db_<str:db>/submitRun", submit.submit_run, name="submit-run-db"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, Q
 
 from ..models import (
@@ -239,8 +240,9 @@ def search(suite: TestSuite, q: str, *, limit: int = 50) -> dict[str, list[dict[
 
 
 def regression_deliveries(regression: Regression) -> list[dict[str, Any]]:
-    """Per notification channel, its latest attempt (outcome, attempt number, time,
-    error), for the regression page's delivery line.  One query."""
+    """Per notification channel, its latest attempt (``outcome``, ``attempt``,
+    ``attempted_at``, ``error``) with a ``label`` and a ``status`` in words
+    (delivered, sending, retrying, gave up), for the regression page.  One query."""
     rows = (
         NotificationDelivery.objects.filter(regression=regression)
         .order_by("channel", "-attempt")
@@ -249,4 +251,12 @@ def regression_deliveries(regression: Regression) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for row in rows:
         latest.setdefault(row["channel"], row)
+    labels = dict(NotificationDelivery.CHANNEL_CHOICES)
+    for row in latest.values():
+        row["label"] = labels.get(row["channel"], row["channel"])
+        if row["outcome"] == NotificationDelivery.FAILED:
+            last = row["attempt"] >= settings.PERF_NOTIFY_MAX_ATTEMPTS
+            row["status"] = "gave up" if last else "failed, retrying"
+        else:
+            row["status"] = "delivered" if row["outcome"] == NotificationDelivery.OK else "sending"
     return list(latest.values())
