@@ -57,8 +57,11 @@ def notify_regression_task(regression_id: int) -> str:
         try:
             notify_regression_task.apply_async((regression_id,), countdown=result.retry_in)
         except Exception:  # broker down: the sweep finds the overdue notification
-            log.warning("could not schedule the retry of regression %s's notification",
-                        regression_id, exc_info=True)
+            log.warning(
+                "could not schedule the retry of regression %s's notification",
+                regression_id,
+                exc_info=True,
+            )
     return result.summary
 
 

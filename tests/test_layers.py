@@ -13,8 +13,14 @@ import pytest
 
 PERF = Path(__file__).resolve().parents[1] / "perf"
 LOWER_FLOORS = [PERF / "services", PERF / "selectors"]
-ENTRY_POINTS = ("perf.tasks", "perf.views", "perf.api", "perf.admin", "perf.management",
-                "lntsite.celery")
+ENTRY_POINTS = (
+    "perf.tasks",
+    "perf.views",
+    "perf.api",
+    "perf.admin",
+    "perf.management",
+    "lntsite.celery",
+)
 
 
 def module_name(path: Path, root: Path = PERF) -> str:

@@ -15,7 +15,7 @@ from ..models import Run
 
 
 def database_status() -> str:
-    """"ok", or the error's type (never its text: it may name hosts and users)."""
+    """ "ok", or the error's type (never its text: it may name hosts and users)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -26,13 +26,14 @@ def database_status() -> str:
 
 
 def broker_status(url: str, *, timeout: float) -> str:
-    """"ok" when a connection to the broker at ``url`` opens within ``timeout``
+    """ "ok" when a connection to the broker at ``url`` opens within ``timeout``
     seconds (one try, no retry loop), else "unreachable: <error type>"."""
     options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     try:
         with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
-                                   timeout=timeout)
+            conn.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=timeout
+            )
     except Exception as exc:  # noqa: BLE001 - any failure is the answer
         return f"unreachable: {type(exc).__name__}"
     return "ok"

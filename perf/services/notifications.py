@@ -18,6 +18,7 @@ or query string, and those (and the SMTP password) are masked in error texts.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import urllib.request
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -125,8 +126,9 @@ def notifications_enqueue_overdue(
         try:
             enqueue(regression_id)
         except Exception:  # broker down: still overdue, the next sweep tries again
-            log.warning("could not enqueue notification of regression %s", regression_id,
-                        exc_info=True)
+            log.warning(
+                "could not enqueue notification of regression %s", regression_id, exc_info=True
+            )
             return handed
     return len(claimed)
 
@@ -232,8 +234,11 @@ def _channel_attempt(regression_id: int, channel: str, target: str, now: datetim
         # a delivery cannot be both at-most-once and retried after a crash).
         NotificationDelivery.objects.filter(
             id=last.id, outcome=NotificationDelivery.SENDING
-        ).update(outcome=NotificationDelivery.FAILED, finished_at=now,
-                 error="worker lost during delivery")
+        ).update(
+            outcome=NotificationDelivery.FAILED,
+            finished_at=now,
+            error="worker lost during delivery",
+        )
         last.outcome = NotificationDelivery.FAILED
     attempts = last.attempt if last is not None else 0
     if attempts >= settings.PERF_NOTIFY_MAX_ATTEMPTS:
@@ -299,10 +304,21 @@ def _send_email(regression: Regression, payload: dict[str, Any]) -> None:
 
 
 def _send_webhook(regression: Regression, payload: dict[str, Any]) -> None:
+    """POST the payload as JSON; ``user:password@`` in the URL becomes Basic auth
+    (urllib would take it for part of the host name).  Any non-2xx status raises."""
+    parts = urlsplit(settings.PERF_NOTIFY_WEBHOOK_URL)
+    headers = {"Content-Type": "application/json"}
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc = f"{netloc}:{parts.port}"
+        parts = parts._replace(netloc=netloc)
     request = urllib.request.Request(  # noqa: S310 - the operator's configured URL
-        settings.PERF_NOTIFY_WEBHOOK_URL,
+        urlunsplit(parts),
         data=json.dumps({"event": "regression.created", "regression": payload}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     timeout = settings.PERF_NOTIFY_TIMEOUT_SECONDS
