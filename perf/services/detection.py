@@ -52,6 +52,7 @@ from ..models import (
     Sample,
     Series,
 )
+from .claims import rows_claim
 from .grouping import regressions_group, regressions_to_notify
 from .notifications import regressions_claim_notification
 
@@ -275,15 +276,9 @@ def runs_enqueue(
     handed over are unmarked, left to the next sweep.  Returns how many were handed.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        claimed = list(
-            _due_runs(now)
-            .filter(id__in=run_ids)
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        Run.objects.filter(id__in=claimed).update(detection_queued_at=now)
+    claimed = rows_claim(
+        _due_runs(now).filter(id__in=run_ids), mark="detection_queued_at", now=now
+    )
     for handed, run_id in enumerate(claimed):
         try:
             enqueue(run_id)

@@ -35,6 +35,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..models import NotificationDelivery, Regression
+from .claims import rows_claim
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +85,13 @@ def regressions_claim_notification(
     regression gets one notification task, however many runs see it."""
     if not regression_ids:
         return []
-    now = now or timezone.now()
-    with transaction.atomic():
-        claimed = list(
-            Regression.objects.filter(
-                id__in=regression_ids, notified=False, notify_due_at__isnull=True
-            )
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        Regression.objects.filter(id__in=claimed).update(notify_due_at=now)
-    return claimed
+    return rows_claim(
+        Regression.objects.filter(
+            id__in=regression_ids, notified=False, notify_due_at__isnull=True
+        ),
+        mark="notify_due_at",
+        now=now or timezone.now(),
+    )
 
 
 def notifications_enqueue_overdue(
@@ -112,16 +108,12 @@ def notifications_enqueue_overdue(
     if grace is None:
         grace = settings.PERF_NOTIFY_LOST_SECONDS
     overdue = now - timedelta(seconds=grace)
-    with transaction.atomic():
-        claimed = list(
-            Regression.objects.filter(
-                notified=False, notify_failed=False, notify_due_at__lte=overdue
-            )
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
-        )
-        Regression.objects.filter(id__in=claimed).update(notify_due_at=now)
+    claimed = rows_claim(
+        Regression.objects.filter(notified=False, notify_failed=False, notify_due_at__lte=overdue),
+        mark="notify_due_at",
+        now=now,
+        limit=limit,
+    )
     for handed, regression_id in enumerate(claimed):
         try:
             enqueue(regression_id)
