@@ -4,6 +4,14 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def failed_runs_back_to_pending(apps, schema_editor):
+    """Before this migration "failed" meant "the sweep retries it forever"; now it means
+    "given up".  Give those runs back to the sweep: one that has used its attempts is
+    marked failed for good by its next message, without running detection again."""
+    Run = apps.get_model("perf", "Run")
+    Run.objects.filter(detection_state="failed").update(detection_state="pending")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -50,4 +58,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('regression', 'channel', 'attempt'), name='delivery_attempt_uniq'), models.UniqueConstraint(condition=models.Q(('outcome', 'ok')), fields=('regression', 'channel'), name='delivery_ok_once_uniq')],
             },
         ),
+        migrations.RunPython(failed_runs_back_to_pending, migrations.RunPython.noop),
     ]
