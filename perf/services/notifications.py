@@ -87,7 +87,10 @@ def regressions_claim_notification(
         return []
     return rows_claim(
         Regression.objects.filter(
-            id__in=regression_ids, notified=False, notify_due_at__isnull=True
+            id__in=regression_ids,
+            notified=False,
+            notify_failed=False,
+            notify_due_at__isnull=True,
         ),
         mark="notify_due_at",
         now=now or timezone.now(),

@@ -189,3 +189,21 @@ def test_a_replaced_run_starts_with_fresh_attempts(settings, poison):
         0,
         "",
     )
+
+
+def test_the_migration_gives_runs_failed_under_the_old_meaning_back_to_the_sweep():
+    """Before 0003 "failed" meant "retried forever"; those runs get one more look,
+    and one that used its attempts is failed for good without running detection."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("perf.migrations.0003_notify_poison")
+    fresh, worn = (submit_doc(report_doc(revision=1000 + i)).run_id for i in range(2))
+    Run.objects.update(detection_state=Run.FAILED)
+    Run.objects.filter(id=worn).update(detection_attempts=300)
+    migration.failed_runs_back_to_pending(apps, None)
+    assert set(Run.objects.values_list("detection_state", flat=True)) == {Run.PENDING}
+    runs_enqueue_pending(enqueue=lambda run_id: run_detect(run_id))
+    states = dict(Run.objects.values_list("id", "detection_state"))
+    assert states == {fresh: Run.DONE, worn: Run.FAILED}

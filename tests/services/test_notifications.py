@@ -16,11 +16,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from perf import tasks
-from perf.models import NotificationDelivery, Regression
+from perf.models import NotificationDelivery, Regression, Run
 from perf.services.notifications import (
     notifications_enqueue_overdue,
     regression_notify,
@@ -227,6 +228,7 @@ def test_a_channel_is_given_up_after_the_limit_and_shown_as_failed(
     assert regression.notify_failed and not regression.notified
     assert regression_notify(regression.id, now=now + timedelta(days=1)).retry_in is None
     assert len(hook.received) == 3  # no 4th attempt
+    assert regressions_claim_notification([regression.id]) == []  # no more tasks for it
 
     page = client.get(reverse("perf:regression-detail", args=["nts", regression.id]))
     assert "webhook: gave up (3 attempts)" in page.content.decode()
@@ -330,3 +332,22 @@ def test_detection_hands_each_new_regression_to_one_notification_task(monkeypatc
         tasks.detect_run_task(submit_doc(doc).run_id)
     [regression_id] = Regression.objects.values_list("id", flat=True)
     assert published == [("perf.tasks.notify_regression_task", (regression_id,))]
+
+
+def test_without_a_broker_the_sweep_runs_a_retry_once_it_is_due(settings, hook, regression):
+    """Eager mode (no broker) cannot hold a delayed task: the periodic sweep runs the
+    retry when it is due, not before."""
+    settings.PERF_NOTIFY_EMAILS = []
+    settings.PERF_NOTIFY_RETRY_SECONDS = 60
+    Run.objects.update(detection_state=Run.DONE)  # this sweep has only the notification to do
+    regressions_claim_notification([regression.id])
+    tasks.notify_regression_task(regression.id)  # 500: retry due in 60 s
+    tasks.detect_pending_task()
+    assert attempts(regression) == [("webhook", 1, "failed")]  # not due yet
+    # A minute passes.
+    NotificationDelivery.objects.update(attempted_at=F("attempted_at") - timedelta(seconds=61))
+    Regression.objects.update(notify_due_at=F("notify_due_at") - timedelta(seconds=61))
+    tasks.detect_pending_task()
+    assert attempts(regression) == [("webhook", 1, "failed"), ("webhook", 2, "ok")]
+    regression.refresh_from_db()
+    assert regression.notified
