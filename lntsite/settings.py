@@ -222,7 +222,26 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
-# A lost message never loses a detection: this sweep re-enqueues pending/failed runs.
+# Poison runs: a run whose detection fails is retried by the sweep at most this many
+# times in all, waiting PERF_DETECTION_RETRY_SECONDS x 2^(attempt - 1) after each failed
+# attempt, then marked failed for good (run page, admin, /health).
+PERF_DETECTION_MAX_ATTEMPTS = env_int("PERF_DETECTION_MAX_ATTEMPTS", 5, minimum=1)
+PERF_DETECTION_RETRY_SECONDS = env_int("PERF_DETECTION_RETRY_SECONDS", 300, minimum=1)
+# A run published for detection is "queued"; the sweep publishes it again only when it
+# has been queued this long (its message must have been lost).  Well above the task
+# time limit, so a run that is merely waiting or running is never detected twice.
+PERF_DETECTION_QUEUED_TIMEOUT_SECONDS = env_int(
+    "PERF_DETECTION_QUEUED_TIMEOUT_SECONDS", 3 * CELERY_TASK_TIME_LIMIT, minimum=1
+)
+if PERF_DETECTION_QUEUED_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "PERF_DETECTION_QUEUED_TIMEOUT_SECONDS must be above PERF_TASK_TIME_LIMIT "
+        f"({CELERY_TASK_TIME_LIMIT}), got {PERF_DETECTION_QUEUED_TIMEOUT_SECONDS}"
+    )
+# /health waits at most this long for the broker.
+PERF_HEALTH_BROKER_TIMEOUT_SECONDS = env_int("PERF_HEALTH_BROKER_TIMEOUT_SECONDS", 2, minimum=1)
+# A lost message never loses a detection: this sweep re-enqueues pending runs that are
+# due and not queued, and notifications whose task is long overdue.
 CELERY_BEAT_SCHEDULE = {
     "detect-pending-runs": {
         "task": "perf.tasks.detect_pending_task",
@@ -235,6 +254,14 @@ PERF_NOTIFY_EMAILS = env_list("PERF_NOTIFY_EMAILS", [])
 PERF_NOTIFY_WEBHOOK_URL = os.environ.get("PERF_NOTIFY_WEBHOOK_URL", "")
 if PERF_NOTIFY_WEBHOOK_URL and not PERF_NOTIFY_WEBHOOK_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("PERF_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+# Each channel (e-mail, webhook) of a regression's notification is tried at most this
+# many times, PERF_NOTIFY_RETRY_SECONDS x 2^(attempt - 1) apart, then given up (shown in
+# the admin and on the regression page).  A notification task this many seconds
+# overdue is re-enqueued by the sweep (its message was lost).
+PERF_NOTIFY_MAX_ATTEMPTS = env_int("PERF_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+PERF_NOTIFY_RETRY_SECONDS = env_int("PERF_NOTIFY_RETRY_SECONDS", 60, minimum=1)
+PERF_NOTIFY_LOST_SECONDS = env_int("PERF_NOTIFY_LOST_SECONDS", 900, minimum=1)
+PERF_NOTIFY_TIMEOUT_SECONDS = env_int("PERF_NOTIFY_TIMEOUT_SECONDS", 10, minimum=1)
 # Absolute links in notifications (there is no request to build them from).
 PERF_SITE_URL = os.environ.get("PERF_SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "lntsite@localhost")
@@ -246,6 +273,10 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = PERF_NOTIFY_TIMEOUT_SECONDS  # an SMTP server that hangs fails the attempt
 
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -23,6 +23,7 @@ from .models import (
     FieldChange,
     Machine,
     Metric,
+    NotificationDelivery,
     Order,
     Regression,
     RegressionEvent,
@@ -32,7 +33,9 @@ from .models import (
     Test,
     TestSuite,
 )
+from .services.detection import runs_enqueue, runs_retry_detection
 from .services.tokens import token_set_secret
+from .tasks import detect_run_task, publish
 
 
 class EstimatedCountPaginator(Paginator):
@@ -135,14 +138,49 @@ class OrderAdmin(BigTableAdmin):
 
 @admin.register(Run)
 class RunAdmin(BigTableAdmin):
-    list_display = ["id", "suite", "machine", "order", "submitted_at", "source", "detection_state"]
+    list_display = [
+        "id",
+        "suite",
+        "machine",
+        "order",
+        "submitted_at",
+        "source",
+        "detection_state",
+        "detection_attempts",
+    ]
     list_filter = ["suite", "detection_state", "source"]
     list_select_related = ["suite", "machine", "order"]
     raw_id_fields = ["machine", "order"]
     # A run's place (suite, machine, order) is set by ingest; re-submit to move it.
-    readonly_fields = ["suite", "machine", "order", "position", "submitted_at"]
+    # Detection bookkeeping is the detection service's: use the "retry" action.
+    readonly_fields = [
+        "suite",
+        "machine",
+        "order",
+        "position",
+        "submitted_at",
+        "detection_state",
+        "detection_attempts",
+        "detection_error",
+        "detected_at",
+        "detection_queued_at",
+        "detection_next_attempt_at",
+    ]
     search_fields = ["machine__name"]
     date_hierarchy = "submitted_at"
+    actions = ["retry_detection"]
+
+    @admin.action(description="Retry detection (fresh attempts) of the selected runs")
+    def retry_detection(self, request: HttpRequest, queryset: Any) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        reset = runs_retry_detection(ids)
+        queued = runs_enqueue(ids, enqueue=lambda run_id: publish(detect_run_task, run_id))
+        self.message_user(
+            request,
+            f"{reset} run(s) given fresh detection attempts, {queued} enqueued "
+            "(done runs are left as they are).",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Test)
@@ -169,6 +207,27 @@ class FieldChangeAdmin(BigTableAdmin):
     list_filter = ["is_regression", "withdrawn"]
     list_select_related = ["machine", "test", "metric", "end_order"]
     raw_id_fields = ["series", "machine", "test", "metric", "start_order", "end_order", "run"]
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(BigTableAdmin):
+    """Every delivery attempt, read-only: the record of what was sent and what failed."""
+
+    list_display = ["id", "regression", "channel", "attempt", "outcome", "attempted_at", "error"]
+    list_filter = ["outcome", "channel"]
+    list_select_related = ["regression"]
+    raw_id_fields = ["regression"]
+    search_fields = ["regression__title"]
+    date_hierarchy = "attempted_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class IndicatorInline(admin.TabularInline):

@@ -163,6 +163,13 @@ class Run(models.Model):
     detection_attempts = models.PositiveIntegerField(default=0)
     detection_error = models.TextField(blank=True)
     detected_at = models.DateTimeField(null=True, blank=True)
+    # Set (by a conditional UPDATE) when a detection task is published for the run,
+    # cleared when an attempt ends: the sweep never publishes a queued run twice, and
+    # takes it again only when this is older than PERF_DETECTION_QUEUED_TIMEOUT_SECONDS
+    # (the message was lost).
+    detection_queued_at = models.DateTimeField(null=True, blank=True)
+    # After a failed attempt: not before this time (exponential back-off between sweeps).
+    detection_next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -358,7 +365,13 @@ class Regression(models.Model):
     # The order range the grouped changes share; detection groups by it.
     start_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     end_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    notified = models.BooleanField(default=False)
+    notified = models.BooleanField(default=False)  # every configured channel delivered
+    # When the notification task is next expected to run (set when it is enqueued or
+    # scheduled for a retry); NULL: never enqueued.  The sweep re-enqueues one that is
+    # long overdue (its message was lost).
+    notify_due_at = models.DateTimeField(null=True, blank=True)
+    # A channel gave up after PERF_NOTIFY_MAX_ATTEMPTS failed deliveries.
+    notify_failed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -373,6 +386,56 @@ class Regression(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NotificationDelivery(models.Model):
+    """One attempt to deliver a regression's notification on one channel.
+
+    The row is written (outcome ``sending``) before the message goes out: the unique
+    (regression, channel, attempt) constraint lets only one worker make an attempt, and
+    at most one row per (regression, channel) may be ``ok``, so a delivered channel is
+    never sent again.  ``target`` and ``error`` never hold credentials (see
+    ``perf.services.notifications.redact``).
+    """
+
+    EMAIL, WEBHOOK = "email", "webhook"
+    CHANNEL_CHOICES = [(EMAIL, "e-mail"), (WEBHOOK, "webhook")]
+    SENDING, OK, FAILED = "sending", "ok", "failed"
+    OUTCOME_CHOICES = [(SENDING, "sending"), (OK, "ok"), (FAILED, "failed")]
+
+    # No index of its own: the unique (regression, channel, attempt) index leads with it.
+    regression = models.ForeignKey(
+        Regression, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    channel = models.CharField(max_length=8, choices=CHANNEL_CHOICES)
+    attempt = models.PositiveSmallIntegerField()  # 1, 2, ... per regression and channel
+    attempted_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=8, choices=OUTCOME_CHOICES, default=SENDING)
+    target = models.CharField(max_length=512, blank=True)  # recipients or redacted URL
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+        constraints = [
+            # One worker per attempt; serves a regression's deliveries by channel.
+            models.UniqueConstraint(
+                fields=["regression", "channel", "attempt"], name="delivery_attempt_uniq"
+            ),
+            # A channel is delivered at most once per regression.
+            models.UniqueConstraint(
+                fields=["regression", "channel"],
+                condition=Q(outcome="ok"),
+                name="delivery_ok_once_uniq",
+            ),
+        ]
+        indexes = [
+            # Serves the admin's delivery list filtered by outcome, newest first.
+            models.Index(fields=["outcome", "-attempted_at"], name="delivery_outcome_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} #{self.attempt} for regression {self.regression_id}"
 
 
 class RegressionIndicator(models.Model):

@@ -1,15 +1,22 @@
-"""Thin Celery tasks: take ids, call one service.
+"""Thin Celery tasks: take ids, call one service, enqueue what the service hands back.
 
 Retries, acks_late, time limits and JSON serialisation are set in settings; the
-retry on database errors is declared here because it is per task.
+retry on database errors is declared here because it is per task.  Services never
+import this module (tests/services/test_layers.py): they return what to enqueue, or
+take an ``enqueue`` callback, and the functions at the bottom are those callbacks.
 """
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from typing import Any
+
+from celery import Task, shared_task
 from django.db import DatabaseError
 
 from .services import detection, notifications
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -20,17 +27,62 @@ from .services import detection, notifications
     max_retries=5,
 )
 def detect_run_task(run_id: int) -> str:
-    """Detect the changes a run introduced (idempotent: safe to run twice)."""
-    return detection.run_detect(run_id)
+    """Detect the changes a run introduced (idempotent: safe to run twice), then
+    enqueue the notifications of the regressions it made ready (each once)."""
+    result = detection.run_detect(run_id)
+    for regression_id in result.notify:
+        publish(notify_regression_task, regression_id)
+    return result.summary
 
 
 @shared_task
 def detect_pending_task() -> int:
-    """Periodic sweep: re-enqueue runs whose detection is pending or failed."""
-    return detection.runs_enqueue_pending(enqueue=detect_run_task.delay)
+    """Periodic sweep: enqueue runs whose detection is due and not queued, and
+    notifications whose task is overdue."""
+    count = detection.runs_enqueue_pending(enqueue=lambda run_id: publish(detect_run_task, run_id))
+    notifications.notifications_enqueue_overdue(
+        enqueue=lambda regression_id: publish(notify_regression_task, regression_id),
+        # With no broker nothing holds a delayed retry: the sweep runs it when due.
+        grace=0 if _eager(notify_regression_task) else None,
+    )
+    return count
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=5, max_retries=3)
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=3)
 def notify_regression_task(regression_id: int) -> str:
-    """E-mail and webhook for a new regression (sent once per regression)."""
-    return notifications.regression_notify(regression_id)
+    """E-mail and webhook for a new regression: the attempts that are due, then a
+    delayed run of itself for the next retry (back-off and limit in the service)."""
+    result = notifications.regression_notify(regression_id)
+    if result.retry_in is not None and not _eager(notify_regression_task):
+        try:
+            notify_regression_task.apply_async((regression_id,), countdown=result.retry_in)
+        except Exception:  # broker down: the sweep finds the overdue notification
+            log.warning(
+                "could not schedule the retry of regression %s's notification",
+                regression_id,
+                exc_info=True,
+            )
+    return result.summary
+
+
+# --- callbacks handed to services ---------------------------------------------------
+
+
+def enqueue_detection(run_id: int) -> None:
+    """What a submission registers to run after its commit (``report_import(enqueue=)``):
+    mark the run queued and publish its detection task (left pending if the broker is
+    down; the sweep retries it)."""
+    detection.runs_enqueue([run_id], enqueue=lambda rid: publish(detect_run_task, rid))
+
+
+def publish(task: Task, *args: Any) -> None:
+    """Publish a task.  With no broker (eager mode) the task runs here, and its
+    failure is recorded by the task itself, never mistaken for a publishing failure."""
+    if _eager(task):
+        task.apply(args=args, throw=False)
+    else:
+        task.delay(*args)
+
+
+def _eager(task: Task) -> bool:
+    return bool(task.app.conf.task_always_eager)

@@ -2,6 +2,7 @@ from django.urls import include, path, re_path, register_converter
 from django.urls.resolvers import URLPattern
 
 from .api import common, read, submit
+from .views import health
 
 app_name = "perf"
 
@@ -31,6 +32,8 @@ def api_path(route: str, view: common.View, name: str) -> list[URLPattern]:
 urlpatterns = [
     # --- pages (perf/views/urls.py) -----------------------------------------------
     path("", include("perf.views.urls")),
+    # --- monitoring: database, broker, detection backlog (JSON) ---------------------
+    path("health", health.health, name="health"),
     # --- LNT submission (form endpoint used by `lnt submit`) ----------------------
     path("db_<str:db>/v4/<str:suite>/submitRun", submit.submit_run, name="submit-run"),
     path("db_<str:db>/submitRun", submit.submit_run, name="submit-run-db"),

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from ..formats import FormatError
 from ..selectors import lnt
 from ..services.ingest import ImportRefused, report_import
+from ..tasks import enqueue_detection
 from .common import authenticate, json_error, too_large, unknown_db
 from .lnt_shapes import submission_test_results
 
@@ -42,6 +43,7 @@ def _submit(
             source=source,
             source_detail=token.name,
             allowed_machine=token.machine_name,
+            enqueue=enqueue_detection,
         )
     except FormatError as exc:
         unknown_suite = exc.message.startswith("unknown test suite")

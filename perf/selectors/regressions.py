@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, Q
 
 from ..models import (
     FieldChange,
     Machine,
     Metric,
+    NotificationDelivery,
     Order,
     Regression,
     RegressionEvent,
@@ -235,3 +237,26 @@ def search(suite: TestSuite, q: str, *, limit: int = 50) -> dict[str, list[dict[
         .values("id", "order__fields", "machine_id", "machine__name", "start_time")[:limit]
     )
     return {"machines": machines, "tests": tests, "orders": orders}
+
+
+def regression_deliveries(regression: Regression) -> list[dict[str, Any]]:
+    """Per notification channel, its latest attempt (``outcome``, ``attempt``,
+    ``attempted_at``, ``error``) with a ``label`` and a ``status`` in words
+    (delivered, sending, retrying, gave up), for the regression page.  One query."""
+    rows = (
+        NotificationDelivery.objects.filter(regression=regression)
+        .order_by("channel", "-attempt")
+        .values("channel", "attempt", "outcome", "attempted_at", "error")
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        latest.setdefault(row["channel"], row)
+    labels = dict(NotificationDelivery.CHANNEL_CHOICES)
+    for row in latest.values():
+        row["label"] = labels.get(row["channel"], row["channel"])
+        if row["outcome"] == NotificationDelivery.FAILED:
+            last = row["attempt"] >= settings.PERF_NOTIFY_MAX_ATTEMPTS
+            row["status"] = "gave up" if last else "failed, retrying"
+        else:
+            row["status"] = "delivered" if row["outcome"] == NotificationDelivery.OK else "sending"
+    return list(latest.values())

@@ -25,11 +25,13 @@ import logging
 import statistics
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..analysis import (
@@ -50,7 +52,9 @@ from ..models import (
     Sample,
     Series,
 )
+from .claims import rows_claim
 from .grouping import regressions_group, regressions_to_notify
+from .notifications import regressions_claim_notification
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +106,43 @@ class Outcome:
 # --- entry points ---------------------------------------------------------------------
 
 
-def run_detect(run_id: int) -> str:
-    """Detect the changes a run introduced; idempotent.  Returns a short summary.
+@dataclass
+class DetectResult:
+    """What ``run_detect`` did, and the regressions whose notification the caller
+    must enqueue (already claimed: each is handed out once)."""
 
-    The run's state becomes ``done``, or ``failed`` (and the error is re-raised, so
-    that the task retries) when something goes wrong.
+    summary: str
+    notify: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def run_detect(run_id: int) -> DetectResult:
+    """Detect the changes a run introduced; idempotent.
+
+    Each call counts one attempt, counted before the work so that an attempt that
+    kills its worker counts too.  A run that is not done and has used
+    PERF_DETECTION_MAX_ATTEMPTS is marked ``failed`` for good and not tried again.
+    On success the run becomes ``done``; on an error the run stays ``pending`` with the
+    error and a back-off time (``detection_next_attempt_at``, for the sweep), or becomes
+    ``failed`` on the last attempt, and the error is re-raised.  The result lists the
+    regressions now ready to be notified; the caller (the task) enqueues them.
     """
     run = Run.objects.filter(id=run_id).only("id", "machine_id", "suite_id", "position").first()
     if run is None:
-        return "missing"
-    Run.objects.filter(id=run_id).update(detection_attempts=F("detection_attempts") + 1)
+        return DetectResult("missing")
+    limit = settings.PERF_DETECTION_MAX_ATTEMPTS
+    counted = (
+        Run.objects.filter(id=run_id)
+        .filter(Q(detection_state=Run.DONE) | Q(detection_attempts__lt=limit))
+        .update(detection_attempts=F("detection_attempts") + 1)
+    )
+    if not counted:
+        Run.objects.filter(id=run_id).exclude(detection_state=Run.DONE).update(
+            detection_state=Run.FAILED, detection_queued_at=None, detection_next_attempt_at=None
+        )
+        return DetectResult(f"run {run_id}: gave up after {limit} attempts")
     try:
         window = _window_around(run.machine_id, run.position)
         series_ids = list(
@@ -130,20 +161,45 @@ def run_detect(run_id: int) -> str:
             )
         outcome.regressions = regressions_group(run.suite_id, run_id)
     except Exception as exc:
-        Run.objects.filter(id=run_id).update(
-            detection_state=Run.FAILED, detection_error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+        _record_failure(run_id, f"{type(exc).__name__}: {exc}")
         raise
     Run.objects.filter(id=run_id).update(
-        detection_state=Run.DONE, detection_error="", detected_at=timezone.now()
+        detection_state=Run.DONE,
+        detection_error="",
+        detected_at=timezone.now(),
+        detection_queued_at=None,
+        detection_next_attempt_at=None,
     )
-    for regression_id in regressions_to_notify(run.suite_id):
-        _enqueue_notification(regression_id)
-    return (
+    notify = regressions_claim_notification(regressions_to_notify(run.suite_id))
+    return DetectResult(
         f"run {run_id}: {outcome.series} series, {outcome.created} new changes, "
         f"{outcome.updated} updated, {outcome.withdrawn} withdrawn, "
-        f"{len(outcome.regressions)} new regressions"
+        f"{len(outcome.regressions)} new regressions",
+        notify,
     )
+
+
+def _record_failure(run_id: int, error: str) -> None:
+    """A failed attempt: back off (pending) or, on the last attempt, fail for good."""
+    attempts = (
+        Run.objects.filter(id=run_id).values_list("detection_attempts", flat=True).first() or 0
+    )
+    final = attempts >= settings.PERF_DETECTION_MAX_ATTEMPTS
+    Run.objects.filter(id=run_id).update(
+        detection_state=Run.FAILED if final else Run.PENDING,
+        detection_error=error[:2000],
+        detection_queued_at=None,
+        detection_next_attempt_at=None
+        if final
+        else timezone.now() + detection_backoff(attempts),
+    )
+
+
+def detection_backoff(attempts: int) -> timedelta:
+    """Wait after ``attempts`` failed attempts: PERF_DETECTION_RETRY_SECONDS doubled
+    after each one (300 s, 600 s, 1,200 s, ... by default), at most a day."""
+    seconds = settings.PERF_DETECTION_RETRY_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(seconds, 86_400))
 
 
 def machine_detect_all(
@@ -191,16 +247,73 @@ def machine_detect_all(
     return outcome
 
 
-def runs_enqueue_pending(*, enqueue: Callable[[int], Any], limit: int = 1000) -> int:
-    """Hand runs whose detection is pending or failed to ``enqueue``; oldest first."""
+def runs_enqueue_pending(
+    *, enqueue: Callable[[int], Any], limit: int = 1000, now: datetime | None = None
+) -> int:
+    """The sweep: hand to ``enqueue`` the runs whose detection is due; oldest first.
+
+    Due: ``pending``, past their back-off time, and not queued, or queued longer than
+    PERF_DETECTION_QUEUED_TIMEOUT_SECONDS ago (the message was lost).  Runs that are
+    waiting in the queue or running are left alone; runs ``failed`` for good too.
+    Returns how many were handed over.
+    """
+    now = now or timezone.now()
     ids = list(
-        Run.objects.filter(detection_state__in=[Run.PENDING, Run.FAILED])
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
+        _due_runs(now).order_by("id").values_list("id", flat=True)[:limit]
     )
-    for run_id in ids:
-        enqueue(run_id)
-    return len(ids)
+    return runs_enqueue(ids, enqueue=enqueue, now=now)
+
+
+def runs_enqueue(
+    run_ids: list[int], *, enqueue: Callable[[int], Any], now: datetime | None = None
+) -> int:
+    """Mark these runs queued and hand each to ``enqueue`` (publishing a task).
+
+    The mark is a conditional UPDATE on rows locked with SKIP LOCKED, so of two
+    sweeps (or a sweep and a submission) racing for a run exactly one publishes it.
+    Called outside any transaction (after commit): a run is marked before its message
+    exists, never the reverse.  If ``enqueue`` raises (broker down) the runs not
+    handed over are unmarked, left to the next sweep.  Returns how many were handed.
+    """
+    now = now or timezone.now()
+    claimed = rows_claim(
+        _due_runs(now).filter(id__in=run_ids), mark="detection_queued_at", now=now
+    )
+    for handed, run_id in enumerate(claimed):
+        try:
+            enqueue(run_id)
+        except Exception:  # broker down: the sweep will try these again
+            log.warning("could not enqueue detection of run %s; left pending", run_id,
+                        exc_info=True)
+            Run.objects.filter(id__in=claimed[handed:], detection_queued_at=now).update(
+                detection_queued_at=None
+            )
+            return handed
+    return len(claimed)
+
+
+def _due_runs(now: datetime) -> QuerySet[Run]:
+    stale = now - timedelta(seconds=settings.PERF_DETECTION_QUEUED_TIMEOUT_SECONDS)
+    return Run.objects.filter(
+        Q(detection_queued_at__isnull=True) | Q(detection_queued_at__lt=stale),
+        Q(detection_next_attempt_at__isnull=True) | Q(detection_next_attempt_at__lte=now),
+        detection_state=Run.PENDING,
+    )
+
+
+def runs_retry_detection(run_ids: list[int]) -> int:
+    """Give runs a fresh set of attempts (the admin's "retry detection"): back to
+    ``pending``, attempts and back-off reset.  Done runs are left alone."""
+    return (
+        Run.objects.filter(id__in=run_ids)
+        .exclude(detection_state=Run.DONE)
+        .update(
+            detection_state=Run.PENDING,
+            detection_attempts=0,
+            detection_next_attempt_at=None,
+            detection_queued_at=None,
+        )
+    )
 
 
 # --- windows -------------------------------------------------------------------------
@@ -512,14 +625,3 @@ def _finite(value: float) -> float:
     if value != value:  # NaN
         return 0.0
     return max(-1e300, min(1e300, value))
-
-
-def _enqueue_notification(regression_id: int) -> None:
-    from ..tasks import notify_regression_task
-
-    try:
-        notify_regression_task.delay(regression_id)
-    except Exception:  # broker down: the regression is still listed on the site
-        log.warning(
-            "could not enqueue notification for regression %s", regression_id, exc_info=True
-        )

@@ -2,8 +2,9 @@
 
 ``run_import`` takes a validated ``Report`` and stores it in one transaction with
 bulk inserts: a constant number of queries whatever the number of tests and
-whatever the length of the history.  When the transaction commits, the run is
-handed to the detection task; if the broker cannot take it, the run stays
+whatever the length of the history.  When the transaction commits, the run id is
+handed to the entry point's ``enqueue`` callback (which publishes the detection
+task; this module never imports tasks); if the broker cannot take it, the run stays
 ``pending`` and the periodic sweep picks it up.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -90,6 +92,7 @@ def run_import(
     source_detail: str = "",
     dry_run: bool = False,
     detect: bool = True,
+    enqueue: Callable[[int], Any] | None = None,
 ) -> ImportResult:
     """Store ``report`` (already validated against ``schema``) as one run.
 
@@ -100,7 +103,10 @@ def run_import(
     refuses, ``update`` overwrites them, ``split`` stores the run on a new machine
     named ``<name>~N``.  ``dry_run`` does everything and rolls back.  ``detect=False``
     leaves the run pending without enqueueing it (bulk loads detect afterwards, per
-    machine, with ``detection.machine_detect_all``).
+    machine, with ``detection.machine_detect_all``).  Otherwise ``enqueue(run_id)`` is
+    registered with ``transaction.on_commit``: it runs after the run is committed, never
+    inside the transaction, and its failure cannot undo the stored run.  Without
+    ``enqueue`` the run is left pending for the periodic sweep.
     Raises ImportRefused; any exception leaves the database as it was.
     """
     if merge not in MERGE_POLICIES:
@@ -117,8 +123,9 @@ def run_import(
             transaction.set_rollback(True)
             return result
         run_id = result.run_id
-        if detect:
-            transaction.on_commit(lambda: _enqueue_detection(run_id), robust=True)
+        if detect and enqueue is not None:
+            callback = enqueue
+            transaction.on_commit(lambda: callback(run_id), robust=True)
     return result
 
 
@@ -133,6 +140,7 @@ def report_import(
     dry_run: bool = False,
     allowed_machine: str = "",
     detect: bool = True,
+    enqueue: Callable[[int], Any] | None = None,
 ) -> ImportResult:
     """Parse a report as it came on the wire and store it: what every entry point calls.
 
@@ -162,16 +170,8 @@ def report_import(
         source_detail=source_detail,
         dry_run=dry_run,
         detect=detect,
+        enqueue=enqueue,
     )
-
-
-def _enqueue_detection(run_id: int) -> None:
-    from ..tasks import detect_run_task  # tasks import services; avoid the cycle
-
-    try:
-        detect_run_task.delay(run_id)
-    except Exception:  # broker down: the run stays pending; the sweep will retry it
-        log.warning("could not enqueue detection of run %s; left pending", run_id, exc_info=True)
 
 
 def _import(
@@ -207,6 +207,8 @@ def _import(
         "detection_attempts": 0,
         "detection_error": "",
         "detected_at": None,
+        "detection_queued_at": None,
+        "detection_next_attempt_at": None,
     }
     replaced = False
     if existing and merge == "reject":

@@ -92,6 +92,7 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
             "changes": changes,
             "suspects": sum(1 for c in changes if not c["confirmed"]),
             "events": reg_selectors.regression_events(regression),
+            "deliveries": reg_selectors.regression_deliveries(regression),
             "form": form,
             "mini_graphs": [
                 {"plot": c["plot"], "around": c["end_position"], "id": c["id"]}

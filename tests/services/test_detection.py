@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from perf.analysis import find_change_points
 from perf.models import FieldChange, Regression, RegressionIndicator, Run
 from perf.services.detection import run_detect
+from perf.tasks import detect_run_task, enqueue_detection
 from tests.factories import report_doc, submit_doc
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +20,10 @@ TEST = "SingleSource/mandel"
 
 
 def submit_and_detect(doc, **options):
+    """Submit, then run the detection task's body here (detection, then the
+    notifications it hands back, published in-process as with no broker)."""
     result = submit_doc(doc, **options)
-    run_detect(result.run_id)
+    detect_run_task(result.run_id)
     return result
 
 
@@ -166,8 +169,9 @@ def test_the_detection_task_runs_when_the_submission_commits(django_capture_on_c
     rng = random.Random(5)
     for i, level in enumerate([1.0] * 20 + [1.1] * 3):
         doc = report_doc(revision=1000 + i, tests={TEST: {"execution_time": noisy(level, rng)}})
-        with django_capture_on_commit_callbacks(execute=True):
-            submit_doc(doc)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            submit_doc(doc, enqueue=enqueue_detection)
+        assert len(callbacks) == 1
     assert set(Run.objects.values_list("detection_state", flat=True)) == {Run.DONE}
     assert len(live_changes()) == 1
 

@@ -190,3 +190,28 @@ def test_a_failure_halfway_leaves_the_database_as_it_was(monkeypatch):
         submit_doc(many_tests_doc(50, revision="2", machine="new-box"))
     assert calls == [Sample, Point]  # it failed after the samples were written
     assert row_counts() == before
+
+
+def test_the_entry_points_enqueue_callback_runs_once_after_the_commit(
+    django_capture_on_commit_callbacks,
+):
+    handed: list[int] = []
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = submit_doc(report_doc(), enqueue=handed.append)
+        assert handed == []  # not inside the transaction
+    for callback in callbacks:
+        callback()
+    assert handed == [result.run_id]
+
+
+def test_a_refused_dry_or_undetected_import_enqueues_nothing(django_capture_on_commit_callbacks):
+    from perf.services.ingest import ImportRefused
+
+    handed: list[int] = []
+    submit_doc(report_doc(), detect=False, enqueue=handed.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_doc(report_doc(revision=2), dry_run=True, enqueue=handed.append)
+        with pytest.raises(ImportRefused):
+            submit_doc(report_doc(), enqueue=handed.append)  # duplicate
+        submit_doc(report_doc(revision=3), detect=False, enqueue=handed.append)
+    assert handed == []

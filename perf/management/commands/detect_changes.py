@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from perf.models import Machine, Order
-from perf.services.detection import machine_detect_all, run_detect, runs_enqueue_pending
+from perf.services.detection import machine_detect_all, runs_enqueue_pending
+from perf.tasks import detect_run_task
 
 
 class Command(BaseCommand):
@@ -24,9 +25,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["pending"]:
-            done: list[str] = []
-            count = runs_enqueue_pending(enqueue=lambda run_id: done.append(run_detect(run_id)))
-            self.stdout.write(f"Detected {count} pending runs")
+            failed: list[int] = []
+
+            def detect(run_id: int) -> None:
+                # The task's body, here and now (it also enqueues notifications); a
+                # failure is recorded on the run (attempts, back-off) and reported.
+                try:
+                    detect_run_task(run_id)
+                except Exception:  # noqa: BLE001 - recorded on the run, counted below
+                    failed.append(run_id)
+
+            count = runs_enqueue_pending(enqueue=detect)
+            self.stdout.write(f"Detected {count - len(failed)} pending runs")
+            if failed:
+                self.stderr.write(f"Detection failed for runs {', '.join(map(str, failed))}")
             return
         machines = Machine.objects.all()
         if options["suite"]:

@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from perf.formats import FormatError
 from perf.services.ingest import MACHINE_POLICIES, MERGE_POLICIES, ImportRefused, report_import
+from perf.tasks import enqueue_detection
 
 
 def expand_paths(patterns: list[str]) -> tuple[list[Path], list[str]]:
@@ -68,6 +69,7 @@ class Command(BaseCommand):
                     source="import_run",
                     source_detail=str(path),
                     dry_run=options["dry_run"],
+                    enqueue=enqueue_detection,
                 )
             except (FormatError, ImportRefused) as exc:
                 failures.append(f"{path}: {exc.message}")
