@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -476,54 +477,75 @@ def _store_samples(
             series_id = series[(tests[test.name], metric.id)]
             count += len(values)
             sample_rows.append((run_id, series_id, json.dumps(list(values))))
-            value = mean = minimum = maximum = stdev = None
-            failed = False
-            valid_count = len(values)
-            point_hash = None
-            if metric.type == Metric.REAL:
-                status_name = status_metrics.get(metric_name)
-                statuses = test.samples.get(status_name) if status_name else None
-                summary = summarize(
-                    [float(v) for v in values], [int(s) for s in statuses] if statuses else None
-                )
-                value, mean, stdev, failed = (
-                    summary.value,
-                    summary.mean,
-                    summary.stdev,
-                    summary.failed,
-                )
-                minimum, maximum = summary.minimum, summary.maximum
-                if binary_hash:
-                    point_hash = str(binary_hash[0])[:256]
-            elif metric.type == Metric.STATUS:
-                status = worst_status([int(v) for v in values])
-                value = minimum = maximum = float(status)
-                failed = status == STATUS_FAIL
-            else:
-                point_hash = str(values[0])[:256]
+            status_name = status_metrics.get(metric_name)
             point_rows.append(
-                (
+                point_row(
                     run_id,
                     series_id,
                     order.id,
                     order.position,
-                    len(values),
-                    valid_count,
-                    value,
-                    mean,
-                    minimum,
-                    maximum,
-                    stdev,
-                    failed,
-                    point_hash,
+                    metric.type,
+                    values,
+                    test.samples.get(status_name) if status_name else None,
+                    binary_hash[0] if binary_hash else None,
                 )
             )
-    _insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
-    _insert_rows(Point, POINT_COLUMNS, point_rows)
+    insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
+    insert_rows(Point, POINT_COLUMNS, point_rows)
     return len(missing), count
 
 
-def _insert_rows(
+def point_row(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    statuses: Sequence[Any] | None,
+    binary_hash: Any,
+) -> tuple[Any, ...]:
+    """The ``Point`` row (in ``POINT_COLUMNS`` order) of one (run, series)'s samples.
+
+    Real: the summary of the samples, failed when ``statuses`` (the matching
+    ``<metric>_status`` samples) say FAIL, ``hash`` the test's binary hash in this run.
+    Status: the worst status.  Hash: the first value.  ``values`` is never empty.
+    """
+    value = mean = minimum = maximum = stdev = None
+    failed = False
+    point_hash = None
+    if metric_type == Metric.REAL:
+        summary = summarize(
+            [float(v) for v in values], [int(s) for s in statuses] if statuses else None
+        )
+        value, mean, stdev, failed = summary.value, summary.mean, summary.stdev, summary.failed
+        minimum, maximum = summary.minimum, summary.maximum
+        if binary_hash:
+            point_hash = str(binary_hash)[:256]
+    elif metric_type == Metric.STATUS:
+        status = worst_status([int(v) for v in values])
+        value = minimum = maximum = float(status)
+        failed = status == STATUS_FAIL
+    else:
+        point_hash = str(values[0])[:256]
+    return (
+        run_id,
+        series_id,
+        order_id,
+        position,
+        len(values),
+        len(values),  # valid_count: as ingest has always stored it
+        value,
+        mean,
+        minimum,
+        maximum,
+        stdev,
+        failed,
+        point_hash,
+    )
+
+
+def insert_rows(
     model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]
 ) -> None:
     """Multi-row INSERT of plain tuples: what bulk_create does, without building model
