@@ -293,6 +293,10 @@ class Point(models.Model):
 class FieldChange(models.Model):
     """A change point found in one series: the level moved at ``end_order``."""
 
+    # ``method`` of the changes LNT recorded (``import_lnt_db``); detection never
+    # withdraws them (LNT's users triaged them) but updates one it finds too.
+    IMPORTED = "lnt"
+
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="changes")
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
     test = models.ForeignKey(Test, on_delete=models.PROTECT, related_name="+")

@@ -34,3 +34,13 @@ def detect_pending_task() -> int:
 def notify_regression_task(regression_id: int) -> str:
     """E-mail and webhook for a new regression (sent once per regression)."""
     return notifications.regression_notify(regression_id)
+
+
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=3)
+def detect_machine_task(machine_id: int) -> str:
+    """Detect changes over a machine's whole history (after ``import_lnt_db``)."""
+    outcome = detection.machine_detect_all(machine_id)
+    return (
+        f"machine {machine_id}: {outcome.created} new changes, {outcome.withdrawn} withdrawn, "
+        f"{len(outcome.regressions)} new regressions"
+    )

@@ -189,7 +189,7 @@ def _import(
     metrics = {m.name: m for m in Metric.objects.filter(suite=suite)}
 
     machine, added_machine = _select_machine(suite, report, select_machine)
-    order = _get_or_create_order(suite, report.order, schema.order_fields)
+    order = order_get_or_create(suite, report.order, schema.order_fields)
 
     existing = list(
         Run.objects.filter(machine=machine, order=order).order_by("id").values_list("id", flat=True)
@@ -371,7 +371,7 @@ def order_sort_key(values: dict[str, str], order_fields: tuple[str, ...]) -> str
     return key if len(key) <= 512 else None
 
 
-def _get_or_create_order(
+def order_get_or_create(
     suite: TestSuite, values: dict[str, str], schema_fields: tuple[str, ...]
 ) -> Order:
     key = order_key(values, schema_fields)

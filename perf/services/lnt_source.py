@@ -19,9 +19,11 @@ reported), ``Profile``, ``FieldChangeV2``, ``Regression``, ``RegressionIndicator
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 SAMPLE_TYPES = {1: "Real", 2: "Status", 3: "Hash"}  # LNT's SampleType ids
@@ -158,7 +160,7 @@ class LntSource:
                 cols = [
                     r[0]
                     for r in self._rows(
-                        "SELECT column_name FROM information_schema.columns WHERE "
+                        "SELECT column_name FROM information_schema.columns WHERE "  # noqa: S608 - quoted literal
                         f"table_schema = current_schema() AND table_name = {_lit(table)} "
                         "ORDER BY ordinal_position"
                     )
@@ -178,22 +180,30 @@ class LntSource:
         """Every suite with its fields; metrics in LNT's field-index order."""
         json_schemas: dict[str, dict[str, Any]] = {}
         if "TestSuiteJSONSchemas" in self.tables():
-            for name, doc in self._rows('SELECT "TestSuiteName", "JSONSchema" FROM "TestSuiteJSONSchemas"'):
+            for name, doc in self._rows(
+                'SELECT "TestSuiteName", "JSONSchema" FROM "TestSuiteJSONSchemas"'
+            ):
                 try:
                     json_schemas[name] = json.loads(_text(doc))
                 except ValueError:
                     continue  # the tables below say the same, minus display names
         field_cols = self.columns("TestSuiteSampleFields")
-        extra = [c for c in ("status_field", "bigger_is_better", "ignore_same_hash") if c in field_cols]
+        extra = [
+            c for c in ("status_field", "bigger_is_better", "ignore_same_hash") if c in field_cols
+        ]
         sample_rows = self._rows(
-            'SELECT "ID", "TestSuiteID", "Name", "Type"'
+            'SELECT "ID", "TestSuiteID", "Name", "Type"'  # noqa: S608 - known column names
             + "".join(f", {_q(c)}" for c in extra)
             + ' FROM "TestSuiteSampleFields" ORDER BY "ID"'
         )
         suites = []
-        for suite_id, name, prefix in self._rows('SELECT "ID", "Name", "DBKeyName" FROM "TestSuite" ORDER BY "ID"'):
+        for suite_id, name, prefix in self._rows(
+            'SELECT "ID", "Name", "DBKeyName" FROM "TestSuite" ORDER BY "ID"'
+        ):
             doc_metrics = {
-                m.get("name"): m for m in json_schemas.get(name, {}).get("metrics", []) if isinstance(m, dict)
+                m.get("name"): m
+                for m in json_schemas.get(name, {}).get("metrics", [])
+                if isinstance(m, dict)
             }
             fields = []
             for row in (r for r in sample_rows if r[1] == suite_id):
@@ -205,8 +215,12 @@ class LntSource:
                         name=row[2],
                         type=SAMPLE_TYPES.get(row[3], "Real"),
                         index=len(fields),
-                        bigger_is_better=bool(flags.get("bigger_is_better") or spec.get("bigger_is_better")),
-                        ignore_same_hash=bool(flags.get("ignore_same_hash") or spec.get("ignore_same_hash")),
+                        bigger_is_better=bool(
+                            flags.get("bigger_is_better") or spec.get("bigger_is_better")
+                        ),
+                        ignore_same_hash=bool(
+                            flags.get("ignore_same_hash") or spec.get("ignore_same_hash")
+                        ),
                         display_name=spec.get("display_name") or "",
                         unit=spec.get("unit") or "",
                         unit_abbrev=spec.get("unit_abbrev") or "",
@@ -232,7 +246,8 @@ class LntSource:
         return tuple(
             r[0]
             for r in self._rows(
-                f'SELECT "Name" FROM {_q(table)} WHERE "TestSuiteID" = {int(suite_id)} ORDER BY {order}'  # noqa: S608 - int
+                f'SELECT "Name" FROM {_q(table)} '  # noqa: S608 - int
+                f'WHERE "TestSuiteID" = {int(suite_id)} ORDER BY {order}'
             )
         )
 
@@ -263,7 +278,9 @@ class LntSource:
         return [c for c in wanted if c in have]
 
     def machines(self, suite: LntSuite, *, size: int = 5000) -> Iterator[LntMachine]:
-        cols = self._present(f"{suite.prefix}_Machine", ("Name", "Parameters", *suite.machine_fields))
+        cols = self._present(
+            f"{suite.prefix}_Machine", ("Name", "Parameters", *suite.machine_fields)
+        )
         for rows in self._chunks(suite, "Machine", cols, size=size):
             for row in rows:
                 values = dict(zip(cols, row[1:], strict=True))
@@ -298,7 +315,10 @@ class LntSource:
         return [
             LntOrder(
                 lnt_id=i,
-                fields={f: "" if v is None else str(v) for f, v in zip(suite.order_fields, rows[i][3:], strict=True)},
+                fields={
+                    f: "" if v is None else str(v)
+                    for f, v in zip(suite.order_fields, rows[i][3:], strict=True)
+                },
             )
             for i in ordered
         ]
@@ -310,13 +330,21 @@ class LntSource:
     def run_count(self, suite: LntSuite) -> int:
         if not self.has(suite, "Run"):
             return 0
-        return int(self._rows(f'SELECT COUNT(*) FROM {_q(suite.prefix + "_Run")}')[0][0])  # noqa: S608 - identifier from LNT's catalogue
+        return int(self._rows(f"SELECT COUNT(*) FROM {_q(suite.prefix + '_Run')}")[0][0])  # noqa: S608 - identifier from LNT's catalogue
 
     def runs(self, suite: LntSuite, *, size: int = 200) -> Iterator[list[LntRun]]:
         table = f"{suite.prefix}_Run"
         cols = self._present(
             table,
-            ("MachineID", "OrderID", "ImportedFrom", "StartTime", "EndTime", "Parameters", *suite.run_fields),
+            (
+                "MachineID",
+                "OrderID",
+                "ImportedFrom",
+                "StartTime",
+                "EndTime",
+                "Parameters",
+                *suite.run_fields,
+            ),
         )
         for rows in self._chunks(suite, "Run", cols, size=size):
             runs = []
@@ -362,13 +390,23 @@ class LntSource:
         for start in range(0, len(ids), 500):
             part = ", ".join(str(int(i)) for i in ids[start : start + 500])
             for lnt_id, filename, counters in self._rows(
-                f'SELECT "ID", "Filename", "Counters" FROM {_q(suite.prefix + "_Profile")} WHERE "ID" IN ({part})'  # noqa: S608 - ints
+                'SELECT "ID", "Filename", "Counters" FROM '  # noqa: S608 - ints
+                f'{_q(suite.prefix + "_Profile")} WHERE "ID" IN ({part})'
             ):
                 found.append(LntProfile(lnt_id, str(filename or ""), _counters(counters)))
         return found
 
     def field_changes(self, suite: LntSuite, *, size: int = 5000) -> Iterator[list[LntFieldChange]]:
-        cols = ["OldValue", "NewValue", "StartOrderID", "EndOrderID", "TestID", "MachineID", "FieldID", "RunID"]
+        cols = [
+            "OldValue",
+            "NewValue",
+            "StartOrderID",
+            "EndOrderID",
+            "TestID",
+            "MachineID",
+            "FieldID",
+            "RunID",
+        ]
         for rows in self._chunks(suite, "FieldChangeV2", cols, size=size):
             yield [
                 LntFieldChange(
@@ -388,13 +426,15 @@ class LntSource:
     def regressions(self, suite: LntSuite, *, size: int = 2000) -> Iterator[list[LntRegression]]:
         for rows in self._chunks(suite, "Regression", ["Title", "BugLink", "State"], size=size):
             regressions = {
-                r[0]: LntRegression(r[0], str(r[1] or ""), str(r[2] or ""), int(r[3] or 0)) for r in rows
+                r[0]: LntRegression(r[0], str(r[1] or ""), str(r[2] or ""), int(r[3] or 0))
+                for r in rows
             }
             if self.has(suite, "RegressionIndicator"):
                 ids = ", ".join(str(int(i)) for i in regressions)
                 for regression_id, change_id in self._rows(
                     'SELECT "RegressionID", "FieldChangeID" FROM '  # noqa: S608 - ints
-                    f'{_q(suite.prefix + "_RegressionIndicator")} WHERE "RegressionID" IN ({ids}) ORDER BY "ID"'
+                    f"{_q(suite.prefix + '_RegressionIndicator')} "
+                    f'WHERE "RegressionID" IN ({ids}) ORDER BY "ID"'
                 ):
                     regressions[regression_id].field_change_ids.append(change_id)
             yield list(regressions.values())
@@ -468,9 +508,116 @@ def _datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     text = _text(value).strip()
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
+    for fmt in (
+        "%Y-%m-%d %H:%M:%S.%f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S.%f",
+        "%Y-%m-%dT%H:%M:%S",
+    ):
         try:
             return datetime.strptime(text, fmt)  # noqa: DTZ007 - LNT stores naive UTC
         except ValueError:
             continue
     return None
+
+
+# --- opening a source ------------------------------------------------------------------
+
+
+class LntSourceError(Exception):
+    """SOURCE names nothing this importer can read (the message says what was tried)."""
+
+
+@dataclass
+class OpenedSource:
+    source: LntSource
+    key: str  # the source's identity in the id map
+    profiles_dir: Path | None
+    schemas_dir: Path | None
+
+    def close(self) -> None:
+        self.source.connection.close()
+
+
+def lnt_source_open(spec: str, *, profiles_dir: str | None = None) -> OpenedSource:
+    """Open an LNT instance directory, an LNT SQLite file or a ``postgresql://`` URL.
+
+    A directory is read as LNT lays an instance out: its ``lnt.cfg`` names the
+    database (a ``postgresql://`` URL, or a file under ``db_dir``, by default
+    ``data/lnt.db``); profiles are under ``data/profiles``, custom suites' YAML under
+    ``schemas/``.  For a lone file or a URL, ``profiles_dir`` says where profiles are
+    (a file's sibling ``profiles/`` is tried).  The SQLite file is opened read-only.
+    """
+    if spec.startswith(("postgres://", "postgresql://")):
+        return OpenedSource(
+            _postgres(spec), _url_key(spec), Path(profiles_dir) if profiles_dir else None, None
+        )
+    path = Path(spec)
+    if path.is_dir():
+        url, db_file = _instance_database(path)
+        profiles = Path(profiles_dir) if profiles_dir else path / "data" / "profiles"
+        schemas = path / "schemas"
+        if url:
+            return OpenedSource(_postgres(url), _url_key(url), profiles, schemas)
+        return OpenedSource(_sqlite(db_file), f"sqlite:{db_file.resolve()}", profiles, schemas)
+    if path.is_file():
+        sibling = path.parent / "profiles"
+        profiles = Path(profiles_dir) if profiles_dir else (sibling if sibling.is_dir() else None)
+        schemas = path.parent.parent / "schemas"
+        return OpenedSource(
+            _sqlite(path),
+            f"sqlite:{path.resolve()}",
+            profiles,
+            schemas if schemas.is_dir() else None,
+        )
+    raise LntSourceError(
+        f"{spec}: not an LNT instance directory, an SQLite file or a postgresql:// URL"
+    )
+
+
+def _instance_database(instance: Path) -> tuple[str | None, Path]:
+    """(database URL, database file) named by ``lnt.cfg``; defaults as ``lnt create``."""
+    db_dir, db_name = "data", "lnt.db"
+    cfg = instance / "lnt.cfg"
+    if cfg.is_file():
+        text = cfg.read_text(errors="replace")
+        url = re.search(r"""['"](postgres(?:ql)?://[^'"]+)['"]""", text)
+        if url:
+            return url.group(1), instance
+        found_dir = re.search(r"""^\s*db_dir\s*=\s*['"]([^'"]+)['"]""", text, re.MULTILINE)
+        if found_dir:
+            db_dir = found_dir.group(1)
+        path = re.search(r"""['"]path['"]\s*:\s*['"]([^'"]+)['"]""", text)
+        if path:
+            db_name = path.group(1)
+    db_file = (instance / db_dir / db_name) if not Path(db_name).is_absolute() else Path(db_name)
+    if not db_file.is_file():
+        raise LntSourceError(f"{instance}: no LNT database at {db_file}")
+    return None, db_file
+
+
+def _sqlite(path: Path) -> LntSource:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+    except sqlite3.Error as exc:
+        raise LntSourceError(f"{path}: not an SQLite database ({exc})") from exc
+    return LntSource(conn, "sqlite")
+
+
+def _postgres(url: str) -> LntSource:
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(url)
+    except psycopg2.Error as exc:
+        raise LntSourceError(f"{_url_key(url)}: cannot connect ({exc})") from exc
+    conn.set_session(readonly=True)
+    return LntSource(conn, "postgresql")
+
+
+def _url_key(url: str) -> str:
+    """The URL without its password (it names the source in the id map and messages)."""
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1@", url)
