@@ -490,7 +490,8 @@ class LntIdMap(models.Model):
 
     Makes imports idempotent and resumable (a row in the map is done) and lets LNT's
     old links (ids per suite) find rows whose id could not be kept (ids are global here).
-    ``kind`` is machine, order, test, run, fieldchange, regression, baseline, profile.
+    ``kind`` is machine, order, test, run, fieldchange, regression, baseline, profile,
+    field (LNT's field index -> metric id).
     """
 
     source = models.CharField(max_length=255)  # the LNT database, e.g. sqlite:/path

@@ -267,6 +267,11 @@ class _Importer:
             raise LntImportError(f"suite {lnt.name!r}: {exc.message}") from exc
         self.summary.suites += int(created)
         by_name = {m.name: m for m in Metric.objects.filter(suite=suite)}
+        # LNT's field index -> metric, for graph links when positions could not follow.
+        known = self._mapped("field")
+        self._record(
+            "field", [(f.index, by_name[f.name].id) for f in lnt.fields if f.index not in known]
+        )
         return suite, {f.lnt_id: by_name[f.name] for f in lnt.fields}
 
     def _documented_metrics(self) -> dict[str, MetricSpec]:

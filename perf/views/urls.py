@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from . import graph, pages, regressions
+from . import graph, lnt_links, pages, regressions
 
 suite = "db_default/v4/<str:suite>/"
+lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -37,5 +38,17 @@ urlpatterns = [
         name="regression-split",
     ),
     path(suite + "daily", regressions.daily, name="daily"),
+    # --- LNT's old links (after import_lnt_db), with or without the database prefix ---
+    path(lnt + "<int:run_id>", lnt_links.run, name="lnt-run"),
+    path(lnt + "graph", lnt_links.graph, name="lnt-graph"),
+    path(lnt + "regressions/<int:regression_id>", lnt_links.regression, name="lnt-regression"),
+    *(
+        route
+        for prefix, name in ((suite, "lnt-db-"), (lnt, "lnt-"))
+        for route in (
+            path(prefix + "machine/<int:machine_id>", lnt_links.machine, name=name + "machine"),
+            path(prefix + "order/<int:order_id>", lnt_links.order, name=name + "order"),
+        )
+    ),
     path(suite + "search", regressions.search, name="search"),
 ]
