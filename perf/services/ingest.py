@@ -9,6 +9,8 @@ handed to the detection task; if the broker cannot take it, the run stays
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import time
@@ -39,6 +41,7 @@ POSITION_GAP = 1 << 32
 SPLIT_SEPARATOR = "~"
 # Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
 SAMPLE_COLUMNS = ["run_id", "series_id", "values"]
+COPY_MIN_ROWS = 500  # insert_rows switches to COPY on PostgreSQL from this many rows
 POINT_COLUMNS = [
     "run_id",
     "series_id",
@@ -545,16 +548,33 @@ def point_row(
     )
 
 
-def insert_rows(
-    model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]
-) -> None:
+def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Multi-row INSERT of plain tuples: what bulk_create does, without building model
     instances (most of its cost on a 10,000-row run).  One statement per chunk, and a
-    chunk holds every row of a run of up to ~20,000 series on both databases."""
+    chunk holds every row of a run of up to ~20,000 series on both databases.  On
+    PostgreSQL, from ``COPY_MIN_ROWS`` rows on, one COPY instead (about ten times
+    faster than binding the values of a big INSERT; same rows, same transaction)."""
     if not rows:
         return
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    # csv writes None and "" alike (an empty field, which COPY reads as NULL): rows
+    # holding an empty string take the INSERT path below.
+    if (
+        connection.vendor == "postgresql"
+        and len(rows) >= COPY_MIN_ROWS
+        and not any("" in row for row in rows)
+    ):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        buffer.seek(0)
+        sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)"
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(sql, buffer)  # the raw cursor: Django's has no COPY
+        if connection.queries_logged:  # counted like any statement (query-count tests)
+            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+        return
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     limit = connection.features.max_query_params or 1_000_000
     per_chunk = max(1, min(20_000, limit // len(columns)))
