@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,18 @@ from django.db.models import F, Max
 from ..analysis.summary import status_metric_name, summarize, worst_status
 from ..formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
 from ..formats.types import STATUS_FAIL
-from ..models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
+from ..models import (
+    Machine,
+    Metric,
+    Order,
+    Point,
+    Profile,
+    Run,
+    Sample,
+    Series,
+    Test,
+    TestSuite,
+)
 from .suites import suite_schemas
 
 log = logging.getLogger(__name__)
@@ -255,6 +267,7 @@ def _delete_run_data(run_ids: list[int]) -> None:
 
     Sample.objects.filter(run_id__in=run_ids).delete()
     Point.objects.filter(run_id__in=run_ids).delete()
+    Profile.objects.filter(run_id__in=run_ids).delete()
     FieldChange.objects.filter(run_id__in=run_ids).delete()
 
 
@@ -495,6 +508,18 @@ def _store_samples(
             )
     insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
     insert_rows(Point, POINT_COLUMNS, point_rows)
+    profiles = [
+        Profile(
+            run_id=run_id,
+            test_id=tests[t.name],
+            data=zlib.compress(t.profile),
+            size=len(t.profile),
+        )
+        for t in report.tests
+        if t.profile is not None
+    ]
+    if profiles:  # stored compressed; the report's size limit bounds them
+        Profile.objects.bulk_create(profiles)
     return len(missing), count
 
 
