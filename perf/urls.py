@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .api import read, submit
+from .api import profiles, read, submit
 
 app_name = "perf"
 
@@ -17,6 +17,12 @@ urlpatterns = [
     path(api + "runs", submit.runs_collection, name="api-runs"),
     path(api + "runs/<int:run_id>", read.run, name="api-run"),
     path(api + "runs/<int:run_id>/detection", read.run_detection, name="api-run-detection"),
+    path(api + "runs/<int:run_id>/profiles", profiles.run_profiles, name="api-run-profiles"),
+    path(
+        api + "runs/<int:run_id>/profiles/<int:test_id>",
+        profiles.run_profile,
+        name="api-run-profile",
+    ),
     path(api + "machines", read.machines, name="api-machines"),
     path(api + "machines/<str:key>", read.machine, name="api-machine"),
     path(api + "samples", read.samples, name="api-samples"),

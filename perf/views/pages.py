@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from .. import selectors
 from ..models import Metric, Run, TestSuite
+from ..selectors import profiles as profile_selectors
 from ..selectors import runs as run_selectors
 from . import lnt_links
 from .common import float_param, page_of, page_rows, suite_or_404
@@ -336,6 +337,7 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
             "baseline_error": baseline_error,
             "baselines": run_selectors.suite_baselines(suite_obj),
             "present": present,
+            "profiles": profile_selectors.run_profiles(run.id),
             "mode": "run",
         },
         f"run-{run.id}",

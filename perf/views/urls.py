@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, lnt_links, pages, regressions
+from . import graph, lnt_links, pages, profiles, regressions
 
 suite = "db_default/v4/<str:suite>/"
 lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
@@ -11,6 +11,11 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path(suite, pages.suite_home, name="suite-home"),
     path(suite + "<int:run_id>", pages.run_detail, name="run-detail"),
+    path(
+        suite + "<int:run_id>/profiles/<int:test_id>",
+        profiles.profile_download,
+        name="run-profile",
+    ),
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
     path(suite + "compare", pages.compare, name="compare"),

@@ -195,13 +195,14 @@ def test_run_report_uses_a_fixed_number_of_queries(client, tests, django_assert_
     results = submit_grid(machines=1, tests=tests, orders=3, step_at=2)
     # Three-sample execution_time reads the points, the samples, the history (its
     # run-to-run noise bounds the samples' verdict too) and the detected changes.
-    with django_assert_num_queries(10):
+    # One more lists the run's profiles.
+    with django_assert_num_queries(11):
         client.get(run_url(results[-1].run_id))
     # The baseline's data is read with the previous run's: one more query (its lookup).
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         client.get(run_url(results[-1].run_id), {"baseline": str(results[0].run_id)})
     # One-sample compile_time needs no samples, only the history.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         client.get(run_url(results[-1].run_id), {"metric": "compile_time"})
 
 
@@ -280,7 +281,7 @@ def test_the_history_query_is_one_whatever_the_history_length(
     client, orders, django_assert_num_queries
 ):
     results = submit_history(jittered(orders))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):  # nine, and the run's profiles
         body = client.get(run_url(results[-1].run_id)).content.decode()
     assert "Noise %" in body
 
