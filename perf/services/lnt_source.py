@@ -205,7 +205,7 @@ class LntSource:
                 for m in json_schemas.get(name, {}).get("metrics", [])
                 if isinstance(m, dict)
             }
-            fields = []
+            fields: list[LntField] = []
             for row in (r for r in sample_rows if r[1] == suite_id):
                 flags = dict(zip(extra, row[4:], strict=True))
                 spec = doc_metrics.get(row[2], {})
@@ -562,12 +562,12 @@ def lnt_source_open(spec: str, *, profiles_dir: str | None = None) -> OpenedSour
         return OpenedSource(_sqlite(db_file), f"sqlite:{db_file.resolve()}", profiles, schemas)
     if path.is_file():
         sibling = path.parent / "profiles"
-        profiles = Path(profiles_dir) if profiles_dir else (sibling if sibling.is_dir() else None)
+        found = Path(profiles_dir) if profiles_dir else (sibling if sibling.is_dir() else None)
         schemas = path.parent.parent / "schemas"
         return OpenedSource(
             _sqlite(path),
             f"sqlite:{path.resolve()}",
-            profiles,
+            found,
             schemas if schemas.is_dir() else None,
         )
     raise LntSourceError(
