@@ -38,9 +38,10 @@ def lnt_on_postgres():
     import psycopg2
 
     settings = connection.settings_dict
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else ""
     url = (
-        f"postgresql://{settings['USER']}@{settings['HOST']}:{settings['PORT'] or 5432}/"
-        f"{settings['NAME']}"
+        f"postgresql://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
     )
     pg = psycopg2.connect(url)
     source = sqlite3.connect(f"file:{DB}?mode=ro", uri=True)
