@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -529,6 +530,15 @@ class _Importer:
                     continue
                 metric = metric_of[k]
                 typed = _typed(metric.type, values)
+                if metric.type == Metric.REAL and not all(map(math.isfinite, typed)):
+                    # JSON (and so jsonb) has no NaN or infinity; ingest refuses them too.
+                    self.summary.warnings.append(
+                        f"{self.lnt.name} run {run} test {test}: non-finite {metric.name} "
+                        "samples skipped"
+                    )
+                    typed = [v for v in typed if math.isfinite(v)]
+                    if not typed:
+                        continue
                 series_id = series[(r.machine_id, test_id, metric.id)]
                 count += len(typed)
                 sample_rows.append((run_id, series_id, json.dumps(typed)))
@@ -581,7 +591,7 @@ class _Importer:
         new, pairs = [], []
         for (run, test), profile_id in wanted.items():
             p = rows.get(profile_id)
-            if profile_id in done or p is None:
+            if profile_id in done or p is None or profile_id in pairs:
                 continue
             data = self._profile_bytes(p.filename)
             if data is None:
@@ -655,6 +665,8 @@ class _Importer:
         }
         pairs: list[tuple[int, int]] = []
         new: list[tuple[int, FieldChange]] = []
+        made: dict[tuple[int, int], FieldChange] = {}  # created in this chunk
+        again: list[tuple[int, tuple[int, int]]] = []  # LNT ids of a change made above
         for c in usable:
             metric = self.metrics[c.field_id]
             machine, test = self.machines[c.machine_id], self.tests[c.test_id]
@@ -662,6 +674,9 @@ class _Importer:
             end_order, end_position = self.orders[c.end_order_id]
             if (series_id, end_order) in existing:  # this site found it too: one row
                 pairs.append((c.lnt_id, existing[(series_id, end_order)]))
+                continue
+            if (series_id, end_order) in made:  # LNT recorded it twice: one row here
+                again.append((c.lnt_id, (series_id, end_order)))
                 continue
             delta = c.new_value - c.old_value
             relative = delta / abs(c.old_value) if c.old_value else 0.0
@@ -682,10 +697,10 @@ class _Importer:
                 parameters={"lnt_id": c.lnt_id},
                 run_id=runs.get(c.run_id) if c.run_id is not None else None,
             )
-            existing[(series_id, end_order)] = -1
+            made[(series_id, end_order)] = change
             new.append((c.lnt_id, change))
         FieldChange.objects.bulk_create([c for _, c in new])
-        pairs += [(a, c.id) for a, c in new]
+        pairs += [(a, c.id) for a, c in new] + [(a, made[key].id) for a, key in again]
         self._record("fieldchange", pairs)
         self.summary.field_changes += len(new)
 

@@ -294,3 +294,53 @@ def test_it_refuses_a_database_that_is_not_lnts(tmp_path):
     with pytest.raises(LntImportError, match="is it an LNT database"):
         lnt_db_import(LntSource(sqlite3.connect(path), "sqlite"), source_key="x")
     assert Run.objects.count() == 0
+
+
+def altered_copy(tmp_path, *statements):
+    """A copy of the corpus database with some SQL applied (the corpus stays read-only)."""
+    path = tmp_path / "lnt.db"
+    path.write_bytes(DB.read_bytes())
+    with sqlite3.connect(path) as conn:
+        for sql in statements:
+            conn.execute(sql)
+    return path
+
+
+def import_file(path):
+    opened = lnt_source_open(str(path), profiles_dir=str(INSTANCE / "data/profiles"))
+    try:
+        return lnt_db_import(opened.source, source_key=opened.key, profiles_dir=opened.profiles_dir)
+    finally:
+        opened.close()
+
+
+def test_orders_that_are_not_numbers_keep_lnts_sequence(tmp_path):
+    path = altered_copy(tmp_path, "UPDATE NT_Order SET llvm_project_revision = 'g' || (20 - ID)")
+
+    import_file(path)
+
+    by_position = [
+        fields["llvm_project_revision"]
+        for fields in Order.objects.filter(suite__name="nts")
+        .order_by("position")
+        .values_list("fields", flat=True)
+    ]
+    lnt_sequence = [11, 12, 13, 14, 15, 2, 3, 4, 5, 6, 7, 8, 9, 1, 10]
+    assert by_position == [f"g{20 - i}" for i in lnt_sequence]
+
+
+def test_a_change_lnt_recorded_twice_is_one_row_and_both_ids_find_it(tmp_path):
+    path = altered_copy(
+        tmp_path,
+        'INSERT INTO "NT_FieldChangeV2" SELECT 5, "OldValue", "NewValue", "StartOrderID", '
+        '"EndOrderID", "TestID", "MachineID", "FieldID", "RunID" FROM "NT_FieldChangeV2" '
+        'WHERE "ID" = 2',
+    )
+
+    summary = import_file(path)
+
+    assert summary.field_changes == 4
+    mapped = dict(
+        LntIdMap.objects.filter(suite="nts", kind="fieldchange").values_list("lnt_id", "local_id")
+    )
+    assert mapped[5] == mapped[2]
