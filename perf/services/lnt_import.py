@@ -103,7 +103,8 @@ class LntImportSummary:
     ignores: int = 0
     baselines: int = 0
     runs_already_done: int = 0
-    machine_ids: set[int] = field(default_factory=set)  # machines to run detection over
+    # Machines to run detection over: all the source's, when this invocation added runs.
+    machine_ids: set[int] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -144,6 +145,12 @@ def lnt_db_import(
         _Importer(source, lnt_suite, source_key, profiles_dir, schemas_dir, summary).run(
             chunk_runs, progress
         )
+    if summary.runs:  # every machine of the source: an interrupted import resumes here
+        summary.machine_ids = set(
+            LntIdMap.objects.filter(source=source_key[:255], kind="machine").values_list(
+                "local_id", flat=True
+            )
+        )
     return summary
 
 
@@ -183,8 +190,6 @@ class _Importer:
         self._regressions()
         self._ignores()
         self._baselines()
-        if self.summary.runs:
-            self.summary.machine_ids.update(self.machines.values())
 
     # --- the id map ------------------------------------------------------------------------
 

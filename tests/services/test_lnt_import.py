@@ -171,6 +171,8 @@ def test_an_interrupted_import_resumes_where_it_stopped(monkeypatch):
 
     assert summary.runs_already_done == 8
     assert summary.runs == 12
+    # Detection covers every machine, those finished before the interruption too.
+    assert summary.machine_ids == set(Machine.objects.values_list("id", flat=True))
     assert_everything_came_over(key)
 
 
