@@ -21,10 +21,12 @@ from .models import (
     Baseline,
     ChangeIgnore,
     FieldChange,
+    LntIdMap,
     Machine,
     Metric,
     NotificationDelivery,
     Order,
+    Profile,
     Regression,
     RegressionEvent,
     RegressionIndicator,
@@ -289,3 +291,32 @@ class SubmissionTokenAdmin(admin.ModelAdmin):
             )
             return
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Profile)
+class ProfileAdmin(BigTableAdmin):
+    """Read-only: profiles come with reports (or import_lnt_db); the data stays unread."""
+
+    list_display = ("id", "run", "test", "size", "created_at")
+    list_select_related = ("run", "test")
+    raw_id_fields = ("run", "test")
+    exclude = ("data",)
+    readonly_fields = ("size", "counters", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(LntIdMap)
+class LntIdMapAdmin(BigTableAdmin):
+    """What import_lnt_db brought over, to find where an LNT id went (read-only)."""
+
+    list_display = ("source", "suite", "kind", "lnt_id", "local_id")
+    list_filter = ("suite", "kind")
+    search_fields = ("=lnt_id", "=local_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

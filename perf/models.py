@@ -300,6 +300,10 @@ class Point(models.Model):
 class FieldChange(models.Model):
     """A change point found in one series: the level moved at ``end_order``."""
 
+    # ``method`` of the changes LNT recorded (``import_lnt_db``); detection never
+    # withdraws them (LNT's users triaged them) but updates one it finds too.
+    IMPORTED = "lnt"
+
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="changes")
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
     test = models.ForeignKey(Test, on_delete=models.PROTECT, related_name="+")
@@ -516,3 +520,60 @@ class SubmissionToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Profile(models.Model):
+    """One test's profile in one run, as the client sent it (opaque bytes, zlib-compressed).
+
+    LNT's profile formats (v1 pickles, v2 binary) are kept unread: another page renders
+    them.  ``size`` is the uncompressed length in bytes.
+    """
+
+    # No index of its own on run: the unique (run, test) index below serves it.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="profiles", db_index=False)
+    # Indexed (Django's default): serves the PROTECT check when a test is deleted.
+    test = models.ForeignKey(Test, on_delete=models.PROTECT, related_name="+")
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    counters = models.JSONField(default=dict, blank=True)  # LNT's top-level counters
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Serves listing a run's profiles (run page, API) and downloading one.
+            models.UniqueConstraint(fields=["run", "test"], name="profile_run_test_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile run={self.run_id} test={self.test_id}"
+
+
+class LntIdMap(models.Model):
+    """What ``import_lnt_db`` brought over: an LNT row's id -> the local row's id.
+
+    Makes imports idempotent and resumable (a row in the map is done) and lets LNT's
+    old links (ids per suite) find rows whose id could not be kept (ids are global here).
+    ``kind`` is machine, order, test, run, fieldchange, regression, baseline, profile,
+    field (LNT's field index -> metric id).
+    """
+
+    source = models.CharField(max_length=255)  # the LNT database, e.g. sqlite:/path
+    suite = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16)
+    lnt_id = models.BigIntegerField()
+    local_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # Serves the importer's "already done?" lookups, per chunk of LNT ids.
+            models.UniqueConstraint(
+                fields=["source", "suite", "kind", "lnt_id"], name="lntidmap_source_uniq"
+            ),
+        ]
+        indexes = [
+            # Serves old-link redirects: (suite, kind, LNT id) whatever the source.
+            models.Index(fields=["suite", "kind", "lnt_id"], name="lntidmap_link_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.suite} {self.kind} {self.lnt_id} -> {self.local_id}"

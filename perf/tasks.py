@@ -86,3 +86,13 @@ def publish(task: Task, *args: Any) -> None:
 
 def _eager(task: Task) -> bool:
     return bool(task.app.conf.task_always_eager)
+
+
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=3)
+def detect_machine_task(machine_id: int) -> str:
+    """Detect changes over a machine's whole history (after ``import_lnt_db``)."""
+    outcome = detection.machine_detect_all(machine_id)
+    return (
+        f"machine {machine_id}: {outcome.created} new changes, {outcome.withdrawn} withdrawn, "
+        f"{len(outcome.regressions)} new regressions"
+    )

@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path, register_converter
 from django.urls.resolvers import URLPattern
 
-from .api import common, read, submit
+from .api import common, profiles, read, submit
 from .views import health
 
 app_name = "perf"
@@ -43,6 +43,10 @@ urlpatterns = [
     *api_path(api + "runs", submit.runs_collection, "api-runs"),
     *api_path(api + "runs/<id:run_id>", read.run, "api-run"),
     *api_path(api + "runs/<id:run_id>/detection", read.run_detection, "api-run-detection"),
+    *api_path(api + "runs/<id:run_id>/profiles", profiles.run_profiles, "api-run-profiles"),
+    *api_path(
+        api + "runs/<id:run_id>/profiles/<id:test_id>", profiles.run_profile, "api-run-profile"
+    ),
     *api_path(api + "machines", read.machines, "api-machines"),
     *api_path(api + "machines/<str:key>", read.machine, "api-machine"),
     *api_path(api + "samples", read.samples, "api-samples"),

@@ -21,6 +21,7 @@ from perf.formats.types import (
     SuiteSchema,
     TestResult,
 )
+from perf.formats.v1 import PROFILE_METRIC as PROFILE_KEY
 from perf.formats.v1 import report_tag, upgrade_v1
 from perf.formats.values import (
     MACHINE_NAME_FORBIDDEN,
@@ -33,6 +34,7 @@ from perf.formats.values import (
     order_value,
     parameter_value,
     parse_time,
+    profile_payload,
     quote,
     real_sample,
     status_sample,
@@ -368,6 +370,7 @@ def _tests(entries: list[Any], schema: SuiteSchema, limits: Limits) -> tuple[Tes
             )
         first_seen[name] = index
         samples: dict[str, tuple[SampleValue, ...]] = {}
+        profile = None
         for key, value in entry.items():
             if key == "name":
                 continue
@@ -375,13 +378,16 @@ def _tests(entries: list[Any], schema: SuiteSchema, limits: Limits) -> tuple[Tes
             if metric is None:
                 if is_id_key(key):
                     continue
+                if key == PROFILE_KEY:  # unless the suite has a metric of that name
+                    profile = None if value is None else profile_payload(value, name)
+                    continue
                 raise FormatError(
                     f"test {quote(name)}: unknown metric {quote(key)} "
                     f"for suite {quote(schema.name)}"
                 )
             if value is not None:
                 samples[key] = _samples(value, name, metric, limits)
-        results.append(TestResult(name=name, samples=samples))
+        results.append(TestResult(name=name, samples=samples, profile=profile))
     return tuple(results)
 
 

@@ -73,6 +73,9 @@ class TestResult:
 
     name: str
     samples: dict[str, tuple[SampleValue, ...]]
+    # The test's profile as the client sent it, base64-decoded (LNT's profile file,
+    # opaque here); None when the test has none.
+    profile: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def upgrade_v1(
       the longest known suffix of the suite gives the metric, else the text
       after the last dot does.  Entries for the same (test, metric) merge into
       one sample list in input order; tests keep the order of first appearance.
-    - ``.profile`` entries are skipped (profiles are not stored) with one warning.
+    - A ``.profile`` entry becomes the test's ``profile`` (its Data: one base64 string).
     - A non-empty test ``Info`` is refused, as LNT refuses it.
     """
     warnings: list[str] = []
@@ -128,7 +128,6 @@ def upgrade_v1(
     prefix = f"{tag if tag is not None else schema.name}."
     suffixes = sorted(SUFFIXES.get(schema.name, {}).items(), key=lambda kv: -len(kv[0]))
     tests: dict[str, dict[str, list[Any]]] = {}
-    skipped_profiles = 0
     for index, entry in enumerate(entries):
         where = f"Tests[{index}]"
         if not isinstance(entry, dict):
@@ -150,8 +149,10 @@ def upgrade_v1(
             )
         name, metric = _split_name(full_name, prefix, suffixes)
         if schema.metric(metric) is None:
-            if metric == PROFILE_METRIC:
-                skipped_profiles += 1
+            if metric == PROFILE_METRIC:  # the v2 test's "profile" key: one base64 string
+                if PROFILE_METRIC in tests.get(name, {}):
+                    raise FormatError(f"v1 test {quote(name)} has more than one '.profile' entry")
+                tests.setdefault(name, {})[PROFILE_METRIC] = data
                 continue
             # Checked here, not left to the v2 validation, which ignores "*_id" keys.
             raise FormatError(
@@ -160,11 +161,6 @@ def upgrade_v1(
             )
         tests.setdefault(name, {}).setdefault(metric, []).extend(data)
 
-    if skipped_profiles:
-        plural = "entry" if skipped_profiles == 1 else "entries"
-        warnings.append(
-            f"skipped {skipped_profiles} '.profile' {plural}: profiles are not stored"
-        )
     upgraded: dict[str, Any] = {
         "format_version": "2",
         "machine": machine,

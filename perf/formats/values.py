@@ -8,6 +8,8 @@ characters are visible, cut to 80 characters.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from datetime import UTC, datetime
@@ -266,3 +268,27 @@ def hash_sample(value: object, test: str, metric: str, *, max_length: int) -> st
             f"(limit {max_length})"
         )
     return value
+
+
+def profile_payload(value: object, test: str) -> bytes:
+    """A test's ``profile``: one base64 string (a one-item list, as v1 ``Data`` holds
+    it, is accepted) -> the decoded bytes.  Refused: another type, several items,
+    text that is not base64, an empty payload."""
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise FormatError(
+                f"test {quote(test)}: profile must be one base64 string, not a list of "
+                f"{len(value)}"
+            )
+        value = value[0]
+    if not isinstance(value, str):
+        raise FormatError(
+            f"test {quote(test)}: profile must be a base64 string, not {json_type(value)}"
+        )
+    try:
+        data = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise FormatError(f"test {quote(test)}: profile is not valid base64") from None
+    if not data:
+        raise FormatError(f"test {quote(test)}: profile is empty")
+    return data

@@ -456,7 +456,11 @@ def _detect_batch(
                 for k, v in values.items():
                     setattr(current, k, v)
                 to_update.append(current)
-        to_withdraw = [fc.id for fc in existing.values() if not fc.withdrawn]
+        to_withdraw = [
+            fc.id
+            for fc in existing.values()
+            if not fc.withdrawn and fc.method != FieldChange.IMPORTED
+        ]
         # ignore_conflicts: a concurrent worker may have stored the same change.
         FieldChange.objects.bulk_create(to_create, ignore_conflicts=True)
         if to_update:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from .. import selectors
 from ..selectors import graphs
+from . import lnt_links
 from .common import int_param, suite_or_404
 
 AGGREGATES = ("median", "min", "mean")
@@ -41,6 +42,9 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
     a graph can be shared by its URL.  Nothing is written.
     """
     suite_obj = suite_or_404(suite)
+    lnt_url = lnt_links.graph_redirect(request, suite_obj)  # LNT's plot.N=... links
+    if lnt_url is not None:
+        return lnt_url
     keys = graphs.plot_keys_parse(request.GET.getlist("plot"))
     add_error = ""
     if "add" in request.GET:

@@ -12,7 +12,9 @@ from django.urls import reverse
 
 from .. import selectors
 from ..models import Metric, Run, TestSuite
+from ..selectors import profiles as profile_selectors
 from ..selectors import runs as run_selectors
+from . import lnt_links
 from .common import float_param, page_of, page_rows, suite_or_404
 
 
@@ -322,7 +324,7 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
     suite_obj = suite_or_404(suite)
     run = selectors.run_get(suite_obj, run_id)
     if run is None:
-        raise Http404("No such run.")
+        return lnt_links.run_moved(suite_obj, run_id)  # an LNT run id, or 404
     metrics = selectors.suite_metrics(suite_obj)
     present = run_selectors.run_metric_ids(run)
     options = _report_options(request, metrics, present)
@@ -351,6 +353,7 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
             "baseline_error": baseline_error,
             "baselines": run_selectors.suite_baselines(suite_obj),
             "present": present,
+            "profiles": profile_selectors.run_profiles(run.id),
             "mode": "run",
         },
         f"run-{run.id}",

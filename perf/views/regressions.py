@@ -19,6 +19,7 @@ from .. import selectors
 from ..models import Regression
 from ..selectors import regressions as reg_selectors
 from ..services import triage
+from . import lnt_links
 from .common import int_param, page_of, page_rows, suite_or_404
 
 AGES = (
@@ -78,7 +79,7 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
     suite_obj = suite_or_404(suite)
     regression = reg_selectors.regression_get(suite_obj, regression_id)
     if regression is None:
-        raise Http404("No such regression.")
+        return lnt_links.regression_moved(suite_obj, regression_id)  # LNT's id, or 404
     changes = reg_selectors.regression_changes(regression)
     form = UpdateForm(
         initial={"state": regression.state, "title": regression.title, "bug": regression.bug}

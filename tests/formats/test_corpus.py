@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime
 
 import pytest
@@ -149,9 +151,12 @@ def test_a_boolean_run_parameter_is_kept_as_lnt_spells_it() -> None:
     assert report.machine_parameters["hostname"] == "localhost"
 
 
-def test_the_profile_report_skips_its_profile_with_a_warning() -> None:
+def test_the_profile_report_keeps_its_profile() -> None:
     report = parse_report(corpus_bytes("utils/profile-report.json"), BUILTIN_SUITES)
-    assert report.warnings == ("skipped 1 '.profile' entry: profiles are not stored",)
+    assert report.warnings == ()
+    doc = json.loads(corpus_bytes("utils/profile-report.json"))
+    sent = next(t["Data"][0] for t in doc["Tests"] if t["Name"] == "nts.foo.profile")
+    assert report.tests[0].profile == base64.b64decode(sent)
     assert report.tests[0].samples == {
         "execution_time": (1.4,),
         "compile_time": (1.3,),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zlib
 from typing import Any
 
 import pytest
@@ -211,11 +212,34 @@ def test_a_custom_suite_takes_suffixes_as_metric_names_and_renames_its_order_fie
     assert report.warnings == ()
 
 
-def test_profile_entries_are_skipped_with_one_warning() -> None:
-    report = parse(v1_with(tests=[entry("nts.a.profile", "eJx"), entry("nts.a.exec", 1),
-                                  entry("nts.b.profile", "eJy")]))
-    assert [(t.name, t.samples) for t in report.tests] == [("a", {"execution_time": (1.0,)})]
-    assert report.warnings == ("skipped 2 '.profile' entries: profiles are not stored",)
+def test_a_profile_entry_becomes_the_tests_profile() -> None:
+    report = parse(v1_with(tests=[entry("nts.a.profile", "eJxLTEoGAAJNASc="),
+                                  entry("nts.a.exec", 1), entry("nts.b.profile", "YQ==")]))
+    assert [(t.name, t.samples, t.profile) for t in report.tests] == [
+        ("a", {"execution_time": (1.0,)}, zlib.compress(b"abc")),
+        ("b", {}, b"a"),
+    ]
+    assert report.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("tests", "message"),
+    [
+        ([entry("nts.a.profile", "YQ=="), entry("nts.a.profile", "Yg==")],
+         "v1 test 'a' has more than one '.profile' entry"),
+        ([entry("nts.a.profile", "YQ==", "Yg==")],
+         "test 'a': profile must be one base64 string, not a list of 2"),
+        ([entry("nts.a.profile", "eJx")], "test 'a': profile is not valid base64"),
+        ([entry("nts.a.profile", 7)], "test 'a': profile must be a base64 string, not number"),
+        ([entry("nts.a.profile", "")], "test 'a': profile is empty"),
+    ],
+)
+def test_a_bad_profile_entry_is_refused_with_its_test_named(
+    tests: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(FormatError) as refused:
+        parse(v1_with(tests=tests))
+    assert refused.value.message == message
 
 
 @pytest.mark.parametrize(

@@ -176,7 +176,7 @@ def test_a_failure_halfway_leaves_the_database_as_it_was(monkeypatch):
 
     submit_doc(report_doc(revision="1"))
     before = row_counts()
-    real = ingest._insert_rows
+    real = ingest.insert_rows
     calls = []
 
     def fail_on_points(model, columns, rows):
@@ -185,7 +185,7 @@ def test_a_failure_halfway_leaves_the_database_as_it_was(monkeypatch):
             raise RuntimeError("disk full")
         return real(model, columns, rows)
 
-    monkeypatch.setattr(ingest, "_insert_rows", fail_on_points)
+    monkeypatch.setattr(ingest, "insert_rows", fail_on_points)
     with pytest.raises(RuntimeError, match="disk full"):
         submit_doc(many_tests_doc(50, revision="2", machine="new-box"))
     assert calls == [Sample, Point]  # it failed after the samples were written

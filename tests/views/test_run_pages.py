@@ -235,12 +235,13 @@ def test_run_report_uses_a_fixed_number_of_queries(client, tests, django_assert_
     # detected changes, for three-sample execution_time as for one-sample
     # compile_time: the verdict is the detector's model on the points' levels, so
     # the runs' samples are not read (one query fewer than before).
-    with django_assert_num_queries(9):
+    # One more lists the run's profiles.
+    with django_assert_num_queries(10):
         client.get(run_url(results[-1].run_id))
     # The baseline's data is read with the previous run's: one more query (its lookup).
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         client.get(run_url(results[-1].run_id), {"baseline": str(results[0].run_id)})
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         client.get(run_url(results[-1].run_id), {"metric": "compile_time"})
 
 
@@ -318,7 +319,7 @@ def test_the_history_query_is_one_whatever_the_history_length(
     client, orders, django_assert_num_queries
 ):
     results = submit_history(jittered(orders))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):  # nine, and the run's profiles
         body = client.get(run_url(results[-1].run_id)).content.decode()
     assert "Noise %" in body
 

@@ -1,0 +1,61 @@
+"""ingest.insert_rows: what goes in comes back, on the INSERT and the COPY paths alike."""
+
+import json
+
+import pytest
+
+from perf.models import Point, Run, Sample
+from perf.services import ingest
+from tests.factories import report_doc, submit_doc
+
+pytestmark = pytest.mark.django_db
+
+
+def awkward_rows(run, series_ids, *, empty_hash):
+    """Point rows with NULLs, NaN-free floats, booleans and hashes full of CSV syntax."""
+    hashes = ["a,b", 'say "hi"', "line\nbreak", "back\\slash", "tab\there", None]
+    if empty_hash:
+        hashes.append("")
+    return [
+        (
+            run.id,
+            s,
+            run.order_id,
+            run.position,
+            3,
+            2,
+            1.0 / (i + 3),
+            None if i % 2 else 0.1 + i,
+            1e-300,
+            1e300,
+            None,
+            i % 3 == 0,
+            hashes[i % len(hashes)],
+        )  # fmt: skip
+        for i, s in enumerate(series_ids)
+    ]
+
+
+@pytest.mark.parametrize("empty_hash", [False, True])
+def test_rows_come_back_unchanged_whatever_their_number_and_content(empty_hash):
+    result = submit_doc(
+        report_doc(
+            tests={f"t{i}": {"execution_time": [1.0]} for i in range(ingest.COPY_MIN_ROWS + 5)}
+        )
+    )
+    run = Run.objects.get(id=result.run_id)
+    series_ids = list(Point.objects.filter(run=run).values_list("series_id", flat=True))
+    Point.objects.filter(run=run).delete()
+    Sample.objects.filter(run=run).delete()
+    points = awkward_rows(run, series_ids, empty_hash=empty_hash)
+    samples = [(run.id, s, json.dumps([1.5, i, 'x"y'])) for i, s in enumerate(series_ids)]
+
+    ingest.insert_rows(Point, ingest.POINT_COLUMNS, points)
+    ingest.insert_rows(Sample, ingest.SAMPLE_COLUMNS, samples)
+
+    stored = {
+        row[1]: row for row in Point.objects.filter(run=run).values_list(*ingest.POINT_COLUMNS)
+    }
+    assert [stored[row[1]] for row in points] == points
+    values = dict(Sample.objects.filter(run=run).values_list("series_id", "values"))
+    assert [values[s] for _, s, _ in samples] == [json.loads(v) for _, _, v in samples]

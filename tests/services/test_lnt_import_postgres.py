@@ -1,0 +1,79 @@
+"""An LNT database on PostgreSQL (as LNT's production instances run) comes over too.
+
+The corpus database's tables are copied, with LNT's column names and matching types,
+into a schema of the test database; the importer reads it through its URL
+(``?options=-csearch_path=...``) with psycopg2, as it would read LNT's own server.
+"""
+
+import sqlite3
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from perf.services.lnt_import import lnt_db_import
+from perf.services.lnt_source import lnt_source_open
+from tests.rowcounts import row_counts
+from tests.services.test_lnt_import import DB, INSTANCE, assert_everything_came_over
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (the CI's second pass)",
+    ),
+]
+
+SCHEMA = "lnt_source"
+TYPES = {"INTEGER": "bigint", "FLOAT": "double precision", "DATETIME": "timestamp", "BLOB": "bytea"}
+
+
+def pg_type(declared):
+    declared = declared.upper()
+    return TYPES.get(declared, "varchar" if declared.startswith("VARCHAR") else "text")
+
+
+@pytest.fixture
+def lnt_on_postgres():
+    import psycopg2
+
+    settings = connection.settings_dict
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else ""
+    url = (
+        f"postgresql://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    pg = psycopg2.connect(url)
+    source = sqlite3.connect(f"file:{DB}?mode=ro", uri=True)
+    with pg, pg.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
+        tables = [r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            columns = source.execute(f'PRAGMA table_info("{table}")').fetchall()
+            ddl = ", ".join(f'"{c[1]}" {pg_type(c[2])}' for c in columns)
+            cur.execute(f'CREATE TABLE {SCHEMA}."{table}" ({ddl})')
+            rows = source.execute(f'SELECT * FROM "{table}"').fetchall()  # noqa: S608 - catalogue
+            marks = ", ".join(["%s"] * len(columns))
+            cur.executemany(
+                f'INSERT INTO {SCHEMA}."{table}" VALUES ({marks})',  # noqa: S608 - catalogue
+                [tuple(bytes(v) if isinstance(v, bytes) else v for v in row) for row in rows],
+            )
+    source.close()
+    yield url + "?options=" + quote(f"-csearch_path={SCHEMA}")
+    with pg, pg.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {SCHEMA} CASCADE")
+    pg.close()
+
+
+def test_an_lnt_database_on_postgresql_comes_over_whole_and_once(lnt_on_postgres):
+    opened = lnt_source_open(lnt_on_postgres, profiles_dir=str(INSTANCE / "data/profiles"))
+    assert opened.key.startswith("postgresql://")
+
+    lnt_db_import(opened.source, source_key=opened.key, profiles_dir=opened.profiles_dir)
+    before = row_counts()
+    again = lnt_db_import(opened.source, source_key=opened.key, profiles_dir=opened.profiles_dir)
+    opened.close()
+
+    assert_everything_came_over(opened.key)
+    assert row_counts() == before
+    assert again.runs == 0 and again.runs_already_done == 20
