@@ -149,6 +149,8 @@ def make_regression(
         state=Regression.DETECTED if state is None else state,
         start_order=first.start_order,
         end_order=first.end_order,
+        start_position=first.start_order.position,
+        end_position=first.end_order.position,
     )
     # A change belongs to one regression: detection's grouping, if any, is undone.
     RegressionIndicator.objects.filter(field_change__in=changes).delete()

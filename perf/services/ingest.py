@@ -417,12 +417,18 @@ def _new_position(suite: TestSuite, sort_key: str | None) -> int:
 
 def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
     """Renumber: move every order at or after ``from_position`` (rare; all in SQL)."""
-    from ..models import FieldChange
+    from ..models import FieldChange, Regression
 
     moved = Order.objects.filter(suite=suite, position__gte=from_position)
     Point.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
     Run.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
     FieldChange.objects.filter(end_order__in=moved.values("id")).update(
+        end_position=F("end_position") + delta
+    )
+    Regression.objects.filter(start_order__in=moved.values("id")).update(
+        start_position=F("start_position") + delta
+    )
+    Regression.objects.filter(end_order__in=moved.values("id")).update(
         end_position=F("end_position") + delta
     )
     moved.update(position=F("position") + delta)
