@@ -32,7 +32,9 @@ from .models import (
     Test,
     TestSuite,
 )
+from .services.runs import machine_delete, run_delete
 from .services.tokens import token_set_secret
+from .tasks import detect_run_task
 
 
 class EstimatedCountPaginator(Paginator):
@@ -123,6 +125,15 @@ class MachineAdmin(BigTableAdmin):
     list_select_related = ["suite"]
     search_fields = ["name"]
 
+    # Deletes go through the service, which removes what was derived (field changes,
+    # emptied regressions) before the rows; see perf.services.runs.
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        machine_delete(obj.id, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for machine_id in queryset.values_list("id", flat=True):
+            machine_delete(machine_id, user=request.user)
+
 
 @admin.register(Order)
 class OrderAdmin(BigTableAdmin):
@@ -143,6 +154,15 @@ class RunAdmin(BigTableAdmin):
     readonly_fields = ["suite", "machine", "order", "position", "submitted_at"]
     search_fields = ["machine__name"]
     date_hierarchy = "submitted_at"
+
+    # Deletes go through the service: derived changes removed, regressions settled,
+    # the neighbours re-detected (perf.services.runs).
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        run_delete(obj.id, redetect=detect_run_task.delay, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for run_id in queryset.values_list("id", flat=True):
+            run_delete(run_id, redetect=detect_run_task.delay, user=request.user)
 
 
 @admin.register(Test)

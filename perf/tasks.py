@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
-from .services import detection, notifications
+from .services import detection, notifications, runs
 
 
 @shared_task(
@@ -34,3 +34,15 @@ def detect_pending_task() -> int:
 def notify_regression_task(regression_id: int) -> str:
     """E-mail and webhook for a new regression (sent once per regression)."""
     return notifications.regression_notify(regression_id)
+
+
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def detect_machine_task(machine_id: int) -> str:
+    """Detect over a machine's whole history (after another machine was merged in)."""
+    return runs.machine_redetect(machine_id)

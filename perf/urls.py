@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .api import read, submit
+from .api import manage, read, submit
 
 app_name = "perf"
 
@@ -15,10 +15,11 @@ urlpatterns = [
     path("v4/<str:suite>/submitRun", submit.submit_run, name="submit-run-suite"),
     # --- REST API ----------------------------------------------------------------
     path(api + "runs", submit.runs_collection, name="api-runs"),
-    path(api + "runs/<int:run_id>", read.run, name="api-run"),
+    # GET on runs/<id> and machines/<key> is read.*; DELETE/POST is manage.*.
+    path(api + "runs/<int:run_id>", manage.run, name="api-run"),
     path(api + "runs/<int:run_id>/detection", read.run_detection, name="api-run-detection"),
     path(api + "machines", read.machines, name="api-machines"),
-    path(api + "machines/<str:key>", read.machine, name="api-machine"),
+    path(api + "machines/<str:key>", manage.machine, name="api-machine"),
     path(api + "samples", read.samples, name="api-samples"),
     path(api + "orders/<str:key>", read.order, name="api-order"),
     path(api + "fields", read.fields, name="api-fields"),

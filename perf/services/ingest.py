@@ -23,6 +23,7 @@ from ..analysis.summary import status_metric_name, summarize, worst_status
 from ..formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
 from ..formats.types import STATUS_FAIL
 from ..models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
+from .runs import derived_remove
 from .suites import suite_schemas
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,10 @@ def _import(
         )
     if existing and merge == "replace":
         run_id = existing[0]
+        # The changes at this order came from the data being replaced: removed as for a
+        # deleted run (regressions settled); the run's detection redoes its window.
+        _lock_suite(suite)
+        derived_remove(machine.id, [order.position], why=f"run {run_id} was replaced")
         _delete_run_data(existing)
         Run.objects.filter(id__in=existing[1:]).delete()
         Run.objects.filter(id=run_id).update(**run_values)
@@ -246,12 +251,9 @@ def _import(
 
 
 def _delete_run_data(run_ids: list[int]) -> None:
-    """Remove what was stored and derived for these runs (their rows stay or go above)."""
-    from ..models import FieldChange
-
+    """Remove what was stored for these runs (their rows stay or go above)."""
     Sample.objects.filter(run_id__in=run_ids).delete()
     Point.objects.filter(run_id__in=run_ids).delete()
-    FieldChange.objects.filter(run_id__in=run_ids).delete()
 
 
 # --- machines ----------------------------------------------------------------------
