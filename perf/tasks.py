@@ -36,13 +36,8 @@ def notify_regression_task(regression_id: int) -> str:
     return notifications.regression_notify(regression_id)
 
 
-@shared_task(
-    autoretry_for=(DatabaseError,),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=5,
-)
+# One task per merge (rare, never a burst): retried on database errors, no jitter needed.
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=2, max_retries=5)
 def detect_machine_task(machine_id: int) -> str:
     """Detect over a machine's whole history (after another machine was merged in)."""
     return runs.machine_redetect(machine_id)

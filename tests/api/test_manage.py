@@ -8,15 +8,13 @@ header: ``rm-machine`` is ``DELETE machines/<machine>`` read as streamed lines;
 No cookie and no CSRF token are sent, so the client here enforces CSRF checks.
 """
 
-import random
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 
 from perf.models import FieldChange, Machine, Regression, Run, Sample
-from perf.services.detection import run_detect
-from tests.factories import make_token, report_doc, submit_doc
+from tests.factories import detected_history, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -37,17 +35,7 @@ def admin_token(db):
 
 
 def history(levels, *, machine="box-1", first=1000, seed=1):
-    rng = random.Random(seed)
-    results = []
-    for i, level in enumerate(levels):
-        samples = [round(level * rng.gauss(1.0, 0.01), 6) for _ in range(3)]
-        doc = report_doc(
-            machine=machine, revision=first + i, tests={TEST: {"execution_time": samples}}
-        )
-        result = submit_doc(doc)
-        run_detect(result.run_id)
-        results.append(result)
-    return results
+    return detected_history(levels, machine=machine, first_revision=first, seed=seed)
 
 
 def post_form(lnt, url, token, **fields):

@@ -1,7 +1,5 @@
 """Deletes, merges, renames and replaces remove what was derived and re-detect."""
 
-import random
-
 import pytest
 
 from perf.models import FieldChange, Machine, Regression, RegressionEvent, Run, Series
@@ -14,25 +12,15 @@ from perf.services.runs import (
     run_delete,
 )
 from perf.services.triage import regression_update
-from tests.factories import make_user, report_doc, submit_doc
+from tests.factories import detected_history, make_user, report_doc, submit_doc
 
 pytestmark = pytest.mark.django_db
 
 TEST = "SingleSource/mandel"
 
 
-def history(levels, *, machine="box-1", first=1000, seed=1, test=TEST):
-    rng = random.Random(seed)
-    results = []
-    for i, level in enumerate(levels):
-        samples = [round(level * rng.gauss(1.0, 0.01), 6) for _ in range(3)]
-        doc = report_doc(
-            machine=machine, revision=first + i, tests={test: {"execution_time": samples}}
-        )
-        result = submit_doc(doc)
-        run_detect(result.run_id)
-        results.append(result)
-    return results
+def history(levels, *, machine="box-1", first=1000, seed=1):
+    return detected_history(levels, machine=machine, first_revision=first, seed=seed)
 
 
 def live():

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from perf.models import FieldChange, Machine, Regression, Run
-from perf.services.detection import run_detect
-from tests.factories import report_doc, submit_doc
+from tests.factories import detected_history as history
 
 pytestmark = pytest.mark.django_db
 
@@ -22,20 +19,6 @@ def root(client):
     user = get_user_model().objects.create_superuser("root", "root@example.invalid", "pw")
     client.force_login(user)
     return client
-
-
-def history(levels, *, machine="box-1"):
-    rng = random.Random(3)
-    results = []
-    for i, level in enumerate(levels):
-        samples = [round(level * rng.gauss(1.0, 0.01), 6) for _ in range(3)]
-        doc = report_doc(
-            machine=machine, revision=1000 + i, tests={TEST: {"execution_time": samples}}
-        )
-        result = submit_doc(doc)
-        run_detect(result.run_id)
-        results.append(result)
-    return results
 
 
 def live_ends():
