@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import FieldChange, Regression, RegressionEvent, RegressionIndicator, TestSuite
+from .triage import RANGE_FIELDS, regression_fit_range
 
 
 def regressions_group(
@@ -68,6 +69,7 @@ def regressions_group(
             )
             if changes:
                 created = _group(suite_id, changes)
+            _widen(scope)
             _verify_reversed(suite_id, scope)
         _retire_withdrawn(suite_id)
     return created
@@ -153,6 +155,24 @@ def _group(suite_id: int, changes: list[dict[str, Any]]) -> list[int]:
         if not home.new:
             regression_retitle(home.id)
     return created
+
+
+def _widen(scope: Q) -> None:
+    """Refit the range of regressions holding a change of ``scope`` that now reaches
+    outside it (re-detection moved its start to an earlier order, e.g. after the run
+    before the step was deleted), so that the overlap query keeps finding them."""
+    outside = (
+        FieldChange.objects.filter(scope, withdrawn=False, indicator__isnull=False)
+        .filter(
+            Q(start_order__position__lt=F("indicator__regression__start_position"))
+            | Q(end_position__gt=F("indicator__regression__end_position"))
+        )
+        .values_list("indicator__regression_id", flat=True)
+        .distinct()
+    )
+    for regression in Regression.objects.filter(id__in=list(outside)):
+        regression_fit_range(regression)
+        regression.save(update_fields=[*RANGE_FIELDS, "updated_at"])
 
 
 def _title(members: list[dict[str, Any]]) -> str:

@@ -103,10 +103,14 @@ def run_delete(
         runs = Run.objects.filter(id=run_id)
         if machine_name:
             runs = runs.filter(machine__name=machine_name)
+        # The suite lock first, as ingest and grouping take it: a concurrent delete of
+        # the same run then finds nothing, and no lock is taken in the other order.
+        TestSuite.objects.select_for_update().filter(id__in=runs.values("suite_id")).values_list(
+            "id"
+        ).first()
         run = runs.values("id", "suite_id", "machine_id", "order_id", "position").first()
         if run is None:
             return None
-        _lock_suite(run["suite_id"])
         machine_id, position = run["machine_id"], run["position"]
         same_order = list(
             Run.objects.filter(machine_id=machine_id, order_id=run["order_id"])

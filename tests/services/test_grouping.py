@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from django.core import mail
 
 from perf.models import FieldChange, Order, Regression, RegressionIndicator, TestSuite
 from perf.services.detection import run_detect
@@ -37,7 +38,8 @@ def assert_every_live_regressing_change_is_on_one_regression():
 # --- restored changes ----------------------------------------------------------------
 
 
-def test_a_withdrawn_change_found_again_later_is_grouped_again():
+def test_a_withdrawn_change_found_again_later_is_grouped_again_and_notified(settings):
+    settings.PERF_NOTIFY_EMAILS = ["perf-team@example.com"]
     rng = random.Random(11)
     for i in range(20):
         submit_and_detect("box-1", 1000 + i, 1.0, rng)
@@ -56,6 +58,7 @@ def test_a_withdrawn_change_found_again_later_is_grouped_again():
     assert change.run.order.key == "1020"  # it kept the run that first found it
     assert_every_live_regressing_change_is_on_one_regression()
     assert Regression.objects.get().state == Regression.DETECTED
+    assert len(mail.outbox) == 1
 
 
 def test_a_change_left_ungrouped_by_an_interrupted_evaluation_is_grouped_on_the_next():

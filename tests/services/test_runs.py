@@ -78,6 +78,20 @@ def test_deleting_the_first_run_of_a_step_moves_the_change_to_the_next_run(
     assert_verdicts_equal_a_detection_from_scratch()
 
 
+def test_deleting_the_run_before_a_step_widens_the_regression_to_the_earlier_run(
+    django_capture_on_commit_callbacks,
+):
+    history([1.0] * 20 + [1.1] * 8)
+    regression = Regression.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        removal = run_delete(run_at(1019))
+    assert removal.deleted_changes == []
+    assert live() == [("box-1", TEST, "1020")]
+    regression.refresh_from_db()
+    assert (regression.start_order.key, regression.end_order.key) == ("1018", "1020")
+    assert regression.start_position == regression.start_order.position
+
+
 def test_a_regression_a_person_triaged_is_closed_with_a_history_event_not_deleted(
     django_capture_on_commit_callbacks,
 ):
@@ -228,3 +242,11 @@ def test_regression_events_record_no_user_for_automatic_removals():
     history([1.0] * 20 + [1.1] * 8, machine="box-2", seed=2)
     machine_delete(Machine.objects.get(name="box-1").id)
     assert RegressionEvent.objects.get(action="changes_removed").user is None
+
+
+def test_deleting_a_run_twice_deletes_nothing_the_second_time():
+    history([1.0] * 3)
+    run_id = run_at(1001)
+    assert run_delete(run_id).deleted_runs == [run_id]
+    assert run_delete(run_id) is None
+    assert Run.objects.count() == 2
