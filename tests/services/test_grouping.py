@@ -171,3 +171,8 @@ def test_grouping_queries_do_not_grow_with_the_open_regressions_elsewhere(flat):
         return len(ctx.captured_queries)
 
     assert queries("box-1", [1003]) == queries("box-2", [1003, 1005, 1007])
+
+
+def test_the_overlap_index_covers_exactly_the_open_states():
+    [index] = [i for i in Regression._meta.indexes if i.name == "regression_open_range_idx"]
+    assert dict(index.condition.children)["state__in"] == list(Regression.OPEN_STATES)

@@ -65,3 +65,18 @@ def test_the_admins_bulk_delete_of_machines_removes_their_regressions(root):
     assert not Machine.objects.exists()
     assert not FieldChange.objects.exists()
     assert not Regression.objects.exists()
+
+
+def test_the_regression_page_says_why_its_changes_were_removed(
+    root, django_capture_on_commit_callbacks
+):
+    from perf.services.triage import regression_update
+
+    results = history([1.0] * 20 + [1.1] * 8)
+    regression = Regression.objects.get()
+    regression_update(regression.id, user=get_user_model().objects.get(), state=Regression.ACTIVE)
+    url = reverse("admin:perf_run_delete", args=[results[20].run_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        root.post(url, {"post": "yes"})
+    page = root.get(reverse("perf:regression-detail", args=["nts", regression.id]))
+    assert f"changes_removed: run {results[20].run_id} was deleted" in page.content.decode()
