@@ -36,8 +36,9 @@ from .models import (
     TestSuite,
 )
 from .services.detection import runs_enqueue, runs_retry_detection
+from .services.runs import machine_delete, run_delete
 from .services.tokens import token_set_secret
-from .tasks import detect_run_task, publish
+from .tasks import detect_run_task, enqueue_detection, publish
 
 
 class EstimatedCountPaginator(Paginator):
@@ -128,6 +129,15 @@ class MachineAdmin(BigTableAdmin):
     list_select_related = ["suite"]
     search_fields = ["name"]
 
+    # Deletes go through the service, which removes what was derived (field changes,
+    # emptied regressions) before the rows; see perf.services.runs.
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        machine_delete(obj.id, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for machine_id in queryset.values_list("id", flat=True):
+            machine_delete(machine_id, user=request.user)
+
 
 @admin.register(Order)
 class OrderAdmin(BigTableAdmin):
@@ -183,6 +193,15 @@ class RunAdmin(BigTableAdmin):
             "(done runs are left as they are).",
             messages.SUCCESS,
         )
+
+    # Deletes go through the service: derived changes removed, regressions settled,
+    # the neighbours re-detected (perf.services.runs).
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        run_delete(obj.id, redetect=enqueue_detection, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for run_id in queryset.values_list("id", flat=True):
+            run_delete(run_id, redetect=enqueue_detection, user=request.user)
 
 
 @admin.register(Test)

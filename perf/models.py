@@ -366,9 +366,14 @@ class Regression(models.Model):
     title = models.CharField(max_length=512)
     bug = models.URLField(max_length=512, blank=True)
     state = models.PositiveSmallIntegerField(choices=STATE_CHOICES, default=DETECTED)
-    # The order range the grouped changes share; detection groups by it.
+    # The order range spanned by the grouped changes (from the earliest change's start
+    # to the latest change's end): the bad commit lies in (start, end].
     start_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     end_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    # Copies of start_order.position and end_order.position (kept in step by ingest's
+    # renumbering), for the overlap index below.
+    start_position = models.BigIntegerField(default=0)
+    end_position = models.BigIntegerField(default=0)
     notified = models.BooleanField(default=False)  # every configured channel delivered
     # When the notification task is next expected to run (set when it is enqueued or
     # scheduled for a retry); NULL: never enqueued.  The sweep re-enqueues one that is
@@ -384,8 +389,14 @@ class Regression(models.Model):
         indexes = [
             # Serves the regression list filtered by state, newest first.
             models.Index(fields=["suite", "state", "-created_at"], name="regression_state_idx"),
-            # Serves grouping: the open regression for an order range.
-            models.Index(fields=["suite", "end_order", "start_order"], name="regression_range_idx"),
+            # Serves grouping: the open regressions whose range overlaps a change's,
+            # end_position > change start AND start_position < change end; partial, so
+            # the scan only meets open regressions near the head of history.
+            models.Index(
+                fields=["suite", "end_position", "start_position"],
+                name="regression_open_range_idx",
+                condition=Q(state__in=[0, 1, 10, 23]),  # OPEN_STATES
+            ),
         ]
 
     def __str__(self) -> str:

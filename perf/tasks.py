@@ -14,7 +14,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import DatabaseError
 
-from .services import detection, notifications
+from .services import detection, notifications, runs
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,9 @@ def _eager(task: Task) -> bool:
     return bool(task.app.conf.task_always_eager)
 
 
-@shared_task(autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=3)
+# One task per machine merge or LNT import (rare, never a burst): retried on database
+# errors, no jitter needed.
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=2, max_retries=5)
 def detect_machine_task(machine_id: int) -> str:
-    """Detect changes over a machine's whole history (after ``import_lnt_db``)."""
-    outcome = detection.machine_detect_all(machine_id)
-    return (
-        f"machine {machine_id}: {outcome.created} new changes, {outcome.withdrawn} withdrawn, "
-        f"{len(outcome.regressions)} new regressions"
-    )
+    """Detect over a machine's whole history (after a merge, or after ``import_lnt_db``)."""
+    return runs.machine_redetect(machine_id)

@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path, register_converter
 from django.urls.resolvers import URLPattern
 
-from .api import common, profiles, read, submit
+from .api import common, manage, profiles, read, submit
 from .views import health
 
 app_name = "perf"
@@ -41,14 +41,15 @@ urlpatterns = [
     path("submitRun", submit.submit_run, name="submit-run-default"),
     # --- REST API ----------------------------------------------------------------
     *api_path(api + "runs", submit.runs_collection, "api-runs"),
-    *api_path(api + "runs/<id:run_id>", read.run, "api-run"),
+    # GET on runs/<id> and machines/<key> is read.*; DELETE/POST is manage.*.
+    *api_path(api + "runs/<id:run_id>", manage.run, "api-run"),
     *api_path(api + "runs/<id:run_id>/detection", read.run_detection, "api-run-detection"),
     *api_path(api + "runs/<id:run_id>/profiles", profiles.run_profiles, "api-run-profiles"),
     *api_path(
         api + "runs/<id:run_id>/profiles/<id:test_id>", profiles.run_profile, "api-run-profile"
     ),
     *api_path(api + "machines", read.machines, "api-machines"),
-    *api_path(api + "machines/<str:key>", read.machine, "api-machine"),
+    *api_path(api + "machines/<str:key>", manage.machine, "api-machine"),
     *api_path(api + "samples", read.samples, "api-samples"),
     *api_path(api + "samples/<str:sample_id>", read.sample, "api-sample"),
     *api_path(api + "orders/<str:key>", read.order, "api-order"),

@@ -149,6 +149,8 @@ def make_regression(
         state=Regression.DETECTED if state is None else state,
         start_order=first.start_order,
         end_order=first.end_order,
+        start_position=first.start_order.position,
+        end_position=first.end_order.position,
     )
     # A change belongs to one regression: detection's grouping, if any, is undone.
     RegressionIndicator.objects.filter(field_change__in=changes).delete()
@@ -187,4 +189,34 @@ def submit_grid(
                 }
             doc = report_doc(machine=f"box-{m}", revision=first_revision + o, tests=docs)
             results.append(submit_doc(doc))
+    return results
+
+
+def detected_history(
+    levels: Iterable[float],
+    *,
+    machine: str = "box-1",
+    test: str = "SingleSource/mandel",
+    first_revision: int = 1000,
+    seed: int = 1,
+    **options: Any,
+) -> list[ImportResult]:
+    """One run per level (three samples, 1 % noise) at consecutive revisions, each
+    detected in-process as the task would after the commit."""
+    import random
+
+    from perf.services.detection import run_detect
+
+    rng = random.Random(seed)
+    results = []
+    for i, level in enumerate(levels):
+        samples = [round(level * rng.gauss(1.0, 0.01), 6) for _ in range(3)]
+        doc = report_doc(
+            machine=machine,
+            revision=first_revision + i,
+            tests={test: {"execution_time": samples}},
+        )
+        result = submit_doc(doc, **options)
+        run_detect(result.run_id)
+        results.append(result)
     return results

@@ -1,8 +1,8 @@
 """LNT's REST read endpoints (``/api/db_<db>/v4/<suite>/...``), JSON only, paginated.
 
 Answers have LNT's shapes (``lnt_shapes``), with lntsite's extras as added keys
-(``offset``/``limit`` on lists, run counts...).  Writes here (DELETE runs/<id>, POST
-schema) need a submission token.
+(``offset``/``limit`` on lists, run counts...).  Writes here (POST schema) need a
+submission token; deletes, renames and merges are in ``perf.api.manage``.
 """
 
 from __future__ import annotations
@@ -125,27 +125,9 @@ def machine(request: HttpRequest, suite: TestSuite, key: str) -> HttpResponse:
     )
 
 
-@csrf_exempt
 @suite_view
 def run(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpResponse:
-    if request.method == "DELETE":
-        token = authenticate(request)
-        if isinstance(token, JsonResponse):
-            return token
-        runs = Run.objects.filter(suite=suite, id=run_id)
-        if token.machine_name:
-            # A token bound to a machine may only delete that machine's runs.
-            runs = runs.filter(machine__name=token.machine_name)
-        deleted, _ = runs.delete()
-        if not deleted:
-            return json_error(
-                f"no run {run_id} in suite {suite.name!r}"
-                + (f" on machine {token.machine_name!r}" if token.machine_name else ""),
-                404,
-            )
-        return JsonResponse({"success": True, "deleted_run": run_id})
-    if request.method != "GET":
-        return json_error("use GET to read a run or DELETE (with a token) to delete it", 405)
+    """GET a run (DELETE is served by ``perf.api.manage.run``)."""
     found = selectors.run_get(suite, run_id)
     if found is None:
         return json_error(f"no run {run_id} in suite {suite.name!r}", 404)

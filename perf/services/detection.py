@@ -10,9 +10,11 @@ on the whole history (the analysis guarantees it for the indices a slice settles
   (unique per series and order, so two workers or two runs create nothing twice);
 * a stored change in the settled range that is no longer found is *withdrawn*
   (later data did not confirm it); one found again is restored;
-* new regressions (not improvements) are grouped by order range into
-  ``Regression`` rows; a regression whose every change has been reversed by a later
-  change back to the old level moves to Verify by itself; a test that disappeared
+* the live regressing changes of the evaluated window that are on no regression
+  (new, restored, or left ungrouped by an interrupted evaluation) are grouped by
+  overlapping order ranges into ``Regression`` rows (``perf.services.grouping``);
+  a regression whose every change has been reversed by a later change back to the
+  old level moves to Verify by itself; a test that disappeared
   produces no change at all, so it never looks fixed.
 
 A run's series history is the sequence of orders at which its machine has runs; a
@@ -94,6 +96,9 @@ class Outcome:
     updated: int = 0
     withdrawn: int = 0
     regressions: list[int] = field(default_factory=list)
+    # Live changes in the evaluated windows: what grouping looks at (a change restored
+    # by this evaluation keeps the run_id of the run that first found it).
+    changes: list[int] = field(default_factory=list)
 
     def add(self, other: Outcome) -> None:
         self.series += other.series
@@ -101,6 +106,7 @@ class Outcome:
         self.updated += other.updated
         self.withdrawn += other.withdrawn
         self.regressions += other.regressions
+        self.changes += other.changes
 
 
 # --- entry points ---------------------------------------------------------------------
@@ -159,7 +165,7 @@ def run_detect(run_id: int) -> DetectResult:
                     run.machine_id, batch, window, affected, run_id, newest=window.is_newest(k)
                 )
             )
-        outcome.regressions = regressions_group(run.suite_id, run_id)
+        outcome.regressions = regressions_group(run.suite_id, outcome.changes)
     except Exception as exc:
         _record_failure(run_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -243,7 +249,7 @@ def machine_detect_all(
         if progress:
             progress(stop - start)
     if suite_id is not None:
-        outcome.regressions = regressions_group(suite_id, None, machine_id=machine_id)
+        outcome.regressions = regressions_group(suite_id, machine_id=machine_id)
     return outcome
 
 
@@ -368,7 +374,7 @@ def _detect_batch(
     *,
     newest: bool = False,
 ) -> Outcome:
-    """Evaluate a batch of series on a window and store the verdicts.  Six queries.
+    """Evaluate a batch of series on a window and store the verdicts.  Seven queries.
 
     With ``newest`` (the run is the machine's latest order), a change seen on that
     run alone is stored as an unconfirmed suspect (see ``perf.analysis.suspects``).
@@ -469,6 +475,14 @@ def _detect_batch(
             FieldChange.objects.filter(id__in=to_withdraw).update(
                 withdrawn=True, updated_at=timezone.now()
             )
+        outcome.changes = list(
+            FieldChange.objects.filter(
+                series_id__in=series_ids,
+                end_position__gte=lo,
+                end_position__lte=hi,
+                withdrawn=False,
+            ).values_list("id", flat=True)
+        )
     outcome.created, outcome.updated, outcome.withdrawn = (
         len(to_create),
         len(to_update),

@@ -8,70 +8,171 @@ regression twice.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import FieldChange, Regression, RegressionEvent, RegressionIndicator, TestSuite
+from .triage import RANGE_FIELDS, regression_fit_range
 
 
 def regressions_group(
-    suite_id: int, run_id: int | None, *, machine_id: int | None = None
+    suite_id: int,
+    change_ids: Iterable[int] | None = None,
+    *,
+    machine_id: int | None = None,
 ) -> list[int]:
-    """Group ungrouped regressing changes into regressions; return the new ones' ids.
+    """Group live, ungrouped regressing changes into regressions; return the new ones' ids.
 
-    Changes with the same order range (start, end) go together, across tests and
-    machines, into the open regression for that range or a new one.  The suite row is
-    locked, so two workers cannot both create the regression for one range.
+    The changes considered are ``change_ids`` (those an evaluation wrote, restored or
+    left live in its window, whatever run first found them), or with ``machine_id``
+    every change of that machine.  As in LNT, changes of a suite whose order ranges
+    overlap go together, across machines, tests and metrics: a change whose range
+    (start, end] overlaps the range of an open regression joins it, and the
+    regression's range grows to span it; a change that overlaps several open
+    regressions joins the oldest (lowest id), so a triaged regression keeps receiving
+    its changes and none is split by a late arrival; a change that overlaps none
+    starts a new regression, which later changes of the same evaluation may join.
+    Ranges are half-open, so steps at two consecutive orders stay apart.
+
+    Cost: one indexed query for the open regressions overlapping the span of the
+    changes, plus a constant number per regression touched.  The suite row is
+    locked, so two workers cannot both create a regression for one range.
     """
-    scope = Q(run_id=run_id) if run_id is not None else Q(machine_id=machine_id)
+    if change_ids is not None:
+        change_ids = list(change_ids)
+        scope = Q(id__in=change_ids)
+    elif machine_id is not None:
+        scope = Q(machine_id=machine_id)
+    else:
+        raise ValueError("regressions_group needs change_ids or machine_id")
     created: list[int] = []
     with transaction.atomic():
         TestSuite.objects.select_for_update().filter(id=suite_id).values_list("id").first()
-        changes = list(
-            FieldChange.objects.filter(
-                scope, is_regression=True, withdrawn=False, indicator__isnull=True
-            ).values("id", "start_order_id", "end_order_id", "machine__name", "test__name")
-        )
-        groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-        for change in changes:
-            groups[(change["start_order_id"], change["end_order_id"])].append(change)
-        for (start_id, end_id), members in groups.items():
-            regression = (
-                Regression.objects.filter(
-                    suite_id=suite_id,
-                    start_order_id=start_id,
-                    end_order_id=end_id,
-                    state__in=Regression.OPEN_STATES,
+        if change_ids != []:
+            changes = list(
+                FieldChange.objects.filter(
+                    scope, is_regression=True, withdrawn=False, indicator__isnull=True
+                ).values(
+                    "id",
+                    "start_order_id",
+                    "end_order_id",
+                    "start_order__position",
+                    "end_position",
+                    "machine__name",
+                    "test__name",
                 )
-                .order_by("id")
-                .first()
             )
-            if regression is None:
-                regression = Regression.objects.create(
-                    suite_id=suite_id,
-                    start_order_id=start_id,
-                    end_order_id=end_id,
-                    title=_title(members),
-                )
-                RegressionEvent.objects.create(
-                    regression=regression, action="created", detail={"changes": len(members)}
-                )
-                created.append(regression.id)
-            RegressionIndicator.objects.bulk_create(
-                [
-                    RegressionIndicator(regression=regression, field_change_id=m["id"])
-                    for m in members
-                ],
-                ignore_conflicts=True,
-            )
-            if regression.id not in created:
-                _retitle(regression)
-        _verify_reversed(suite_id, scope)
+            if changes:
+                created = _group(suite_id, changes)
+            _widen(scope)
+            _verify_reversed(suite_id, scope)
         _retire_withdrawn(suite_id)
     return created
+
+
+@dataclass
+class _Open:
+    """An open regression's range while changes are being placed."""
+
+    id: int
+    start: int
+    end: int
+    start_order_id: int
+    end_order_id: int
+    members: list[dict[str, Any]] = field(default_factory=list)
+    new: bool = False
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
+
+def _group(suite_id: int, changes: list[dict[str, Any]]) -> list[int]:
+    """Place ``changes`` (rows of regressing, ungrouped changes) in regressions."""
+    lo = min(c["start_order__position"] for c in changes)
+    hi = max(c["end_position"] for c in changes)
+    candidates = [
+        _Open(
+            r["id"], r["start_position"], r["end_position"], r["start_order_id"], r["end_order_id"]
+        )
+        for r in Regression.objects.filter(
+            suite_id=suite_id,
+            state__in=Regression.OPEN_STATES,
+            end_position__gt=lo,
+            start_position__lt=hi,
+        )
+        .order_by("id")
+        .values("id", "start_position", "end_position", "start_order_id", "end_order_id")
+    ]
+    for change in sorted(changes, key=lambda c: (c["start_order__position"], c["end_position"])):
+        start, end = change["start_order__position"], change["end_position"]
+        home = next((r for r in candidates if r.overlaps(start, end)), None)
+        if home is None:
+            home = _Open(0, start, end, change["start_order_id"], change["end_order_id"], new=True)
+            candidates.append(home)  # appended last: existing regressions stay preferred
+        home.members.append(change)
+        if start < home.start:
+            home.start, home.start_order_id = start, change["start_order_id"]
+        if end > home.end:
+            home.end, home.end_order_id = end, change["end_order_id"]
+    created = []
+    for home in candidates:
+        if not home.members:
+            continue
+        if home.new:
+            regression = Regression.objects.create(
+                suite_id=suite_id,
+                start_order_id=home.start_order_id,
+                end_order_id=home.end_order_id,
+                start_position=home.start,
+                end_position=home.end,
+                title=_title(home.members),
+            )
+            home.id = regression.id
+            RegressionEvent.objects.create(
+                regression=regression, action="created", detail={"changes": len(home.members)}
+            )
+            created.append(regression.id)
+        else:
+            Regression.objects.filter(id=home.id).update(
+                start_order_id=home.start_order_id,
+                end_order_id=home.end_order_id,
+                start_position=home.start,
+                end_position=home.end,
+                updated_at=timezone.now(),
+            )
+        RegressionIndicator.objects.bulk_create(
+            [
+                RegressionIndicator(regression_id=home.id, field_change_id=m["id"])
+                for m in home.members
+            ],
+            ignore_conflicts=True,
+        )
+        if not home.new:
+            regression_retitle(home.id)
+    return created
+
+
+def _widen(scope: Q) -> None:
+    """Refit the range of regressions holding a change of ``scope`` that now reaches
+    outside it (re-detection moved its start to an earlier order, e.g. after the run
+    before the step was deleted), so that the overlap query keeps finding them."""
+    outside = (
+        FieldChange.objects.filter(scope, withdrawn=False, indicator__isnull=False)
+        .filter(
+            Q(start_order__position__lt=F("indicator__regression__start_position"))
+            | Q(end_position__gt=F("indicator__regression__end_position"))
+        )
+        .values_list("indicator__regression_id", flat=True)
+        .distinct()
+    )
+    for regression in Regression.objects.filter(id__in=list(outside)):
+        regression_fit_range(regression)
+        regression.save(update_fields=[*RANGE_FIELDS, "updated_at"])
 
 
 def _title(members: list[dict[str, Any]]) -> str:
@@ -82,12 +183,14 @@ def _title(members: list[dict[str, Any]]) -> str:
     return f"Regression of {what} on {where}"[:512]
 
 
-def _retitle(regression: Regression) -> None:
+def regression_retitle(regression_id: int) -> None:
     """Keep the automatic title in step with the members, unless a person set one."""
-    if regression.events.filter(action="title").exists():
+    if RegressionEvent.objects.filter(regression_id=regression_id, action="title").exists():
         return
     members = list(
-        regression.indicators.values("field_change__machine__name", "field_change__test__name")
+        RegressionIndicator.objects.filter(regression_id=regression_id).values(
+            "field_change__machine__name", "field_change__test__name"
+        )
     )
     title = _title(
         [
@@ -98,8 +201,8 @@ def _retitle(regression: Regression) -> None:
             for m in members
         ]
     )
-    if members and title != regression.title:
-        Regression.objects.filter(id=regression.id).update(title=title)
+    if members:
+        Regression.objects.filter(id=regression_id).exclude(title=title).update(title=title)
 
 
 def _verify_reversed(suite_id: int, scope: Q) -> None:

@@ -39,6 +39,7 @@ from ..models import (
     Test,
     TestSuite,
 )
+from .runs import derived_remove
 from .suites import suite_schemas
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,10 @@ def _import(
         )
     if existing and merge == "replace":
         run_id = existing[0]
+        # The changes at this order came from the data being replaced: removed as for a
+        # deleted run (regressions settled); the run's detection redoes its window.
+        _lock_suite(suite)
+        derived_remove(machine.id, [order.position], why=f"run {run_id} was replaced")
         _delete_run_data(existing)
         Run.objects.filter(id__in=existing[1:]).delete()
         Run.objects.filter(id=run_id).update(**run_values)
@@ -263,13 +268,10 @@ def _import(
 
 
 def _delete_run_data(run_ids: list[int]) -> None:
-    """Remove what was stored and derived for these runs (their rows stay or go above)."""
-    from ..models import FieldChange
-
+    """Remove what was stored for these runs (their rows stay or go above)."""
     Sample.objects.filter(run_id__in=run_ids).delete()
     Point.objects.filter(run_id__in=run_ids).delete()
     Profile.objects.filter(run_id__in=run_ids).delete()
-    FieldChange.objects.filter(run_id__in=run_ids).delete()
 
 
 # --- machines ----------------------------------------------------------------------
@@ -435,12 +437,18 @@ def _new_position(suite: TestSuite, sort_key: str | None) -> int:
 
 def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
     """Renumber: move every order at or after ``from_position`` (rare; all in SQL)."""
-    from ..models import FieldChange
+    from ..models import FieldChange, Regression
 
     moved = Order.objects.filter(suite=suite, position__gte=from_position)
     Point.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
     Run.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
     FieldChange.objects.filter(end_order__in=moved.values("id")).update(
+        end_position=F("end_position") + delta
+    )
+    Regression.objects.filter(start_order__in=moved.values("id")).update(
+        start_position=F("start_position") + delta
+    )
+    Regression.objects.filter(end_order__in=moved.values("id")).update(
         end_position=F("end_position") + delta
     )
     moved.update(position=F("position") + delta)

@@ -750,6 +750,8 @@ class _Importer:
                                 state=r.state if r.state in STATES else Regression.DETECTED,
                                 start_order_id=first["start_order_id"],
                                 end_order_id=last["end_order_id"],
+                                start_position=first["start_order__position"],
+                                end_position=last["end_position"],
                                 notified=True,  # LNT's users already know of it
                             ),
                         )

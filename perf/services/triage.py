@@ -14,6 +14,9 @@ from django.db import transaction
 
 from ..models import FieldChange, Regression, RegressionEvent, RegressionIndicator
 
+# What regression_fit_range sets: the range and its position copies (the grouping index).
+RANGE_FIELDS = ["start_order", "end_order", "start_position", "end_position"]
+
 
 class TriageError(ValueError):
     """A triage request that cannot be applied; the message is shown to the user."""
@@ -110,8 +113,8 @@ def regression_merge(target_id: int, source_ids: list[int], *, user: Any) -> int
             source.state = Regression.IGNORED
             source.save(update_fields=["state", "updated_at"])
     _event(target, user, "merge", {"merged": sources, "field_changes": moved})
-    _fit_range(target)
-    target.save(update_fields=["start_order", "end_order", "updated_at"])
+    regression_fit_range(target)
+    target.save(update_fields=[*RANGE_FIELDS, "updated_at"])
     return moved
 
 
@@ -144,6 +147,8 @@ def regression_split(
         state=regression.state,
         start_order_id=regression.start_order_id,
         end_order_id=regression.end_order_id,
+        start_position=regression.start_position,
+        end_position=regression.end_position,
     )
     RegressionIndicator.objects.filter(regression=regression, field_change_id__in=chosen).update(
         regression=new
@@ -151,18 +156,21 @@ def regression_split(
     _event(new, user, "created", {"split_from": regression.id, "field_changes": chosen})
     _event(regression, user, "split", {"into": new.id, "field_changes": chosen})
     for changed in (new, regression):
-        _fit_range(changed)
-        changed.save(update_fields=["start_order", "end_order", "updated_at"])
+        regression_fit_range(changed)
+        changed.save(update_fields=[*RANGE_FIELDS, "updated_at"])
     return new
 
 
-def _fit_range(regression: Regression) -> None:
+def regression_fit_range(regression: Regression) -> None:
     """Set the order range to span the regression's field changes: from the earliest
     start order to the latest end order (by position).  Two queries."""
     changes = FieldChange.objects.filter(indicator__regression=regression)
     first = (
-        changes.order_by("start_order__position").values_list("start_order_id", flat=True).first()
+        changes.order_by("start_order__position")
+        .values_list("start_order_id", "start_order__position")
+        .first()
     )
-    last = changes.order_by("-end_position").values_list("end_order_id", flat=True).first()
+    last = changes.order_by("-end_position").values_list("end_order_id", "end_position").first()
     if first is not None and last is not None:
-        regression.start_order_id, regression.end_order_id = first, last
+        regression.start_order_id, regression.start_position = first
+        regression.end_order_id, regression.end_position = last

@@ -267,6 +267,11 @@ def test_field_changes_and_regressions_keep_titles_bugs_states_and_indicators():
     assert (change.old_value, change.new_value, change.metric.name) == (1.0, 1.2, "execution_time")
     assert change.start_order.label == "152295" and change.end_order.label == "152296"
     assert change.is_regression
+    # Grouping finds open regressions by their range's positions: they follow the orders.
+    assert (triaged.start_position, triaged.end_position) == (
+        change.start_order.position,
+        change.end_order.position,
+    )
     assert Regression.objects.get(id=1).state == Regression.IGNORED
 
 
