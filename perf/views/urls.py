@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, pages, regressions
+from . import graph, orders, pages, regressions
 
 suite = "db_default/v4/<str:suite>/"
 
@@ -13,8 +13,14 @@ urlpatterns = [
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
     path(suite + "compare", pages.compare, name="compare"),
+    path(suite + "orders", orders.order_list, name="order-list"),
+    path(suite + "orders/<id:order_id>", orders.order_detail, name="order-detail"),
+    # LNT's URLs for the same pages (/v4/<suite>/order/<id>, /v4/<suite>/all_orders).
+    path(suite + "order/<id:order_id>", orders.order_detail, name="order-detail-lnt"),
+    path(suite + "all_orders", orders.order_list, name="order-list-lnt"),
     path(suite + "graph", graph.graph, name="graph"),
     path(suite + "graph/data", graph.graph_data, name="graph-data"),
+    path(suite + "graph/samples", graph.graph_samples, name="graph-samples"),
     path(suite + "regressions", regressions.regression_list, name="regression-list"),
     path(
         suite + "regressions/<int:regression_id>",
