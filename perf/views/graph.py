@@ -197,6 +197,10 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
             "add_error": add_error,
             "max_plots": graphs.MAX_PLOTS,
             "max_means": graphs.MAX_MEANS,
+            # The add form offers the metric already on the graph first.
+            "add_metric": series[0]["metric__position"]
+            if series
+            else (mean_rows[0]["metric"]["position"] if mean_rows else None),
         },
     )
 

@@ -399,7 +399,7 @@
     data.series.forEach(function (s, si) {
       var li = el("li");
       var sw = el("span", null, "swatch");
-      sw.style.background = COLORS[si % COLORS.length];
+      sw.style.background = s.is_mean ? MEAN_COLOR : COLORS[si % COLORS.length];
       li.appendChild(sw);
       li.appendChild(el("span", s.machine + " · " + s.test + " · " + s.metric));
       var n = s.points.run.length;
