@@ -8,14 +8,14 @@ bounded by MAX_PLOTS whatever the length of the history.
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 
 from ..formats import BUILTIN_SUITES
-from ..models import FieldChange, Machine, Metric, Point, Run, Sample, Series, TestSuite
+from ..models import FieldChange, Machine, Metric, Point, RunGeomean, Sample, Series, TestSuite
 
 MAX_PLOTS = 12
 POINT_LIMIT = 20_000  # points per series per request; older ones are paged with ``before``
@@ -259,49 +259,68 @@ def geomean_points(
 ) -> list[dict[str, Any]]:
     """LNT's "Geometric Mean" series of one machine and metric, one row per order.
 
-    For each order, each test contributes its best valid value at that order (the
-    lowest, or the highest when bigger is better: as LNT, the best of the runs at
-    that order); failed points and values that are not positive are left out
-    (a geometric mean is undefined for them).  The value is exp(mean(ln v)) over
-    the tests that contributed, ``tests`` how many did.  Rows are oldest first, with
-    the order's position and id.  One query, computed in the database: on
-    PostgreSQL ``ln``/``exp`` are built in; on SQLite Django registers them.
+    The geometric mean, at each order, over the tests with a valid (not failed),
+    positive value; ``tests`` says how many.  Read from the runs' stored means
+    (RunGeomean, written at ingest): one query, one row per run.  At an order where
+    the machine has several runs, each test contributes its best value of those runs
+    (the lowest, or the highest when bigger is better), as in LNT: computed from
+    their points by a second query, made only when such orders exist.  Rows are
+    oldest first with the order's position, id and fields and the first run's id
+    and start time.
     """
-    best = "MAX" if bigger_is_better else "MIN"
-    point, series = Point._meta.db_table, Series._meta.db_table
-    sql = f"""
-        SELECT b.position, b.order_id, EXP(AVG(LN(b.v))), COUNT(*)
-        FROM (
-            SELECT p.position AS position, p.order_id AS order_id, {best}(p.value) AS v
-            FROM {point} p JOIN {series} s ON s.id = p.series_id
-            WHERE s.machine_id = %s AND s.metric_id = %s AND NOT p.failed AND p.value > 0
-            GROUP BY p.position, p.order_id, p.series_id
-        ) b
-        GROUP BY b.position, b.order_id
-        ORDER BY b.position"""  # noqa: S608 - table names from the models, values bound
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [machine_id, metric_id])
-        rows = cursor.fetchall()
-    return [
-        {"position": r[0], "order_id": r[1], "value": float(r[2]), "tests": int(r[3])} for r in rows
-    ]
+    rows = list(
+        RunGeomean.objects.filter(run__machine_id=machine_id, metric_id=metric_id)
+        .order_by("run__position", "run_id")
+        .values(
+            "run_id",
+            "value",
+            "tests",
+            "run__position",
+            "run__order_id",
+            "run__start_time",
+            "run__order__fields",
+        )
+    )
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_order.setdefault(r["run__order_id"], []).append(r)
+    shared = [r["run_id"] for runs in by_order.values() if len(runs) > 1 for r in runs]
+    best = _best_of_runs(shared, metric_id, bigger_is_better) if shared else {}
+    out = []
+    for order_id, runs in by_order.items():  # dicts keep the position order of ``rows``
+        first = runs[0]
+        value, tests = (first["value"], first["tests"]) if len(runs) == 1 else best[order_id]
+        out.append(
+            {
+                "position": first["run__position"],
+                "order_id": order_id,
+                "order_fields": first["run__order__fields"],
+                "run_id": first["run_id"],
+                "start_time": first["run__start_time"],
+                "value": value,
+                "tests": tests,
+            }
+        )
+    return out
 
 
-def machine_order_runs(machine_id: int) -> dict[int, dict[str, Any]]:
-    """order id -> the machine's first run at that order (id, start time, order fields).
-
-    One query over the machine's runs (index on (machine, order)); serves the x
-    labels, dates and click targets of a mean series.
-    """
-    out: dict[int, dict[str, Any]] = {}
+def _best_of_runs(
+    run_ids: list[int], metric_id: int, bigger_is_better: bool
+) -> dict[int, tuple[float, int]]:
+    """order id -> (geometric mean of each test's best value, tests) for these runs."""
+    best = Max("value") if bigger_is_better else Min("value")
+    values: dict[int, list[float]] = {}
     rows = (
-        Run.objects.filter(machine_id=machine_id)
-        .order_by("start_time", "id")
-        .values("id", "order_id", "start_time", "order__fields")
+        Point.objects.filter(
+            run_id__in=run_ids, series__metric_id=metric_id, failed=False, value__gt=0
+        )
+        .values("order_id", "series_id")
+        .annotate(v=best)
+        .order_by()
     )
     for r in rows:
-        out.setdefault(r["order_id"], r)
-    return out
+        values.setdefault(r["order_id"], []).append(r["v"])
+    return {o: (statistics.geometric_mean(v), len(v)) for o, v in values.items()}
 
 
 def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | None:

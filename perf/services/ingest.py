@@ -23,6 +23,7 @@ from ..analysis.summary import status_metric_name, summarize, worst_status
 from ..formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
 from ..formats.types import STATUS_FAIL
 from ..models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
+from .geomeans import run_geomeans_refresh
 from .suites import suite_schemas
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,8 @@ def _import(
     added_tests, added_samples = _store_samples(
         suite, machine, order, run_id, report, schema, metrics
     )
+    # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
+    run_geomeans_refresh([run_id])
     return ImportResult(
         run_id=run_id,
         suite=suite.name,
