@@ -5,29 +5,39 @@ from django.db import migrations, models
 from django.db.models import Avg, Count
 from django.db.models.functions import Exp, Ln
 
+RUNS_PER_BATCH = 100  # each batch reads about 100 runs' points: well under the timeout
+
 
 def backfill(apps, schema_editor):
-    """Geometric means of the runs stored before this table existed: one aggregate
-    over the points (the same computation as services.geomeans), written in batches."""
+    """Geometric means of the runs stored before this table existed, computed as
+    services.geomeans does, RUNS_PER_BATCH runs at a time (each batch's points are
+    read by the unique (run, series) index; one statement over a 100-million-point
+    table would outlast the statement timeout)."""
     Point = apps.get_model("perf", "Point")
+    Run = apps.get_model("perf", "Run")
     RunGeomean = apps.get_model("perf", "RunGeomean")
-    rows = (
-        Point.objects.filter(series__metric__type="Real", failed=False, value__gt=0)
-        .values("run_id", "series__metric_id")
-        .annotate(g=Exp(Avg(Ln("value"))), n=Count("id"))
-        .order_by()
-    )
-    batch = []
-    for r in rows.iterator(chunk_size=5000):
-        batch.append(
-            RunGeomean(
-                run_id=r["run_id"], metric_id=r["series__metric_id"], value=r["g"], tests=r["n"]
+    run_ids = list(Run.objects.order_by("id").values_list("id", flat=True))
+    for i in range(0, len(run_ids), RUNS_PER_BATCH):
+        rows = (
+            Point.objects.filter(
+                run_id__in=run_ids[i : i + RUNS_PER_BATCH],
+                series__metric__type="Real",
+                failed=False,
+                value__gt=0,
             )
+            .values("run_id", "series__metric_id")
+            .annotate(g=Exp(Avg(Ln("value"))), n=Count("id"))
+            .order_by()
         )
-        if len(batch) >= 5000:
-            RunGeomean.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-    RunGeomean.objects.bulk_create(batch, ignore_conflicts=True)
+        RunGeomean.objects.bulk_create(
+            [
+                RunGeomean(
+                    run_id=r["run_id"], metric_id=r["series__metric_id"], value=r["g"], tests=r["n"]
+                )
+                for r in rows
+            ],
+            ignore_conflicts=True,
+        )
 
 
 class Migration(migrations.Migration):
