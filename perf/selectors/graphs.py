@@ -64,28 +64,26 @@ POINT_FIELDS = (
 )
 
 
-def plot_keys_parse(values: list[str]) -> list[PlotKey]:
-    """Valid, distinct plot keys in the given order, at most MAX_PLOTS; junk is dropped."""
-    keys: list[PlotKey] = []
+def _keys_parse(values: list[str], pattern: re.Pattern[str], limit: int) -> list[tuple[int, ...]]:
+    """The integer groups of the values that match ``pattern``, distinct, in order."""
+    keys: list[tuple[int, ...]] = []
     for value in values:
-        match = _PLOT.match(value.strip())
+        match = pattern.match(value.strip())
         if match:
-            key = PlotKey(*(int(g) for g in match.groups()))
+            key = tuple(int(g) for g in match.groups())
             if key not in keys:
                 keys.append(key)
-    return keys[:MAX_PLOTS]
+    return keys[:limit]
+
+
+def plot_keys_parse(values: list[str]) -> list[PlotKey]:
+    """Valid, distinct plot keys in the given order, at most MAX_PLOTS; junk is dropped."""
+    return [PlotKey(*k) for k in _keys_parse(values, _PLOT, MAX_PLOTS)]
 
 
 def mean_keys_parse(values: list[str]) -> list[MeanKey]:
     """Valid, distinct ``mean`` keys in the given order, at most MAX_MEANS; junk is dropped."""
-    keys: list[MeanKey] = []
-    for value in values:
-        match = _MEAN.match(value.strip())
-        if match:
-            key = MeanKey(*(int(g) for g in match.groups()))
-            if key not in keys:
-                keys.append(key)
-    return keys[:MAX_MEANS]
+    return [MeanKey(*k) for k in _keys_parse(values, _MEAN, MAX_MEANS)]
 
 
 def metric_unit(suite_name: str, metric_name: str, unit_abbrev: str) -> str:
@@ -329,7 +327,7 @@ def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | No
     None when the run has no samples for that series.  One query, through the
     unique (run, series) index of Sample.
     """
-    return (
+    samples: list[Any] | None = (
         Sample.objects.filter(
             run_id=run_id,
             series__machine_id=key.machine_id,
@@ -340,3 +338,4 @@ def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | No
         .values_list("values", flat=True)
         .first()
     )
+    return samples
