@@ -57,6 +57,7 @@ POINT_FIELDS = (
     "mean",
     "minimum",
     "maximum",
+    "stdev",
     "failed",
     "order__fields",
     "run__start_time",

@@ -27,10 +27,11 @@ OPTION_NAMES = (
     "samples",
     "normalize_by_median",
     "hide_lineplot",
+    "show_stddev",
     "highlight",
 )
 # LNT's graph options this page accepts but does not draw (yet): the page says so.
-LNT_NOT_DRAWN = ("show_mad", "show_stddev", "show_linear_regression", "show_failures")
+LNT_NOT_DRAWN = ("show_mad", "show_linear_regression", "show_failures")
 _FALSE = ("", "0", "false", "off", "no")
 
 
@@ -64,7 +65,7 @@ def graph_query(request: HttpRequest) -> GraphQuery:
     ``show_moving_median``/``moving_median``, ``moving_window_size``,
     ``switch_min_mean`` (mean instead of the default aggregate),
     ``show_all_points``/``hide_all_points``, ``hide_lineplot``, ``xaxis_date``,
-    ``logarithmic_scale``, ``normalize_by_median``.  ``baseline.<title>=<run>`` and
+    ``logarithmic_scale``, ``normalize_by_median``, ``show_stddev``.  ``baseline.<title>=<run>`` and
     the options in LNT_NOT_DRAWN are accepted and named in ``notes``.
     Junk values fall back to the defaults: a graph URL never fails.
     """
@@ -103,6 +104,7 @@ def graph_query(request: HttpRequest) -> GraphQuery:
         and not _flag(request, "hide_all_points"),
         "normalize_by_median": _flag(request, "normalize_by_median"),
         "hide_lineplot": _flag(request, "hide_lineplot"),
+        "show_stddev": _flag(request, "show_stddev"),
         "highlight": 0
         if _flag(request, "hide_highlight")
         else int_param(request, highlight_name, 0, lo=0, hi=2**62),
@@ -214,6 +216,7 @@ def _point_arrays(points: list[dict[str, Any]]) -> dict[str, list[Any]]:
         "median": [None if p["failed"] else p["value"] for p in points],
         "min": [None if p["failed"] else p["minimum"] for p in points],
         "mean": [None if p["failed"] else p["mean"] for p in points],
+        "stdev": [None if p["failed"] else p["stdev"] for p in points],
         "failed": [p["failed"] for p in points],
     }
 

@@ -98,7 +98,7 @@ def test_a_person_overlays_machines_adds_a_mean_and_reads_raw_samples(
     # LNT's URL for the same graph opens the same view, with its options honoured.
     lnt = (
         f"?plot.0={box0.id}.{test.id}.{metric.position}&mean={box0.id}.{metric.position}"
-        "&show_moving_average=1&moving_window_size=3&baseline.release=1"
+        "&show_moving_average=1&moving_window_size=3&baseline.release=1&show_stddev=1"
     )
     page.goto(live_server.url + reverse("perf:graph", args=["nts"]) + lnt)
     page.locator("#chart[data-state=drawn]").wait_for()
@@ -106,5 +106,7 @@ def test_a_person_overlays_machines_adds_a_mean_and_reads_raw_samples(
     assert page.locator("#opt-window").input_value() == "3"
     assert "baseline.release=1 was ignored" in page.locator(".note").inner_text()
     assert page.locator("#graph-legend li").count() == 2
+    assert page.locator("#chart").get_attribute("data-bands") == "1"  # the mean has no σ
+    assert page.get_by_label("Mean ± standard deviation").is_checked()
     page.screenshot(path=str(ARTIFACTS / "graph-lnt-url.png"), full_page=True)
     assert errors == []

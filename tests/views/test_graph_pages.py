@@ -52,6 +52,7 @@ def test_an_lnt_graph_url_opens_the_same_view(client):
         "switch_min_mean": "1",
         "baseline.release": "3",
         "show_stddev": "1",
+        "show_mad": "1",
     }
     response = client.get(reverse(GRAPH, args=["nts"]), lnt)
     assert response.status_code == 200
@@ -65,12 +66,14 @@ def test_an_lnt_graph_url_opens_the_same_view(client):
         "date",
     )
     assert config["log"] and config["normalize_by_median"] and config["hide_lineplot"]
-    assert config["samples"] and config["highlight"] == run.id
+    assert config["samples"] and config["highlight"] == run.id and config["show_stddev"]
     body = response.content.decode()
     assert "Baselines are not available yet: baseline.release=3 was ignored." in body
-    assert "show_stddev is accepted but not drawn" in body
+    assert "show_mad is accepted but not drawn" in body
+    assert "show_stddev is accepted" not in body
     data = client.get(reverse(DATA, args=["nts"]), lnt).json()
     names = [(s["machine"], s["test"]) for s in data["series"]]
+    assert data["series"][0]["points"]["stdev"][0] == pytest.approx(0.001, rel=0.01)
     assert names == [
         ("box-0", "suite/t0"),
         (box1.name, "suite/t0"),

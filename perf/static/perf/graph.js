@@ -63,6 +63,7 @@
     config.samples = form.elements.samples.checked;
     config.normalize_by_median = form.elements.normalize_by_median.checked;
     config.hide_lineplot = form.elements.hide_lineplot.checked;
+    config.show_stddev = form.elements.show_stddev.checked;
   }
 
   function syncUrl() {
@@ -77,6 +78,7 @@
     if (config.samples) params.set("samples", "1");
     if (config.normalize_by_median) params.set("normalize_by_median", "1");
     if (config.hide_lineplot) params.set("hide_lineplot", "1");
+    if (config.show_stddev) params.set("show_stddev", "1");
     if (config.highlight) params.set("highlight", String(config.highlight));
     history.replaceState(null, "", "?" + params.toString());
     syncLinks();
@@ -85,11 +87,12 @@
   // Keep the display options when a series is added or removed (those forms and
   // links were rendered with the options the page was loaded with).
   function syncLinks() {
-    var names = ["agg", "smooth", "window", "x", "log", "samples", "normalize_by_median", "hide_lineplot"];
+    var names = ["agg", "smooth", "window", "x", "log", "samples", "normalize_by_median", "hide_lineplot", "show_stddev"];
     var values = { agg: config.agg, smooth: config.smooth, window: String(config.window),
       x: config.x, log: config.log ? "1" : "", samples: config.samples ? "1" : "",
       normalize_by_median: config.normalize_by_median ? "1" : "",
-      hide_lineplot: config.hide_lineplot ? "1" : "" };
+      hide_lineplot: config.hide_lineplot ? "1" : "",
+      show_stddev: config.show_stddev ? "1" : "" };
     var add = document.getElementById("graph-add");
     if (add) {
       names.forEach(function (n) {
@@ -178,6 +181,7 @@
     var sources = []; // per plotted data series: index into data.series
     var markers = [];
     var highlight = null;
+    var bands = 0;
     data.series.forEach(function (s, si) {
       var color = s.is_mean ? MEAN_COLOR : COLORS[si % COLORS.length];
       var pts = s.points;
@@ -221,6 +225,23 @@
         pointAt.push(at); sources.push(si);
         shown = smooth(ys, config.window, config.smooth);
       }
+      if (config.show_stddev && pts.stdev) {
+        // LNT's show_stddev: the samples' mean ± their standard deviation, per point.
+        [-1, 1].forEach(function (sign) {
+          var band = new Array(xs.length).fill(null);
+          for (var b = 0; b < pts.run.length; b++) {
+            var m = pts.mean[b], sd = pts.stdev[b];
+            if (typeof m !== "number" || typeof sd !== "number") continue;
+            var v = m + sign * sd;
+            band[index.get(byDate ? pts.time[b] : pts.position[b])] = scale ? v / scale : v;
+          }
+          columns.push(band);
+          seriesOpts.push({ label: sign < 0 ? "mean − σ" : "mean + σ", stroke: color, width: 1,
+            dash: [4, 4], spanGaps: true, points: { show: false } });
+          pointAt.push(at); sources.push(si);
+        });
+        bands++;
+      }
       columns.push(shown);
       var mainOpts = { label: s.machine + " · " + s.test + " · " + s.metric, stroke: color,
         width: s.is_mean ? 2.5 : 1.5, spanGaps: true,
@@ -256,7 +277,8 @@
       }
     }
     return { columns: columns, seriesOpts: seriesOpts, labels: labels, xs: xs, pointAt: pointAt,
-      sources: sources, markers: markers, highlight: highlight, byDate: byDate, hiddenOnLog: hiddenOnLog };
+      sources: sources, markers: markers, highlight: highlight, byDate: byDate, hiddenOnLog: hiddenOnLog,
+      bands: bands };
   }
 
   function visiblePoints(u) {
@@ -450,6 +472,7 @@
       ? "Values at or below zero are not drawn on the log scale."
       : "";
     chartEl.dataset.ylabel = yLabel();
+    chartEl.dataset.bands = String(model.bands);
     chartEl.dataset.state = "drawn";
     showInfo(plot);
   }
