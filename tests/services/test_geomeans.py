@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import pytest
@@ -51,3 +52,19 @@ def test_a_replaced_run_gets_the_means_of_its_new_values():
     second = submit_doc(again, merge="replace")
     assert second.run_id == first.run_id
     assert means_of(first.run_id) == {"execution_time": (pytest.approx(math.sqrt(9.0)), 2)}
+
+
+def test_the_migration_backfills_the_means_of_runs_stored_before_it():
+    from django.apps import apps
+
+    backfill = importlib.import_module("perf.migrations.0004_run_geomeans").backfill
+    results = [
+        submit_doc(report_doc(revision=r, tests={"a": {"execution_time": 2.0 + r}}))
+        for r in range(3)
+    ]
+    stored = {r.run_id: means_of(r.run_id) for r in results}
+    RunGeomean.objects.all().delete()
+    backfill(apps, None)
+    assert {r.run_id: means_of(r.run_id) for r in results} == stored
+    backfill(apps, None)  # a second pass changes nothing
+    assert RunGeomean.objects.count() == 3 * len(stored[results[0].run_id])
