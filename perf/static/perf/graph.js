@@ -513,7 +513,11 @@
   var resizeTimer = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(function () { if (data) draw(); }, 200);
+    // Redraw only when the chart's width changed: a change of height alone (a
+    // full-page screenshot, a mobile toolbar) would throw away the cursor and zoom.
+    resizeTimer = setTimeout(function () {
+      if (data && plot && Math.max(300, chartEl.clientWidth) !== plot.width) draw();
+    }, 200);
   });
   fetchData();
 })();
