@@ -106,6 +106,15 @@ def build(cursor, suite_id: int, metric_id: int) -> None:
     cursor.execute("CREATE INDEX point_series_position_idx ON perf_point (series_id, position)")
     cursor.execute("ALTER TABLE perf_point ENABLE TRIGGER ALL")
     step("point indexes")
+    # What ingest writes with each run for LNT's mean= graph (services/geomeans.py).
+    cursor.execute(
+        """INSERT INTO perf_rungeomean (run_id, metric_id, value, tests)
+        SELECT p.run_id, s.metric_id, exp(avg(ln(p.value))), count(*)
+        FROM perf_point p JOIN perf_series s ON s.id = p.series_id
+        WHERE NOT p.failed AND p.value > 0
+        GROUP BY p.run_id, s.metric_id"""
+    )
+    step("run geometric means")
     cursor.execute(
         """INSERT INTO perf_sample (run_id, series_id, values)
         SELECT p.run_id, p.series_id,
@@ -207,6 +216,16 @@ def main() -> int:
         + "&".join(f"plot={p}" for p in plots),
         "graph data + samples": reverse("perf:graph-data", args=[s])
         + f"?plot={plots[0]}&samples=1",
+        # LNT's geometric mean of all 2,000 tests of one machine over 400 orders.
+        "graph mean data": reverse("perf:graph-data", args=[s])
+        + f"?mean={machine.id}.{metric.position}",
+        "graph page + mean": reverse("perf:graph", args=[s])
+        + f"?plot={plots[0]}&mean={machine.id}.{metric.position}",
+        "graph point samples": reverse("perf:graph-samples", args=[s])
+        + f"?plot={machine.id}.{change.test_id}.{metric.position}&run={runs[0].id}",
+        "orders": reverse("perf:order-list", args=[s]),
+        "orders search": reverse("perf:order-list", args=[s]) + "?q=6003",
+        "order": reverse("perf:order-detail", args=[s, runs[0].order_id]),
         "regressions": reverse("perf:regression-list", args=[s]),
         "regression": reverse("perf:regression-detail", args=[s, regression.id]),
         "daily": reverse("perf:daily", args=[s]) + "?days=14",

@@ -297,6 +297,33 @@ class Point(models.Model):
         return f"Point run={self.run_id} series={self.series_id}"
 
 
+class RunGeomean(models.Model):
+    """Geometric mean of one run's values of one Real metric, over the run's tests.
+
+    Only valid (not failed), positive values count; ``tests`` says how many did.
+    Written with the run's points by ingest (``services.geomeans``), so that LNT's
+    ``mean=<machine>.<field>`` graph reads one row per run instead of every point
+    of a machine's history (2,000 tests x 400 orders would be 800,000 rows).
+    """
+
+    # No index of its own on run: the unique (run, metric) index below leads with it.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed (Django's default): serves the cascade when a metric is deleted.
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    value = models.FloatField()
+    tests = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # Serves the idempotent upsert at ingest and the mean graph, which joins
+            # a machine's runs (by the run (machine, position) index) to this.
+            models.UniqueConstraint(fields=["run", "metric"], name="rungeomean_run_metric_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Geomean run={self.run_id} metric={self.metric_id}"
+
+
 class FieldChange(models.Model):
     """A change point found in one series: the level moved at ``end_order``."""
 

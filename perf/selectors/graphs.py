@@ -8,17 +8,21 @@ bounded by MAX_PLOTS whatever the length of the history.
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 
-from ..models import FieldChange, Point, Sample, Series, TestSuite
+from ..formats import BUILTIN_SUITES
+from ..models import FieldChange, Machine, Metric, Point, RunGeomean, Sample, Series, TestSuite
 
 MAX_PLOTS = 12
 POINT_LIMIT = 20_000  # points per series per request; older ones are paged with ``before``
 SAMPLE_POINT_LIMIT = 5_000  # all-samples dots are read for the newest this many points
+MAX_MEANS = 4  # geometric-mean series on one graph
 _PLOT = re.compile(r"^(\d{1,18})\.(\d{1,18})\.(\d{1,4})$")
+_MEAN = re.compile(r"^(\d{1,18})\.(\d{1,4})$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,17 @@ class PlotKey:
         return f"{self.machine_id}.{self.test_id}.{self.metric_position}"
 
 
+@dataclass(frozen=True)
+class MeanKey:
+    """machine id . metric position, as in LNT's ``mean`` URL parameter."""
+
+    machine_id: int
+    metric_position: int
+
+    def __str__(self) -> str:
+        return f"{self.machine_id}.{self.metric_position}"
+
+
 # What a graph point carries: the value and its spread, the order, the run's date and
 # free parameters (hover), and the run id (click).
 POINT_FIELDS = (
@@ -42,6 +57,7 @@ POINT_FIELDS = (
     "mean",
     "minimum",
     "maximum",
+    "stdev",
     "failed",
     "order__fields",
     "run__start_time",
@@ -49,16 +65,53 @@ POINT_FIELDS = (
 )
 
 
-def plot_keys_parse(values: list[str]) -> list[PlotKey]:
-    """Valid, distinct plot keys in the given order, at most MAX_PLOTS; junk is dropped."""
-    keys: list[PlotKey] = []
+def _keys_parse(values: list[str], pattern: re.Pattern[str], limit: int) -> list[tuple[int, ...]]:
+    """The integer groups of the values that match ``pattern``, distinct, in order."""
+    keys: list[tuple[int, ...]] = []
     for value in values:
-        match = _PLOT.match(value.strip())
+        match = pattern.match(value.strip())
         if match:
-            key = PlotKey(*(int(g) for g in match.groups()))
+            key = tuple(int(g) for g in match.groups())
             if key not in keys:
                 keys.append(key)
-    return keys[:MAX_PLOTS]
+    return keys[:limit]
+
+
+def plot_keys_parse(values: list[str]) -> list[PlotKey]:
+    """Valid, distinct plot keys in the given order, at most MAX_PLOTS; junk is dropped."""
+    return [PlotKey(*k) for k in _keys_parse(values, _PLOT, MAX_PLOTS)]
+
+
+def mean_keys_parse(values: list[str]) -> list[MeanKey]:
+    """Valid, distinct ``mean`` keys in the given order, at most MAX_MEANS; junk is dropped."""
+    return [MeanKey(*k) for k in _keys_parse(values, _MEAN, MAX_MEANS)]
+
+
+def metric_unit(suite_name: str, metric_name: str, unit_abbrev: str) -> str:
+    """The unit to print on a y axis: the metric's own, else seconds for *_time metrics
+    of the built-in suites (whose schemas predate units), else "" (no unit known)."""
+    if unit_abbrev:
+        return unit_abbrev
+    if suite_name in BUILTIN_SUITES and metric_name.endswith("_time"):
+        return "s"
+    return ""
+
+
+def machines_running(
+    suite: TestSuite, test_ids: list[int], metric_position: int, *, limit: int = MAX_PLOTS
+) -> list[int]:
+    """Ids of the machines with a series of any of ``test_ids`` for the metric, by name.
+
+    One query on Series' (test) index; at most ``limit`` machines.
+    """
+    return list(
+        Series.objects.filter(
+            test_id__in=test_ids, metric__suite=suite, metric__position=metric_position
+        )
+        .order_by("machine__name")
+        .values_list("machine_id", flat=True)
+        .distinct()[:limit]
+    )
 
 
 def graph_series(suite: TestSuite, keys: list[PlotKey]) -> list[dict[str, Any]]:
@@ -169,3 +222,121 @@ def downsample(points: list[dict[str, Any]], max_points: int) -> tuple[list[dict
         hi = max(chunk, key=lambda p: p["value"])
         kept.extend(sorted({id(lo): lo, id(hi): hi}.values(), key=lambda p: p["position"]))
     return kept, True
+
+
+def mean_series(suite: TestSuite, keys: list[MeanKey]) -> list[dict[str, Any]]:
+    """Names and metric of each ``mean`` key whose machine and metric exist.  Two queries."""
+    if not keys:
+        return []
+    machines = dict(
+        Machine.objects.filter(suite=suite, id__in={k.machine_id for k in keys}).values_list(
+            "id", "name"
+        )
+    )
+    metrics = {
+        m["position"]: m
+        for m in Metric.objects.filter(
+            suite=suite, type=Metric.REAL, position__in={k.metric_position for k in keys}
+        ).values("id", "name", "display_name", "position", "bigger_is_better", "unit_abbrev")
+    }
+    out = []
+    for k in keys:
+        if k.machine_id in machines and k.metric_position in metrics:
+            out.append(
+                {
+                    "key": str(k),
+                    "machine_id": k.machine_id,
+                    "machine__name": machines[k.machine_id],
+                    "metric": metrics[k.metric_position],
+                }
+            )
+    return out
+
+
+def geomean_points(
+    machine_id: int, metric_id: int, *, bigger_is_better: bool = False
+) -> list[dict[str, Any]]:
+    """LNT's "Geometric Mean" series of one machine and metric, one row per order.
+
+    The geometric mean, at each order, over the tests with a valid (not failed),
+    positive value; ``tests`` says how many.  Read from the runs' stored means
+    (RunGeomean, written at ingest): one query, one row per run.  At an order where
+    the machine has several runs, each test contributes its best value of those runs
+    (the lowest, or the highest when bigger is better), as in LNT: computed from
+    their points by a second query, made only when such orders exist.  Rows are
+    oldest first with the order's position, id and fields and the first run's id
+    and start time.
+    """
+    rows = list(
+        RunGeomean.objects.filter(run__machine_id=machine_id, metric_id=metric_id)
+        .order_by("run__position", "run_id")
+        .values(
+            "run_id",
+            "value",
+            "tests",
+            "run__position",
+            "run__order_id",
+            "run__start_time",
+            "run__order__fields",
+        )
+    )
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_order.setdefault(r["run__order_id"], []).append(r)
+    shared = [r["run_id"] for runs in by_order.values() if len(runs) > 1 for r in runs]
+    best = _best_of_runs(shared, metric_id, bigger_is_better) if shared else {}
+    out = []
+    for order_id, runs in by_order.items():  # dicts keep the position order of ``rows``
+        first = runs[0]
+        value, tests = (first["value"], first["tests"]) if len(runs) == 1 else best[order_id]
+        out.append(
+            {
+                "position": first["run__position"],
+                "order_id": order_id,
+                "order_fields": first["run__order__fields"],
+                "run_id": first["run_id"],
+                "start_time": first["run__start_time"],
+                "value": value,
+                "tests": tests,
+            }
+        )
+    return out
+
+
+def _best_of_runs(
+    run_ids: list[int], metric_id: int, bigger_is_better: bool
+) -> dict[int, tuple[float, int]]:
+    """order id -> (geometric mean of each test's best value, tests) for these runs."""
+    best = Max("value") if bigger_is_better else Min("value")
+    values: dict[int, list[float]] = {}
+    rows = (
+        Point.objects.filter(
+            run_id__in=run_ids, series__metric_id=metric_id, failed=False, value__gt=0
+        )
+        .values("order_id", "series_id")
+        .annotate(v=best)
+        .order_by()
+    )
+    for r in rows:
+        values.setdefault(r["order_id"], []).append(r["v"])
+    return {o: (statistics.geometric_mean(v), len(v)) for o, v in values.items()}
+
+
+def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | None:
+    """The raw samples behind one graph point (series ``key`` in run ``run_id``).
+
+    None when the run has no samples for that series.  One query, through the
+    unique (run, series) index of Sample.
+    """
+    samples: list[Any] | None = (
+        Sample.objects.filter(
+            run_id=run_id,
+            series__machine_id=key.machine_id,
+            series__test_id=key.test_id,
+            series__metric__position=key.metric_position,
+            series__metric__suite=suite,
+        )
+        .values_list("values", flat=True)
+        .first()
+    )
+    return samples

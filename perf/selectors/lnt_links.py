@@ -47,8 +47,3 @@ def lnt_field_position(suite: TestSuite, field_index: int) -> int:
         return field_index
     position = Metric.objects.filter(id=metric_id).values_list("position", flat=True).first()
     return field_index if position is None else position
-
-
-def order_first_run(order_id: int) -> int | None:
-    """The first run stored at an order (what LNT's order link opens here).  One query."""
-    return Run.objects.filter(order_id=order_id).order_by("id").values_list("id", flat=True).first()

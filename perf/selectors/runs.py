@@ -148,7 +148,7 @@ def machine_runs_page(machine: Machine, offset: int, limit: int) -> list[dict[st
     return list(
         Run.objects.filter(machine=machine)
         .order_by("-order__position", "-id")
-        .values("id", "start_time", "submitted_at", "detection_state", "order__fields")[
+        .values("id", "start_time", "submitted_at", "detection_state", "order_id", "order__fields")[
             offset : offset + limit
         ]
     )
@@ -611,9 +611,7 @@ def report_compare(
             if old.value > 0 and new.value > 0:
                 olds.append(old.value)
                 news.append(new.value)
-        for row, found in zip(
-            judged, verdict.judge(moves, min_change=min_change), strict=True
-        ):
+        for row, found in zip(judged, verdict.judge(moves, min_change=min_change), strict=True):
             row.verdict, row.noise, row.z, row.history_runs = (
                 found.kind,
                 found.noise,

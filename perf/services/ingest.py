@@ -39,6 +39,7 @@ from ..models import (
     Test,
     TestSuite,
 )
+from .geomeans import run_geomeans_refresh
 from .runs import derived_remove
 from .suites import suite_schemas
 
@@ -252,6 +253,8 @@ def _import(
     added_tests, added_samples = _store_samples(
         suite, machine, order, run_id, report, schema, metrics
     )
+    # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
+    run_geomeans_refresh([run_id])
     return ImportResult(
         run_id=run_id,
         suite=suite.name,

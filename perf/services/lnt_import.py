@@ -58,6 +58,7 @@ from ..models import (
     Test,
     TestSuite,
 )
+from .geomeans import run_geomeans_refresh
 from .ingest import (
     POINT_COLUMNS,
     POSITION_GAP,
@@ -562,6 +563,8 @@ class _Importer:
                 )
         insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
         insert_rows(Point, POINT_COLUMNS, point_rows)
+        # The per-run geometric means LNT's mean= graphs read, as ingest writes them.
+        run_geomeans_refresh(sorted(set(local_run.values())))
         self.summary.samples += count
         if profiles:
             self._store_profiles(profiles, local_run)

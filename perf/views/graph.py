@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,66 +18,175 @@ from .common import int_param, suite_or_404
 AGGREGATES = ("median", "min", "mean")
 SMOOTHING = ("none", "mean", "median")
 X_AXES = ("order", "date")
+# The display options of the canonical URL, in the order the URL lists them.
+OPTION_NAMES = (
+    "agg",
+    "smooth",
+    "window",
+    "x",
+    "log",
+    "samples",
+    "normalize_by_median",
+    "hide_lineplot",
+    "show_stddev",
+    "highlight",
+)
+# LNT's graph options this page accepts but does not draw (yet): the page says so.
+LNT_NOT_DRAWN = ("show_mad", "show_linear_regression", "show_failures")
+_FALSE = ("", "0", "false", "off", "no")
 
 
-def _options(request: HttpRequest) -> dict[str, Any]:
+@dataclass
+class GraphQuery:
+    """A graph URL in lntsite's names or LNT's (v4_graph), normalised.
+
+    ``plots`` and ``means`` are the raw key strings (validated later by the
+    selectors' parsers); ``notes`` say which of LNT's parameters were ignored.
+    """
+
+    plots: list[str]
+    means: list[str]
+    options: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def _flag(request: HttpRequest, *names: str) -> bool:
+    """True when any of ``names`` is given with a value other than empty/0/false/off/no.
+
+    LNT tests ``bool(request.args.get(name))``, so "1", "on", "yes" all mean on.
+    """
+    return any(request.GET.get(n, "").strip().lower() not in _FALSE for n in names)
+
+
+def graph_query(request: HttpRequest) -> GraphQuery:
+    """Read a graph URL written with lntsite's parameter names or with LNT's.
+
+    LNT: ``plot.<n>=<machine>.<test>.<field>``, ``mean=<machine>.<field>``,
+    ``highlight_run``/``hide_highlight``, ``show_moving_average``/``moving_average``,
+    ``show_moving_median``/``moving_median``, ``moving_window_size``,
+    ``switch_min_mean`` (mean instead of the default aggregate),
+    ``show_all_points``/``hide_all_points``, ``hide_lineplot``, ``xaxis_date``,
+    ``logarithmic_scale``, ``normalize_by_median``, ``show_stddev``.  ``baseline.<title>=<run>`` and
+    the options in LNT_NOT_DRAWN are accepted and named in ``notes``.
+    Junk values fall back to the defaults: a graph URL never fails.
+    """
+    get = request.GET
+    plots = list(get.getlist("plot"))
+    notes = []
+    for name in get:
+        if name.startswith("plot.") and name != "plot.":
+            plots.extend(get.getlist(name))
+        elif name.startswith("baseline."):
+            notes.append(f"Baselines are not available yet: {name}={get.get(name)} was ignored.")
+    notes.extend(
+        f"LNT's option {n} is accepted but not drawn by this graph."
+        for n in LNT_NOT_DRAWN
+        if _flag(request, n)
+    )
+
     def pick(name: str, allowed: tuple[str, ...]) -> str:
-        value = request.GET.get(name, allowed[0])
+        value = get.get(name, allowed[0])
         return value if value in allowed else allowed[0]
 
-    return {
-        "agg": pick("agg", AGGREGATES),
-        "smooth": pick("smooth", SMOOTHING),
-        "window": int_param(request, "window", 5, lo=2, hi=100),
-        "x": pick("x", X_AXES),
-        "log": request.GET.get("log") == "1",
-        "samples": request.GET.get("samples") == "1",
+    smooth = pick("smooth", SMOOTHING)
+    if _flag(request, "show_moving_average", "moving_average"):
+        smooth = "mean"
+    elif _flag(request, "show_moving_median", "moving_median"):
+        smooth = "median"
+    window_name = "moving_window_size" if "moving_window_size" in get else "window"
+    highlight_name = "highlight_run" if "highlight_run" in get else "highlight"
+    options = {
+        "agg": "mean" if _flag(request, "switch_min_mean") else pick("agg", AGGREGATES),
+        "smooth": smooth,
+        "window": int_param(request, window_name, 5, lo=2, hi=100),
+        "x": "date" if _flag(request, "xaxis_date") else pick("x", X_AXES),
+        "log": _flag(request, "log", "logarithmic_scale"),
+        "samples": _flag(request, "samples", "show_all_points")
+        and not _flag(request, "hide_all_points"),
+        "normalize_by_median": _flag(request, "normalize_by_median"),
+        "hide_lineplot": _flag(request, "hide_lineplot"),
+        "show_stddev": _flag(request, "show_stddev"),
+        "highlight": 0
+        if _flag(request, "hide_highlight")
+        else int_param(request, highlight_name, 0, lo=0, hi=2**62),
     }
+    return GraphQuery(plots=plots, means=list(get.getlist("mean")), options=options, notes=notes)
+
+
+def _option_pairs(options: dict[str, Any]) -> list[tuple[str, str]]:
+    """The canonical URL's option parameters (booleans only when on, 0s left out)."""
+    pairs = []
+    for name in OPTION_NAMES:
+        value = options[name]
+        if value is True:
+            pairs.append((name, "1"))
+        elif value not in (False, 0):
+            pairs.append((name, str(value)))
+    return pairs
+
+
+def _add_series(
+    request: HttpRequest, suite_obj: Any, keys: list[graphs.PlotKey], means: list[graphs.MeanKey]
+) -> tuple[list[graphs.PlotKey], list[graphs.MeanKey], str]:
+    """Apply the "Add series" form: (plot keys, mean keys, error message)."""
+    machine_ids = [int(m) for m in request.GET.getlist("machine") if m.isdigit()][:20]
+    test_names = [t.strip() for t in request.GET.get("tests", "").splitlines() if t.strip()]
+    metric_pos = int_param(request, "metric", 0, lo=0, hi=9999)
+    want_mean = _flag(request, "add_mean")
+    tests = selectors.test_ids_by_name(suite_obj, test_names[: graphs.MAX_PLOTS])
+    if _flag(request, "all_machines") and tests:
+        machine_ids = graphs.machines_running(suite_obj, tests, metric_pos)
+    if not machine_ids:
+        return keys, means, "Choose at least one machine (or all machines that run the tests)."
+    if not tests and not want_mean:
+        return keys, means, "Name at least one existing test, or add the geometric mean."
+    new = [f"{m}.{t}.{metric_pos}" for m in machine_ids for t in tests]
+    keys = graphs.plot_keys_parse([str(k) for k in keys] + new)
+    if want_mean:
+        means = graphs.mean_keys_parse(
+            [str(k) for k in means] + [f"{m}.{metric_pos}" for m in machine_ids]
+        )
+    return keys, means, ""
 
 
 def graph(request: HttpRequest, suite: str) -> HttpResponse:
     """The graph page.  Adding series from the form redirects to the canonical URL.
 
-    The form's GET (machine, test, metric) is resolved into ``plot`` keys and the
-    browser is sent to a URL with only ``plot`` and the display options, so that
-    a graph can be shared by its URL.  Nothing is written.
+    The form's GET (machines, tests, metric, "all machines", "geometric mean") is
+    resolved into ``plot`` and ``mean`` keys and the browser is sent to a URL with
+    only those and the display options, so that a graph can be shared by its URL.
+    LNT's graph URLs open the same view (see ``graph_query``).  Nothing is written.
     """
     suite_obj = suite_or_404(suite)
     lnt_url = lnt_links.graph_redirect(request, suite_obj)  # LNT's plot.N=... links
     if lnt_url is not None:
         return lnt_url
-    keys = graphs.plot_keys_parse(request.GET.getlist("plot"))
+    query = graph_query(request)
+    keys = graphs.plot_keys_parse(query.plots)
+    means = graphs.mean_keys_parse(query.means)
     add_error = ""
     if "add" in request.GET:
-        machine_ids = [int(m) for m in request.GET.getlist("machine") if m.isdigit()][:20]
-        test_names = [t.strip() for t in request.GET.get("tests", "").splitlines() if t.strip()]
-        metric_pos = int_param(request, "metric", 0, lo=0, hi=9999)
-        tests = selectors.test_ids_by_name(suite_obj, test_names[: graphs.MAX_PLOTS])
-        if not machine_ids or not tests:
-            add_error = "Choose at least one machine and one existing test name."
-        else:
-            new = [f"{m}.{t}.{metric_pos}" for m in machine_ids for t in tests]
-            keys = graphs.plot_keys_parse([str(k) for k in keys] + new)
-            query = [("plot", str(k)) for k in keys] + [
-                (k, v)
-                for k, v in request.GET.items()
-                if k in ("agg", "smooth", "window", "x", "log", "samples")
-            ]
-            return redirect(reverse("perf:graph", args=[suite]) + "?" + urlencode(query))
+        keys, means, add_error = _add_series(request, suite_obj, keys, means)
+        if not add_error:
+            canonical = [("plot", str(k)) for k in keys] + [("mean", str(k)) for k in means]
+            url = reverse("perf:graph", args=[suite]) + "?"
+            return redirect(url + urlencode(canonical + _option_pairs(query.options)))
     series = graphs.graph_series(suite_obj, keys)
+    mean_rows = graphs.mean_series(suite_obj, means)
     machines = selectors.machine_choices(suite_obj, limit=200)
     metrics = selectors.real_metric_choices(suite_obj)
-    for s in series:
-        others = [str(k) for k in keys if str(k) != s["key"]]
-        s["remove_url"] = "?" + urlencode(
-            [("plot", k) for k in others] + [(k, v) for k, v in request.GET.items() if k != "plot"]
-        )
+    shown = [("plot", s["key"]) for s in series] + [("mean", m["key"]) for m in mean_rows]
+    for name, rows in (("plot", series), ("mean", mean_rows)):
+        for row in rows:
+            others = [pair for pair in shown if pair != (name, row["key"])]
+            row["remove_url"] = "?" + urlencode(others + _option_pairs(query.options))
     config = {
         "dataUrl": reverse("perf:graph-data", args=[suite]),
+        "samplesUrl": reverse("perf:graph-samples", args=[suite]),
         "runUrl": reverse("perf:run-detail", args=[suite, 0]).rstrip("0"),
         "plots": [s["key"] for s in series],
-        "highlight": int_param(request, "highlight", 0, lo=0, hi=2**62),
-        **_options(request),
+        "means": [m["key"] for m in mean_rows],
+        **query.options,
     }
     return render(
         request,
@@ -84,12 +194,19 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
         {
             "suite": suite_obj,
             "series": series,
+            "means": mean_rows,
             "machines": machines,
             "metrics": metrics,
-            "options": _options(request),
+            "options": query.options,
+            "notes": query.notes,
             "config": config,
             "add_error": add_error,
             "max_plots": graphs.MAX_PLOTS,
+            "max_means": graphs.MAX_MEANS,
+            # The add form offers the metric already on the graph first.
+            "add_metric": series[0]["metric__position"]
+            if series
+            else (mean_rows[0]["metric"]["position"] if mean_rows else None),
         },
     )
 
@@ -103,19 +220,23 @@ def _point_arrays(points: list[dict[str, Any]]) -> dict[str, list[Any]]:
         "median": [None if p["failed"] else p["value"] for p in points],
         "min": [None if p["failed"] else p["minimum"] for p in points],
         "mean": [None if p["failed"] else p["mean"] for p in points],
+        "stdev": [None if p["failed"] else p["stdev"] for p in points],
         "failed": [p["failed"] for p in points],
     }
 
 
 def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
-    """Points, samples and change markers of up to MAX_PLOTS series, as JSON.
+    """Points, samples and change markers of up to MAX_PLOTS series, as JSON,
+    then the geometric-mean series of up to MAX_MEANS ``mean`` keys (whole history).
 
     ``before`` pages to older points; ``around`` (a position) returns a window of
     ``width`` points each side instead, for the small graphs of a regression;
     ``max_points`` thins a long series server-side (min/max per bucket).
     """
     suite_obj = suite_or_404(suite)
-    keys = graphs.plot_keys_parse(request.GET.getlist("plot"))
+    query = graph_query(request)
+    keys = graphs.plot_keys_parse(query.plots)
+    means = graphs.mean_keys_parse(query.means)
     series = graphs.graph_series(suite_obj, keys)
     before = request.GET.get("before", "")
     around = request.GET.get("around", "")
@@ -159,7 +280,9 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
                 "machine": s["machine__name"],
                 "test": s["test__name"],
                 "metric": s["metric__display_name"] or s["metric__name"],
-                "unit": s["metric__unit_abbrev"],
+                "unit": graphs.metric_unit(
+                    suite_obj.name, s["metric__name"], s["metric__unit_abbrev"]
+                ),
                 "bigger_is_better": s["metric__bigger_is_better"],
                 "points": _point_arrays(points),
                 "params": params,
@@ -169,4 +292,58 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
                 "downsampled": thinned,
             }
         )
+    out.extend(_mean_json(suite_obj, m) for m in graphs.mean_series(suite_obj, means))
     return JsonResponse({"series": out})
+
+
+def _mean_json(suite_obj: Any, mean: dict[str, Any]) -> dict[str, Any]:
+    """One geometric-mean series in the shape of a plotted series (one query)."""
+    metric = mean["metric"]
+    rows = graphs.geomean_points(
+        mean["machine_id"], metric["id"], bigger_is_better=metric["bigger_is_better"]
+    )
+    values = [r["value"] for r in rows]
+    return {
+        "key": "mean:" + mean["key"],
+        "is_mean": True,
+        "machine": mean["machine__name"],
+        "test": "Geometric mean of all tests",
+        "metric": metric["display_name"] or metric["name"],
+        "unit": graphs.metric_unit(suite_obj.name, metric["name"], metric["unit_abbrev"]),
+        "bigger_is_better": metric["bigger_is_better"],
+        "points": {
+            "position": [r["position"] for r in rows],
+            "time": [int(r["start_time"].timestamp()) for r in rows],
+            "run": [r["run_id"] for r in rows],
+            "order": [", ".join(str(v) for v in r["order_fields"].values()) for r in rows],
+            "median": values,
+            "min": values,
+            "mean": values,
+            "failed": [False] * len(rows),
+            "tests": [r["tests"] for r in rows],
+        },
+        "params": {},
+        "samples": None,
+        "changes": [],
+        "more_before": False,
+        "downsampled": False,
+    }
+
+
+def graph_samples(request: HttpRequest, suite: str) -> JsonResponse:
+    """The raw samples behind one point: ``?plot=<machine>.<test>.<field>&run=<id>``.
+
+    Fetched by the graph's hover, one point at a time.  Bad keys are a JSON 400
+    naming the parameter; a run without samples for that series answers ``null``.
+    """
+    suite_obj = suite_or_404(suite)
+    keys = graphs.plot_keys_parse([request.GET.get("plot", "")])
+    run = request.GET.get("run", "")
+    if not keys:
+        return JsonResponse(
+            {"error": "plot must be <machine id>.<test id>.<field index>"}, status=400
+        )
+    if not run.isdigit() or len(run) > 18:
+        return JsonResponse({"error": "run must be a run id"}, status=400)
+    samples = graphs.point_samples(suite_obj, keys[0], int(run))
+    return JsonResponse({"plot": str(keys[0]), "run": int(run), "samples": samples})

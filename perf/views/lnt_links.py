@@ -1,9 +1,9 @@
 """LNT's URLs after ``import_lnt_db``: each redirects to the page of the same row.
 
 ``/db_default/v4/<suite>/<run>``, ``.../regressions/<id>`` and ``.../graph`` are this
-site's own pages too: they answer directly, and only fall back here when the id is
-not this suite's (see ``perf.selectors.lnt_links`` for the rule).  LNT's order page
-has no twin here: ``order/<id>`` opens the first run at that order.
+site's own pages too, as are ``.../order/<id>``: they answer directly, and only fall
+back here when the id is not this suite's (see ``perf.selectors.lnt_links`` for the
+rule).
 """
 
 from __future__ import annotations
@@ -45,6 +45,14 @@ def regression_moved(suite: TestSuite, regression_id: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("perf:regression-detail", args=[suite.name, local]))
 
 
+def order_moved(suite: TestSuite, order_id: int) -> HttpResponse:
+    """For the order page when the id is not an order of ``suite``: LNT's, if mapped."""
+    local = lnt_links.lnt_mapped_id(suite, "order", order_id)
+    if local is None or local == order_id:
+        raise Http404("No such order.")
+    return HttpResponseRedirect(reverse("perf:order-detail", args=[suite.name, local]))
+
+
 def run(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
     """``/v4/<suite>/<run>`` (LNT's run link without the database prefix)."""
     suite_obj = suite_or_404(suite)
@@ -60,13 +68,10 @@ def machine(request: HttpRequest, suite: str, machine_id: int) -> HttpResponse:
 
 
 def order(request: HttpRequest, suite: str, order_id: int) -> HttpResponse:
-    """``[/db_default]/v4/<suite>/order/<id>`` -> the first run at that order."""
+    """``/v4/<suite>/order/<id>`` (without the database prefix) -> the order page."""
     suite_obj = suite_or_404(suite)
     local = _resolve(suite_obj, "order", order_id)
-    run_id = lnt_links.order_first_run(local)
-    if run_id is None:
-        raise Http404("No run at this order.")
-    return HttpResponseRedirect(reverse("perf:run-detail", args=[suite, run_id]))
+    return HttpResponseRedirect(reverse("perf:order-detail", args=[suite, local]))
 
 
 def regression(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
@@ -77,34 +82,38 @@ def regression(request: HttpRequest, suite: str, regression_id: int) -> HttpResp
 
 
 def graph_redirect(request: HttpRequest, suite: TestSuite) -> HttpResponse | None:
-    """LNT's ``graph?plot.0=<machine>.<test>.<field index>`` as this site's graph URL
-    (``plot=<machine>.<test>.<metric position>``), or None when the URL is not LNT's.
+    """LNT's ``graph?plot.N=<machine>.<test>.<field index>`` with LNT's ids translated
+    through the id map, or None when nothing needs translating (the graph page reads
+    LNT's parameter names itself, see ``perf.views.graph.graph_query``).
 
-    LNT's ``highlight_run`` becomes ``highlight``.  A plot whose machine or test
-    nothing knows is dropped (the graph page says what it shows).
+    Only ``plot.N`` and ``highlight_run`` carry ids; every other parameter
+    (``moving_window_size``, ``mean``, ...) is passed on unchanged.  A plot whose
+    machine or test nothing knows is dropped (the graph page says what it shows).
     """
-    lnt_keys = sorted(
-        (k for k in request.GET if _LNT_PLOT_KEY.match(k)), key=lambda k: int(k.split(".")[1])
-    )
-    if not lnt_keys:
+    changed = False
+    query: list[tuple[str, str]] = []
+    for key, values in request.GET.lists():
+        for value in values:
+            if _LNT_PLOT_KEY.match(key) and (match := _LNT_PLOT.match(value)):
+                machine_id, test_id, field = (int(g) for g in match.groups())
+                local_machine = lnt_links.lnt_local_id(suite, "machine", machine_id)
+                local_test = lnt_links.lnt_local_id(suite, "test", test_id)
+                if local_machine is None or local_test is None:
+                    changed = True
+                    continue
+                position = lnt_links.lnt_field_position(suite, field)
+                local = f"{local_machine}.{local_test}.{position}"
+                changed |= local != f"{machine_id}.{test_id}.{field}"
+                query.append((key, local))
+            elif key == "highlight_run" and value.isdigit():
+                # A run nothing knows stays as given: the page just highlights nothing.
+                local_run = lnt_links.lnt_local_id(suite, "run", int(value)) or int(value)
+                changed |= local_run != int(value)
+                query.append((key, str(local_run)))
+            else:
+                query.append((key, value))
+    if not changed:
         return None
-    query: list[tuple[str, str]] = [("plot", p) for p in request.GET.getlist("plot")]
-    for key in lnt_keys:
-        match = _LNT_PLOT.match(request.GET[key])
-        if match is None:
-            continue
-        machine_id, test_id, field = (int(g) for g in match.groups())
-        local_machine = lnt_links.lnt_local_id(suite, "machine", machine_id)
-        local_test = lnt_links.lnt_local_id(suite, "test", test_id)
-        if local_machine is None or local_test is None:
-            continue
-        position = lnt_links.lnt_field_position(suite, field)
-        query.append(("plot", f"{local_machine}.{local_test}.{position}"))
-    highlight = request.GET.get("highlight_run", "")
-    if highlight.isdigit():
-        local_run = lnt_links.lnt_local_id(suite, "run", int(highlight))
-        if local_run is not None:
-            query.append(("highlight", str(local_run)))
     return HttpResponseRedirect(
         reverse("perf:graph", args=[suite.name]) + ("?" + urlencode(query) if query else "")
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, lnt_links, pages, profiles, regressions
+from . import graph, lnt_links, orders, pages, profiles, regressions
 
 suite = "db_default/v4/<str:suite>/"
 lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
@@ -19,8 +19,14 @@ urlpatterns = [
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
     path(suite + "compare", pages.compare, name="compare"),
+    path(suite + "orders", orders.order_list, name="order-list"),
+    path(suite + "orders/<id:order_id>", orders.order_detail, name="order-detail"),
+    # LNT's URLs for the same pages (/v4/<suite>/order/<id>, /v4/<suite>/all_orders).
+    path(suite + "order/<id:order_id>", orders.order_detail, name="order-detail-lnt"),
+    path(suite + "all_orders", orders.order_list, name="order-list-lnt"),
     path(suite + "graph", graph.graph, name="graph"),
     path(suite + "graph/data", graph.graph_data, name="graph-data"),
+    path(suite + "graph/samples", graph.graph_samples, name="graph-samples"),
     path(suite + "regressions", regressions.regression_list, name="regression-list"),
     path(
         suite + "regressions/<int:regression_id>",
@@ -47,13 +53,10 @@ urlpatterns = [
     path(lnt + "<int:run_id>", lnt_links.run, name="lnt-run"),
     path(lnt + "graph", lnt_links.graph, name="lnt-graph"),
     path(lnt + "regressions/<int:regression_id>", lnt_links.regression, name="lnt-regression"),
-    *(
-        route
-        for prefix, name in ((suite, "lnt-db-"), (lnt, "lnt-"))
-        for route in (
-            path(prefix + "machine/<int:machine_id>", lnt_links.machine, name=name + "machine"),
-            path(prefix + "order/<int:order_id>", lnt_links.order, name=name + "order"),
-        )
-    ),
+    path(suite + "machine/<int:machine_id>", lnt_links.machine, name="lnt-db-machine"),
+    path(lnt + "machine/<int:machine_id>", lnt_links.machine, name="lnt-machine"),
+    # With the database prefix, order/<id> is the order page itself (it falls back to
+    # the id map); without it, LNT's link redirects there.
+    path(lnt + "order/<int:order_id>", lnt_links.order, name="lnt-order"),
     path(suite + "search", regressions.search, name="search"),
 ]

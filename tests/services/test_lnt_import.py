@@ -18,6 +18,7 @@ from perf.models import (
     Regression,
     RegressionIndicator,
     Run,
+    RunGeomean,
     Sample,
     Test,
     TestSuite,
@@ -118,6 +119,12 @@ def assert_everything_came_over(source_key):
     assert Regression.objects.count() == 2
     assert Baseline.objects.count() == 1
     assert Profile.objects.count() == 1
+    # Every run with a valid positive Real value has the geometric mean mean= graphs read.
+    with_values = set(
+        Point.objects.filter(value__gt=0, failed=False, series__metric__type=Metric.REAL)
+        .values_list("run_id", flat=True)
+    )
+    assert set(RunGeomean.objects.values_list("run_id", flat=True)) == with_values
 
 
 def test_the_corpus_database_comes_over_with_every_count_and_every_sample_value():

@@ -33,16 +33,14 @@ def redirect_of(client, url):
         ("/db_default/v4/nts/machine/2", "/db_default/v4/nts/machines/2"),
         ("/db_default/v4/compile/machine/1", "/db_default/v4/compile/machines/7"),
         ("/v4/my_suite/machine/1", "/db_default/v4/my_suite/machines/9"),
-        ("/v4/nts/order/5", "/db_default/v4/nts/5"),
-        ("/db_default/v4/nts/order/1", "/db_default/v4/nts/1"),
-        ("/db_default/v4/compile/order/2", "/db_default/v4/compile/18"),
+        ("/v4/nts/order/5", "/db_default/v4/nts/orders/5"),
+        ("/db_default/v4/compile/order/2", "/db_default/v4/compile/orders/17"),
         ("/v4/nts/regressions/2", "/db_default/v4/nts/regressions/2"),
-        ("/v4/nts/graph?plot.0=2.4.3", "/db_default/v4/nts/graph?plot=2.4.3"),
+        ("/v4/nts/graph?plot.0=2.4.3", "/db_default/v4/nts/graph?plot.0=2.4.3"),
         (
-            "/db_default/v4/nts/graph?plot.1=2.8.3&plot.0=2.4.3&highlight_run=6",
-            "/db_default/v4/nts/graph?plot=2.4.3&plot=2.8.3&highlight=6",
+            "/db_default/v4/compile/graph?plot.0=1.1.4&highlight_run=1&moving_window_size=7",
+            "/db_default/v4/compile/graph?plot.0=7.16.4&highlight_run=17&moving_window_size=7",
         ),
-        ("/db_default/v4/compile/graph?plot.0=1.1.4", "/db_default/v4/compile/graph?plot=7.16.4"),
     ],
 )
 def test_an_lnt_link_redirects_to_the_same_row(client, imported, url, target):
@@ -56,10 +54,19 @@ def test_an_lnt_link_redirects_to_the_same_row(client, imported, url, target):
         "/db_default/v4/compile/17",
         "/db_default/v4/nts/machines/2",
         "/db_default/v4/nts/regressions/2",
+        "/db_default/v4/nts/order/1",
+        "/db_default/v4/nts/graph?plot.1=2.8.3&plot.0=2.4.3&highlight_run=6",
     ],
 )
 def test_a_kept_lnt_id_opens_the_page_itself(client, imported, url):
     assert client.get(url).status_code == 200
+
+
+def test_lnts_order_link_opens_the_order_of_lnts_first_run_there(client, imported):
+    # LNT's compile order 2 holds LNT's compile run 2, stored here as run 18.
+    assert redirect_of(client, "/db_default/v4/compile/order/2").endswith("/orders/17")
+    assert Run.objects.get(id=18).order_id == 17
+    assert client.get("/db_default/v4/compile/orders/17").status_code == 200
 
 
 def test_the_run_page_behind_a_redirect_is_lnts_run(client, imported):
@@ -119,7 +126,7 @@ def test_into_a_suite_with_data_lnt_ids_are_mapped_and_field_indices_translated(
     test = Test.objects.get(suite__name="nts", name="test1")
     position = Metric.objects.get(suite__name="nts", name="execution_time").position
     assert redirect_of(client, "/v4/nts/graph?plot.0=2.4.3") == (
-        f"/db_default/v4/nts/graph?plot={machine.id}.{test.id}.{position}"
+        f"/db_default/v4/nts/graph?plot.0={machine.id}.{test.id}.{position}"
     )
 
 

@@ -25,6 +25,27 @@
   var model = null;
   var before = null;
 
+  var MEAN_COLOR = "#111111";
+  var sampleCache = new Map();
+
+  function median(values) {
+    var v = values.filter(function (x) { return typeof x === "number"; }).sort(function (a, b) { return a - b; });
+    if (!v.length) return null;
+    var m = v.length >> 1;
+    var out = v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+    return out > 0 ? out : null;
+  }
+
+  // The y axis' title: the unit the series share ("s", "bytes"), or "× median".
+  function yLabel() {
+    if (config.normalize_by_median) return "ratio to the series' median";
+    var units = new Set(data.series.map(function (s) { return s.unit || ""; }));
+    var metrics = new Set(data.series.map(function (s) { return s.metric; }));
+    var unit = units.size === 1 ? Array.from(units)[0] : "";
+    var metric = metrics.size === 1 ? Array.from(metrics)[0] : "value";
+    return unit ? metric + " (" + unit + ")" : metric;
+  }
+
   function el(tag, text, cls) {
     var node = document.createElement(tag);
     if (text !== undefined && text !== null) node.textContent = String(text);
@@ -40,17 +61,24 @@
     config.x = form.elements.x.value;
     config.log = form.elements.log.checked;
     config.samples = form.elements.samples.checked;
+    config.normalize_by_median = form.elements.normalize_by_median.checked;
+    config.hide_lineplot = form.elements.hide_lineplot.checked;
+    config.show_stddev = form.elements.show_stddev.checked;
   }
 
   function syncUrl() {
     var params = new URLSearchParams();
     config.plots.forEach(function (p) { params.append("plot", p); });
+    config.means.forEach(function (m) { params.append("mean", m); });
     params.set("agg", config.agg);
     params.set("smooth", config.smooth);
     params.set("window", String(config.window));
     params.set("x", config.x);
     if (config.log) params.set("log", "1");
     if (config.samples) params.set("samples", "1");
+    if (config.normalize_by_median) params.set("normalize_by_median", "1");
+    if (config.hide_lineplot) params.set("hide_lineplot", "1");
+    if (config.show_stddev) params.set("show_stddev", "1");
     if (config.highlight) params.set("highlight", String(config.highlight));
     history.replaceState(null, "", "?" + params.toString());
     syncLinks();
@@ -59,9 +87,12 @@
   // Keep the display options when a series is added or removed (those forms and
   // links were rendered with the options the page was loaded with).
   function syncLinks() {
-    var names = ["agg", "smooth", "window", "x", "log", "samples"];
+    var names = ["agg", "smooth", "window", "x", "log", "samples", "normalize_by_median", "hide_lineplot", "show_stddev"];
     var values = { agg: config.agg, smooth: config.smooth, window: String(config.window),
-      x: config.x, log: config.log ? "1" : "", samples: config.samples ? "1" : "" };
+      x: config.x, log: config.log ? "1" : "", samples: config.samples ? "1" : "",
+      normalize_by_median: config.normalize_by_median ? "1" : "",
+      hide_lineplot: config.hide_lineplot ? "1" : "",
+      show_stddev: config.show_stddev ? "1" : "" };
     var add = document.getElementById("graph-add");
     if (add) {
       names.forEach(function (n) {
@@ -86,12 +117,13 @@
   }
 
   function fetchData() {
-    if (!config.plots.length) {
+    if (!config.plots.length && !config.means.length) {
       chartEl.dataset.state = "empty";
       return;
     }
     var params = new URLSearchParams();
     config.plots.forEach(function (p) { params.append("plot", p); });
+    config.means.forEach(function (m) { params.append("mean", m); });
     if (config.samples) params.set("samples", "1");
     if (before !== null) params.set("before", String(before));
     chartEl.dataset.state = "loading";
@@ -149,10 +181,16 @@
     var sources = []; // per plotted data series: index into data.series
     var markers = [];
     var highlight = null;
+    var bands = 0;
     data.series.forEach(function (s, si) {
-      var color = COLORS[si % COLORS.length];
+      var color = s.is_mean ? MEAN_COLOR : COLORS[si % COLORS.length];
       var pts = s.points;
       var values = pts[config.agg] || pts.median;
+      // "Normalise by median" (LNT's normalize_by_median): each series divided by the
+      // median of its own values, so series of different scales share one axis.
+      var scale = config.normalize_by_median ? median(values) : null;
+      s.scale = scale;
+      if (scale) values = values.map(function (v) { return v === null ? null : v / scale; });
       var ys = new Array(xs.length).fill(null);
       var at = new Array(xs.length).fill(-1);
       var posToX = new Map();
@@ -170,7 +208,7 @@
           var sy = new Array(xs.length).fill(null);
           for (var j = 0; j < pts.run.length; j++) {
             var v = s.samples[j];
-            if (v && typeof v[k] === "number") sy[index.get(byDate ? pts.time[j] : pts.position[j])] = v[k];
+            if (v && typeof v[k] === "number") sy[index.get(byDate ? pts.time[j] : pts.position[j])] = scale ? v[k] / scale : v[k];
           }
           columns.push(sy);
           seriesOpts.push({ label: "samples", stroke: color, width: 0, paths: function () { return null; },
@@ -187,9 +225,34 @@
         pointAt.push(at); sources.push(si);
         shown = smooth(ys, config.window, config.smooth);
       }
+      if (config.show_stddev && pts.stdev) {
+        // LNT's show_stddev: the samples' mean ± their standard deviation, per point.
+        [-1, 1].forEach(function (sign) {
+          var band = new Array(xs.length).fill(null);
+          for (var b = 0; b < pts.run.length; b++) {
+            var m = pts.mean[b], sd = pts.stdev[b];
+            if (typeof m !== "number" || typeof sd !== "number") continue;
+            var v = m + sign * sd;
+            band[index.get(byDate ? pts.time[b] : pts.position[b])] = scale ? v / scale : v;
+          }
+          columns.push(band);
+          seriesOpts.push({ label: sign < 0 ? "mean − σ" : "mean + σ", stroke: color, width: 1,
+            dash: [4, 4], spanGaps: true, points: { show: false } });
+          pointAt.push(at); sources.push(si);
+        });
+        bands++;
+      }
       columns.push(shown);
-      seriesOpts.push({ label: s.machine + " · " + s.test + " · " + s.metric, stroke: color, width: 1.5,
-        spanGaps: true, points: { show: pts.run.length <= 400, size: 4, fill: color } });
+      var mainOpts = { label: s.machine + " · " + s.test + " · " + s.metric, stroke: color,
+        width: s.is_mean ? 2.5 : 1.5, spanGaps: true,
+        points: { show: pts.run.length <= 400, size: 4, fill: color } };
+      if (config.hide_lineplot) {
+        // LNT's hide_lineplot: the points alone.
+        mainOpts.width = 0;
+        mainOpts.paths = function () { return null; };
+        mainOpts.points = { show: true, size: 5, stroke: color, fill: color };
+      }
+      seriesOpts.push(mainOpts);
       pointAt.push(at); sources.push(si);
       s.changes.forEach(function (c) {
         var xi = posToX.get(c.position);
@@ -214,7 +277,8 @@
       }
     }
     return { columns: columns, seriesOpts: seriesOpts, labels: labels, xs: xs, pointAt: pointAt,
-      sources: sources, markers: markers, highlight: highlight, byDate: byDate, hiddenOnLog: hiddenOnLog };
+      sources: sources, markers: markers, highlight: highlight, byDate: byDate, hiddenOnLog: hiddenOnLog,
+      bands: bands };
   }
 
   function visiblePoints(u) {
@@ -302,7 +366,11 @@
     function row(k, v) { var d = el("div"); d.appendChild(el("dt", k)); d.appendChild(el("dd", v)); dl.appendChild(d); }
     row("Series", hit.series.machine + " · " + hit.series.test + " · " + hit.series.metric);
     row("Revision", p.order[hit.i]);
-    row("Value", hit.value === null ? "—" : Number(hit.value).toPrecision(5) + (hit.series.unit ? " " + hit.series.unit : ""));
+    var unit = hit.series.unit ? " " + hit.series.unit : "";
+    if (hit.value === null) row("Value", "—");
+    else if (hit.series.scale) row("Value", Number(hit.value).toPrecision(4) + " × median (" + Number(hit.value * hit.series.scale).toPrecision(5) + unit + ")");
+    else row("Value", Number(hit.value).toPrecision(5) + unit);
+    if (p.tests) row("Tests in the mean", String(p.tests[hit.i]));
     row("Run", "#" + p.run[hit.i] + " · " + new Date(p.time[hit.i] * 1000).toISOString().slice(0, 16).replace("T", " "));
     if (p.failed[hit.i]) row("Status", "FAILED");
     hit.series.changes.forEach(function (c) {
@@ -316,6 +384,36 @@
     var params = hit.series.params[String(p.run[hit.i])] || {};
     Object.keys(params).forEach(function (k) { row(k, typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])); });
     info.appendChild(dl);
+    if (!hit.series.is_mean) showSamples(hit.series.key, p.run[hit.i], dl, unit);
+  }
+
+  // The raw samples behind the hovered point, fetched once per point on hover.
+  function showSamples(key, run, dl, unit) {
+    var id = key + "@" + run;
+    var d = el("div");
+    d.appendChild(el("dt", "Samples"));
+    var dd = el("dd", "loading…");
+    d.appendChild(dd);
+    dl.appendChild(d);
+    info.dataset.samples = "loading";
+    function fill(samples) {
+      if (!dl.isConnected) return; // the cursor moved on to another point
+      dd.textContent = samples === null ? "none stored" : samples.map(function (v) {
+        return typeof v === "number" ? Number(v).toPrecision(5) : String(v);
+      }).join(", ") + (samples.length ? unit : "");
+      info.dataset.samples = "shown";
+    }
+    if (sampleCache.has(id)) { fill(sampleCache.get(id)); return; }
+    // Wait until the cursor rests on the point, so sweeping across the chart does
+    // not send a request per point passed over.
+    setTimeout(function () {
+      if (!dl.isConnected) return;
+      var params = new URLSearchParams({ plot: key, run: String(run) });
+      fetch(config.samplesUrl + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+        .then(function (json) { sampleCache.set(id, json.samples); fill(json.samples); })
+        .catch(function (err) { if (dl.isConnected) dd.textContent = "could not load: " + err.message; });
+    }, 150);
   }
 
   function buildLegend() {
@@ -323,7 +421,7 @@
     data.series.forEach(function (s, si) {
       var li = el("li");
       var sw = el("span", null, "swatch");
-      sw.style.background = COLORS[si % COLORS.length];
+      sw.style.background = s.is_mean ? MEAN_COLOR : COLORS[si % COLORS.length];
       li.appendChild(sw);
       li.appendChild(el("span", s.machine + " · " + s.test + " · " + s.metric));
       var n = s.points.run.length;
@@ -349,7 +447,7 @@
             return splits.map(function (v) { var i = Math.round(v); return i === v && model.labels[i] !== undefined ? model.labels[i] : ""; });
           },
         },
-        { size: 70 },
+        { size: 80, label: yLabel() },
       ],
       series: model.seriesOpts,
       hooks: { draw: [drawMarkers], setCursor: [showInfo] },
@@ -373,6 +471,8 @@
     status.textContent = model.hiddenOnLog
       ? "Values at or below zero are not drawn on the log scale."
       : "";
+    chartEl.dataset.ylabel = yLabel();
+    chartEl.dataset.bands = String(model.bands);
     chartEl.dataset.state = "drawn";
     showInfo(plot);
   }
@@ -413,7 +513,11 @@
   var resizeTimer = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(function () { if (data) draw(); }, 200);
+    // Redraw only when the chart's width changed: a change of height alone (a
+    // full-page screenshot, a mobile toolbar) would throw away the cursor and zoom.
+    resizeTimer = setTimeout(function () {
+      if (data && plot && Math.max(300, chartEl.clientWidth) !== plot.width) draw();
+    }, 200);
   });
   fetchData();
 })();

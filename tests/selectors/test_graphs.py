@@ -1,0 +1,92 @@
+"""The graph selectors that read the database: geometric means, samples, machines."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from perf.formats import STATUS_FAIL
+from perf.models import Machine, Metric, Run, Test
+from perf.selectors import graphs
+from tests.factories import report_doc, submit_doc, submit_grid
+
+pytestmark = pytest.mark.django_db
+
+
+def execution_time() -> Metric:
+    return Metric.objects.get(suite__name="nts", name="execution_time")
+
+
+def geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def test_geomean_is_taken_over_the_tests_at_each_order():
+    submit_grid(machines=1, tests=3, orders=4, step_at=2, step_factor=1.5)
+    machine = Machine.objects.get(name="box-0")
+    rows = graphs.geomean_points(machine.id, execution_time().id)
+    assert [r["tests"] for r in rows] == [3, 3, 3, 3]
+    before, after = geomean([1.0, 1.1, 1.2]), geomean([1.5, 1.1, 1.2])
+    assert [r["value"] for r in rows] == pytest.approx([before, before, after, after])
+    assert [r["position"] for r in rows] == sorted(r["position"] for r in rows)
+
+
+def test_geomean_leaves_out_failed_zero_and_negative_values():
+    tests = {
+        "ok/a": {"execution_time": 2.0},
+        "ok/b": {"execution_time": 8.0},
+        "failed": {"execution_time": 100.0, "execution_status": STATUS_FAIL},
+        "zero": {"execution_time": 0.0},
+        "negative": {"execution_time": -3.0},
+    }
+    result = submit_doc(report_doc(machine="m", revision=1, tests=tests))
+    run = Run.objects.get(id=result.run_id)
+    (row,) = graphs.geomean_points(run.machine_id, execution_time().id)
+    assert row["tests"] == 2
+    assert row["value"] == pytest.approx(4.0)
+    assert row["order_id"] == run.order_id
+
+
+def test_geomean_takes_each_tests_best_run_at_an_order():
+    for value in (3.0, 2.0):  # two runs of the same machine at one order
+        doc = report_doc(machine="m", revision=7, tests={"t": {"execution_time": value}})
+        submit_doc(doc, merge="append")
+    machine = Machine.objects.get(name="m")
+    (row,) = graphs.geomean_points(machine.id, execution_time().id)
+    assert row["value"] == pytest.approx(2.0)
+    (best,) = graphs.geomean_points(machine.id, execution_time().id, bigger_is_better=True)
+    assert best["value"] == pytest.approx(3.0)
+
+
+def test_machines_running_a_test_are_found_by_name():
+    submit_grid(machines=3, tests=2, orders=1)
+    test = Test.objects.get(name="suite/t1")
+    ids = graphs.machines_running(test.suite, [test.id], execution_time().position)
+    assert [Machine.objects.get(id=i).name for i in ids] == ["box-0", "box-1", "box-2"]
+    assert graphs.machines_running(test.suite, [test.id], 9999) == []
+
+
+def test_point_samples_are_the_raw_values_of_one_run_and_series(django_assert_num_queries):
+    results = submit_grid(machines=1, tests=1, orders=2)
+    run = Run.objects.select_related("suite").get(id=results[-1].run_id)
+    test = Test.objects.get(name="suite/t0")
+    key = graphs.PlotKey(run.machine_id, test.id, execution_time().position)
+    with django_assert_num_queries(1):
+        samples = graphs.point_samples(run.suite, key, run.id)
+    assert samples == [1.0, 1.001, 0.999]
+    assert graphs.point_samples(run.suite, key, 10**12) is None
+
+
+def test_units_fall_back_to_seconds_only_for_time_metrics_of_builtin_suites():
+    assert graphs.metric_unit("nts", "execution_time", "") == "s"
+    assert graphs.metric_unit("nts", "execution_time", "ms") == "ms"
+    assert graphs.metric_unit("nts", "code_size", "") == ""
+    assert graphs.metric_unit("my-suite", "run_time", "") == ""
+
+
+def test_mean_keys_keep_valid_distinct_keys_only():
+    keys = graphs.mean_keys_parse(["1.2", "1.2", "x.1", "3", "4.5.6", " 7.0 "] + ["9.1"] * 3)
+    assert [str(k) for k in keys] == ["1.2", "7.0", "9.1"]
+    many = graphs.mean_keys_parse([f"{i}.0" for i in range(10)])
+    assert len(many) == graphs.MAX_MEANS
