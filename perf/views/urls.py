@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, pages, regressions
+from . import graph, overview, pages, regressions
 
 suite = "db_default/v4/<str:suite>/"
 
@@ -36,6 +36,12 @@ urlpatterns = [
         regressions.regression_split,
         name="regression-split",
     ),
-    path(suite + "daily", regressions.daily, name="daily"),
     path(suite + "search", regressions.search, name="search"),
+    # LNT's overview pages (perf/views/overview.py); "daily" keeps its old URL name.
+    path(suite + "dashboard", overview.dashboard, name="dashboard"),
+    path(suite + "matrix", overview.matrix, name="matrix"),
+    path(suite + "global_status", overview.global_status, name="global-status"),
+    path(suite + "latest_runs_report", overview.latest_runs, name="latest-runs"),
+    path(suite + "daily", overview.daily_report, name="daily"),
+    path(suite + "daily_report", overview.daily_report, name="daily-report"),
 ]
