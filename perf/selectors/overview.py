@@ -20,7 +20,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    FloatField,
     Max,
     Min,
     OuterRef,
@@ -129,12 +128,12 @@ def run_pairs(
 
 
 def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
-    """Points of the pairs' new runs for ``metric`` with the old run's value of the same
-    series (a correlated subquery on the unique (run, series) index), the change in
-    percent (``pct``) and the change signed so that a regression is positive
-    (``worse``).  Failed points and old values <= 0 are left out (no relative scale)."""
-    old_ids = [p.old["id"] for p in pairs]
-    old = Point.objects.filter(series_id=OuterRef("series_id"), run_id__in=old_ids, failed=False)
+    """Points of the pairs' new runs for ``metric`` joined with the old run's point of
+    the same series (``old``, ``old_hash``; a series belongs to one machine, so it
+    meets its own machine's old run), the change in percent (``pct``) and the change
+    signed so that a regression is positive (``worse``).  Failed points and old values
+    <= 0 are left out (no relative scale).  One join, no correlated subquery: the
+    database hashes one side, whatever the number of machines."""
     sign = -1.0 if metric.bigger_is_better else 1.0
     return (
         Point.objects.filter(
@@ -143,11 +142,14 @@ def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
             failed=False,
             value__isnull=False,
         )
-        .annotate(
-            old=Subquery(old.values("value")[:1], output_field=FloatField()),
-            old_hash=Subquery(old.values("hash")[:1]),
+        # One filter() call: the conditions apply to the same joined (old) point,
+        # which the annotations below reuse.
+        .filter(
+            series__points__run_id__in=[p.old["id"] for p in pairs],
+            series__points__failed=False,
+            series__points__value__gt=0,
         )
-        .filter(old__gt=0)
+        .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
         .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
         .annotate(worse=F("pct") * sign)
     )
@@ -179,7 +181,7 @@ def global_status(
     previous run by default), or, with ``baseline`` (a run), the machine's newest run
     at or before that run's order (LNT's "closest previously reported run").  Rows are
     tests, worst first: the largest regression over the machines (direction from
-    ``bigger_is_better``), then name.  Three queries (four with a baseline).
+    ``bigger_is_better``), then name.  Two queries (three with a baseline).
     """
     newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
     olds = None
@@ -192,32 +194,29 @@ def global_status(
     )
     if not pairs:
         return StatusGrid(pairs=[], rows=[], has_next=False)
-    cells = _cells(metric, pairs)
-    worst = list(
-        cells.values("series__test_id", "series__test__name")
-        .annotate(worst=Max("worse"))
-        .order_by("-worst", "series__test__name")[offset : offset + limit + 1]
-    )
-    has_next = len(worst) > limit
-    worst = worst[:limit]
     column = {p.new["id"]: k for k, p in enumerate(pairs)}
-    rows = {
-        w["series__test_id"]: {
-            "test_id": w["series__test_id"],
-            "test": w["series__test__name"],
-            "worst": w["worst"],
-            "cells": [None] * len(pairs),
-        }
-        for w in worst
-    }
-    for c in cells.filter(series__test_id__in=list(rows)).values(
-        "series__test_id", "run_id", "value", "old", "pct", "worse"
+    # Every cell in one query (the worst per test needs them all anyway); the grid is
+    # sorted and paged here, which is cheaper than a GROUP BY and a second join.
+    rows: dict[int, dict[str, Any]] = {}
+    for c in _cells(metric, pairs).values(
+        "series__test_id", "series__test__name", "run_id", "value", "old", "pct", "worse"
     ):
+        row = rows.get(c["series__test_id"])
+        if row is None:
+            row = rows[c["series__test_id"]] = {
+                "test_id": c["series__test_id"],
+                "test": c["series__test__name"],
+                "worst": c["worse"],
+                "cells": [None] * len(pairs),
+            }
         k = column[c["run_id"]]
         c["machine_id"] = pairs[k].machine_id
         c["heat"] = heat_class(c["worse"])
-        rows[c["series__test_id"]]["cells"][k] = c
-    return StatusGrid(pairs=pairs, rows=list(rows.values()), has_next=has_next)
+        row["cells"][k] = c
+        row["worst"] = max(row["worst"], c["worse"])
+    ordered = sorted(rows.values(), key=lambda r: (-r["worst"], r["test"]))
+    has_next = len(ordered) > offset + limit
+    return StatusGrid(pairs=pairs, rows=ordered[offset : offset + limit], has_next=has_next)
 
 
 def heat_class(worse: float | None) -> str:
@@ -414,12 +413,15 @@ class Sparkline:
 
 
 def dashboard(
-    suite: TestSuite, metrics: list[Metric], *, orders: int = 30, machines: int = 6
+    suite: TestSuite, metrics: list[Metric], *, orders: int = 20, machines: int = 4
 ) -> tuple[list[dict[str, Any]], list[Sparkline]]:
     """Per Real metric, the geometric mean over all tests of each of the ``machines``
     most active machines (most runs over the suite's last ``orders`` orders) at each of
-    those orders.  Failed points and values <= 0 are left out of the means.  Three
-    queries: the orders, the active machines, the means (one aggregate)."""
+    those orders.  Failed points and values <= 0 are left out of the means.  Four
+    queries: the orders, the active machines, their runs, the means (one aggregate).
+
+    It reads every point of machines x orders runs (tests x metrics each), so it is
+    the page whose cost grows with the data: the defaults keep it to 4 x 20 runs."""
     columns = list(
         Order.objects.filter(suite=suite)
         .order_by("-position")
@@ -437,10 +439,16 @@ def dashboard(
     real = [m for m in metrics if m.type == Metric.REAL]
     if not active or not real:
         return columns, []
+    # The runs as a list of ids, so that the points are read by the (run, series)
+    # index rather than by a join the planner may turn into a scan of every point.
+    run_ids = list(
+        Run.objects.filter(
+            machine_id__in=[a["machine_id"] for a in active], position__gte=lowest
+        ).values_list("id", flat=True)
+    )
     means = (
         Point.objects.filter(
-            run__machine_id__in=[a["machine_id"] for a in active],
-            run__position__gte=lowest,
+            run_id__in=run_ids,
             series__metric_id__in=[m.id for m in real],
             failed=False,
             value__gt=0,

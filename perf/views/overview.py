@@ -48,8 +48,8 @@ def _metric_context(
 
 def dashboard(request: HttpRequest, suite: str) -> HttpResponse:
     suite_obj = suite_or_404(suite)
-    orders = int_param(request, "orders", 30, lo=2, hi=200)
-    machines = int_param(request, "machines", 6, lo=1, hi=30)
+    orders = int_param(request, "orders", 20, lo=2, hi=200)
+    machines = int_param(request, "machines", 4, lo=1, hi=30)
     metrics = selectors.suite_metrics(suite_obj)
     columns, lines = ov.dashboard(suite_obj, metrics, orders=orders, machines=machines)
     panels: dict[int, dict[str, Any]] = {}

@@ -31,7 +31,7 @@ def test_dashboard_draws_a_sparkline_per_machine_and_metric_with_fixed_queries(
     client, django_assert_num_queries, machines, tests, orders
 ):
     submit_grid(machines=machines, tests=tests, orders=orders)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         body = client.get(url("dashboard")).content.decode()
     # execution_time and compile_time are the Real metrics with data.
     assert body.count("<polyline") == machines * 2
@@ -124,7 +124,7 @@ def test_global_status_is_a_test_by_machine_grid_worst_first_with_fixed_queries(
     client, django_assert_num_queries, machines, tests
 ):
     submit_grid(machines=machines, tests=tests, orders=3, step_at=2, step_factor=1.3)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         body = client.get(url("global-status")).content.decode()
     rows = body.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
     assert len(rows) == tests
@@ -136,7 +136,7 @@ def test_global_status_is_a_test_by_machine_grid_worst_first_with_fixed_queries(
 def test_global_status_compares_with_a_baseline_run(client, django_assert_num_queries):
     results = submit_grid(machines=2, tests=2, orders=4, step_at=1, step_factor=1.3)
     first = Run.objects.get(id=results[0].run_id)  # box-0 at 1000, before the step
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         body = client.get(url("global-status"), {"baseline": first.id}).content.decode()
     # Both machines compared with their run at 1000: t0 is 30 % slower.
     assert body.count("+30.00") == 2  # one cell per machine
