@@ -480,14 +480,25 @@ def dashboard(
 
 
 def sparkline_points(
-    values: list[float | None], *, width: float = 160.0, height: float = 32.0, pad: float = 2.0
+    values: list[float | None],
+    *,
+    width: float = 160.0,
+    height: float = 32.0,
+    pad: float = 2.0,
+    min_span: float = 0.02,
 ) -> list[str]:
     """SVG polyline ``points`` strings for ``values`` (None breaks the line), scaled to
-    the box with ``pad`` pixels inside; the y axis grows upward.  Pure."""
+    the box with ``pad`` pixels inside; the y axis grows upward.  The vertical scale
+    spans at least ``min_span`` (a fraction) of the middle value, so that a line that
+    moves by a fraction of a percent stays flat instead of filling the box.  Pure."""
     known = [v for v in values if v is not None and math.isfinite(v)]
     if not known:
         return []
     low, high = min(known), max(known)
+    floor = min_span * abs(low + high) / 2
+    if high - low < floor:
+        middle = (low + high) / 2
+        low, high = middle - floor / 2, middle + floor / 2
     span = (high - low) or 1.0
     step = (width - 2 * pad) / max(len(values) - 1, 1)
     segments: list[list[str]] = [[]]

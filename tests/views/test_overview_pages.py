@@ -62,6 +62,8 @@ def test_sparkline_points_scale_to_the_box_and_break_at_gaps():
     from perf.selectors.overview import sparkline_points
 
     assert sparkline_points([1.0, 2.0], width=10, height=10, pad=0) == ["0.0,10.0 10.0,0.0"]
+    # A 0.2 % wiggle stays near the middle of the box (the scale spans at least 2 %).
+    assert sparkline_points([0.999, 1.001], width=10, height=10, pad=0) == ["0.0,5.5 10.0,4.5"]
     assert sparkline_points([1.0, None, 1.0, 3.0], width=30, height=10, pad=0) == [
         "0.0,10.0",
         "20.0,10.0 30.0,0.0",
@@ -221,7 +223,7 @@ def test_daily_report_goes_by_run_date_not_submission_date(client):
     older = client.get(url("daily"), {"day": "2026-01-11"}).content.decode()
     assert "0 regressions" in older and ">box-0<" in older
     both = client.get(url("daily"), {"day": "2026-01-12", "days": 3}).content.decode()
-    assert "2026-01-10 to 2026-01-12" in both
+    assert "2026-01-10 to 2026-01-12" in both and "ran on 2026-01-12" in default
     assert (
         "No runs ran on these days."
         in client.get(url("daily"), {"day": "2026-02-01"}).content.decode()
