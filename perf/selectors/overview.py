@@ -32,7 +32,7 @@ from django.db.models.functions import Abs, Exp, Ln, RowNumber
 from django.utils import timezone
 
 from ..analysis import verdict
-from ..models import FieldChange, Metric, Order, Point, Run, TestSuite
+from ..models import FieldChange, Metric, Order, Point, Run, Test, TestSuite
 from .graphs import PlotKey, graph_series
 
 DAILY_CHANGE_LIMIT = 500  # changes listed in one daily report
@@ -181,7 +181,8 @@ def global_status(
     previous run by default), or, with ``baseline`` (a run), the machine's newest run
     at or before that run's order (LNT's "closest previously reported run").  Rows are
     tests, worst first: the largest regression over the machines (direction from
-    ``bigger_is_better``), then name.  Two queries (three with a baseline).
+    ``bigger_is_better``), then name.  Three queries (four with a baseline): the
+    runs, every cell, the names of the tests.
     """
     newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
     olds = None
@@ -195,28 +196,43 @@ def global_status(
     if not pairs:
         return StatusGrid(pairs=[], rows=[], has_next=False)
     column = {p.new["id"]: k for k, p in enumerate(pairs)}
-    # Every cell in one query (the worst per test needs them all anyway); the grid is
-    # sorted and paged here, which is cheaper than a GROUP BY and a second join.
-    rows: dict[int, dict[str, Any]] = {}
-    for c in _cells(metric, pairs).values(
-        "series__test_id", "series__test__name", "run_id", "value", "old", "pct", "worse"
+    # Every cell in one query (the worst per test needs them all anyway), as narrow
+    # tuples; the grid is sorted and paged here, and only the page's cells become
+    # dicts and its tests' names are read (one more query).
+    cells: dict[int, list[tuple[Any, ...]]] = {}
+    worst: dict[int, float] = {}
+    for cell in _cells(metric, pairs).values_list(
+        "series__test_id", "run_id", "value", "old", "pct", "worse"
     ):
-        row = rows.get(c["series__test_id"])
-        if row is None:
-            row = rows[c["series__test_id"]] = {
-                "test_id": c["series__test_id"],
-                "test": c["series__test__name"],
-                "worst": c["worse"],
-                "cells": [None] * len(pairs),
+        cells.setdefault(cell[0], []).append(cell)
+        if cell[5] > worst.get(cell[0], -math.inf):
+            worst[cell[0]] = cell[5]
+    names = dict(Test.objects.filter(id__in=list(worst)).values_list("id", "name"))
+    ordered = sorted(worst, key=lambda t: (-worst[t], names.get(t, "")))
+    page = ordered[offset : offset + limit]
+    rows = []
+    for test_id in page:
+        row: dict[str, Any] = {
+            "test_id": test_id,
+            "test": names.get(test_id, ""),
+            "worst": worst[test_id],
+            "worst_text": f"{worst[test_id]:.2f}",
+            "cells": [None] * len(pairs),
+        }
+        for _, run_id, value, old, pct, worse in cells[test_id]:
+            k = column[run_id]
+            # Display strings made here: a floatformat filter per cell costs ten
+            # times more, and a page has thousands of cells.
+            row["cells"][k] = {
+                "key": f"{pairs[k].machine_id}.{test_id}.{metric.position}",
+                "pct": pct,
+                "text": f"{pct:+.2f}",
+                "title": f"{old:.4f} → {value:.4f}",
+                "heat": heat_class(worse),
             }
-        k = column[c["run_id"]]
-        c["machine_id"] = pairs[k].machine_id
-        c["heat"] = heat_class(c["worse"])
-        row["cells"][k] = c
-        row["worst"] = max(row["worst"], c["worse"])
-    ordered = sorted(rows.values(), key=lambda r: (-r["worst"], r["test"]))
+        rows.append(row)
     has_next = len(ordered) > offset + limit
-    return StatusGrid(pairs=pairs, rows=ordered[offset : offset + limit], has_next=has_next)
+    return StatusGrid(pairs=pairs, rows=rows, has_next=has_next)
 
 
 def heat_class(worse: float | None) -> str:

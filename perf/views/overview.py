@@ -206,6 +206,7 @@ def global_status(request: HttpRequest, suite: str) -> HttpResponse:
             "error": error,
             "grid": grid,
             "page": page,
+            "graph": reverse("perf:graph", args=[suite_obj.name]) + "?plot=",
         },
         status=404 if error else 200,
     )

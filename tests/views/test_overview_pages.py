@@ -126,7 +126,7 @@ def test_global_status_is_a_test_by_machine_grid_worst_first_with_fixed_queries(
     client, django_assert_num_queries, machines, tests
 ):
     submit_grid(machines=machines, tests=tests, orders=3, step_at=2, step_factor=1.3)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         body = client.get(url("global-status")).content.decode()
     rows = body.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
     assert len(rows) == tests
@@ -138,7 +138,7 @@ def test_global_status_is_a_test_by_machine_grid_worst_first_with_fixed_queries(
 def test_global_status_compares_with_a_baseline_run(client, django_assert_num_queries):
     results = submit_grid(machines=2, tests=2, orders=4, step_at=1, step_factor=1.3)
     first = Run.objects.get(id=results[0].run_id)  # box-0 at 1000, before the step
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         body = client.get(url("global-status"), {"baseline": first.id}).content.decode()
     # Both machines compared with their run at 1000: t0 is 30 % slower.
     assert body.count("+30.00") == 2  # one cell per machine
