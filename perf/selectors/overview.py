@@ -269,7 +269,9 @@ def latest_runs_report(
     depth: int = 10,
     min_change: float = 1.0,
     machine_filter: str = "",
-) -> list[MachineChanges]:
+    offset: int = 0,
+    limit: int = 1000,
+) -> tuple[list[MachineChanges], bool]:
     """Oldest vs newest of each machine's last ``depth`` runs: the changes beyond noise.
 
     Judged by the run report's engine (``verdict.judge``: the change detector's model,
@@ -278,11 +280,15 @@ def latest_runs_report(
     or suspect).  Moves under ``min_change`` percent are not read back from the
     database.  Four queries whatever the number of machines and tests: the runs, the
     moves, the history of the moved series over the machines' last runs, and the
-    stored changes at the newest runs.
+    stored changes at the newest runs.  Machines (by name) are paged by ``offset`` and
+    ``limit``, since the work grows with machines x tests; the second value returned
+    says whether more machines follow.
     """
-    pairs = run_pairs(recent_runs(suite, depth=depth, machine_filter=machine_filter))
+    every = run_pairs(recent_runs(suite, depth=depth, machine_filter=machine_filter))
+    pairs = every[offset : offset + limit]
+    more = len(every) > offset + limit
     if not pairs:
-        return []
+        return [], more
     moves = list(
         _cells(metric, pairs)
         .filter(Q(pct__gte=min_change) | Q(pct__lte=-min_change))
@@ -348,7 +354,7 @@ def latest_runs_report(
     for result in out.values():
         for rows in (result.regressions, result.improvements):
             rows.sort(key=lambda r: (-abs(r["pct"]), r["series__test__name"]))
-    return list(out.values())
+    return list(out.values()), more
 
 
 # --- matrix -------------------------------------------------------------------------

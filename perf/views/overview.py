@@ -21,6 +21,9 @@ from ..selectors import overview as ov
 from ..selectors.graphs import MAX_PLOTS, PlotKey, plot_keys_parse
 from .common import int_param, page_of, suite_or_404
 
+# Machines per page of the latest runs report: its work grows with machines x tests
+# (every moved test of a machine is judged against its last runs).
+LATEST_RUNS_MACHINES = 5
 _PLOT_PARAM = re.compile(r"^plot(?:\.(\d{1,6}))?$")
 
 
@@ -221,13 +224,18 @@ def latest_runs(request: HttpRequest, suite: str) -> HttpResponse:
     depth = int_param(request, "num_runs", 10, lo=2, hi=50)
     machine_filter = request.GET.get("machine", "").strip()[:100]
     min_change = float(int_param(request, "min_change", 1, lo=0, hi=1000))
-    results = (
-        ov.latest_runs_report(
-            suite_obj, metric, depth=depth, min_change=min_change, machine_filter=machine_filter
+    page = page_of(request, size=LATEST_RUNS_MACHINES)
+    results: list[ov.MachineChanges] = []
+    if metric is not None:
+        results, page.has_next = ov.latest_runs_report(
+            suite_obj,
+            metric,
+            depth=depth,
+            min_change=min_change,
+            machine_filter=machine_filter,
+            offset=page.offset,
+            limit=page.size,
         )
-        if metric is not None
-        else []
-    )
     return render(
         request,
         "perf/overview/latest_runs.html",
@@ -239,6 +247,7 @@ def latest_runs(request: HttpRequest, suite: str) -> HttpResponse:
             "min_change": int(min_change),
             "machine_filter": machine_filter,
             "results": results,
+            "page": page,
         },
     )
 

@@ -286,3 +286,11 @@ def test_hostile_test_names_are_escaped_on_the_overview_pages(client):
         assert SCRIPT not in body and ATTRIBUTE not in body, page
     for page in pages[1], pages[4], pages[6]:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get(page).content.decode(), page
+
+
+def test_latest_runs_report_pages_machines(client):
+    submit_grid(machines=7, tests=1, orders=2)
+    first = client.get(url("latest-runs")).content.decode()
+    assert ">box-4</a>" in first and ">box-5</a>" not in first and 'rel="next"' in first
+    second = client.get(url("latest-runs"), {"page": 2}).content.decode()
+    assert ">box-5</a>" in second and ">box-6</a>" in second and ">box-0</a>" not in second
