@@ -46,6 +46,17 @@ def metric_label(name: str, display_name: str | None) -> str:
 # --- the latest runs of every machine ------------------------------------------------
 
 
+def _newest_first(partition: str, tie: str) -> Window:
+    """1, 2, ... for the rows of each ``partition`` value, newest order position first
+    (``tie`` descending between rows at one position): filter on it for "the newest N
+    of each" in one query."""
+    return Window(
+        RowNumber(),
+        partition_by=[F(partition)],
+        order_by=[F("position").desc(), F(tie).desc()],
+    )
+
+
 def recent_runs(
     suite: TestSuite,
     *,
@@ -65,13 +76,7 @@ def recent_runs(
     if at_or_before is not None:
         qs = qs.filter(position__lte=at_or_before)
     rows = (
-        qs.annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("machine_id")],
-                order_by=[F("position").desc(), F("id").desc()],
-            )
-        )
+        qs.annotate(rank=_newest_first("machine_id", "id"))
         .filter(rank__lte=depth)
         .order_by("machine__name", "rank")
         .values(
@@ -379,13 +384,7 @@ def matrix(suite: TestSuite, keys: list[PlotKey], *, orders: int = 20) -> Matrix
         return MatrixData(series=[], orders=[], cells={})
     points = (
         Point.objects.filter(series_id__in=[s["id"] for s in series])
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("series_id")],
-                order_by=[F("position").desc(), F("run_id").desc()],
-            )
-        )
+        .annotate(rank=_newest_first("series_id", "run_id"))
         .filter(rank__lte=orders)
         .order_by("position", "-run_id")
         .values("series_id", "order_id", "position", "order__fields", "value", "failed", "run_id")
