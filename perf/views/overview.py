@@ -182,7 +182,7 @@ def global_status(request: HttpRequest, suite: str) -> HttpResponse:
         )
         if baseline is None:
             error = f"No run {baseline_key!r} in this suite to use as the baseline."
-    page = page_of(request, size=100)
+    page = page_of(request, size=50)
     grid = None
     if metric is not None and not error:
         grid = ov.global_status(
