@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -260,6 +260,20 @@ def _day_param(value: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         return None
+
+
+def daily_report_lnt(
+    request: HttpRequest, suite: str, year: int, month: int, day: int
+) -> HttpResponse:
+    """LNT's ``daily_report/<year>/<month>/<day>?num_days=N``: the same report here."""
+    suite_obj = suite_or_404(suite)
+    try:
+        when = date(year, month, day)
+    except ValueError:
+        return HttpResponseBadRequest(f"No such day: {year}-{month}-{day}.")
+    days = int_param(request, "num_days", 1, lo=1, hi=14)
+    query = urlencode({"day": when.isoformat(), "days": days})
+    return HttpResponseRedirect(reverse("perf:daily", args=[suite_obj.name]) + "?" + query)
 
 
 def daily_report(request: HttpRequest, suite: str) -> HttpResponse:

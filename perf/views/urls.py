@@ -44,4 +44,9 @@ urlpatterns = [
     path(suite + "latest_runs_report", overview.latest_runs, name="latest-runs"),
     path(suite + "daily", overview.daily_report, name="daily"),
     path(suite + "daily_report", overview.daily_report, name="daily-report"),
+    path(
+        suite + "daily_report/<int:year>/<int:month>/<int:day>",
+        overview.daily_report_lnt,
+        name="daily-report-lnt",
+    ),
 ]

@@ -294,3 +294,10 @@ def test_latest_runs_report_pages_machines(client):
     assert ">box-4</a>" in first and ">box-5</a>" not in first and 'rel="next"' in first
     second = client.get(url("latest-runs"), {"page": 2}).content.decode()
     assert ">box-5</a>" in second and ">box-6</a>" in second and ">box-0</a>" not in second
+
+
+def test_lnt_daily_report_urls_open_the_same_report(client):
+    response = client.get(url("daily-report-lnt", 2026, 1, 12), {"num_days": 3})
+    assert response.status_code == 302
+    assert response["Location"].endswith("/daily?day=2026-01-12&days=3")
+    assert client.get(url("daily-report-lnt", 2026, 2, 30)).status_code == 400
