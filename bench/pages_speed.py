@@ -155,7 +155,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="requests per page (median)")
     parser.add_argument("--budget-ms", type=float, default=300.0, help="PASS threshold")
     parser.add_argument(
-        "--only", default="", help="time only the pages whose name contains this (e.g. status)"
+        "--only",
+        default="",
+        help="time only the pages whose name contains one of these, comma-separated "
+        "(e.g. 'run report,status')",
     )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -226,7 +229,8 @@ def main() -> int:
         "latest runs report": reverse("perf:latest-runs", args=[s]),
         "daily report text": reverse("perf:daily", args=[s]) + "?days=14&format=txt",
     }
-    pages = {name: url for name, url in pages.items() if args.only in name}
+    wanted = [w for w in args.only.split(",") if w] or [""]
+    pages = {name: url for name, url in pages.items() if any(w in name for w in wanted)}
     client = Client()
     failed = 0
     print(f"\n{'page':<24}{'median ms':>10}{'max ms':>10}  result (budget {args.budget_ms:.0f} ms)")
