@@ -177,6 +177,7 @@ def global_status(
     depth: int = 2,
     baseline: Run | None = None,
     machine_filter: str = "",
+    recent_days: int = 0,
     offset: int = 0,
     limit: int = 50,
 ) -> StatusGrid:
@@ -186,10 +187,16 @@ def global_status(
     previous run by default), or, with ``baseline`` (a run), the machine's newest run
     at or before that run's order (LNT's "closest previously reported run").  Rows are
     tests, worst first: the largest regression over the machines (direction from
-    ``bigger_is_better``), then name.  Three queries (four with a baseline): the
-    runs, every cell, the names of the tests.
+    ``bigger_is_better``), then name.  With ``recent_days`` only the machines whose
+    newest run started within that many days of the suite's newest run count (LNT
+    keeps those of the last day), so retired machines do not fill the grid.  Three
+    queries (four with a baseline): the runs, every cell, the names of the tests.
     """
     newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
+    if recent_days and newest:
+        latest = max(runs[0]["start_time"] for runs in newest.values())
+        since = latest - timedelta(days=recent_days)
+        newest = {m: runs for m, runs in newest.items() if runs[0]["start_time"] >= since}
     olds = None
     if baseline is not None:
         olds = recent_runs(

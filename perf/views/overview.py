@@ -171,6 +171,7 @@ def global_status(request: HttpRequest, suite: str) -> HttpResponse:
     real, metric = _metric_context(suite_obj, request)
     machine_filter = request.GET.get("machine", "").strip()[:100]
     depth = int_param(request, "runs", 2, lo=2, hi=50)
+    recent_days = int_param(request, "days", 7, lo=0, hi=3650)
     baseline_key = request.GET.get("baseline", "").strip()
     baseline = None
     error = ""
@@ -191,6 +192,7 @@ def global_status(request: HttpRequest, suite: str) -> HttpResponse:
             depth=depth,
             baseline=baseline,
             machine_filter=machine_filter,
+            recent_days=recent_days,
             offset=page.offset,
             limit=page.size,
         )
@@ -204,6 +206,7 @@ def global_status(request: HttpRequest, suite: str) -> HttpResponse:
             "metric": metric,
             "machine_filter": machine_filter,
             "depth": depth,
+            "recent_days": recent_days,
             "baseline_key": baseline_key,
             "baseline": baseline,
             "error": error,

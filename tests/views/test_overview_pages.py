@@ -301,3 +301,19 @@ def test_lnt_daily_report_urls_open_the_same_report(client):
     assert response.status_code == 302
     assert response["Location"].endswith("/daily?day=2026-01-12&days=3")
     assert client.get(url("daily-report-lnt", 2026, 2, 30)).status_code == 400
+
+
+def test_global_status_leaves_out_machines_that_stopped_running(client):
+    for machine, day in (("old-box", "2025-06-01"), ("old-box", "2025-06-02")):
+        submit_doc(
+            report_doc(
+                machine=machine,
+                revision=1000 if day.endswith("01") else 1001,
+                run={"start_time": f"{day}T03:00:00", "end_time": f"{day}T03:30:00"},
+            )
+        )
+    submit_grid(machines=1, tests=1, orders=2)  # runs of 2026-03-02
+    body = client.get(url("global-status")).content.decode()
+    assert ">box-0<" in body and ">old-box<" not in body
+    everyone = client.get(url("global-status"), {"days": 0}).content.decode()
+    assert ">box-0<" in everyone and ">old-box<" in everyone
