@@ -135,11 +135,10 @@ def run_pairs(
 def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
     """Points of the pairs' new runs for ``metric`` joined with the old run's point of
     the same series (``old``, ``old_hash``; a series belongs to one machine, so it
-    meets its own machine's old run), the change in percent (``pct``) and the change
-    signed so that a regression is positive (``worse``).  Failed points and old values
-    <= 0 are left out (no relative scale).  One join, no correlated subquery: the
-    database hashes one side, whatever the number of machines."""
-    sign = -1.0 if metric.bigger_is_better else 1.0
+    meets its own machine's old run) and the change in percent (``pct``, signed).
+    Failed points and old values <= 0 are left out (no relative scale).  One join, no
+    correlated subquery: the database hashes one side, whatever the number of
+    machines."""
     return (
         Point.objects.filter(
             run_id__in=[p.new["id"] for p in pairs],
@@ -156,7 +155,6 @@ def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
         )
         .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
         .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
-        .annotate(worse=F("pct") * sign)
     )
 
 
