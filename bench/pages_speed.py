@@ -163,6 +163,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="requests per page (median)")
     parser.add_argument("--budget-ms", type=float, default=300.0, help="PASS threshold")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="time only the pages whose name contains one of these, comma-separated "
+        "(e.g. 'run report,status')",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         print("DATABASE_URL must point at a PostgreSQL database", file=sys.stderr)
@@ -230,7 +236,20 @@ def main() -> int:
         "regression": reverse("perf:regression-detail", args=[s, regression.id]),
         "daily": reverse("perf:daily", args=[s]) + "?days=14",
         "search": reverse("perf:search", args=[s]) + "?q=test012",
+        # The overview pages (perf/views/overview.py).
+        "run report text": reverse("perf:run-detail", args=[s, runs[0].id]) + "?format=txt",
+        "dashboard": reverse("perf:dashboard", args=[s]),
+        "matrix x4": reverse("perf:matrix", args=[s])
+        + "?"
+        + "&".join(f"plot.{k}={p}" for k, p in enumerate(plots)),
+        "global status": reverse("perf:global-status", args=[s]),
+        "global status + baseline": reverse("perf:global-status", args=[s])
+        + f"?baseline={runs[1].id}",
+        "latest runs report": reverse("perf:latest-runs", args=[s]),
+        "daily report text": reverse("perf:daily", args=[s]) + "?days=14&format=txt",
     }
+    wanted = [w for w in args.only.split(",") if w] or [""]
+    pages = {name: url for name, url in pages.items() if any(w in name for w in wanted)}
     client = Client()
     failed = 0
     print(f"\n{'page':<24}{'median ms':>10}{'max ms':>10}  result (budget {args.budget_ms:.0f} ms)")

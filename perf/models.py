@@ -182,6 +182,9 @@ class Run(models.Model):
             models.Index(fields=["machine", "position"], name="run_machine_position_idx"),
             # Serves the home page's recent runs per suite.
             models.Index(fields=["suite", "-submitted_at"], name="run_suite_recent_idx"),
+            # Serves the daily report by run date: a suite's runs that started in a
+            # window, and the day of its newest run (max(start_time)).
+            models.Index(fields=["suite", "start_time"], name="run_suite_start_idx"),
             # Serves the pending-detection sweep; partial, so it stays tiny.
             models.Index(
                 fields=["detection_state"],

@@ -1,4 +1,4 @@
-"""Read side of the regression pages, the daily report and search.
+"""Read side of the regression pages and search.
 
 Fixed query counts whatever the number of regressions, changes or runs.
 """
@@ -145,46 +145,6 @@ def regression_events(regression: Regression, *, limit: int = 200) -> list[dict[
         RegressionEvent.objects.filter(regression=regression)
         .order_by("-at", "-id")
         .values("at", "action", "detail", "user__username")[:limit]
-    )
-
-
-def daily_changes(
-    suite: TestSuite, *, since: datetime, offset: int = 0, limit: int = 200
-) -> list[dict[str, Any]]:
-    """Field changes detected since ``since``, by machine then size.  One query."""
-    rows = list(
-        FieldChange.objects.filter(machine__suite=suite, created_at__gte=since, withdrawn=False)
-        .order_by("machine__name", "-relative_change", "id")
-        .values(
-            "id",
-            "machine_id",
-            "machine__name",
-            "test_id",
-            "test__name",
-            "metric__name",
-            "metric__position",
-            "end_order__fields",
-            "old_value",
-            "new_value",
-            "relative_change",
-            "is_regression",
-            "confirmed",
-            "indicator__regression_id",
-            "created_at",
-        )[offset : offset + limit]
-    )
-    for r in rows:
-        r["delta"] = r["relative_change"] * 100.0
-    return rows
-
-
-def daily_runs(suite: TestSuite, *, since: datetime) -> list[dict[str, Any]]:
-    """Runs submitted since ``since``, counted per machine.  One query."""
-    return list(
-        Run.objects.filter(suite=suite, submitted_at__gte=since)
-        .values("machine_id", "machine__name")
-        .annotate(n=Count("id"), last=Max("submitted_at"))
-        .order_by("machine__name")[:500]
     )
 
 

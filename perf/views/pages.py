@@ -16,6 +16,7 @@ from ..selectors import profiles as profile_selectors
 from ..selectors import runs as run_selectors
 from . import lnt_links
 from .common import float_param, page_of, page_rows, suite_or_404
+from .overview import run_report_text
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -196,7 +197,7 @@ def _render_report(
         )
         sections.append({"comparison": comparison, "report": refined})
     output = request.GET.get("format", "html")
-    if output in ("json", "csv") and options.filter_error:
+    if output in ("json", "csv", "txt") and options.filter_error:
         # The page shows the message beside the form; an export must not silently
         # ignore the filter it was asked for.
         return JsonResponse({"error": f"filter: {options.filter_error}"}, status=400)
@@ -220,6 +221,8 @@ def _render_report(
         )
     if output == "csv":
         return _report_csv(sections, options, filename)
+    if output == "txt":  # plain text for e-mail (perf/views/overview.py)
+        return run_report_text(sections, {**context, "suite": suite})
     graph_url = reverse("perf:graph", args=[suite.name])
     groups = []
     for s in sections:

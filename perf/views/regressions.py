@@ -1,4 +1,4 @@
-"""Regression list, detail and triage; the daily report; search."""
+"""Regression list, detail and triage; search."""
 
 from __future__ import annotations
 
@@ -186,34 +186,6 @@ def regression_split(request: HttpRequest, suite: str, regression_id: int) -> Ht
         return _back(suite, regression_id)
     messages.success(request, f"Split into regression {new.id}.")
     return _back(suite, new.id)
-
-
-def daily(request: HttpRequest, suite: str) -> HttpResponse:
-    suite_obj = suite_or_404(suite)
-    days = int_param(request, "days", 1, lo=1, hi=14)
-    since = reg_selectors.since_days(timezone.now(), days)
-    page = page_of(request, size=200)
-    changes = page_rows(
-        page,
-        reg_selectors.daily_changes(
-            suite_obj, since=since, offset=page.offset, limit=page.size + 1
-        ),
-    )
-    by_machine: dict[str, list[dict]] = {}
-    for c in changes:
-        by_machine.setdefault(c["machine__name"], []).append(c)
-    return render(
-        request,
-        "perf/daily.html",
-        {
-            "suite": suite_obj,
-            "days": days,
-            "since": since,
-            "by_machine": sorted(by_machine.items()),
-            "runs": reg_selectors.daily_runs(suite_obj, since=since),
-            "page": page,
-        },
-    )
 
 
 def search(request: HttpRequest, suite: str) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, lnt_links, orders, pages, profiles, regressions
+from . import graph, lnt_links, orders, overview, pages, profiles, regressions
 
 suite = "db_default/v4/<str:suite>/"
 lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
@@ -48,7 +48,6 @@ urlpatterns = [
         regressions.regression_split,
         name="regression-split",
     ),
-    path(suite + "daily", regressions.daily, name="daily"),
     # --- LNT's old links (after import_lnt_db), with or without the database prefix ---
     path(lnt + "<int:run_id>", lnt_links.run, name="lnt-run"),
     path(lnt + "graph", lnt_links.graph, name="lnt-graph"),
@@ -59,4 +58,16 @@ urlpatterns = [
     # the id map); without it, LNT's link redirects there.
     path(lnt + "order/<int:order_id>", lnt_links.order, name="lnt-order"),
     path(suite + "search", regressions.search, name="search"),
+    # LNT's overview pages (perf/views/overview.py); "daily" keeps its old URL name.
+    path(suite + "dashboard", overview.dashboard, name="dashboard"),
+    path(suite + "matrix", overview.matrix, name="matrix"),
+    path(suite + "global_status", overview.global_status, name="global-status"),
+    path(suite + "latest_runs_report", overview.latest_runs, name="latest-runs"),
+    path(suite + "daily", overview.daily_report, name="daily"),
+    path(suite + "daily_report", overview.daily_report, name="daily-report"),
+    path(
+        suite + "daily_report/<int:year>/<int:month>/<int:day>",
+        overview.daily_report_lnt,
+        name="daily-report-lnt",
+    ),
 ]

@@ -1,0 +1,637 @@
+"""Read side of the overview pages: dashboard, matrix, global status, latest runs
+report and the daily report by run date.
+
+Every function issues a fixed number of queries whatever the number of machines,
+tests, runs or orders (tests assert the counts at two sizes); the heavy lifting
+(latest run per machine, per-test worst change, geometric means) is done by the
+database with window functions and aggregates, and the rows that come back are
+bounded by the page (its N orders, its machines, its page of tests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
+from django.db.models.functions import Abs, Exp, Ln, RowNumber
+from django.utils import timezone
+
+from ..analysis import verdict
+from ..models import FieldChange, Metric, Order, Point, Run, Test, TestSuite
+from .graphs import PlotKey, graph_series
+
+DAILY_CHANGE_LIMIT = 500  # changes listed in one daily report
+
+
+def metric_label(name: str, display_name: str | None) -> str:
+    """A metric's human name (``Metric.label``) from a values() row."""
+    return display_name or name
+
+
+# --- the latest runs of every machine ------------------------------------------------
+
+
+def _newest_first(partition: str, tie: str) -> Window:
+    """1, 2, ... for the rows of each ``partition`` value, newest order position first
+    (``tie`` descending between rows at one position): filter on it for "the newest N
+    of each" in one query."""
+    return Window(
+        RowNumber(),
+        partition_by=[F(partition)],
+        order_by=[F("position").desc(), F(tie).desc()],
+    )
+
+
+def recent_runs(
+    suite: TestSuite,
+    *,
+    depth: int,
+    machine_filter: str = "",
+    at_or_before: int | None = None,
+) -> dict[int, list[dict[str, Any]]]:
+    """machine id -> its newest ``depth`` runs, newest first (by order, then id).
+
+    One query: a window function ranks each machine's runs.  ``machine_filter`` keeps
+    machines whose name contains it (case-insensitive); ``at_or_before`` keeps runs
+    at or before that order position (a baseline's).  Machines come in name order.
+    """
+    qs = Run.objects.filter(suite=suite)
+    if machine_filter:
+        qs = qs.filter(machine__name__icontains=machine_filter)
+    if at_or_before is not None:
+        qs = qs.filter(position__lte=at_or_before)
+    rows = (
+        qs.annotate(rank=_newest_first("machine_id", "id"))
+        .filter(rank__lte=depth)
+        .order_by("machine__name", "rank")
+        .values(
+            "id",
+            "machine_id",
+            "machine__name",
+            "order_id",
+            "order__fields",
+            "position",
+            "start_time",
+            "rank",
+        )
+    )
+    by_machine: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_machine.setdefault(row["machine_id"], []).append(row)
+    return by_machine
+
+
+def order_text(fields: dict[str, Any] | None) -> str:
+    return ", ".join(str(v) for v in (fields or {}).values())
+
+
+@dataclass
+class RunPair:
+    """A machine's newest run and the run it is compared with."""
+
+    machine_id: int
+    machine: str
+    new: dict[str, Any]
+    old: dict[str, Any]
+    # Every run between them, newest first (the latest runs report's history).
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_pairs(
+    newest: dict[int, list[dict[str, Any]]],
+    baselines: dict[int, list[dict[str, Any]]] | None = None,
+) -> list[RunPair]:
+    """Pairs (newest run, oldest of the runs read) per machine; with ``baselines``
+    (machine -> its runs at or before a baseline's order) the old side is the newest
+    of those instead.  A machine with nothing to compare with is left out.  Pure."""
+    pairs = []
+    for machine_id, runs in newest.items():
+        new = runs[0]
+        if baselines is not None:
+            candidates = [r for r in baselines.get(machine_id, []) if r["id"] != new["id"]]
+            old = candidates[0] if candidates else None
+        else:
+            old = runs[-1] if len(runs) > 1 else None
+        if old is not None:
+            pairs.append(RunPair(machine_id, new["machine__name"], new, old, runs))
+    return pairs
+
+
+def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
+    """Points of the pairs' new runs for ``metric`` joined with the old run's point of
+    the same series (``old``, ``old_hash``; a series belongs to one machine, so it
+    meets its own machine's old run) and the change in percent (``pct``, signed).
+    Failed points and old values <= 0 are left out (no relative scale).  One join, no
+    correlated subquery: the database hashes one side, whatever the number of
+    machines."""
+    return (
+        Point.objects.filter(
+            run_id__in=[p.new["id"] for p in pairs],
+            series__metric=metric,
+            failed=False,
+            value__isnull=False,
+        )
+        # One filter() call: the conditions apply to the same joined (old) point,
+        # which the annotations below reuse.
+        .filter(
+            series__points__run_id__in=[p.old["id"] for p in pairs],
+            series__points__failed=False,
+            series__points__value__gt=0,
+        )
+        .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
+        .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
+    )
+
+
+# --- global status ------------------------------------------------------------------
+
+
+@dataclass
+class StatusGrid:
+    pairs: list[RunPair]
+    rows: list[dict[str, Any]]  # {test_id, test, worst, cells: [cell or None per pair]}
+    has_next: bool
+
+
+def global_status(
+    suite: TestSuite,
+    metric: Metric,
+    *,
+    depth: int = 2,
+    baseline: Run | None = None,
+    machine_filter: str = "",
+    recent_days: int = 0,
+    offset: int = 0,
+    limit: int = 50,
+) -> StatusGrid:
+    """The latest run of every machine against a baseline: test x machine, % change.
+
+    The baseline of a machine is its run ``depth - 1`` runs before its newest (the
+    previous run by default), or, with ``baseline`` (a run), the machine's newest run
+    at or before that run's order (LNT's "closest previously reported run").  Rows are
+    tests, worst first: the largest regression over the machines (direction from
+    ``bigger_is_better``), then name.  With ``recent_days`` only the machines whose
+    newest run started within that many days of the suite's newest run count (LNT
+    keeps those of the last day), so retired machines do not fill the grid.  Three
+    queries (four with a baseline): the runs, every cell, the names of the tests.
+    """
+    newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
+    if recent_days and newest:
+        latest = max(runs[0]["start_time"] for runs in newest.values())
+        since = latest - timedelta(days=recent_days)
+        newest = {m: runs for m, runs in newest.items() if runs[0]["start_time"] >= since}
+    olds = None
+    if baseline is not None:
+        olds = recent_runs(
+            suite, depth=2, machine_filter=machine_filter, at_or_before=baseline.position
+        )
+    pairs = run_pairs(
+        {m: runs[:1] if olds is not None else runs for m, runs in newest.items()}, olds
+    )
+    if not pairs:
+        return StatusGrid(pairs=[], rows=[], has_next=False)
+    column = {p.new["id"]: k for k, p in enumerate(pairs)}
+    # Every cell in one query (the worst per test needs them all anyway), as narrow
+    # tuples; the grid is sorted and paged here, and only the page's cells become
+    # dicts and its tests' names are read (one more query).
+    cells: dict[int, list[tuple[Any, ...]]] = {}
+    worst: dict[int, float] = {}
+    # The change is computed here: expressions in the SELECT cost a converter call
+    # per value in Django, and there are tens of thousands of cells.
+    sign = -1.0 if metric.bigger_is_better else 1.0
+    for test_id, run_id, value, old in _cells(metric, pairs).values_list(
+        "series__test_id", "run_id", "value", "old"
+    ):
+        pct = (value - old) * 100.0 / old
+        cells.setdefault(test_id, []).append((run_id, value, old, pct, pct * sign))
+        if pct * sign > worst.get(test_id, -math.inf):
+            worst[test_id] = pct * sign
+    names = dict(Test.objects.filter(id__in=list(worst)).values_list("id", "name"))
+    ordered = sorted(worst, key=lambda t: (-worst[t], names.get(t, "")))
+    page = ordered[offset : offset + limit]
+    rows = []
+    for test_id in page:
+        row: dict[str, Any] = {
+            "test_id": test_id,
+            "test": names.get(test_id, ""),
+            "worst": worst[test_id],
+            "worst_text": f"{worst[test_id]:.2f}",
+            "cells": [None] * len(pairs),
+        }
+        for run_id, value, old, pct, worse in cells[test_id]:
+            k = column[run_id]
+            # Display strings made here: a floatformat filter per cell costs ten
+            # times more, and a page has thousands of cells.
+            row["cells"][k] = {
+                "key": f"{pairs[k].machine_id}.{test_id}.{metric.position}",
+                "pct": pct,
+                "text": f"{pct:+.2f}",
+                "title": f"{old:.4f} → {value:.4f}",
+                "heat": heat_class(worse),
+            }
+        rows.append(row)
+    has_next = len(ordered) > offset + limit
+    return StatusGrid(pairs=pairs, rows=rows, has_next=has_next)
+
+
+def heat_class(worse: float | None) -> str:
+    """CSS class of a status cell from its change signed so that worse is positive
+    (percent): ``bad-1..3`` / ``good-1..3`` from 1, 5 and 20 %, "" under 1 %.  Pure."""
+    if worse is None or abs(worse) < 1.0:
+        return ""
+    level = 3 if abs(worse) >= 20 else 2 if abs(worse) >= 5 else 1
+    return f"{'bad' if worse > 0 else 'good'}-{level}"
+
+
+# --- latest runs report -------------------------------------------------------------
+
+
+@dataclass
+class MachineChanges:
+    pair: RunPair
+    regressions: list[dict[str, Any]]
+    improvements: list[dict[str, Any]]
+
+    @property
+    def groups(self) -> list[tuple[str, list[dict[str, Any]], str]]:
+        """(label, rows, CSS name) for the page and the text."""
+        return [
+            ("Regressions", self.regressions, "regressions"),
+            ("Improvements", self.improvements, "improvements"),
+        ]
+
+
+def latest_runs_report(
+    suite: TestSuite,
+    metric: Metric,
+    *,
+    depth: int = 10,
+    min_change: float = 1.0,
+    machine_filter: str = "",
+    offset: int = 0,
+    limit: int = 1000,
+) -> tuple[list[MachineChanges], bool]:
+    """Oldest vs newest of each machine's last ``depth`` runs: the changes beyond noise.
+
+    Judged by the run report's engine (``verdict.judge``: the change detector's model,
+    with the machine's runs between the two as the history, moved to the oldest run's
+    level; the detector's stored change at the newest run's order counts as detected
+    or suspect).  Moves under ``min_change`` percent are not read back from the
+    database.  Four queries whatever the number of machines and tests: the runs, the
+    moves, the history of the moved series over the machines' last runs, and the
+    stored changes at the newest runs.  Machines (by name) are paged by ``offset`` and
+    ``limit``, since the work grows with machines x tests; the second value returned
+    says whether more machines follow.
+    """
+    every = run_pairs(recent_runs(suite, depth=depth, machine_filter=machine_filter))
+    pairs = every[offset : offset + limit]
+    more = len(every) > offset + limit
+    if not pairs:
+        return [], more
+    moves = list(
+        _cells(metric, pairs)
+        .filter(Q(pct__gte=min_change) | Q(pct__lte=-min_change))
+        .values(
+            "series_id",
+            "series__test_id",
+            "series__test__name",
+            "series__machine_id",
+            "value",
+            "old",
+            "pct",
+            "hash",
+            "old_hash",
+        )
+    )
+    by_machine = {p.machine_id: p for p in pairs}
+    history: dict[int, dict[int, float | None]] = {}
+    stored: dict[int, str] = {}
+    if moves:
+        series_ids = [m["series_id"] for m in moves]
+        run_ids = [r["id"] for p in pairs for r in p.runs[1:]]
+        for series_id, run_id, value, failed in Point.objects.filter(
+            series_id__in=series_ids, run_id__in=run_ids
+        ).values_list("series_id", "run_id", "value", "failed"):
+            history.setdefault(series_id, {})[run_id] = None if failed else value
+        newest_order = {p.machine_id: p.new["order_id"] for p in pairs}
+        for c in FieldChange.objects.filter(
+            series_id__in=series_ids,
+            end_order_id__in=list(newest_order.values()),
+            withdrawn=False,
+        ).values("series_id", "machine_id", "end_order_id", "confirmed"):
+            if newest_order.get(c["machine_id"]) == c["end_order_id"]:
+                stored[c["series_id"]] = verdict.DETECTED if c["confirmed"] else verdict.SUSPECT
+    judged = verdict.judge(
+        [
+            verdict.Move(
+                delta=m["pct"],
+                new_level=m["value"],
+                old_level=m["old"],
+                # Oldest first: the pair's runs are newest first, the newest excluded.
+                history=[
+                    history.get(m["series_id"], {}).get(r["id"])
+                    for r in reversed(by_machine[m["series__machine_id"]].runs[1:])
+                ],
+                adjacent=len(by_machine[m["series__machine_id"]].runs) == 2,
+                stored=stored.get(m["series_id"], ""),
+                same_binary=metric.ignore_same_hash
+                and m["hash"] is not None
+                and m["hash"] == m["old_hash"],
+            )
+            for m in moves
+        ],
+        min_change=min_change,
+    )
+    out = {p.machine_id: MachineChanges(p, [], []) for p in pairs}
+    for move, found in zip(moves, judged, strict=True):
+        if not found.flagged:
+            continue
+        row = {**move, "verdict": found.kind, "noise": found.noise, "z": found.z}
+        worse = move["pct"] < 0 if metric.bigger_is_better else move["pct"] > 0
+        target = out[move["series__machine_id"]]
+        (target.regressions if worse else target.improvements).append(row)
+    for result in out.values():
+        for rows in (result.regressions, result.improvements):
+            rows.sort(key=lambda r: (-abs(r["pct"]), r["series__test__name"]))
+    return list(out.values()), more
+
+
+# --- matrix -------------------------------------------------------------------------
+
+
+@dataclass
+class MatrixData:
+    series: list[dict[str, Any]]  # graph_series rows, in the keys' order
+    orders: list[dict[str, Any]]  # columns, oldest first: {order_id, position, label}
+    # series id -> order id -> {value, pct (vs the first column with a value), run_id}
+    cells: dict[int, dict[int, dict[str, Any]]]
+
+
+def matrix(suite: TestSuite, keys: list[PlotKey], *, orders: int = 20) -> MatrixData:
+    """The values of the chosen series over the last ``orders`` orders that any of them
+    has, with the change in percent against the series' value in the first column
+    (or its first value shown).  Two queries: the series, and each series' newest
+    ``orders`` points (a window function over the (series, position) index).  With
+    several runs at one order, the newest run's value is shown."""
+    series = graph_series(suite, keys)
+    if not series:
+        return MatrixData(series=[], orders=[], cells={})
+    points = (
+        Point.objects.filter(series_id__in=[s["id"] for s in series])
+        .annotate(rank=_newest_first("series_id", "run_id"))
+        .filter(rank__lte=orders)
+        .order_by("position", "-run_id")
+        .values("series_id", "order_id", "position", "order__fields", "value", "failed", "run_id")
+    )
+    columns: dict[int, dict[str, Any]] = {}
+    cells: dict[int, dict[int, dict[str, Any]]] = {}
+    for p in points:
+        columns.setdefault(
+            p["order_id"],
+            {
+                "order_id": p["order_id"],
+                "position": p["position"],
+                "label": order_text(p["order__fields"]),
+            },
+        )
+        cells.setdefault(p["series_id"], {}).setdefault(
+            p["order_id"],
+            {"value": None if p["failed"] else p["value"], "run_id": p["run_id"], "pct": None},
+        )
+    shown = sorted(columns.values(), key=lambda c: c["position"])[-orders:]
+    for by_order in cells.values():
+        base = next(
+            (
+                by_order[c["order_id"]]["value"]
+                for c in shown
+                if c["order_id"] in by_order and by_order[c["order_id"]]["value"]
+            ),
+            None,
+        )
+        for cell in by_order.values():
+            if base and cell["value"] is not None:
+                cell["pct"] = (cell["value"] - base) / abs(base) * 100.0
+    return MatrixData(series=series, orders=shown, cells=cells)
+
+
+# --- dashboard ----------------------------------------------------------------------
+
+
+@dataclass
+class Sparkline:
+    machine_id: int
+    machine: str
+    metric: Metric
+    values: list[float | None]  # one per order column, oldest first
+    last: float | None
+    change: float | None  # last vs first known value, percent
+
+
+def dashboard(
+    suite: TestSuite, metrics: list[Metric], *, orders: int = 20, machines: int = 4
+) -> tuple[list[dict[str, Any]], list[Sparkline]]:
+    """Per Real metric, the geometric mean over all tests of each of the ``machines``
+    most active machines (most runs over the suite's last ``orders`` orders) at each of
+    those orders.  Failed points and values <= 0 are left out of the means.  Four
+    queries: the orders, the active machines, their runs, the means (one aggregate).
+
+    It reads every point of machines x orders runs (tests x metrics each), so it is
+    the page whose cost grows with the data: the defaults keep it to 4 x 20 runs."""
+    columns = list(
+        Order.objects.filter(suite=suite)
+        .order_by("-position")
+        .values("id", "position", "fields")[:orders]
+    )[::-1]
+    if not columns:
+        return [], []
+    lowest = columns[0]["position"]
+    active = list(
+        Run.objects.filter(suite=suite, position__gte=lowest)
+        .values("machine_id", "machine__name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "machine__name")[:machines]
+    )
+    real = [m for m in metrics if m.type == Metric.REAL]
+    if not active or not real:
+        return columns, []
+    # The runs as a list of ids, so that the points are read by the (run, series)
+    # index rather than by a join the planner may turn into a scan of every point.
+    run_ids = list(
+        Run.objects.filter(
+            machine_id__in=[a["machine_id"] for a in active], position__gte=lowest
+        ).values_list("id", flat=True)
+    )
+    means = (
+        Point.objects.filter(
+            run_id__in=run_ids,
+            series__metric_id__in=[m.id for m in real],
+            failed=False,
+            value__gt=0,
+        )
+        .values("run__machine_id", "series__metric_id", "position")
+        .annotate(mean=Exp(Avg(Ln("value"))))
+        .order_by()
+    )
+    index = {c["position"]: k for k, c in enumerate(columns)}
+    grid: dict[tuple[int, int], list[float | None]] = {}
+    for row in means:
+        k = index.get(row["position"])
+        if k is None:
+            continue
+        key = (row["run__machine_id"], row["series__metric_id"])
+        grid.setdefault(key, [None] * len(columns))[k] = row["mean"]
+    lines = []
+    for metric in real:
+        for a in active:
+            values = grid.get((a["machine_id"], metric.id))
+            if values is None:
+                continue
+            known = [v for v in values if v is not None]
+            change = (known[-1] - known[0]) / known[0] * 100.0 if len(known) > 1 else None
+            lines.append(
+                Sparkline(a["machine_id"], a["machine__name"], metric, values, known[-1], change)
+            )
+    return columns, lines
+
+
+def sparkline_points(
+    values: list[float | None],
+    *,
+    width: float = 160.0,
+    height: float = 32.0,
+    pad: float = 2.0,
+    min_span: float = 0.02,
+) -> list[str]:
+    """SVG polyline ``points`` strings for ``values`` (None breaks the line), scaled to
+    the box with ``pad`` pixels inside; the y axis grows upward.  The vertical scale
+    spans at least ``min_span`` (a fraction) of the middle value, so that a line that
+    moves by a fraction of a percent stays flat instead of filling the box.  Pure."""
+    known = [v for v in values if v is not None and math.isfinite(v)]
+    if not known:
+        return []
+    low, high = min(known), max(known)
+    floor = min_span * abs(low + high) / 2
+    if high - low < floor:
+        middle = (low + high) / 2
+        low, high = middle - floor / 2, middle + floor / 2
+    span = (high - low) or 1.0
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    segments: list[list[str]] = [[]]
+    for k, v in enumerate(values):
+        if v is None or not math.isfinite(v):
+            if segments[-1]:
+                segments.append([])
+            continue
+        x = pad + k * step
+        y = height - pad - (v - low) / span * (height - 2 * pad)
+        segments[-1].append(f"{x:.1f},{y:.1f}")
+    return [" ".join(s) for s in segments if s]
+
+
+# --- daily report by run date -------------------------------------------------------
+
+
+def day_bounds(day: date, days: int) -> tuple[datetime, datetime]:
+    """[start, end) of the ``days`` days ending with ``day``, in the site's time zone."""
+    tz = timezone.get_current_timezone()
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return end - timedelta(days=days), end
+
+
+def latest_run_day(suite: TestSuite) -> date | None:
+    """The day of the suite's newest run by run start time.  One query (an index)."""
+    newest = Run.objects.filter(suite=suite).aggregate(t=Max("start_time"))["t"]
+    return timezone.localtime(newest).date() if newest else None
+
+
+def daily_report(suite: TestSuite, *, day: date, days: int = 1) -> dict[str, Any]:
+    """What was run, and what changed, in runs that *ran* in the ``days`` days ending
+    with ``day`` (run start time, not submission time: importing old runs does not
+    fill today's report).  Two queries.
+
+    ``machines``: per machine, its runs in the window (count, first and last start,
+    newest order).  ``changes``: the live detected changes at an order a machine ran in
+    the window (the change's machine and end order match such a run), regressions
+    first, largest first, at most DAILY_CHANGE_LIMIT; ``truncated`` says more exist.
+    Metric names are the human ones (``Metric.label``).
+    """
+    start, end = day_bounds(day, days)
+    in_window = Run.objects.filter(suite=suite, start_time__gte=start, start_time__lt=end)
+    machines = list(
+        in_window.values("machine_id", "machine__name")
+        .annotate(
+            n=Count("id"),
+            first=Min("start_time"),
+            last=Max("start_time"),
+            newest_position=Max("position"),
+            submitted=Max("submitted_at"),
+        )
+        .order_by("machine__name")
+    )
+    ran = in_window.filter(machine_id=OuterRef("machine_id"), order_id=OuterRef("end_order_id"))
+    changes = list(
+        FieldChange.objects.filter(end_order_id__in=in_window.values("order_id"), withdrawn=False)
+        .filter(Exists(ran))
+        .annotate(
+            ran_id=Subquery(ran.order_by("-start_time").values("id")[:1]),
+            run_start=Subquery(ran.order_by("-start_time").values("start_time")[:1]),
+            size=Abs("relative_change"),
+        )
+        .order_by("-is_regression", "-size", "test__name", "id")
+        .values(
+            "id",
+            "machine_id",
+            "machine__name",
+            "test_id",
+            "test__name",
+            "metric__name",
+            "metric__display_name",
+            "metric__position",
+            "metric__unit_abbrev",
+            "end_order__fields",
+            "old_value",
+            "new_value",
+            "relative_change",
+            "is_regression",
+            "confirmed",
+            "indicator__regression_id",
+            "ran_id",
+            "run_start",
+        )[: DAILY_CHANGE_LIMIT + 1]
+    )
+    by_machine: dict[str, list[dict[str, Any]]] = {}
+    for c in changes[:DAILY_CHANGE_LIMIT]:
+        c["metric"] = metric_label(c["metric__name"], c["metric__display_name"])
+        c["order"] = order_text(c["end_order__fields"])
+        c["pct"] = c["relative_change"] * 100.0
+        by_machine.setdefault(c["machine__name"], []).append(c)
+    return {
+        "day": day,
+        "days": days,
+        "first_day": day - timedelta(days=days - 1),
+        "previous_day": (day - timedelta(days=1)).isoformat(),
+        "next_day": (day + timedelta(days=1)).isoformat(),
+        "by_machine": sorted(by_machine.items()),
+        "start": start,
+        "end": end,
+        "machines": machines,
+        "changes": changes[:DAILY_CHANGE_LIMIT],
+        "truncated": len(changes) > DAILY_CHANGE_LIMIT,
+        "n_regressions": sum(1 for c in changes[:DAILY_CHANGE_LIMIT] if c["is_regression"]),
+        "n_improvements": sum(1 for c in changes[:DAILY_CHANGE_LIMIT] if not c["is_regression"]),
+    }
