@@ -115,6 +115,8 @@ BoolArray = npt.NDArray[np.bool_]
 SeriesItem = float | Sequence[float] | None
 
 METHOD = "mwu+median"
+# A change reported by the short-history rule (``DetectionParams.min_step_ratio``).
+SHORT_HISTORY_METHOD = "mwu+median/short-history"
 
 # The noise scale averages the smallest _PAIR_KEEP of the absolute differences of pairs of
 # levels; for a unit Gaussian such a difference is |N(0, 2)|, and that average is
@@ -132,6 +134,9 @@ _SMALL_MEDIAN_VARIANCE = np.array(
     [1.0, 1.0, 1.0, 1.35, 1.20, 1.44, 1.29, 1.48, 1.35, 1.50, 1.39,
      1.51, 1.42, 1.52, 1.44, 1.53, 1.46, 1.54, 1.47, 1.53, 1.47]
 )
+# n * variance of the mean of n unit Gaussians each clipped to 1.5 of their median, n >= 3
+# (simulated with 200,000 draws for n = 3 .. 30: 1.04 to 1.06, rounded up).
+_CLIPPED_MEAN_VARIANCE = 1.06
 # Smallest noise used, in the metric's unit, so that a constant series at 0 divides safely.
 _TINY = 1e-12
 
@@ -158,7 +163,7 @@ class DetectionParams:
     """Smallest ``|new - old| / |old|`` reported (0.01 = 1 %), whatever the noise."""
     min_effect_sigmas: float = 2.0
     """Smallest ``|new - old|`` reported, in noise units, whatever the window sizes."""
-    min_z: float = 3.25
+    min_z: float = 3.0
     """Smallest ``|new - old|`` in standard errors of the difference of the two medians,
     for a known noise; the threshold used is the Student t quantile with the same tail."""
     min_persistence: float = 0.75
@@ -169,8 +174,22 @@ class DetectionParams:
     """The near medians must differ by this fraction of ``new - old`` (rejects slow drifts)."""
     max_drift_share: float = 0.35
     """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
-    alpha: float = 0.001
+    alpha: float = 0.0002
     """Significance level of the two-sided Mann-Whitney U test on the pooled samples."""
+    clip_sigmas: float = 1.5
+    """The z-score compares means of levels clipped to this many noise units of their
+    window's median (a one-step Huber estimate; its variance factors assume 1.5)."""
+    short_history: int = 6
+    """A before window with at most this many known orders is a *short history*: too few
+    to estimate the noise, so the ``min_step_ratio`` rule also applies there (0 turns it
+    off). With one sample per order the rank test needs seven known orders before a step
+    (and nine after it) to reach ``alpha``: below that only this rule can report one."""
+    min_step_ratio: float = 2.0
+    """On a short history, a change is reported (without rank test) when every known level
+    of the after window is at least this ratio times every known level before it, or at
+    most its inverse (all levels positive). ``min_after`` orders at the new level are
+    still needed; a suspect needs one. 2.0: a doubling is far outside the run-to-run noise
+    of any benchmark we know (a few %), and a halving likewise."""
     noise_floor_relative: float = 0.001
     """The noise estimate is at least this fraction of ``|old|`` (quantised, flat series)."""
 
@@ -185,6 +204,10 @@ class DetectionParams:
             raise ValueError("min_after must be between 1 and window_after")
         if self.sharpness_orders < 1:
             raise ValueError("sharpness_orders must be at least 1")
+        if self.short_history < 0:
+            raise ValueError("short_history must not be negative")
+        if not self.min_step_ratio > 1:
+            raise ValueError("min_step_ratio must be greater than 1")
         if not 0 < self.alpha <= 1:
             raise ValueError("alpha must be in (0, 1]")
 
@@ -403,6 +426,27 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     return np.concatenate([[np.inf], t_distribution.isf(tail, degrees)]).astype(np.float64)
 
 
+def _clipped_mean(rows: FloatArray, centres: FloatArray, clip: FloatArray) -> FloatArray:
+    """Mean of each row's known values, each clipped to ``centre +- clip`` first.
+
+    A one-step Huber estimate of location around the row's median. Rows with no known
+    value give NaN (never reached: a cell has known orders on both sides).
+    """
+    low, high = (centres - clip)[:, None], (centres + clip)[:, None]
+    clipped = np.minimum(np.maximum(rows, low), high)  # NaN stays NaN
+    known = np.count_nonzero(~np.isnan(rows), axis=1)
+    return np.asarray(np.nansum(clipped, axis=1) / np.maximum(known, 1), dtype=np.float64)
+
+
+def _clipped_mean_variance_factor(counts: npt.NDArray[np.intp]) -> FloatArray:
+    """Variance of ``_clipped_mean`` of ``n`` Gaussian levels, in units of ``noise**2 / n``.
+
+    1.0 for one or two levels (the clip is symmetric about their median: the plain mean),
+    ``_CLIPPED_MEAN_VARIANCE`` from three on.
+    """
+    return np.where(counts <= 2, 1.0, _CLIPPED_MEAN_VARIANCE)
+
+
 def _median_variance_factor(counts: npt.NDArray[np.intp]) -> FloatArray:
     """Variance of a median of ``n`` Gaussian levels, in units of ``noise**2 / n``.
 
@@ -481,6 +525,9 @@ class Cells:
     new: FloatArray
     relative: FloatArray
     z: FloatArray
+    short_history: BoolArray
+    """True where the cell is a candidate by the short-history rule (``min_step_ratio``):
+    no rank test is needed there, and ``z`` is infinite."""
 
 
 def candidate_cells(
@@ -512,7 +559,8 @@ def candidate_cells(
     new = np.full(count, np.nan)
     relative = np.full(count, np.nan)
     z = np.full(count, np.nan)
-    result = Cells(candidate, old, new, relative, z)
+    short = np.zeros(count, dtype=np.bool_)
+    result = Cells(candidate, old, new, relative, z, short)
     if count == 0:
         return result
     series, width = levels.shape
@@ -531,9 +579,14 @@ def candidate_cells(
         & (n_before >= params.min_before)
         & (n_after >= params.min_after)
     )
-    if len(cells) == 0:
+    tiny = np.flatnonzero(
+        known[rows, columns]
+        & (n_before >= 1)
+        & (n_before <= params.short_history)
+        & (n_after >= params.min_after)
+    )
+    if len(cells) == 0 and len(tiny) == 0:
         return result
-    # Stage 1: the conditions on the medians of the two windows.
     padded = np.concatenate(
         [np.full((series, before_w), np.nan), levels, np.full((series, after_w), np.nan)],
         axis=1,
@@ -542,6 +595,12 @@ def candidate_cells(
     # i of ``all_before``, its after window is window i of ``all_after``.
     all_before = np.lib.stride_tricks.sliding_window_view(padded, before_w, axis=1)
     all_after = np.lib.stride_tricks.sliding_window_view(padded[:, before_w:], after_w, axis=1)
+    if len(tiny):
+        _short_history_steps(result, all_before, all_after, tiny, rows[tiny], columns[tiny],
+                             n_before[tiny], n_after[tiny], params.min_step_ratio)
+    if len(cells) == 0:
+        return result
+    # Stage 1: the conditions on the medians of the two windows.
     r, c = rows[cells], columns[cells]
     windows_after = all_after[r, c]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -584,11 +643,16 @@ def candidate_cells(
             np.maximum(noise_scale, params.noise_floor_relative * np.abs(old_c)), _TINY
         )
         effect = np.abs(delta) / noise
+        # The z-score compares clipped means (each level pulled to within
+        # ``clip_sigmas`` noise units of its window's median, then averaged): nearly
+        # as efficient as a mean on Gaussian levels, as robust as a median to a wild run.
+        clip = params.clip_sigmas * noise
+        shift = (_clipped_mean(windows_after, new_c, clip)
+                 - _clipped_mean(windows_before, old_c, clip)) * direction
         standard_error = np.sqrt(
-            _median_variance_factor(n_before) / n_before
-            + _median_variance_factor(n_after) / n_after
+            _clipped_mean_variance_factor(n_before) / n_before
+            + _clipped_mean_variance_factor(n_after) / n_after
         )
-        z_c = effect / standard_error
         z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
         # Drift: one common slope fitted to both windows around their own medians (least
         # squares, residuals clipped at 3 noise units so that a wild run does not tilt it),
@@ -602,10 +666,50 @@ def candidate_cells(
         sxx = sxx_before + sxx_after
         trend = np.where(sxx > 0, (sxy_before + sxy_after) / np.where(sxx > 0, sxx, 1), 0.0)
         drift = trend * (centre_after - centre_before)
-        steady = np.nan_to_num(drift * direction) <= params.max_drift_share * np.abs(delta)
-        z[cells] = z_c
-        candidate[cells] = (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady
+        along = np.maximum(np.nan_to_num(drift * direction), 0.0)
+        steady = along <= params.max_drift_share * np.abs(delta)
+        # Only the part of the shift that the trend does not explain counts as evidence
+        # (a trend against the step is not credited to it).
+        z_c = np.maximum(shift - along, 0.0) / noise / standard_error
+        z[cells] = np.where(short[cells], np.inf, z_c)
+        candidate[cells] |= (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady
     return result
+
+
+def _short_history_steps(
+    result: Cells,
+    all_before: FloatArray,
+    all_after: FloatArray,
+    cells: npt.NDArray[np.intp],
+    r: npt.NDArray[np.intp],
+    c: npt.NDArray[np.intp],
+    n_before: npt.NDArray[np.intp],
+    n_after: npt.NDArray[np.intp],
+    ratio: float,
+) -> None:
+    """The short-history rule, written into ``result`` at ``cells``.
+
+    With one to ``short_history`` known orders before, a cell is a candidate when every
+    known level of its after window is at least ``ratio`` times every known level of its
+    before window (or at most ``1 / ratio`` of it), all levels positive. No noise can be
+    estimated from so few orders, but a step that large is not noise in any benchmark.
+    """
+    before, after = all_before[r, c], all_after[r, c]
+    with np.errstate(invalid="ignore"):
+        positive = (np.nanmin(before, axis=1) > 0) & (np.nanmin(after, axis=1) > 0)
+        up = np.nanmin(after, axis=1) >= ratio * np.nanmax(before, axis=1)
+        down = ratio * np.nanmax(after, axis=1) <= np.nanmin(before, axis=1)
+    hit = positive & (up | down)
+    if not hit.any():
+        return
+    chosen = cells[hit]
+    old_c, _ = _row_median(before[hit], n_before[hit])
+    new_c, _ = _row_median(after[hit], n_after[hit])
+    result.old[chosen], result.new[chosen] = old_c, new_c
+    result.relative[chosen] = (new_c - old_c) / old_c
+    result.z[chosen] = np.inf
+    result.short_history[chosen] = True
+    result.candidate[chosen] = True
 
 
 def _nearest_levels(
@@ -683,7 +787,7 @@ def _detect(
         before = [x for s in samples[max(0, i - before_w) : i] for x in s]
         after = [x for s in samples[i : i + after_w] for x in s]
         p_value = float(mannwhitneyu(before, after, alternative="two-sided").pvalue)
-        if p_value <= params.alpha:
+        if p_value <= params.alpha or cells.short_history[i - lo]:
             p_values[i] = p_value
     # The true step has the most extreme rank test (its windows are not contaminated by
     # the other level); then the larger z-score wins, then the earlier index.
@@ -704,7 +808,7 @@ def _detect(
                 new_value=float(new[i - lo]),
                 relative_change=float(cells.relative[i - lo]),
                 confidence=1.0 - p_values[i],
-                method=METHOD,
+                method=SHORT_HISTORY_METHOD if cells.short_history[i - lo] else METHOD,
                 is_regression=increased != bigger_is_better,
             )
         )

@@ -134,24 +134,34 @@ def test_short_flat_or_empty_series_have_no_change(series: list[SeriesItem]) -> 
     assert indices(series) == []
 
 
+ONE_SAMPLE_STEP: list[SeriesItem] = [
+    1.0, 1.01, 0.99, 1.03, 1.02, 0.98, 1.005, 1.015,
+    1.5, 1.51, 1.49, 1.52, 1.505, 1.48, 1.515, 1.495,
+]
+
+
 @pytest.mark.parametrize(
     ("series", "expected"),
     [
-        # LNT's corpus: 1.0 -> 10.0 with one order on each side: too little to tell.
+        # LNT's corpus: 1.0 -> 10.0 with one order on each side: a suspect at most ...
         ([1.0, 10.0], []),
         ([[1.0, 1.0, 1.0], [10.0, 10.0, 10.0]], []),
-        # With three samples per order, two orders on each side are not enough for the
-        # rank test (6 against 6 samples: p >= 0.0022) ...
-        ([[1.0, 1.01, 0.99], [1.0, 1.02, 0.98], [10.0, 10.1, 9.9], [10.0, 9.9, 10.2]], []),
-        # ... a third order after the step is (samples without ties: exact p = 0.0004).
-        ([[1.0, 1.01, 0.99], [1.005, 1.02, 0.98], [10.0, 10.1, 9.9], [10.02, 9.92, 10.2],
-          [10.12, 9.95, 10.04]], [2]),
-        # One sample per order needs many more: six before and four after cannot reach
-        # alpha (p >= 0.0095), six before and eight after can.
-        ([1.0, 1.01, 10.0, 10.1], []),
-        ([1.0, 1.01, 0.99, 1.03, 1.02, 0.98, 10.0, 10.1, 9.9, 10.05], []),
-        ([1.0, 1.01, 0.99, 1.03, 1.02, 0.98, 10.0, 10.1, 9.9, 10.05, 10.03, 9.95, 10.02,
-          10.08], [6]),
+        # ... and a change once the next run confirms it (the short-history rule: every
+        # order after is at least twice every order before).
+        ([1.0, 10.0, 10.0], [1]),
+        ([1.0, 1.01, 10.0, 10.1], [2]),
+        ([1.0, 1.01, 0.1, 0.11], [2]),
+        ([[1.0, 1.01, 0.99], [1.0, 1.02, 0.98], [10.0, 10.1, 9.9], [10.0, 9.9, 10.2]], [2]),
+        # A wild run, or a step short of the ratio, is not enough on a short history: the
+        # rank test cannot reach alpha on so few samples.
+        ([1.0, 1.02, 10.0, 1.01, 0.99], []),
+        ([1.0, 1.01, 1.5, 1.52], []),
+        ([1.0, 1.01, 0.99, 1.5, 1.52, 1.49, 1.51], []),
+        # Beyond ``short_history`` known orders, one sample per order needs the rank test:
+        # eight before and seven after cannot reach alpha (p >= 0.0003), eight after can
+        # (samples without ties: exact p = 0.00016).
+        (ONE_SAMPLE_STEP[:-1], []),
+        (ONE_SAMPLE_STEP, [8]),
     ],
 )
 def test_very_short_histories(series: list[SeriesItem], expected: list[int]) -> None:
