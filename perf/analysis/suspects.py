@@ -48,12 +48,13 @@ def find_suspect(
     the last known index, which must hold at least ``min_samples`` finite samples (any
     number for a change by the short-history rule, which needs no rank test).  Only
     the last ``lookback + 1`` items are evaluated: nothing earlier can change that verdict.
-    Measured by ``bench/detection_quality.py`` on 3-sample runs (with a shared run offset)
-    after 30 clean orders: a 10 % step on the newest run is a suspect 90 % of the time at
-    1 % noise, 66 % at 2 %, 24 % at 3 % (the tenth of runs that keep one sample never is);
-    a clean newest run is none in 2,000 with Gaussian, heavy-tailed, bimodal or drifting
-    noise, but a whole wild run (all its samples x1.3-x3) is indistinguishable from a step
-    and is one (35 in 2,000 when 2 % of runs are wild).  Returns None when
+    Measured by ``bench/detection_quality.py`` (1,000 trials a rate) on 3-sample runs
+    (with a shared run offset) after 30 clean orders: a 10 % step on the newest run is a
+    suspect 90 % of the time at 1 % noise, 64 % at 2 %, 22 % at 3 % (the tenth of runs
+    that keep one sample never is); a clean newest run is none in 2,000 with Gaussian,
+    heavy-tailed, bimodal or drifting noise, but a whole wild run (all its samples
+    x1.3-x3) is indistinguishable from a step and is one (1.8 % when 2 % of runs are
+    wild). On a short history a wild single-sample run of x2 or more is one too.  Returns None when
     there is no such change, when the newest order is unknown-only, or when the ordinary
     detector would need more data anyway.  ``method`` ends in ``/suspect``.
     """
