@@ -156,6 +156,9 @@ _SMALL_MEDIAN_VARIANCE = np.array(
 # n * variance of the mean of n unit Gaussians each clipped to 1.5 of their median, n >= 3
 # (simulated with 200,000 draws for n = 3 .. 30: 1.04 to 1.06, rounded up).
 _CLIPPED_MEAN_VARIANCE = 1.06
+# Default of ``DetectionParams.noise_pair_lag`` (also the default of ``_pairwise_scale``,
+# which the run report's verdict calls directly).
+_NOISE_PAIR_LAG = 5
 # Smallest noise used, in the metric's unit, so that a constant series at 0 divides safely.
 _TINY = 1e-12
 
@@ -219,7 +222,7 @@ class DetectionParams:
     most its inverse (all levels positive). ``min_after`` orders at the new level are
     still needed; a suspect needs one. 2.0: a doubling is far outside the run-to-run noise
     of any benchmark we know (a few %), and a halving likewise."""
-    noise_pair_lag: int = 5
+    noise_pair_lag: int = _NOISE_PAIR_LAG
     """The noise is taken from pairs of levels at most this many orders apart in one
     window: an earlier step or a slow drift inside a window then barely inflates it."""
     noise_floor_relative: float = 0.001
@@ -398,7 +401,7 @@ def samples_of(item: SeriesItem) -> list[float]:
 
 
 def _pairwise_scale(
-    windows_before: FloatArray, windows_after: FloatArray, lag: int
+    windows_before: FloatArray, windows_after: FloatArray, lag: int = _NOISE_PAIR_LAG
 ) -> tuple[FloatArray, npt.NDArray[np.intp]]:
     """Gaussian-equivalent standard deviation of one level, per row, and its weight.
 
