@@ -1,6 +1,9 @@
 """Measure change-point detection quality and speed on generated series with known truth.
 
-Run: ``python bench/detection_quality.py`` (seeded, stops by itself, about 100 s).
+Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]`` (seeded,
+stops by itself; about 10 minutes with the default 1,000 trials on a 2-core machine,
+``--trials 200`` for a quick look). The defaults of ``DetectionParams`` were tuned with
+``--seed`` set to the tune seed; the report uses another seed (both are printed).
 
 Series: 150 orders, base level 1..100, per-sample noise sigma 1-5 % of the level, one or
 three samples per order (three-sample orders also share a run offset of 0.5 sigma, and 10 %
@@ -8,26 +11,33 @@ of them keep only one sample), 5 % of orders missing. Noise shapes: gaussian, he
 (Student t, 3 degrees of freedom), bimodal (25 % of samples one mode of 3 sigma higher),
 spikes (2 % of orders are one wild run, x1.3 to x3), drift (a linear drift of 3-10 sigma
 over the series); "steep-drift" (10-20 sigma) is reported per shape but kept out of the
-targets and the main table. Step series have 1-3 steps of 3-8 sigma (or 1.5-3 sigma in the "small"
-row, not part of any target), at least 15 orders apart.
+targets and the main table. Step series have 1-3 steps of 3-8 sigma (or 1.5-3 sigma in the
+"small" row, not part of any target), at least 15 orders apart.
 
 A detection counts if it lies within 2 orders of a true change (one detection per change).
 False alarms are the unmatched detections per 1,000 orders farther than 2 from any change.
-Delay is replayed as the pipeline does it: after each new order, ``evaluate_slice`` on the
-``slice_bounds`` of the ``affected_indices``, upserting what it finds and withdrawing what
-it settles and no longer finds; delay = orders at the new level in the history when the
-change is first reported, counting known orders only (1 = reported on the run that
+Delay is replayed as the pipeline does it: after each new order, ``screen_levels`` on the
+``slice_bounds`` of the ``affected_indices`` for a whole batch of series at once, then
+``evaluate_slice`` on the rows it keeps (what the detection task does; a row screened out
+reports nothing, which ``tests/analysis/test_screening.py`` checks), upserting what it finds
+and withdrawing what it settles and no longer finds; the stored verdicts at the end are
+checked against ``find_change_points``. Delay = orders at the new level in the history when
+the change is first reported, counting known orders only (1 = reported on the run that
 introduced it). The same replay on clean histories counts every alarm ever raised,
 withdrawn ones included (what people are e-mailed about), per noise shape and sample
 count, and the series with an alarm in their first 10 orders. It also measures how many
-runs a 10 % step needs with one sample per run, the best any detector on run levels can
-do for the 3 % row of the 3-sample delay table, and ``find_suspect`` on newest runs.
+runs a 10 % step needs with one sample per run, the best any detector can do for the 3 %
+row of the 3-sample delay table (computed on the same noise model), the short-history rule
+on LNT-like tiny histories, and ``find_suspect`` on newest runs. Every rate is printed with
+its 95 % Wilson interval and the number of trials behind it.
 Speed: ``evaluate_slice`` per series, and ``screen_levels`` on 10,000 clean series of 40
 orders (rows/s, and the share of clean rows it screens out, with ``screen_suspects``).
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 import statistics
 import sys
 import time
@@ -57,17 +67,16 @@ from perf.analysis.baseline import (  # noqa: E402 -- see above
 )
 from perf.analysis.changepoints import SeriesItem  # noqa: E402 -- see above
 
-SEED = 20240521
+# The defaults of DetectionParams were tuned on TUNE_SEED; figures are reported on SEED.
+TUNE_SEED = 20240521
+SEED = 20261130
+TRIALS = 1000
 LENGTH = 150
-SERIES_PER_SCENARIO = 30
 TOLERANCE = 2
 NOISE_KINDS = ("gaussian", "heavy", "bimodal", "spikes", "drift")
 # Reported per shape but kept out of the targets: a drift this steep (0.07-0.13 sigma per
 # order) moves a 30-order window by 2-4 sigma and is hard to tell from a small step.
 INFO_KINDS = ("steep-drift",)
-# Clean histories replayed order by order, per noise shape and sample count.
-LIVE_SERIES = 40
-LIVE_TARGET_KINDS = ("gaussian", "heavy", "bimodal")
 EARLY = 10
 
 Series = list[SeriesItem]
@@ -176,25 +185,42 @@ class Score:
         return 1000 * self.false_alarms / self.clean_orders
 
 
-def replay(series: Series, params: DetectionParams) -> tuple[dict[int, int], set[int]]:
-    """Feed the series one order at a time as the pipeline does.
+def replay(cases: Sequence[Case], params: DetectionParams) -> list[tuple[dict[int, int], set[int]]]:
+    """Feed a batch of series (of one length) one order at a time, as the pipeline does.
 
-    Returns, per index ever reported, the history length at which it was first reported,
-    and the set of indices stored at the end (checked against ``find_change_points``).
+    After each order, ``screen_levels`` on the affected slice of every series at once, then
+    ``evaluate_slice`` on the rows it keeps; a stored verdict the slice settles and no
+    longer finds is withdrawn. Returns, per series, the history length at which each index
+    ever reported was first reported, and the set of indices stored at the end (checked
+    against ``find_change_points`` on the whole series).
     """
-    stored: set[int] = set()
-    first_seen: dict[int, int] = {}
-    for length in range(1, len(series) + 1):
-        affected = affected_indices(length - 1, length, params)
-        lo, hi = slice_bounds(affected.start, affected.stop, length, params)
-        result = evaluate_slice(series[lo:hi], offset=lo, total_length=length, params=params)
-        found = {point.index for point in result.change_points}
-        stored = {i for i in stored if i not in result.settled or i in found} | found
-        for index in found:
-            first_seen.setdefault(index, length)
-    final = {point.index for point in find_change_points(series, params=params)}
-    assert stored == final, (sorted(stored), sorted(final))
-    return first_seen, stored
+    if not cases:
+        return []
+    length = len(cases[0].series)
+    levels = np.array([levels_of(case.series) for case in cases]).reshape(len(cases), length)
+    stored: list[set[int]] = [set() for _ in cases]
+    first_seen: list[dict[int, int]] = [{} for _ in cases]
+    for total in range(1, length + 1):
+        affected = affected_indices(total - 1, total, params)
+        lo, hi = slice_bounds(affected.start, affected.stop, total, params)
+        kept = screen_levels(levels[:, lo:hi], offset=lo, total_length=total,
+                             report=affected, params=params)
+        found: dict[int, set[int]] = {}
+        for row in np.flatnonzero(kept):
+            result = evaluate_slice(cases[row].series[lo:hi], offset=lo, total_length=total,
+                                    params=params)
+            found[row] = {point.index for point in result.change_points}
+            for index in found[row]:
+                first_seen[row].setdefault(index, total)
+        # Indices outside ``affected`` keep their verdict (locality); inside it, a stored
+        # change this look no longer finds is withdrawn (a row screened out finds nothing).
+        for row in range(len(cases)):
+            now = found.get(row, set())
+            stored[row] = {i for i in stored[row] if i not in affected or i in now} | now
+    for case, kept_indices in zip(cases, stored, strict=True):
+        final = {point.index for point in find_change_points(case.series, params=params)}
+        assert kept_indices == final, (sorted(kept_indices), sorted(final))
+    return list(zip(first_seen, stored, strict=True))
 
 
 def first_delay(series: Series, first_seen: dict[int, int], change: int) -> int | None:
@@ -241,21 +267,88 @@ def ours(series: Sequence[SeriesItem]) -> list[int]:
     return [point.index for point in find_change_points(series)]
 
 
-def main() -> None:
+def wilson(hits: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion ``hits / trials``."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = hits / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def share(hits: int, trials: int) -> str:
+    """``hits / trials`` as a percentage with its Wilson interval."""
+    low, high = wilson(hits, trials)
+    return f"{100 * hits / trials:5.1f} % [{100 * low:5.1f}, {100 * high:5.1f}]"
+
+
+def per_thousand(events: int, orders: int) -> str:
+    """Events per 1,000 orders with the Wilson interval of the per-order proportion."""
+    low, high = wilson(events, orders)
+    return f"{1000 * events / orders:5.2f} [{1000 * low:4.2f}, {1000 * high:4.2f}]"
+
+
+def best_achievable(rng: np.random.Generator, sigma: float, draws: int) -> tuple[float, float]:
+    """The best share of 10 % steps any detector can report by the 2nd run at the new
+    level, 3 samples per run at ``sigma`` noise, with at most 1 false alarm in 1,000 looks.
+
+    Computed on the generator's own noise model (per-sample sigma, a run offset of 0.5
+    sigma, 10 % of runs with one sample, gaussian) for an oracle that knows that model and
+    the old level exactly, sees the two runs after the step and spends the whole budget
+    of 1 in 1,000 on that one look (a real detector estimates both and looks ~10 times).
+    Returns the share for an oracle on the raw samples (inverse-variance weighted run
+    means: the likelihood-ratio test) and for one on run levels (median of each run) only.
+    """
+    def runs(shift: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        single = rng.random((draws, 2)) < 0.1
+        samples = rng.normal(0, sigma, (draws, 2, 3)) + rng.normal(0, 0.5 * sigma, (draws, 2, 1))
+        means = np.where(single, samples[:, :, 0], samples.mean(axis=2))
+        medians = np.where(single, samples[:, :, 0], np.median(samples, axis=2))
+        weights = 1 / np.where(single, 1.25, 0.25 + 1 / 3)
+        weighted = (means * weights).sum(axis=1) / weights.sum(axis=1)
+        # Standardise by the known sd of the weighted mean so every draw has unit variance.
+        z_weighted = (weighted + shift) / (sigma * np.sqrt(1 / weights.sum(axis=1)))
+        return z_weighted, medians.mean(axis=1) + shift
+
+    clean_weighted, clean_levels = runs(0.0)
+    step_weighted, step_levels = runs(0.10)
+    weighted = float(np.mean(step_weighted > np.quantile(np.abs(clean_weighted), 0.999)))
+    levels = float(np.mean(step_levels > np.quantile(np.abs(clean_levels), 0.999)))
+    return weighted, levels
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help=f"seed of the generated data (default {SEED}, the report seed)")
+    parser.add_argument("--tune-seed", type=int, default=TUNE_SEED,
+                        help=f"seed the defaults were tuned on (default {TUNE_SEED}); "
+                        "only printed, and compared with --seed")
+    parser.add_argument("--trials", type=int, default=TRIALS,
+                        help=f"trials per rate (default {TRIALS}; fewer for a quick look)")
+    args = parser.parse_args(argv)
+    trials: int = max(10, args.trials)
     started = time.perf_counter()
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(args.seed)
     params = DetectionParams()
+    in_sample = " (IN-SAMPLE: the seed the defaults were tuned on)" \
+        if args.seed == args.tune_seed else ""
+    print(f"Seeds: report {args.seed}{in_sample}; defaults tuned on {args.tune_seed}. "
+          f"Trials per rate: {trials}. Rates: value [95 % Wilson interval].\n")
     detectors: dict[str, Detector] = {
         "lntsite (mwu+median)": ours,
         "LNT-style 1% vs prev": lnt_style_change_points,
         "t-test (Perfherder-like)": ttest_change_points,
     }
+    per_scenario = max(10, trials // 10)
     cases = [
         make_case(rng, kind, samples, steps)
         for steps in ("none", "large", "small")
         for kind in NOISE_KINDS + INFO_KINDS
         for samples in (1, 3)
-        for _ in range(SERIES_PER_SCENARIO)
+        for _ in range(per_scenario)
     ]
     scores: dict[tuple[str, str], Score] = {}
     by_kind: dict[tuple[str, str, int], Score] = {}
@@ -271,147 +364,155 @@ def main() -> None:
                     found, case
                 )
 
-    print(f"Detection quality ({sum(c.kind not in INFO_KINDS for c in cases)} series x "
-          f"{LENGTH} orders, seed {SEED}; "
-          f"a hit is within {TOLERANCE} orders)\n")
-    header = f"{'detector':26} {'series':12} {'precision':>9} {'recall':>7} {'F1':>6} " \
-             f"{'FA/1000 clean':>13}"
+    print(f"Detection quality, offline ({sum(c.kind not in INFO_KINDS for c in cases)} "
+          f"series x {LENGTH} orders; a hit is within {TOLERANCE} orders)\n")
+    header = f"{'detector':26} {'series':11} {'precision':>23} {'recall':>23} " \
+             f"{'FA/1000 clean orders':>20}"
     print(header)
     print("-" * len(header))
     for name in detectors:
         for steps, label in (("large", "steps>=3sd"), ("small", "steps<3sd"),
                              ("none", "no steps")):
             s = scores[(name, steps)]
-            pr = f"{s.precision:9.3f}" if steps != "none" else f"{'-':>9}"
-            rc = f"{s.recall:7.3f}" if steps != "none" else f"{'-':>7}"
-            f1 = f"{s.f1:6.3f}" if steps != "none" else f"{'-':>6}"
-            print(f"{name:26} {label:12} {pr} {rc} {f1} {s.false_alarm_rate:13.2f}")
-    print("\nlntsite by noise shape (steps>=3sd: precision / recall; no steps: FA/1000)")
-    print(f"{'noise':10} {'samples':>7} {'precision':>9} {'recall':>7} {'FA/1000 clean':>13}")
+            pr = share(s.true_positives, s.detections) if steps != "none" else "-"
+            rc = share(s.true_positives, s.changes) if steps != "none" else "-"
+            print(f"{name:26} {label:11} {pr:>23} {rc:>23} "
+                  f"{per_thousand(s.false_alarms, s.clean_orders):>20}")
+    print("\nlntsite by noise shape (steps>=3sd: recall; no steps: false alarms)")
+    print(f"{'noise':11} {'samples':>7} {'recall':>23} {'FA/1000 clean orders':>20}")
     for kind in NOISE_KINDS + INFO_KINDS:
         for samples in (1, 3):
             s = by_kind[("large", kind, samples)]
             clean = by_kind[("none", kind, samples)]
-            print(f"{kind:10} {samples:7} {s.precision:9.3f} {s.recall:7.3f} "
-                  f"{clean.false_alarm_rate:13.2f}")
+            print(f"{kind:11} {samples:7} {share(s.true_positives, s.changes):>23} "
+                  f"{per_thousand(clean.false_alarms, clean.clean_orders):>20}")
 
-    # Delay and live (provisional) alarms, replayed order by order.
+    # Delay, replayed order by order on the step series of the table above.
     delays: list[int] = []
     missed_live = 0
-    targeted = [c for c in cases if c.kind not in INFO_KINDS]
-    for case in [c for c in targeted if c.steps == "large"][::3]:
-        first_seen, _ = replay(case.series, params)
+    targeted = [c for c in cases if c.kind not in INFO_KINDS and c.steps == "large"]
+    for case, (first_seen, _) in zip(targeted, replay(targeted, params), strict=True):
         for change in case.changes:
             delay = first_delay(case.series, first_seen, change)
             if delay is None:
                 missed_live += 1
             else:
                 delays.append(delay)
-    print("\nReplayed order by order (pipeline semantics, lntsite):")
-    print(f"  steps>=3sd: median delay {statistics.median(delays):.0f} orders, "
-          f"90th percentile {np.percentile(delays, 90):.0f}, never reported {missed_live}")
+    print(f"\nReplayed order by order (pipeline semantics), steps>=3sd, {len(targeted)} "
+          f"series: median delay {statistics.median(delays):.0f} orders, 90th percentile "
+          f"{np.percentile(delays, 90):.0f}, never reported {missed_live} of "
+          f"{missed_live + len(delays)}")
 
     # Every alarm ever raised on clean histories, withdrawn ones included: what people see.
-    print(f"\nClean histories replayed ({LIVE_SERIES} x {LENGTH} orders per row, noise 1-5 %): "
-          f"alarms ever raised per 1000 orders; series with an alarm in the first "
-          f"{EARLY} orders")
-    print(f"{'noise':10} {'samples':>7} {'ever/1000':>9} {'final/1000':>10} {'early':>5}")
+    print(f"\nClean histories replayed ({trials} x {LENGTH} orders per row, noise 1-5 %): "
+          f"alarms ever raised per 1,000 orders (withdrawn ones included), stored at the "
+          f"end, and series with an alarm in their first {EARLY} orders")
+    print(f"{'noise':10} {'samples':>7} {'ever/1000':>20} {'final/1000':>20} "
+          f"{'early (series)':>23}")
     live_ok = early_ok = True
-    live_rng = np.random.default_rng(SEED + 1)
+    live_rng = np.random.default_rng(args.seed + 1)
     for kind in NOISE_KINDS:
         for samples in (1, 3):
-            ever = final_count = early = orders = 0
-            for _ in range(LIVE_SERIES):
-                case = make_case(live_rng, kind, samples, "none")
-                first_seen, stored = replay(case.series, params)
-                ever += len(first_seen)
-                final_count += len(stored)
-                early += any(index < EARLY for index in first_seen)
-                orders += len(case.series)
-            rate = 1000 * ever / orders
-            if kind in LIVE_TARGET_KINDS:
-                live_ok = live_ok and rate <= 1.0
-                early_ok = early_ok and 1000 * early / LIVE_SERIES <= 0.1
-            print(f"{kind:10} {samples:7} {rate:9.2f} {1000 * final_count / orders:10.2f} "
-                  f"{early:5}")
+            clean_cases = [make_case(live_rng, kind, samples, "none") for _ in range(trials)]
+            outcomes = replay(clean_cases, params)
+            ever = sum(len(first_seen) for first_seen, _ in outcomes)
+            final_count = sum(len(stored) for _, stored in outcomes)
+            early = sum(any(index < EARLY for index in first_seen) for first_seen, _ in outcomes)
+            orders = trials * LENGTH
+            live_ok = live_ok and ever / orders <= 0.001
+            # A wild first run followed by normal ones is a step on a one-run history (the
+            # short-history rule): spikes are kept out of the early-alarm target.
+            if kind != "spikes":
+                early_ok = early_ok and early / trials <= 0.001
+            print(f"{kind:10} {samples:7} {per_thousand(ever, orders):>20} "
+                  f"{per_thousand(final_count, orders):>20} {share(early, trials):>23}")
 
-    print("\n10 % step, 3 samples per run, gaussian noise, replayed (LNT-style: delay 1):")
-    print(f"{'noise sd':>8} {'by 2nd run':>10} {'median delay':>12} {'final found':>11}")
+    print(f"\n10 % step, 3 samples per run, gaussian noise, replayed ({trials} trials per "
+          f"row; LNT-style: delay 1): share reported by the k-th run at the new level")
+    print(f"{'noise sd':>8} {'by 2nd run':>23} {'by 3rd run':>23} {'median delay':>12} "
+          f"{'final found':>23}")
     delay_ok = True
     for sigma in (0.01, 0.02, 0.03, 0.05):
-        on_time = found_final = 0
+        step_cases = [make_case(rng, "gaussian", 3, "large", length=45, sigma=sigma,
+                                step_at=30, step_size=0.10) for _ in range(trials)]
         per: list[int] = []
-        trials = 40
-        for _ in range(trials):
-            case = make_case(rng, "gaussian", 3, "large", length=45, sigma=sigma,
-                             step_at=30, step_size=0.10)
-            first_seen, stored = replay(case.series, params)
-            delay = first_delay(case.series, first_seen, 30)
-            if delay is not None:
-                per.append(delay)
-                on_time += delay <= 2
-            found_final += match(sorted(stored), [30])
-        med = f"{statistics.median(per):.0f}" if per else "-"
-        print(f"{sigma:8.0%} {on_time / trials:10.0%} {med:>12} {found_final / trials:11.0%}")
-        if sigma <= 0.03:
-            delay_ok = delay_ok and on_time / trials >= 0.95
-
-    print("\n10 % step, ONE sample per run, gaussian noise, replayed: share reported by the "
-          "k-th run after it")
-    print(f"{'noise sd':>8} {'by 2nd':>6} {'by 3rd':>6} {'by 4th':>6} {'by 5th':>6} "
-          f"{'by 8th':>6} {'median delay':>12}")
-    for sigma in (0.01, 0.02, 0.03):
-        per = []
-        trials = 40
-        for _ in range(trials):
-            case = make_case(rng, "gaussian", 1, "large", length=45, sigma=sigma,
-                             step_at=30, step_size=0.10)
-            first_seen, _ = replay(case.series, params)
+        found_final = 0
+        for case, (first_seen, stored) in zip(step_cases, replay(step_cases, params),
+                                              strict=True):
             delay = first_delay(case.series, first_seen, 30)
             per.append(delay if delay is not None else 99)
-        shares = " ".join(f"{sum(d <= k for d in per) / trials:6.0%}" for k in (2, 3, 4, 5, 8))
+            found_final += match(sorted(stored), [30])
+        second, third = sum(d <= 2 for d in per), sum(d <= 3 for d in per)
+        print(f"{sigma:8.0%} {share(second, trials):>23} {share(third, trials):>23} "
+              f"{statistics.median(per):12.0f} {share(found_final, trials):>23}")
+        if sigma <= 0.03:
+            delay_ok = delay_ok and second / trials >= 0.95 and third / trials >= 0.99
+
+    print(f"\n10 % step, ONE sample per run, gaussian noise, replayed ({trials} trials per "
+          "row): share reported by the k-th run at the new level")
+    print(f"{'noise sd':>8} {'by 4th':>23} {'by 5th':>23} {'by 8th':>23} {'median delay':>12}")
+    for sigma in (0.01, 0.02, 0.03):
+        step_cases = [make_case(rng, "gaussian", 1, "large", length=45, sigma=sigma,
+                                step_at=30, step_size=0.10) for _ in range(trials)]
+        per = []
+        for case, (first_seen, _) in zip(step_cases, replay(step_cases, params), strict=True):
+            delay = first_delay(case.series, first_seen, 30)
+            per.append(delay if delay is not None else 99)
+        shares = " ".join(f"{share(sum(d <= k for d in per), trials):>23}" for k in (4, 5, 8))
         print(f"{sigma:8.0%} {shares} {statistics.median(per):12.0f}")
 
-    # The best any detector on run levels can do for the 3 % row above: known noise, a
-    # threshold set so that one look at two runs after the step raises at most 1 alarm in
-    # 1,000 clean cases (the whole budget of the target above), Monte Carlo on this generator.
-    oracle_rng = np.random.default_rng(SEED + 2)
+    draws = max(100_000, 100 * trials)
+    weighted, on_levels = best_achievable(np.random.default_rng(args.seed + 2), 0.03, draws)
+    print(f"\nBest achievable at 3 % noise, 3 samples, by the 2nd run, at most 1 false alarm "
+          f"in 1,000 looks, same noise model ({draws:,} draws; an oracle that knows the noise "
+          f"model and the old level and spends the whole budget on that look): "
+          f"{weighted:.1%} on the raw samples, {on_levels:.1%} on run levels (medians)")
 
-    def levels(count: int, shift: float, draws: int = 100_000) -> npt.NDArray[np.float64]:
-        single = oracle_rng.random((draws, count)) >= 0.9
-        noise = oracle_rng.normal(0, 0.03, (draws, count, 3))
-        level = np.where(single, noise[:, :, 0], np.median(noise, axis=2))
-        level += oracle_rng.normal(0, 0.015, (draws, count))
-        return (1 + shift) * (1 + level)
-
-    before = np.median(levels(20, 0.0), axis=1)
-    threshold = np.quantile(np.abs(levels(2, 0.0).mean(axis=1) - before), 0.999)
-    oracle = float(np.mean(levels(2, 0.10).mean(axis=1) - before > threshold))
-    print(f"\nUpper bound at 3 % noise, 3 samples, by the 2nd run, with at most 1 false alarm "
-          f"in 1,000 looks: {oracle:.0%} (known noise, levels only)")
+    print(f"\nShort histories (LNT-like: 1-3 single-sample runs, then a step of x{{1/4, 3, "
+          f"10}}; {trials} trials per row, 1 % noise)")
+    short_rng = np.random.default_rng(args.seed + 5)
+    print(f"{'runs before':>11} {'suspect at once':>23} {'change on the next run':>23}")
+    for before in (1, 2, 3):
+        suspected = confirmed = 0
+        for _ in range(trials):
+            factor = float(short_rng.choice([0.25, 3.0, 10.0]))
+            values = [float(v) for v in 1 + short_rng.normal(0, 0.01, before + 2)]
+            history: Series = [v for v in values[:before]] + [v * factor for v in values[before:]]
+            suspected += find_suspect(history[:-1]) is not None
+            confirmed += [p.index for p in find_change_points(history)] == [before]
+        print(f"{before:11} {share(suspected, trials):>23} {share(confirmed, trials):>23}")
+    for kind in ("gaussian", "spikes"):
+        changed = suspected = 0
+        for _ in range(trials):
+            case = make_case(short_rng, kind, 1, "none", length=6)
+            changed += any(find_change_points(case.series[:k]) for k in range(1, 7))
+            suspected += any(find_suspect(case.series[:k]) is not None for k in range(1, 7))
+        label = kind + (", 2 % wild runs x1.3-x3" if kind == "spikes" else "")
+        print(f"  clean 6-run single-sample histories ({label}) "
+              f"with a change at any run: {share(changed, trials)}; "
+              f"with a suspect: {share(suspected, trials)}")
 
     print("\nSuspects (find_suspect on the newest run, 3 samples per run, 30 clean runs "
           "before it):")
-    suspect_rng = np.random.default_rng(SEED + 3)
-    clean_trials = 2000
+    suspect_rng = np.random.default_rng(args.seed + 3)
+    clean_trials = 2 * trials
     rates = []
     for kind in NOISE_KINDS:
         hits = sum(
             find_suspect(make_case(suspect_rng, kind, 3, "none", length=31).series) is not None
             for _ in range(clean_trials)
         )
-        rates.append(f"{kind} {hits}/{clean_trials}")
-    print("  clean newest run is a suspect: " + ", ".join(rates))
+        rates.append(f"{kind} {share(hits, clean_trials)}")
+    print("  clean newest run is a suspect: " + "; ".join(rates))
     caught = []
     for sigma in (0.01, 0.02, 0.03):
-        trials = 200
         hits = 0
         for _ in range(trials):
             case = make_case(suspect_rng, "gaussian", 3, "large", length=31, sigma=sigma,
                              step_at=30, step_size=0.10)
             hits += find_suspect(case.series) is not None
-        caught.append(f"{sigma:.0%} noise {hits / trials:.0%}")
-    print("  10 % step on the newest run is a suspect: " + ", ".join(caught)
+        caught.append(f"{sigma:.0%} noise {share(hits, trials)}")
+    print("  10 % step on the newest run is a suspect: " + "; ".join(caught)
           + " (10 % of runs keep one sample and can never be one)")
 
     # Speed: what the pipeline does per series after a submission (slice at the end).
@@ -428,7 +529,8 @@ def main() -> None:
           f"{per_second:,.0f} series/s ({per_series_ms:.2f} ms per series)")
 
     # Screening on levels: the detection task's first pass over every series of a run.
-    screen_seconds, screened_out, suspects_out = screening_speed(np.random.default_rng(SEED + 4))
+    screen_seconds, screened_out, suspects_out = screening_speed(
+        np.random.default_rng(args.seed + 4))
     rows_per_second = SCREEN_ROWS / screen_seconds
     print(f"Speed: screen_levels on {SCREEN_ROWS:,} x {SCREEN_ORDERS} levels (clean series, "
           f"slice at the end of a long history): {screen_seconds * 1e3:.0f} ms, "
@@ -440,23 +542,24 @@ def main() -> None:
     targets = [
         ("precision >= 0.95 on steps >= 3 sd", large.precision >= 0.95),
         ("recall >= 0.90 on steps >= 3 sd", large.recall >= 0.90),
-        ("<= 1 false alarm per 1000 clean orders", clean.false_alarm_rate <= 1.0),
-        ("10 % step, 3 samples: reported by 2nd run (>= 95 %, noise <= 3 %)", delay_ok),
-        ("<= 1 alarm ever raised per 1000 clean orders, replayed (gaussian, heavy, "
-         "bimodal; 1 and 3 samples)", live_ok),
-        (f"no alarm in the first {EARLY} orders of a clean history (<= 0.1 per 1000 series)",
-         early_ok),
+        ("<= 1 false alarm per 1000 clean orders (offline)", clean.false_alarm_rate <= 1.0),
+        ("10 % step, 3 samples, noise <= 3 %: >= 95 % by the 2nd run, >= 99 % by the 3rd",
+         delay_ok),
+        ("<= 1 alarm ever raised per 1000 clean orders, replayed (every noise shape, drift "
+         "included; 1 and 3 samples)", live_ok),
+        (f"no alarm in the first {EARLY} orders of a clean history (<= 1 in 1,000 series; "
+         "every noise shape but spikes)", early_ok),
         ("evaluate_slice under 1 ms per series", per_series_ms < 1.0),
         (f"screen_levels on {SCREEN_ROWS:,} x {SCREEN_ORDERS} under 150 ms",
          screen_seconds < 0.150),
         (">= 95 % of clean rows screened out (levels and suspects)",
          screened_out >= 0.95 and suspects_out >= 0.95),
     ]
-    print("\nTargets:")
+    print("\nTargets (on the point estimates):")
     for label, ok in targets:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}")
-    print(f"\nCite in the README as: python bench/detection_quality.py "
-          f"(ran in {time.perf_counter() - started:.0f} s)")
+    print(f"\nCite in the README as: python bench/detection_quality.py --seed {args.seed} "
+          f"--trials {trials} (ran in {time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -17,23 +17,29 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   not in known orders, so that the verdict stays local even across long gaps);
 * ``old`` and ``new`` are the medians of the levels of the two windows;
 * the noise (one order's level, in the metric's unit) is estimated from the history itself:
-  the absolute differences of every pair of known levels inside the before window and
-  inside the after window (never across ``i``, so the step does not inflate them), averaged
-  over the smallest 70 % of them (robust to a few wild orders and to a second mode; slow
-  drift counts as noise), scaled to a Gaussian standard deviation and floored at
+  the absolute differences of the pairs of known levels at most ``noise_pair_lag`` orders
+  apart inside the before window and inside the after window (never across ``i``, so the
+  step does not inflate them; nor, much, an earlier step or a drift inside a window),
+  averaged over the smallest 70 % of them (robust to a few wild orders and to a second
+  mode), scaled to a Gaussian standard deviation and floored at
   ``noise_floor_relative x |old|``. Unlike deviations from a window's own median, this
   is unbiased on an after window of two or three orders (the end of history);
 * ``i`` is a *candidate* when all of these hold:
   at least ``min_before`` / ``min_after`` known orders on each side;
   ``|new - old| / |old| >= min_relative_change``;
   ``|new - old| >= min_effect_sigmas`` noise units;
-  the z-score ``|new - old| / (noise * sqrt(v(n_before)/n_before + v(n_after)/n_after))``
-  (the standard error of a difference of two medians; ``v(n)`` is 1 for one or two levels,
-  1.35 for three, ... ``pi/2`` for many) reaches the quantile of a Student t with the
-  one-sided tail that ``min_z`` has for a Gaussian, with 0.75 degrees of freedom per order
-  that contributes pairs to the noise: the noise is estimated, and a z-score computed with
-  few orders must be larger (``min_z = 3.25`` needs 3.8 with full windows, 4.0 with 20
-  orders before and two after, 5.1 with ten before and two after);
+  the z-score reaches the quantile of a Student t with the one-sided tail that ``min_z``
+  has for a Gaussian, with 0.70 degrees of freedom per order that contributes pairs to the
+  noise: the noise is estimated, and a z-score computed with few orders must be larger
+  (``min_z = 3.0`` needs 3.4 with full windows, 3.6 with 20 orders before and two after,
+  4.5 with ten before and two after). The z-score is the shift between the *clipped
+  means* of the two windows (each level first pulled to within ``clip_sigmas`` noise
+  units of its window's median: a one-step Huber estimate, nearly as efficient as a mean
+  on Gaussian levels and as robust as a median to one wild run), in the direction of
+  ``new - old``, over ``noise * sqrt(1.06/n_before + 1.06/n_after)`` (1.0 instead of
+  1.06 for a window of one or two levels). When a linear trend common to both windows
+  (below) has a slope at least ``trend_t`` standard errors from zero, the trend's
+  share is taken out of the shift and the slope's variance added to the standard error;
   order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
   midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level);
   the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
@@ -43,6 +49,14 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   median, so the step does not tilt it) explains at most ``max_drift_share`` of the step;
   a two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``) of all the samples of the
   before window against all the samples of the after window gives ``p <= alpha``.
+* Short history: with one to ``short_history`` known orders before it, ``i`` is also a
+  candidate when every known level of its after window is at least ``min_step_ratio``
+  times every known level of its before window, or at most its inverse (all levels
+  positive), with ``min_after`` known orders after it; no rank test is needed (none can
+  pass on so few samples) and ``method`` is ``SHORT_HISTORY_METHOD``. LNT's own corpus
+  (1.0 then 10.0, one sample per run) is then a suspect at once (``find_suspect``) and a
+  change on the next run at 10.0. The price: a wild first run (x2 or more) followed by
+  two normal ones is reported too, as nothing on a one-run history can tell them apart.
   Every condition but the rank test (the *cheap* conditions) depends on the levels alone;
   ``candidate_cells`` evaluates them with numpy for many indices, of many series, at once,
   and scipy is only called for the few indices that pass them. ``screen_levels`` (module
@@ -79,8 +93,11 @@ more orders exist after it.
 Each new run re-evaluates the last ``lookahead`` indices, so an index gets about ten
 looks while its after window fills; every alarm raised on one of them reaches people
 even if a later look withdraws it. The thresholds are set for that: on clean replayed
-histories (``bench/detection_quality.py``) fewer than one alarm per 1,000 orders is ever
-raised, withdrawn ones included, and none in the first 10 orders of a history.
+histories (``bench/detection_quality.py``, 150,000 orders per row) 0.15-0.75 alarms per
+1,000 orders are ever raised, withdrawn ones included, with gaussian, heavy-tailed or
+bimodal noise of 1-5 %, 0.25-1.0 with wild runs, but 1.2 (one sample per run) to 3.5
+(three) on a slow drift of 3-10 sigma over 150 orders, which a window of 20 runs cannot
+tell from a small step.
 
 A change needs at least ``min_after`` (default 2) known orders at the new level, so one
 outlying run never raises an alarm on its own, and ``min_before`` (default 2) before it.
@@ -91,7 +108,8 @@ The rank test then decides how much more is needed, because it cannot reach ``al
   noise is reported by the second run after it), three after with two before;
 * ONE sample per order: four orders after the step with 20 known before (three after can
   never reach 0.001: p >= 0.0011), five after with 10 before, eight after with six before,
-  ten after with five before; with four or fewer before it, never.
+  ten after with five before; with four or fewer before it, never by the rank test: only
+  the short-history rule (a step of ``min_step_ratio`` or more) reports a change there.
 
 Samples with ties (quantised timings) get the normal approximation of the rank test,
 which is conservative on small windows and may need one order more.
@@ -115,6 +133,8 @@ BoolArray = npt.NDArray[np.bool_]
 SeriesItem = float | Sequence[float] | None
 
 METHOD = "mwu+median"
+# A change reported by the short-history rule (``DetectionParams.min_step_ratio``).
+SHORT_HISTORY_METHOD = "mwu+median/short-history"
 
 # The noise scale averages the smallest _PAIR_KEEP of the absolute differences of pairs of
 # levels; for a unit Gaussian such a difference is |N(0, 2)|, and that average is
@@ -122,8 +142,9 @@ METHOD = "mwu+median"
 _PAIR_KEEP = 0.7
 _PAIR_TRIMMED_ABS_MEAN = 0.66987
 # Degrees of freedom of the noise estimate per order that contributes pairs: the trimmed
-# pairwise scale on n Gaussian levels varies like a sample standard deviation on 0.75 n.
-_DEGREES_PER_ORDER = 0.75
+# scale of pairs at most 5 orders apart on n Gaussian levels varies like a sample standard
+# deviation on 0.70 (n - 1) (simulated, 100,000 windows of 5, 10 and 20 levels: 0.70-0.77).
+_DEGREES_PER_ORDER = 0.70
 # Asymptotic variance of a sample median relative to that of a mean (Gaussian noise).
 _MEDIAN_VARIANCE_FACTOR = math.pi / 2
 # n * variance of the median of n unit Gaussians, n = 0 .. 20 (0 is a placeholder: an empty
@@ -132,13 +153,25 @@ _SMALL_MEDIAN_VARIANCE = np.array(
     [1.0, 1.0, 1.0, 1.35, 1.20, 1.44, 1.29, 1.48, 1.35, 1.50, 1.39,
      1.51, 1.42, 1.52, 1.44, 1.53, 1.46, 1.54, 1.47, 1.53, 1.47]
 )
+# n * variance of the mean of n unit Gaussians each clipped to 1.5 of their median, n >= 3
+# (simulated with 200,000 draws for n = 3 .. 30: 1.04 to 1.06, rounded up).
+_CLIPPED_MEAN_VARIANCE = 1.06
+# Default of ``DetectionParams.noise_pair_lag`` (also the default of ``_pairwise_scale``,
+# which the run report's verdict calls directly).
+_NOISE_PAIR_LAG = 5
 # Smallest noise used, in the metric's unit, so that a constant series at 0 divides safely.
 _TINY = 1e-12
 
 
 @dataclass(frozen=True)
 class DetectionParams:
-    """Tunables of the detector; every default was chosen on ``bench/detection_quality.py``.
+    """Tunables of the detector.
+
+    The defaults were chosen on ``bench/detection_quality.py --seed 20240521`` (its tune
+    seed) and are reported on another seed; the statistical ones (``min_z``, ``alpha``,
+    ``trend_t``) are tail probabilities, the others floors against what no test models
+    (``min_effect_sigmas``: a shift of less than 2.5 noise units is not reported however
+    long the windows, which is what keeps a slow drift from adding up to an alarm).
 
     Windows and radii are counted in orders (positions in the series, unknown ones
     included). Effects are in units of the estimated noise of one order's level unless said.
@@ -156,9 +189,9 @@ class DetectionParams:
     """Known orders needed in the after window (orders at the new level)."""
     min_relative_change: float = 0.01
     """Smallest ``|new - old| / |old|`` reported (0.01 = 1 %), whatever the noise."""
-    min_effect_sigmas: float = 2.0
+    min_effect_sigmas: float = 2.5
     """Smallest ``|new - old|`` reported, in noise units, whatever the window sizes."""
-    min_z: float = 3.25
+    min_z: float = 3.0
     """Smallest ``|new - old|`` in standard errors of the difference of the two medians,
     for a known noise; the threshold used is the Student t quantile with the same tail."""
     min_persistence: float = 0.75
@@ -167,10 +200,31 @@ class DetectionParams:
     """Known orders on each side of the candidate used for the sharpness check."""
     min_sharpness: float = 0.5
     """The near medians must differ by this fraction of ``new - old`` (rejects slow drifts)."""
+    trend_t: float = 2.0
+    """A linear trend common to both windows whose slope is at least this many standard
+    errors from zero is subtracted from the step before the z-score (whose standard error
+    then includes the slope's); a weaker one is ignored."""
     max_drift_share: float = 0.35
     """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
     alpha: float = 0.001
     """Significance level of the two-sided Mann-Whitney U test on the pooled samples."""
+    clip_sigmas: float = 1.5
+    """The z-score compares means of levels clipped to this many noise units of their
+    window's median (a one-step Huber estimate; its variance factors assume 1.5)."""
+    short_history: int = 4
+    """A before window with at most this many known orders is a *short history*: too few
+    to estimate the noise, so the ``min_step_ratio`` rule also applies there (0 turns it
+    off). With one sample per order the rank test cannot reach ``alpha`` with four or
+    fewer known orders before a step: there only this rule can report one."""
+    min_step_ratio: float = 2.0
+    """On a short history, a change is reported (without rank test) when every known level
+    of the after window is at least this ratio times every known level before it, or at
+    most its inverse (all levels positive). ``min_after`` orders at the new level are
+    still needed; a suspect needs one. 2.0: a doubling is far outside the run-to-run noise
+    of any benchmark we know (a few %), and a halving likewise."""
+    noise_pair_lag: int = _NOISE_PAIR_LAG
+    """The noise is taken from pairs of levels at most this many orders apart in one
+    window: an earlier step or a slow drift inside a window then barely inflates it."""
     noise_floor_relative: float = 0.001
     """The noise estimate is at least this fraction of ``|old|`` (quantised, flat series)."""
 
@@ -183,8 +237,14 @@ class DetectionParams:
             raise ValueError("min_before must be between 1 and window_before")
         if not 1 <= self.min_after <= self.window_after:
             raise ValueError("min_after must be between 1 and window_after")
+        if self.noise_pair_lag < 1:
+            raise ValueError("noise_pair_lag must be at least 1")
         if self.sharpness_orders < 1:
             raise ValueError("sharpness_orders must be at least 1")
+        if self.short_history < 0:
+            raise ValueError("short_history must not be negative")
+        if not self.min_step_ratio > 1:
+            raise ValueError("min_step_ratio must be greater than 1")
         if not 0 < self.alpha <= 1:
             raise ValueError("alpha must be in (0, 1]")
 
@@ -341,21 +401,22 @@ def samples_of(item: SeriesItem) -> list[float]:
 
 
 def _pairwise_scale(
-    windows_before: FloatArray, windows_after: FloatArray
+    windows_before: FloatArray, windows_after: FloatArray, lag: int = _NOISE_PAIR_LAG
 ) -> tuple[FloatArray, npt.NDArray[np.intp]]:
     """Gaussian-equivalent standard deviation of one level, per row, and its weight.
 
-    The absolute differences of every pair of known levels inside the same window (never
-    across the candidate, so the step does not inflate them) are pooled; the mean of the
-    smallest 70 % of them, divided by its expectation for a unit Gaussian, is the noise.
+    The absolute differences of the pairs of known levels at most ``lag`` orders apart
+    inside the same window (never across the candidate, so the step does not inflate
+    them) are pooled; the mean of the smallest 70 % of them, divided by its expectation
+    for a unit Gaussian, is the noise.
     Unlike deviations from a window median it is unbiased on a window of two or three
     orders, and the trim leaves out up to three wild orders in twenty, or a second mode.
     Also returns ``(n_before - 1) + (n_after - 1)`` (windows with one known order count
     0): the index, in ``_z_thresholds``, of the threshold that allows for the estimate's
     own uncertainty. A row with no pair gives NaN and index 0.
     """
-    first_b, second_b = _pairs(windows_before.shape[1])
-    first_a, second_a = _pairs(windows_after.shape[1])
+    first_b, second_b = _pairs(windows_before.shape[1], lag)
+    first_a, second_a = _pairs(windows_after.shape[1], lag)
     # One buffer, filled, sorted and masked in place: this runs on every cell that reaches
     # the noise test, so it avoids the temporaries of the obvious expression.
     split = len(first_b)
@@ -367,7 +428,7 @@ def _pairwise_scale(
     np.abs(differences, out=differences)
     known_before = np.count_nonzero(~np.isnan(windows_before), axis=1)
     known_after = np.count_nonzero(~np.isnan(windows_after), axis=1)
-    counts = known_before * (known_before - 1) // 2 + known_after * (known_after - 1) // 2
+    counts = np.count_nonzero(~np.isnan(differences), axis=1)  # pairs of known levels
     differences.sort(axis=1)  # NaN sorts last
     kept = np.maximum(np.floor(_PAIR_KEEP * counts), 1)
     # Beyond ``kept`` the sum sees zeros; inside it a difference is never NaN (a row
@@ -381,10 +442,11 @@ def _pairwise_scale(
 
 
 @lru_cache(maxsize=8)
-def _pairs(width: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Column indices ``(j, k)``, ``j < k``, of every pair in a window of ``width``."""
+def _pairs(width: int, lag: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Column indices ``(j, k)``, ``j < k <= j + lag``, of the pairs in a window of ``width``."""
     first, second = np.triu_indices(width, 1)
-    return first.astype(np.intp), second.astype(np.intp)
+    near = second - first <= lag
+    return first[near].astype(np.intp), second[near].astype(np.intp)
 
 
 @lru_cache(maxsize=8)
@@ -392,15 +454,36 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     """Threshold on z, indexed by ``(n_before - 1) + (n_after - 1)`` (0 .. ``size``).
 
     The noise is estimated, not known: a z-score computed with it has the heavier tails of
-    a Student t whose degrees of freedom are about 0.75 per pair-contributing order (the
-    variance of the trimmed pairwise scale, measured on Gaussian windows of 2 to 30
+    a Student t whose degrees of freedom are about 0.70 per pair-contributing order (the
+    variance of the trimmed pairwise scale, measured on Gaussian windows of 5 to 20
     orders). The threshold is the t quantile with the same one-sided tail as ``min_z``
-    has for a Gaussian: 3.25 becomes 3.8 with 28 such orders, 4.0 with 20, 5.1 with 10,
+    has for a Gaussian: 3.0 becomes 3.4 with 28 such orders, 3.6 with 20, 4.5 with 10,
     and no threshold can be met without a pair.
     """
     tail = float(norm.sf(min_z))
     degrees = _DEGREES_PER_ORDER * np.arange(1, size + 1, dtype=np.float64)
     return np.concatenate([[np.inf], t_distribution.isf(tail, degrees)]).astype(np.float64)
+
+
+def _clipped_mean(rows: FloatArray, centres: FloatArray, clip: FloatArray) -> FloatArray:
+    """Mean of each row's known values, each clipped to ``centre +- clip`` first.
+
+    A one-step Huber estimate of location around the row's median. Rows with no known
+    value give NaN (never reached: a cell has known orders on both sides).
+    """
+    low, high = (centres - clip)[:, None], (centres + clip)[:, None]
+    clipped = np.minimum(np.maximum(rows, low), high)  # NaN stays NaN
+    known = np.count_nonzero(~np.isnan(rows), axis=1)
+    return np.asarray(np.nansum(clipped, axis=1) / np.maximum(known, 1), dtype=np.float64)
+
+
+def _clipped_mean_variance_factor(counts: npt.NDArray[np.intp]) -> FloatArray:
+    """Variance of ``_clipped_mean`` of ``n`` Gaussian levels, in units of ``noise**2 / n``.
+
+    1.0 for one or two levels (the clip is symmetric about their median: the plain mean),
+    ``_CLIPPED_MEAN_VARIANCE`` from three on.
+    """
+    return np.where(counts <= 2, 1.0, _CLIPPED_MEAN_VARIANCE)
 
 
 def _median_variance_factor(counts: npt.NDArray[np.intp]) -> FloatArray:
@@ -481,6 +564,9 @@ class Cells:
     new: FloatArray
     relative: FloatArray
     z: FloatArray
+    short_history: BoolArray
+    """True where the cell is a candidate by the short-history rule (``min_step_ratio``):
+    no rank test is needed there, and ``z`` is infinite."""
 
 
 def candidate_cells(
@@ -512,7 +598,8 @@ def candidate_cells(
     new = np.full(count, np.nan)
     relative = np.full(count, np.nan)
     z = np.full(count, np.nan)
-    result = Cells(candidate, old, new, relative, z)
+    short = np.zeros(count, dtype=np.bool_)
+    result = Cells(candidate, old, new, relative, z, short)
     if count == 0:
         return result
     series, width = levels.shape
@@ -531,9 +618,14 @@ def candidate_cells(
         & (n_before >= params.min_before)
         & (n_after >= params.min_after)
     )
-    if len(cells) == 0:
+    tiny = np.flatnonzero(
+        known[rows, columns]
+        & (n_before >= 1)
+        & (n_before <= params.short_history)
+        & (n_after >= params.min_after)
+    )
+    if len(cells) == 0 and len(tiny) == 0:
         return result
-    # Stage 1: the conditions on the medians of the two windows.
     padded = np.concatenate(
         [np.full((series, before_w), np.nan), levels, np.full((series, after_w), np.nan)],
         axis=1,
@@ -542,6 +634,12 @@ def candidate_cells(
     # i of ``all_before``, its after window is window i of ``all_after``.
     all_before = np.lib.stride_tricks.sliding_window_view(padded, before_w, axis=1)
     all_after = np.lib.stride_tricks.sliding_window_view(padded[:, before_w:], after_w, axis=1)
+    if len(tiny):
+        _short_history_steps(result, all_before, all_after, tiny, rows[tiny], columns[tiny],
+                             n_before[tiny], n_after[tiny], params.min_step_ratio)
+    if len(cells) == 0:
+        return result
+    # Stage 1: the conditions on the medians of the two windows.
     r, c = rows[cells], columns[cells]
     windows_after = all_after[r, c]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -579,16 +677,22 @@ def candidate_cells(
         old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
         # Stage 3: the conditions that need the noise.
         windows_before, windows_after = all_before[r, c], all_after[r, c]
-        noise_scale, degrees = _pairwise_scale(windows_before, windows_after)
+        noise_scale, degrees = _pairwise_scale(windows_before, windows_after,
+                                               params.noise_pair_lag)
         noise = np.maximum(
             np.maximum(noise_scale, params.noise_floor_relative * np.abs(old_c)), _TINY
         )
         effect = np.abs(delta) / noise
+        # The z-score compares clipped means (each level pulled to within
+        # ``clip_sigmas`` noise units of its window's median, then averaged): nearly
+        # as efficient as a mean on Gaussian levels, as robust as a median to a wild run.
+        clip = params.clip_sigmas * noise
+        shift = (_clipped_mean(windows_after, new_c, clip)
+                 - _clipped_mean(windows_before, old_c, clip)) * direction
         standard_error = np.sqrt(
-            _median_variance_factor(n_before) / n_before
-            + _median_variance_factor(n_after) / n_after
+            _clipped_mean_variance_factor(n_before) / n_before
+            + _clipped_mean_variance_factor(n_after) / n_after
         )
-        z_c = effect / standard_error
         z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
         # Drift: one common slope fitted to both windows around their own medians (least
         # squares, residuals clipped at 3 noise units so that a wild run does not tilt it),
@@ -603,9 +707,57 @@ def candidate_cells(
         trend = np.where(sxx > 0, (sxy_before + sxy_after) / np.where(sxx > 0, sxx, 1), 0.0)
         drift = trend * (centre_after - centre_before)
         steady = np.nan_to_num(drift * direction) <= params.max_drift_share * np.abs(delta)
-        z[cells] = z_c
-        candidate[cells] = (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady
+        # A trend that is significant (|slope| at least ``trend_t`` of its standard error)
+        # is taken out of the shift, and the slope's uncertainty added to the standard
+        # error: a slow drift then does not add up to a step between distant windows.
+        distance = centre_after - centre_before
+        root_sxx = np.sqrt(sxx)
+        trending = np.abs(trend) * root_sxx >= params.trend_t * noise
+        detrended = np.where(trending, shift - np.nan_to_num(drift * direction), shift)
+        standard_error = np.sqrt(
+            standard_error**2
+            + np.where(trending, distance**2 / np.where(sxx > 0, sxx, 1.0), 0.0)
+        )
+        z_c = np.maximum(detrended, 0.0) / noise / standard_error
+        z[cells] = np.where(short[cells], np.inf, z_c)
+        candidate[cells] |= (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady
     return result
+
+
+def _short_history_steps(
+    result: Cells,
+    all_before: FloatArray,
+    all_after: FloatArray,
+    cells: npt.NDArray[np.intp],
+    r: npt.NDArray[np.intp],
+    c: npt.NDArray[np.intp],
+    n_before: npt.NDArray[np.intp],
+    n_after: npt.NDArray[np.intp],
+    ratio: float,
+) -> None:
+    """The short-history rule, written into ``result`` at ``cells``.
+
+    With one to ``short_history`` known orders before, a cell is a candidate when every
+    known level of its after window is at least ``ratio`` times every known level of its
+    before window (or at most ``1 / ratio`` of it), all levels positive. No noise can be
+    estimated from so few orders, but a step that large is not noise in any benchmark.
+    """
+    before, after = all_before[r, c], all_after[r, c]
+    with np.errstate(invalid="ignore"):
+        positive = (np.nanmin(before, axis=1) > 0) & (np.nanmin(after, axis=1) > 0)
+        up = np.nanmin(after, axis=1) >= ratio * np.nanmax(before, axis=1)
+        down = ratio * np.nanmax(after, axis=1) <= np.nanmin(before, axis=1)
+    hit = positive & (up | down)
+    if not hit.any():
+        return
+    chosen = cells[hit]
+    old_c, _ = _row_median(before[hit], n_before[hit])
+    new_c, _ = _row_median(after[hit], n_after[hit])
+    result.old[chosen], result.new[chosen] = old_c, new_c
+    result.relative[chosen] = (new_c - old_c) / old_c
+    result.z[chosen] = np.inf
+    result.short_history[chosen] = True
+    result.candidate[chosen] = True
 
 
 def _nearest_levels(
@@ -683,7 +835,7 @@ def _detect(
         before = [x for s in samples[max(0, i - before_w) : i] for x in s]
         after = [x for s in samples[i : i + after_w] for x in s]
         p_value = float(mannwhitneyu(before, after, alternative="two-sided").pvalue)
-        if p_value <= params.alpha:
+        if p_value <= params.alpha or cells.short_history[i - lo]:
             p_values[i] = p_value
     # The true step has the most extreme rank test (its windows are not contaminated by
     # the other level); then the larger z-score wins, then the earlier index.
@@ -704,7 +856,7 @@ def _detect(
                 new_value=float(new[i - lo]),
                 relative_change=float(cells.relative[i - lo]),
                 confidence=1.0 - p_values[i],
-                method=METHOD,
+                method=SHORT_HISTORY_METHOD if cells.short_history[i - lo] else METHOD,
                 is_regression=increased != bigger_is_better,
             )
         )

@@ -100,8 +100,9 @@ def screen_suspects(
 
     Returns a bool array of shape (series,).  False is a guarantee: ``find_suspect``
     returns None for that series, whatever its samples (with these medians and counts),
-    ``hashes`` and ``bigger_is_better``.  True means the newest known order holds at least
-    ``min_samples`` samples and passes every condition but the rank test.
+    ``hashes`` and ``bigger_is_better``.  True means the newest known order passes every
+    condition but the rank test and holds at least ``min_samples`` samples, or passes the
+    short-history rule (which needs neither).
     """
     del alpha  # the rank test can only turn a True into "no suspect"
     grid = _as_levels(levels)
@@ -115,7 +116,7 @@ def screen_suspects(
     # The newest known column of each row (length - 1 - first known from the right).
     last = (length - 1 - np.argmax(known[:, ::-1], axis=1)).astype(np.intp)
     rows = np.arange(rows_count, dtype=np.intp)
-    eligible = known[rows, last] & (sizes[rows, last] >= min_samples)
+    eligible = known[rows, last]
     relaxed = replace(
         params,
         min_after=1,
@@ -126,7 +127,9 @@ def screen_suspects(
     # find_suspect presents to the detector, so the cells can be evaluated in place.
     chosen = np.flatnonzero(eligible)
     screened = np.zeros(rows_count, dtype=np.bool_)
-    screened[chosen] = candidate_cells(grid, rows[chosen], last[chosen], relaxed).candidate
+    cells = candidate_cells(grid, rows[chosen], last[chosen], relaxed)
+    enough = sizes[chosen, last[chosen]] >= min_samples
+    screened[chosen] = (cells.candidate & enough) | cells.short_history
     return screened
 
 

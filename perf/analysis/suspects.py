@@ -6,8 +6,10 @@ strong evidence on its own: all its samples beyond the old level, far outside th
 noise.  Such a change is reported as a *suspect*: shown at once, never notified,
 and either confirmed by the next run (it then becomes an ordinary change point) or
 withdrawn when the next runs do not show it.  Only the newest known order of a
-history can be a suspect; a single-sample order never is (the rank test cannot
-reach ``alpha`` on one sample).
+history can be a suspect; a single-sample order is one only by the short-history rule
+(``DetectionParams.min_step_ratio``: at most ``short_history`` known orders before it,
+and a step of at least that ratio), since the rank test cannot reach ``alpha`` on one
+sample.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from perf.analysis.changepoints import (
+    SHORT_HISTORY_METHOD,
     ChangePoint,
     DetectionParams,
     SeriesItem,
@@ -42,21 +45,24 @@ def find_suspect(
     Runs the detector with ``min_after = 1`` and stricter evidence (a step of at least
     ``min_effect_sigmas`` noise units, z past the t threshold of ``min_z``, rank test
     p <= ``alpha``; each the stricter of this and ``params``) and keeps only a change at
-    the last known index, which must hold at least ``min_samples`` finite samples.  Only
+    the last known index, which must hold at least ``min_samples`` finite samples (any
+    number for a change by the short-history rule, which needs no rank test).  Only
     the last ``lookback + 1`` items are evaluated: nothing earlier can change that verdict.
-    Measured by ``bench/detection_quality.py`` on 3-sample runs (with a shared run offset)
-    after 30 clean orders: a 10 % step on the newest run is a suspect 90 % of the time at
-    1 % noise, 66 % at 2 %, 24 % at 3 % (the tenth of runs that keep one sample never is);
-    a clean newest run is none in 2,000 with Gaussian, heavy-tailed, bimodal or drifting
-    noise, but a whole wild run (all its samples x1.3-x3) is indistinguishable from a step
-    and is one (35 in 2,000 when 2 % of runs are wild).  Returns None when
+    Measured by ``bench/detection_quality.py`` (1,000 trials a rate) on 3-sample runs
+    (with a shared run offset) after 30 clean orders: a 10 % step on the newest run is a
+    suspect 90 % of the time at 1 % noise, 64 % at 2 %, 22 % at 3 % (the tenth of runs
+    that keep one sample never is); a clean newest run is none in 2,000 with Gaussian,
+    heavy-tailed, bimodal or drifting noise, but a whole wild run (all its samples
+    x1.3-x3) is indistinguishable from a step and is one (1.8 % when 2 % of runs are
+    wild). On a short history a wild single-sample run of x2 or more is one too.  Returns None when
     there is no such change, when the newest order is unknown-only, or when the ordinary
     detector would need more data anyway.  ``method`` ends in ``/suspect``.
     """
     known = [i for i, item in enumerate(series) if samples_of(item)]
-    if not known or len(samples_of(series[known[-1]])) < min_samples:
+    if not known:
         return None
     last = known[-1]
+    enough = len(samples_of(series[last])) >= min_samples
     relaxed = replace(
         params,
         min_after=1,
@@ -78,6 +84,6 @@ def find_suspect(
         params=relaxed,
     ).change_points
     for change in found:
-        if change.index == last:
+        if change.index == last and (enough or change.method == SHORT_HISTORY_METHOD):
             return replace(change, method=change.method + SUSPECT_METHOD_SUFFIX)
     return None

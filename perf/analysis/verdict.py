@@ -33,8 +33,10 @@ Each row gets one of these verdicts, in this order of precedence:
 ``FEW`` (too little history)
     the move reaches the threshold, the detector's model does not pass it, and the
     series has fewer than ``min_history`` known runs before the new one: the model's
-    threshold with that little history is so high (22 standard errors with 4 runs, 8.9
-    with 6, 5.4 with 10 against 4.05 with 20) that not passing it says nothing;
+    threshold with that little history is a Student t quantile on very few degrees of
+    freedom (``changepoints._z_thresholds``), so high that not passing it says nothing.
+    A step of ``min_step_ratio`` (2x) or more is the exception: the detector's
+    short-history rule passes it, so it is ``CHANGED`` however short the history;
 ``NOISE``
     within the noise: enough history, and the model does not pass the move.
 

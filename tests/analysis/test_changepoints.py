@@ -134,24 +134,34 @@ def test_short_flat_or_empty_series_have_no_change(series: list[SeriesItem]) -> 
     assert indices(series) == []
 
 
+ONE_SAMPLE_STEP: list[SeriesItem] = [
+    1.0, 1.01, 0.99, 1.03, 1.02, 0.98,
+    1.5, 1.51, 1.49, 1.52, 1.505, 1.48, 1.515, 1.495,
+]
+
+
 @pytest.mark.parametrize(
     ("series", "expected"),
     [
-        # LNT's corpus: 1.0 -> 10.0 with one order on each side: too little to tell.
+        # LNT's corpus: 1.0 -> 10.0 with one order on each side: a suspect at most ...
         ([1.0, 10.0], []),
         ([[1.0, 1.0, 1.0], [10.0, 10.0, 10.0]], []),
-        # With three samples per order, two orders on each side are not enough for the
-        # rank test (6 against 6 samples: p >= 0.0022) ...
-        ([[1.0, 1.01, 0.99], [1.0, 1.02, 0.98], [10.0, 10.1, 9.9], [10.0, 9.9, 10.2]], []),
-        # ... a third order after the step is (samples without ties: exact p = 0.0004).
-        ([[1.0, 1.01, 0.99], [1.005, 1.02, 0.98], [10.0, 10.1, 9.9], [10.02, 9.92, 10.2],
-          [10.12, 9.95, 10.04]], [2]),
-        # One sample per order needs many more: six before and four after cannot reach
-        # alpha (p >= 0.0095), six before and eight after can.
-        ([1.0, 1.01, 10.0, 10.1], []),
-        ([1.0, 1.01, 0.99, 1.03, 1.02, 0.98, 10.0, 10.1, 9.9, 10.05], []),
-        ([1.0, 1.01, 0.99, 1.03, 1.02, 0.98, 10.0, 10.1, 9.9, 10.05, 10.03, 9.95, 10.02,
-          10.08], [6]),
+        # ... and a change once the next run confirms it (the short-history rule: every
+        # order after is at least twice every order before).
+        ([1.0, 10.0, 10.0], [1]),
+        ([1.0, 1.01, 10.0, 10.1], [2]),
+        ([1.0, 1.01, 0.1, 0.11], [2]),
+        ([[1.0, 1.01, 0.99], [1.0, 1.02, 0.98], [10.0, 10.1, 9.9], [10.0, 9.9, 10.2]], [2]),
+        # A wild run, or a step short of the ratio, is not enough on a short history: the
+        # rank test cannot reach alpha on so few samples.
+        ([1.0, 1.02, 10.0, 1.01, 0.99], []),
+        ([1.0, 1.01, 1.5, 1.52], []),
+        ([1.0, 1.01, 0.99, 1.5, 1.52, 1.49, 1.51], []),
+        # Beyond ``short_history`` known orders, one sample per order needs the rank test:
+        # six before and four after cannot reach alpha (p >= 0.0095), six before and eight
+        # after can (samples without ties: exact p = 0.0007).
+        (ONE_SAMPLE_STEP[:10], []),
+        (ONE_SAMPLE_STEP, [6]),
     ],
 )
 def test_very_short_histories(series: list[SeriesItem], expected: list[int]) -> None:
@@ -176,6 +186,17 @@ def test_a_suspect_is_withdrawn_when_later_runs_do_not_confirm_it() -> None:
     assert indices(history) == []
 
 
+def test_a_fix_soon_after_a_regression_is_found_although_both_steps_share_a_window() -> None:
+    # The noise comes from levels at most ``noise_pair_lag`` apart: the regression inside
+    # the fix's before window does not inflate it.
+    history = noisy([1.0] * 20 + [1.1] * 12 + [1.0] * 8, samples=3, seed=24)
+    assert indices(history) == [20, 32]
+
+
+def test_the_short_history_rule_can_be_turned_off() -> None:
+    assert indices([1.0, 10.0, 10.0], params=DetectionParams(short_history=0)) == []
+
+
 def test_indices_refer_to_positions_in_the_input() -> None:
     series: list[SeriesItem] = [None] * 7 + step(30, 20, seed=20)
     assert indices(series) == [37]
@@ -196,6 +217,9 @@ def test_a_constant_series_at_zero_that_moves_has_an_infinite_relative_change() 
         ({"min_after": 11}, "min_after must be between 1 and window_after"),
         ({"alpha": 0.0}, "alpha must be in (0, 1]"),
         ({"sharpness_orders": 0}, "sharpness_orders must be at least 1"),
+        ({"noise_pair_lag": 0}, "noise_pair_lag must be at least 1"),
+        ({"short_history": -1}, "short_history must not be negative"),
+        ({"min_step_ratio": 1.0}, "min_step_ratio must be greater than 1"),
     ],
 )
 def test_it_refuses_bad_parameters(options: dict[str, int | float], message: str) -> None:

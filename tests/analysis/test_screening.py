@@ -203,6 +203,18 @@ def test_a_step_on_the_newest_run_alone_is_kept_for_suspects_only_with_enough_sa
     assert find_suspect(rows[0]) is not None
 
 
+def test_a_tenfold_single_sample_step_on_a_short_history_is_kept_for_suspects_and_changes() -> None:
+    # LNT's corpus case: the short-history rule needs neither samples nor a rank test.
+    rows: list[list[SeriesItem]] = [[1.0, 10.0], [1.0, 1.5]]
+    levels, counts = as_levels(rows, 2), as_counts(rows, 2)
+    assert list(screen_suspects(levels, counts)) == [True, False]
+    confirmed: list[list[SeriesItem]] = [[1.0, 10.0, 10.0], [1.0, 1.5, 1.5]]
+    kept = screen_levels(as_levels(confirmed, 3), offset=0, total_length=3)
+    assert list(kept) == [True, False]
+    assert find_suspect(rows[0]) is not None
+    assert reported(confirmed[0], 0, 3, range(0, 3), DetectionParams())
+
+
 @pytest.mark.parametrize(
     ("offset", "length", "total", "report"),
     [

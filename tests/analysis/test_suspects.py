@@ -80,3 +80,27 @@ def test_the_suspect_needs_only_the_last_window_of_history():
             assert replace(suspect, method=whole[0].method) == whole[0]
             checked += 1
     assert checked > 10
+
+
+def test_a_tenfold_step_after_one_single_sample_run_is_a_suspect_at_once():
+    # LNT's corpus: machine2/test1 execution_time 1.0 then 10.0, one sample per run.
+    suspect = find_suspect([1.0, 10.0])
+    assert suspect is not None
+    assert (suspect.index, suspect.old_value, suspect.new_value) == (1, 1.0, 10.0)
+    assert suspect.method == "mwu+median/short-history/suspect"
+
+
+def test_a_halving_on_a_short_history_is_a_suspect_too():
+    suspect = find_suspect([None, 2.0, 2.02, 1.98, 0.9])
+    assert suspect is not None and suspect.index == 4 and not suspect.is_regression
+
+
+def test_a_step_short_of_twice_on_a_short_history_is_not_a_suspect():
+    assert find_suspect([1.0, 1.01, 1.9]) is None
+
+
+def test_a_tenfold_single_sample_run_after_a_long_history_is_not_a_suspect():
+    # Beyond ``short_history`` orders one wild run is not evidence on its own.
+    rng = random.Random(5)
+    series = [noisy(1.0, rng, n=1)[0] for _ in range(10)] + [10.0]
+    assert find_suspect(series) is None

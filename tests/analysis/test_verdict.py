@@ -46,7 +46,8 @@ STEADY = history()
         (1.10, STEADY, {}, CHANGED),  # 10 sd: beyond the detector's noise
         (STEADY[-1] * 1.015, STEADY, {}, NOISE),
         (STEADY[-1] * 1.005, STEADY, {}, SMALL),  # under the 1 % threshold
-        (10.0, [1.0], {}, FEW),  # LNT's corpus: one run before a 10x step
+        (10.0, [1.0], {}, CHANGED),  # LNT's corpus: a 10x step is no noise, even so
+        (1.5, [1.0], {}, FEW),  # but 50 % on one run of history cannot be judged
         (1.2, [1.0, 1.02, 0.98], {}, FEW),  # the model cannot pass 20 % on 3 runs
         (10.0, [1.0, 1.01, 0.99, 1.0, 1.005, 0.995], {}, CHANGED),  # but a 10x step, yes
         (1.5, [], {}, FEW),  # no history at all
@@ -102,7 +103,7 @@ def test_min_history_decides_between_few_and_noise():
 
 
 def test_judging_many_moves_at_once_gives_each_its_own_verdict():
-    moves = [move(1.10, STEADY), move(10.0, [1.0]), move(STEADY[-1] * 1.015, STEADY)]
+    moves = [move(1.10, STEADY), move(1.5, [1.0]), move(STEADY[-1] * 1.015, STEADY)]
     assert [v.kind for v in judge(moves)] == [CHANGED, FEW, NOISE]
     assert [v.kind for v in judge(moves[::-1])] == [NOISE, FEW, CHANGED]
     assert judge([]) == []

@@ -2,6 +2,7 @@
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -12,7 +13,7 @@ from perf.analysis import find_change_points
 from perf.models import FieldChange, Regression, RegressionIndicator, Run
 from perf.services.detection import run_detect
 from perf.tasks import detect_run_task, enqueue_detection
-from tests.factories import report_doc, submit_doc
+from tests.factories import CORPUS, report_doc, submit_doc
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +303,30 @@ def test_detect_changes_over_a_machine_finds_what_the_incremental_path_found():
     assert "1 new changes" in out.getvalue()
     call_command("detect_changes", stdout=out, stderr=StringIO())  # idempotent
     assert [(c.series_id, c.end_position) for c in live_changes()] == found
+
+
+def corpus_report(name: str) -> dict:
+    return json.loads(Path(CORPUS, "utils/extra-reports", name).read_text())
+
+
+def test_lnts_tenfold_step_on_a_two_run_history_is_a_suspect_then_confirmed(settings):
+    # LNT's corpus: machine2/test1 execution_time 1.0 (order 152292) -> 10.0 (152293), one
+    # sample per run, no history before: the short-history rule, through the service.
+    settings.PERF_NOTIFY_EMAILS = ["perf-team@example.com"]
+    for name in ("nts-machine2-run1.json", "nts-regression-run1.json",
+                 "nts-regression-run2.json"):
+        submit_and_detect(corpus_report(name))
+    [suspect] = live_changes()
+    assert (suspect.test.name, suspect.metric.name) == ("test1", "execution_time")
+    assert (suspect.old_value, suspect.new_value) == (1.0, 10.0)
+    assert suspect.end_order.key == "152293"
+    assert not suspect.confirmed and mail.outbox == []
+    again = corpus_report("nts-regression-run2.json")
+    again["run"]["llvm_project_revision"] = "152294"
+    submit_and_detect(again)
+    [change] = live_changes()
+    assert change.confirmed and change.is_regression
+    assert (change.start_order.key,
+            change.end_order.key) == ("152292", "152293")
+    assert change.relative_change == pytest.approx(9.0)
+    assert len(mail.outbox) == 1
