@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from .services import detection, notifications
@@ -19,17 +20,26 @@ from .services import detection, notifications
 log = logging.getLogger(__name__)
 
 
-@shared_task(
-    autoretry_for=(DatabaseError,),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=5,
-)
-def detect_run_task(run_id: int) -> str:
-    """Detect the changes a run introduced (idempotent: safe to run twice), then
-    enqueue the notifications of the regressions it made ready (each once)."""
-    result = detection.run_detect(run_id)
+@shared_task(bind=True, max_retries=None)
+def detect_run_task(self: Task, run_id: int, resumed: bool = False) -> str:
+    """Detect the changes a run introduced (once: a second copy of the message does
+    nothing), then enqueue the notifications of the regressions it made ready.
+
+    A lost database connection is retried PERF_DETECTION_CONNECTION_RETRIES times,
+    each after the attempt's lease expired, without counting a poison-run attempt
+    (``resumed``); then the failure is recorded as any other (back-off, sweep)."""
+    try:
+        result = detection.run_detect(run_id, from_queue=True, count_attempt=not resumed)
+    except detection.CONNECTION_ERRORS as exc:
+        if self.request.retries >= settings.PERF_DETECTION_CONNECTION_RETRIES:
+            detection.run_detection_failed(run_id, f"{type(exc).__name__}: {exc}")
+            raise
+        raise self.retry(
+            exc=exc,
+            args=(run_id,),
+            kwargs={"resumed": True},
+            countdown=settings.PERF_DETECTION_LEASE_SECONDS + 2,
+        ) from exc
     for regression_id in result.notify:
         publish(notify_regression_task, regression_id)
     return result.summary
