@@ -1,0 +1,260 @@
+"""Detection recovers within 60 s, and only once, after a worker is SIGKILLed mid-task
+or the broker goes away and comes back (real Redis, real `celery worker` processes).
+
+``transactional_db``: the worker and web server are other processes and must see
+committed rows.  Each test is bounded: every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+
+from perf.models import FieldChange, Run
+from tests.factories import make_token, report_doc
+from tests.pipeline.test_celery_pipeline import BROKER, ROOT, free_port, lnt_submit, wait_for
+
+pytestmark = [
+    pytest.mark.pipeline,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not BROKER or connection.vendor != "postgresql",
+        reason="needs PERF_TEST_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL)",
+    ),
+]
+
+RECOVERY_SECONDS = 60
+
+
+class Stack:
+    """The web server and workers as processes, each with its log under ``tmp``."""
+
+    def __init__(self, tmp: Path, broker: str) -> None:
+        db = connection.settings_dict
+        self.tmp = tmp
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_BROKER_URL": broker,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "DJANGO_SETTINGS_MODULE": "lntsite.settings",
+            "PERF_DEBUG_TOOLBAR": "0",
+            "PERF_VAR_DIR": str(tmp),
+        }
+        self.procs: list[subprocess.Popen] = []
+        self.base = ""
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "a")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(  # noqa: S603 - our own programs
+            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def web(self) -> None:
+        port = free_port()
+        self.start(
+            "web", [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        )
+        self.base = f"http://127.0.0.1:{port}"
+        import urllib.request
+
+        def up() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.base}/health", timeout=2):  # noqa: S310
+                    return True
+            except OSError as exc:
+                return getattr(exc, "code", None) is not None  # an HTTP answer, even 503
+
+        wait_for(up, 60, "the web server")
+
+    def worker(self) -> subprocess.Popen:
+        """A worker with the sweep (beat) inside it, as `make run` starts one."""
+        return self.start(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "lntsite",
+                "worker",
+                "--beat",
+                "--schedule",
+                str(self.tmp / "beat-schedule"),
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+            ],
+        )
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+        print((self.tmp / "worker.log").read_text()[-3000:])  # noqa: T201 - shown on failure
+
+
+def purge(env: dict) -> None:
+    subprocess.run(  # noqa: S603 - our own celery app; start from an empty queue
+        [sys.executable, "-m", "celery", "-A", "lntsite", "purge", "-f"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def submit_history(stack: Stack, token: str, levels: list[float]) -> list[int]:
+    run_ids = []
+    for i, level in enumerate(levels):
+        tests = {
+            "bench/regressed": {"execution_time": [level, level * 1.001, level * 0.999]},
+            "bench/steady": {"execution_time": [2.0, 2.002, 1.998]},
+        }
+        body = lnt_submit(stack.base, token, report_doc(revision=7000 + i, tests=tests))
+        assert body["success"] is True
+        run_ids.append(body["run_id"])
+    return run_ids
+
+
+def all_detected(run_ids: list[int]) -> bool:
+    return Run.objects.filter(id__in=run_ids, detection_state=Run.DONE).count() == len(run_ids)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    s = Stack(tmp_path, BROKER)
+    purge(s.env)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def test_a_run_whose_worker_is_killed_mid_task_is_detected_once_within_60_s(stack):
+    stack.web()
+    run_ids = submit_history(stack, make_token("bot"), [1.0] * 12 + [1.2] * 3)
+    first = run_ids[0]
+    # Hold detection mid-task: the worker takes the run's lease, then waits on this lock.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE perf_fieldchange IN ACCESS EXCLUSIVE MODE")
+        worker = stack.worker()
+        wait_for(
+            lambda: Run.objects.filter(id=first, detection_started_at__isnull=False).exists(),
+            60,
+            "the worker to start detecting the first run",
+        )
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        killed = time.monotonic()
+    stack.worker()
+    wait_for(lambda: all_detected(run_ids), RECOVERY_SECONDS, "a new worker to detect every run")
+    took = time.monotonic() - killed
+    print(f"worker SIGKILL: every run detected {took:.1f} s after the kill")  # noqa: T201
+    assert took < RECOVERY_SECONDS
+    detected = dict(Run.objects.filter(id__in=run_ids).values_list("id", "detected_at"))
+    assert Run.objects.get(id=first).detection_attempts == 2  # the killed one and the retry
+    # One more sweep period: nothing is detected again.
+    time.sleep(20)
+    assert dict(Run.objects.filter(id__in=run_ids).values_list("id", "detected_at")) == detected
+    changes = FieldChange.objects.filter(test__name="bench/regressed", withdrawn=False)
+    assert changes.count() == 1
+    assert FieldChange.objects.filter(test__name="bench/steady", withdrawn=False).count() == 0
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis of our own on a free port, without persistence, that the test can stop."""
+    port = free_port()
+    args = [
+        shutil.which("redis-server") or "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
+    state = {"proc": None}
+
+    def start() -> None:
+        state["proc"] = subprocess.Popen(  # noqa: S603 - Debian's redis-server
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for(lambda: _pings(port), 20, "redis-server")
+
+    def kill() -> None:
+        state["proc"].kill()
+        state["proc"].wait(timeout=10)
+
+    start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0", start, kill
+    finally:
+        if state["proc"].poll() is None:
+            kill()
+
+
+def _pings(port: int) -> bool:
+    result = subprocess.run(  # noqa: S603
+        [shutil.which("redis-cli") or "redis-cli", "-p", str(port), "ping"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() == "PONG"
+
+
+def test_a_run_submitted_while_the_broker_is_down_is_detected_within_60_s_of_its_return(
+    tmp_path, private_redis
+):
+    url, start_redis, kill_redis = private_redis
+    stack = Stack(tmp_path, url)
+    try:
+        stack.web()
+        stack.worker()
+        token = make_token("bot")
+        before = submit_history(stack, token, [1.0])
+        wait_for(lambda: all_detected(before), 60, "detection with the broker up")
+        kill_redis()
+        started = time.monotonic()
+        body = lnt_submit(stack.base, token, report_doc(revision=8000))
+        assert body["success"] is True  # stored, answered, left for the sweep
+        assert time.monotonic() - started < 10
+        run_id = body["run_id"]
+        time.sleep(5)
+        start_redis()
+        back = time.monotonic()
+        wait_for(lambda: all_detected([run_id]), RECOVERY_SECONDS, "detection after the outage")
+        took = time.monotonic() - back
+        print(f"broker outage: run detected {took:.1f} s after Redis returned")  # noqa: T201
+        assert took < RECOVERY_SECONDS
+        assert Run.objects.get(id=run_id).detection_attempts == 1
+    finally:
+        stack.stop()
