@@ -246,9 +246,22 @@ PERF_DETECTION_CONNECTION_RETRIES = env_int("PERF_DETECTION_CONNECTION_RETRIES",
 # the longest countdown a message waits in a worker (a notification retry, at most
 # PERF_NOTIFY_RETRY_SECONDS x 2^(PERF_NOTIFY_MAX_ATTEMPTS - 2)) and the task time limit:
 # a shorter one would run delayed and long tasks twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": env_int("PERF_BROKER_VISIBILITY_TIMEOUT_SECONDS", 7200, minimum=60)
 }
+# The embedded broker of `make run`: kombu's filesystem transport, one file a message
+# under var/broker/ (no service, no extra package), so detection runs in a worker
+# process there too, never inside the submission request.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        data_folder_in=str(_broker_dir / "queue"),
+        data_folder_out=str(_broker_dir / "queue"),
+        control_folder=str(_broker_dir / "control"),
+        store_processed=False,
+    )
 # A run published for detection is "queued"; if no worker ever starts it (no lease),
 # the sweep publishes it again only when it has been queued this long (the broker
 # lost the message, e.g. a Redis restarted without persistence).
