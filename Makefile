@@ -21,9 +21,12 @@ demo: install
 # The embedded default: runserver plus a Celery worker (with the sweep, --beat) on
 # kombu's filesystem broker in var/broker/, so detection never runs inside a submission
 # request.  Ctrl-C stops both (the worker gets the same SIGINT, then the trap's TERM).
-EMBEDDED := CELERY_BROKER_URL=filesystem:// CELERY_TASK_ALWAYS_EAGER=0
+# Both write their /metrics samples to var/metrics (prometheus_client multiprocess mode).
+EMBEDDED := CELERY_BROKER_URL=filesystem:// CELERY_TASK_ALWAYS_EAGER=0 \
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics
 run: demo
 	@echo "lntsite on http://$(HOST)/  (log in for triage: $(PY) manage.py createsuperuser)"
+	@rm -rf var/metrics && mkdir -p var/metrics
 	@$(EMBEDDED) $(PY) -m celery -A lntsite worker --beat --schedule var/beat-schedule \
 	    --pool=solo --without-gossip --without-mingle --without-heartbeat -l WARNING & \
 	  worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \

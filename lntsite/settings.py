@@ -83,6 +83,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# /metrics (H10): request latency by route; outermost, so it times everything.
+MIDDLEWARE.insert(0, "perf.middleware.MetricsMiddleware")
+# Who may read /metrics: a scraper with this bearer token; unset, only while DEBUG.
+PERF_METRICS_TOKEN = os.environ.get("PERF_METRICS_TOKEN", "")
+
 ROOT_URLCONF = "lntsite.urls"
 WSGI_APPLICATION = "lntsite.wsgi.application"
 
