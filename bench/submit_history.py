@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,8 +55,9 @@ def report(machine: str, revision: int, tests: int, shift: float = 0.0) -> str:
     )
 
 
-def child(tests: int, history: int, repeat: int) -> None:
-    """One mode: set up, time, print a JSON line with the medians."""
+def child(tests: int, history: int, repeat: int, setup: bool) -> None:
+    """``setup``: migrate and load the detected history; else time one mode and print
+    a JSON line with the medians."""
     import django
 
     sys.path.insert(0, str(ROOT))
@@ -68,12 +70,14 @@ def child(tests: int, history: int, repeat: int) -> None:
     from perf.services.ingest import report_import
     from perf.services.tokens import token_create
 
-    call_command("migrate", verbosity=0)
+    if setup:
+        call_command("migrate", verbosity=0)
+        for revision in range(1, history + 1):
+            report_import(report("old-box", revision, tests), suite="nts", detect=False)
+        old = report_import(report("old-box", history + 1, tests), suite="nts", detect=False)
+        machine_detect_all(old.machine_id)
+        return
     client = Client(HTTP_AUTHTOKEN=token_create("bench")[1])
-    for revision in range(1, history + 1):
-        report_import(report("old-box", revision, tests), suite="nts", detect=False)
-    old = report_import(report("old-box", history + 1, tests), suite="nts", detect=False)
-    machine_detect_all(old.machine_id)
 
     def submit(doc: str) -> float:
         body = urlencode({"input_data": doc, "commit": "1", "merge": "reject"})
@@ -96,34 +100,36 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=1000, help="tests per run")
     parser.add_argument("--history", type=int, default=100, help="runs of history")
     parser.add_argument("--repeat", type=int, default=5, help="timed submissions per case")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["setup", "time"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.tests, args.history, args.repeat)
+        child(args.tests, args.history, args.repeat, setup=args.child == "setup")
         return
     print(f"{args.tests}-test submissions, {args.history} runs of history, median of {args.repeat}")  # noqa: T201
-    for mode, env in MODES.items():
-        with tempfile.TemporaryDirectory() as tmp:
-            run_env = {
-                **os.environ,
-                **env,
-                "PERF_VAR_DIR": tmp,
-                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-                "PERF_DEBUG_TOOLBAR": "0",
-            }
-            out = subprocess.run(  # noqa: S603 - this script, in a child
-                [sys.executable, __file__, "--child", *sys.argv[1:]],
-                env=run_env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        history_db = Path(tmp, "history.sqlite3")
+        _child(["setup"], {**MODES["eager"], "DATABASE_URL": f"sqlite:///{history_db}"}, tmp)
+        for mode, env in MODES.items():
+            db = Path(tmp, f"{mode}.sqlite3")
+            shutil.copyfile(history_db, db)
+            out = _child(["time"], {**env, "DATABASE_URL": f"sqlite:///{db}"}, tmp)
             row = json.loads(out.strip().splitlines()[-1])
             fresh, history = row["fresh"] * 1000, row["history"] * 1000
             print(  # noqa: T201
                 f"{mode:9s} fresh {fresh:7.0f} ms   history {history:7.0f} ms   "
                 f"ratio {history / fresh:.2f}x"
             )
+
+
+def _child(args: list[str], env: dict[str, str], tmp: str) -> str:
+    run_env = {**os.environ, **env, "PERF_VAR_DIR": tmp, "PERF_DEBUG_TOOLBAR": "0"}
+    return subprocess.run(  # noqa: S603 - this script, in a child
+        [sys.executable, __file__, *sys.argv[1:], "--child", *args],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 if __name__ == "__main__":
