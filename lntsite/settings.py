@@ -236,11 +236,11 @@ PERF_DETECTION_RETRY_SECONDS = env_int("PERF_DETECTION_RETRY_SECONDS", 300, mini
 # outage or database restart, and never twice.  A worker holds a lease on the run it
 # detects (renewed every third of PERF_DETECTION_LEASE_SECONDS); the sweep, every
 # PERF_PENDING_SWEEP_SECONDS, re-publishes a queued run whose lease expired (its worker
-# died), so recovery takes at most lease + sweep (30 + 15 s by default).  A run waiting
+# died), so recovery takes at most lease + sweep (30 + 10 s by default).  A run waiting
 # in the queue has no lease and is left alone; a second copy of a message finds the
 # run done or leased and does nothing.
 PERF_DETECTION_LEASE_SECONDS = env_int("PERF_DETECTION_LEASE_SECONDS", 30, minimum=3)
-PERF_PENDING_SWEEP_SECONDS = env_int("PERF_PENDING_SWEEP_SECONDS", 15, minimum=1)
+PERF_PENDING_SWEEP_SECONDS = env_int("PERF_PENDING_SWEEP_SECONDS", 10, minimum=1)
 # A lost database connection (OperationalError, InterfaceError) is retried by the task
 # this many times, PERF_DETECTION_LEASE_SECONDS + 2 s apart (past its own lease, so
 # the retry can take the run again): a 20 s outage uses one retry, the default covers

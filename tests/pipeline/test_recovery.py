@@ -176,7 +176,7 @@ def test_a_run_whose_worker_is_killed_mid_task_is_detected_once_within_60_s(stac
     assert took < RECOVERY_SECONDS
     detected = dict(Run.objects.filter(id__in=run_ids).values_list("id", "detected_at"))
     assert Run.objects.get(id=first).detection_attempts == 2  # the killed one and the retry
-    # One more sweep period: nothing is detected again.
+    # Two more sweep periods: nothing is detected again.
     time.sleep(20)
     assert dict(Run.objects.filter(id__in=run_ids).values_list("id", "detected_at")) == detected
     changes = FieldChange.objects.filter(test__name="bench/regressed", withdrawn=False)
