@@ -278,6 +278,11 @@ if PERF_DETECTION_QUEUED_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
         "PERF_DETECTION_QUEUED_TIMEOUT_SECONDS must be above PERF_TASK_TIME_LIMIT "
         f"({CELERY_TASK_TIME_LIMIT}), got {PERF_DETECTION_QUEUED_TIMEOUT_SECONDS}"
     )
+# ... unless the broker says the queue is empty: then a queued run no worker started
+# within this grace was lost, and the sweep publishes it again (recovery < 60 s).
+PERF_DETECTION_QUEUED_GRACE_SECONDS = env_int(
+    "PERF_DETECTION_QUEUED_GRACE_SECONDS", 30, minimum=1
+)
 # /health waits at most this long for the broker.
 PERF_HEALTH_BROKER_TIMEOUT_SECONDS = env_int("PERF_HEALTH_BROKER_TIMEOUT_SECONDS", 2, minimum=1)
 # A lost message never loses a detection: this sweep re-enqueues pending runs that are

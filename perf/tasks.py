@@ -49,7 +49,14 @@ def detect_run_task(self: Task, run_id: int, resumed: bool = False) -> str:
 def detect_pending_task() -> int:
     """Periodic sweep: enqueue runs whose detection is due and not queued, and
     notifications whose task is overdue."""
-    count = detection.runs_enqueue_pending(enqueue=lambda run_id: publish(detect_run_task, run_id))
+    count = detection.runs_enqueue_pending(
+        enqueue=lambda run_id: publish(detect_run_task, run_id),
+        # An empty queue holds no run: one marked queued and never started was lost
+        # (e.g. a Redis restarted without persistence) once the grace has passed.
+        lost_after=settings.PERF_DETECTION_QUEUED_GRACE_SECONDS
+        if queue_depth(detect_run_task) == 0
+        else None,
+    )
     notifications.notifications_enqueue_overdue(
         enqueue=lambda regression_id: publish(notify_regression_task, regression_id),
         # With no broker nothing holds a delayed retry: the sweep runs it when due.
@@ -92,6 +99,22 @@ def publish(task: Task, *args: Any) -> None:
         task.apply(args=args, throw=False)
     else:
         task.delay(*args)
+
+
+def queue_depth(task: Task) -> int | None:
+    """Messages waiting in the task's queue (not those a worker holds), or None when
+    the broker cannot say (eager mode, broker down, a transport without counts)."""
+    if _eager(task):
+        return None
+    try:
+        with task.app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1)
+            queue = task.app.amqp.queues[task.app.conf.task_default_queue]
+            declared = conn.default_channel.queue_declare(queue.name, passive=True)
+            return int(declared.message_count)
+    except Exception:  # noqa: BLE001 - not knowing is an answer: keep the long timeout
+        log.warning("could not read the detection queue's depth", exc_info=True)
+        return None
 
 
 def _eager(task: Task) -> bool:

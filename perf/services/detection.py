@@ -257,9 +257,7 @@ def _record_failure(run_id: int, error: str) -> None:
         detection_error=error[:2000],
         detection_queued_at=None,
         detection_started_at=None,
-        detection_next_attempt_at=None
-        if final
-        else timezone.now() + detection_backoff(attempts),
+        detection_next_attempt_at=None if final else timezone.now() + detection_backoff(attempts),
     )
 
 
@@ -316,23 +314,32 @@ def machine_detect_all(
 
 
 def runs_enqueue_pending(
-    *, enqueue: Callable[[int], Any], limit: int = 1000, now: datetime | None = None
+    *,
+    enqueue: Callable[[int], Any],
+    limit: int = 1000,
+    now: datetime | None = None,
+    lost_after: float | None = None,
 ) -> int:
     """The sweep: hand to ``enqueue`` the runs whose detection is due; oldest first.
 
-    Due: see ``_due_runs``.  Runs that are waiting in the queue or running are left
-    alone; runs ``failed`` for good too.
+    Due: see ``_due_runs``; ``lost_after`` (seconds, default
+    PERF_DETECTION_QUEUED_TIMEOUT_SECONDS) is how long a queued run that no worker
+    started may wait before its message counts as lost: the caller passes a short one
+    when the broker says the queue is empty.  Runs that are waiting in the queue or
+    running are left alone; runs ``failed`` for good too.
     Returns how many were handed over.
     """
     now = now or timezone.now()
-    ids = list(
-        _due_runs(now).order_by("id").values_list("id", flat=True)[:limit]
-    )
-    return runs_enqueue(ids, enqueue=enqueue, now=now)
+    ids = list(_due_runs(now, lost_after).order_by("id").values_list("id", flat=True)[:limit])
+    return runs_enqueue(ids, enqueue=enqueue, now=now, lost_after=lost_after)
 
 
 def runs_enqueue(
-    run_ids: list[int], *, enqueue: Callable[[int], Any], now: datetime | None = None
+    run_ids: list[int],
+    *,
+    enqueue: Callable[[int], Any],
+    now: datetime | None = None,
+    lost_after: float | None = None,
 ) -> int:
     """Mark these runs queued and hand each to ``enqueue`` (publishing a task).
 
@@ -344,7 +351,7 @@ def runs_enqueue(
     """
     now = now or timezone.now()
     claimed = rows_claim(
-        _due_runs(now).filter(id__in=run_ids),
+        _due_runs(now, lost_after).filter(id__in=run_ids),
         mark="detection_queued_at",
         now=now,
         reset={"detection_started_at": None},  # a dead worker's lease
@@ -353,8 +360,9 @@ def runs_enqueue(
         try:
             enqueue(run_id)
         except Exception:  # broker down: the sweep will try these again
-            log.warning("could not enqueue detection of run %s; left pending", run_id,
-                        exc_info=True)
+            log.warning(
+                "could not enqueue detection of run %s; left pending", run_id, exc_info=True
+            )
             Run.objects.filter(id__in=claimed[handed:], detection_queued_at=now).update(
                 detection_queued_at=None
             )
@@ -362,13 +370,16 @@ def runs_enqueue(
     return len(claimed)
 
 
-def _due_runs(now: datetime) -> QuerySet[Run]:
+def _due_runs(now: datetime, lost_after: float | None = None) -> QuerySet[Run]:
     """Pending runs past their back-off time that no live task holds: not queued; or
     queued and their worker's lease expired (it died: killed, or its database
     connection retries ran out); or queued, never started, and marked longer than
-    PERF_DETECTION_QUEUED_TIMEOUT_SECONDS ago (the broker lost the message).  A run
-    merely waiting in the queue (queued, no lease) is not due."""
-    lost_message = now - timedelta(seconds=settings.PERF_DETECTION_QUEUED_TIMEOUT_SECONDS)
+    ``lost_after`` seconds ago (default PERF_DETECTION_QUEUED_TIMEOUT_SECONDS: the
+    broker lost the message).  A run merely waiting in the queue (queued, no lease)
+    is not due."""
+    if lost_after is None:
+        lost_after = settings.PERF_DETECTION_QUEUED_TIMEOUT_SECONDS
+    lost_message = now - timedelta(seconds=lost_after)
     dead_worker = now - timedelta(seconds=settings.PERF_DETECTION_LEASE_SECONDS)
     return Run.objects.filter(
         Q(detection_queued_at__isnull=True)

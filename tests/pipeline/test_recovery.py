@@ -258,3 +258,26 @@ def test_a_run_submitted_while_the_broker_is_down_is_detected_within_60_s_of_its
         assert Run.objects.get(id=run_id).detection_attempts == 1
     finally:
         stack.stop()
+
+
+def test_a_queued_run_whose_message_a_restarted_broker_lost_is_detected_within_60_s(
+    tmp_path, private_redis
+):
+    url, start_redis, kill_redis = private_redis
+    stack = Stack(tmp_path, url)
+    try:
+        stack.web()
+        body = lnt_submit(stack.base, make_token("bot"), report_doc(revision=9000))
+        run_id = body["run_id"]
+        assert Run.objects.filter(id=run_id, detection_queued_at__isnull=False).exists()
+        kill_redis()  # no persistence: the published message is gone
+        start_redis()
+        back = time.monotonic()
+        stack.worker()
+        wait_for(lambda: all_detected([run_id]), RECOVERY_SECONDS, "the lost run's detection")
+        took = time.monotonic() - back
+        print(f"lost message: run detected {took:.1f} s after Redis returned")  # noqa: T201
+        assert took < RECOVERY_SECONDS
+        assert Run.objects.get(id=run_id).detection_attempts == 1
+    finally:
+        stack.stop()

@@ -152,3 +152,26 @@ def test_the_task_retries_a_lost_connection_after_its_lease_without_counting_it(
     assert first == {"from_queue": True, "count_attempt": True}
     assert retried["kwargs"] == {"resumed": True}
     assert retried["countdown"] > settings.PERF_DETECTION_LEASE_SECONDS
+
+
+def test_a_queued_run_never_started_is_lost_after_the_grace_the_sweep_is_given():
+    run_id = queued_run()
+    handed: list[int] = []
+    later = timezone.now() + timedelta(seconds=31)
+    runs_enqueue_pending(enqueue=handed.append, now=later)
+    assert handed == []  # the queue may hold it: only the long timeout applies
+    runs_enqueue_pending(enqueue=handed.append, now=later, lost_after=30)
+    assert handed == [run_id]
+
+
+def test_the_sweep_uses_the_short_grace_only_when_the_broker_says_the_queue_is_empty(
+    settings, monkeypatch
+):
+    given: list[float | None] = []
+    monkeypatch.setattr(
+        detection, "runs_enqueue_pending", lambda **options: given.append(options["lost_after"])
+    )
+    for depth in (0, 5, None):
+        monkeypatch.setattr(tasks, "queue_depth", lambda task, depth=depth: depth)
+        tasks.detect_pending_task.run()
+    assert given == [settings.PERF_DETECTION_QUEUED_GRACE_SECONDS, None, None]
