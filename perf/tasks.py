@@ -110,7 +110,12 @@ def queue_depth(task: Task) -> int | None:
         with task.app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1)
             queue = task.app.amqp.queues[task.app.conf.task_default_queue]
-            declared = conn.default_channel.queue_declare(queue.name, passive=True)
+            try:
+                declared = conn.default_channel.queue_declare(queue.name, passive=True)
+            except conn.channel_errors as exc:
+                if str(getattr(exc, "reply_code", "")) == "404":
+                    return 0  # no such queue (e.g. a restarted Redis): nothing waits
+                raise
             return int(declared.message_count)
     except Exception:  # noqa: BLE001 - not knowing is an answer: keep the long timeout
         log.warning("could not read the detection queue's depth", exc_info=True)
