@@ -175,3 +175,16 @@ def test_the_sweep_uses_the_short_grace_only_when_the_broker_says_the_queue_is_e
         monkeypatch.setattr(tasks, "queue_depth", lambda task, depth=depth: depth)
         tasks.detect_pending_task.run()
     assert given == [settings.PERF_DETECTION_QUEUED_GRACE_SECONDS, None, None]
+
+
+def test_a_long_detection_renews_its_lease_every_third_of_it(settings):
+    settings.PERF_DETECTION_LEASE_SECONDS = 30
+    run_id = queued_run()
+    taken = timezone.now() - timedelta(seconds=9)
+    Run.objects.filter(id=run_id).update(detection_started_at=taken)
+    lease = detection._Lease(run_id, taken)
+    lease.renew()  # 9 s in: not yet
+    assert Run.objects.get(id=run_id).detection_started_at == taken
+    lease.taken = timezone.now() - timedelta(seconds=11)
+    lease.renew()
+    assert Run.objects.get(id=run_id).detection_started_at > taken + timedelta(seconds=8)
