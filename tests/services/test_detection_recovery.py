@@ -188,3 +188,15 @@ def test_a_long_detection_renews_its_lease_every_third_of_it(settings):
     lease.taken = timezone.now() - timedelta(seconds=11)
     lease.renew()
     assert Run.objects.get(id=run_id).detection_started_at > taken + timedelta(seconds=8)
+
+
+def test_a_replaced_run_is_detected_again_even_while_a_worker_held_its_lease():
+    doc = report_doc()
+    run_id = submit_doc(doc).run_id
+    Run.objects.filter(id=run_id).update(
+        detection_started_at=timezone.now(), detection_queued_at=timezone.now()
+    )
+    assert submit_doc(doc, merge="replace").run_id == run_id
+    result = run_detect(run_id, from_queue=True)
+    assert "being detected" not in result.summary
+    assert Run.objects.get(id=run_id).detection_state == Run.DONE
