@@ -18,9 +18,19 @@ demo: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_demo --if-empty
 
+# The embedded default: runserver plus a Celery worker (with the sweep, --beat) on
+# kombu's filesystem broker in var/broker/, so detection never runs inside a submission
+# request.  Ctrl-C stops both (the worker gets the same SIGINT, then the trap's TERM).
+# Both write their /metrics samples to var/metrics (prometheus_client multiprocess mode).
+EMBEDDED := CELERY_BROKER_URL=filesystem:// CELERY_TASK_ALWAYS_EAGER=0 \
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics
 run: demo
 	@echo "lntsite on http://$(HOST)/  (log in for triage: $(PY) manage.py createsuperuser)"
-	$(PY) manage.py runserver $(HOST)
+	@rm -rf var/metrics && mkdir -p var/metrics
+	@$(EMBEDDED) $(PY) -m celery -A lntsite worker --beat --schedule var/beat-schedule \
+	    --pool=solo --without-gossip --without-mingle --without-heartbeat -l WARNING & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(EMBEDDED) $(PY) manage.py runserver $(HOST)
 
 # Every test, on the database DATABASE_URL names (SQLite when unset).
 test: install

@@ -83,6 +83,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# /metrics (H10): request latency by route; outermost, so it times everything.
+MIDDLEWARE.insert(0, "perf.middleware.MetricsMiddleware")
+# Who may read /metrics: a scraper with this bearer token; unset, only while DEBUG.
+PERF_METRICS_TOKEN = os.environ.get("PERF_METRICS_TOKEN", "")
+
 ROOT_URLCONF = "lntsite.urls"
 WSGI_APPLICATION = "lntsite.wsgi.application"
 
@@ -227,9 +232,44 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 # attempt, then marked failed for good (run page, admin, /health).
 PERF_DETECTION_MAX_ATTEMPTS = env_int("PERF_DETECTION_MAX_ATTEMPTS", 5, minimum=1)
 PERF_DETECTION_RETRY_SECONDS = env_int("PERF_DETECTION_RETRY_SECONDS", 300, minimum=1)
-# A run published for detection is "queued"; the sweep publishes it again only when it
-# has been queued this long (its message must have been lost).  Well above the task
-# time limit, so a run that is merely waiting or running is never detected twice.
+# --- Detection recovery (H10): a run is detected within 60 s of a worker kill, broker
+# outage or database restart, and never twice.  A worker holds a lease on the run it
+# detects (renewed every third of PERF_DETECTION_LEASE_SECONDS); the sweep, every
+# PERF_PENDING_SWEEP_SECONDS, re-publishes a queued run whose lease expired (its worker
+# died), so recovery takes at most lease + sweep (30 + 10 s by default).  A run waiting
+# in the queue has no lease and is left alone; a second copy of a message finds the
+# run done or leased and does nothing.
+PERF_DETECTION_LEASE_SECONDS = env_int("PERF_DETECTION_LEASE_SECONDS", 30, minimum=3)
+PERF_PENDING_SWEEP_SECONDS = env_int("PERF_PENDING_SWEEP_SECONDS", 10, minimum=1)
+# A lost database connection (OperationalError, InterfaceError) is retried by the task
+# this many times, PERF_DETECTION_LEASE_SECONDS + 2 s apart (past its own lease, so
+# the retry can take the run again): a 20 s outage uses one retry, the default covers
+# five minutes; these retries do not count as poison-run attempts.
+PERF_DETECTION_CONNECTION_RETRIES = env_int("PERF_DETECTION_CONNECTION_RETRIES", 10, minimum=0)
+# Redis redelivers an unacknowledged message (acks_late) after this long.  Recovery
+# does not wait for it (the lease and sweep above do that), so it only has to exceed
+# the longest countdown a message waits in a worker (a notification retry, at most
+# PERF_NOTIFY_RETRY_SECONDS x 2^(PERF_NOTIFY_MAX_ATTEMPTS - 2)) and the task time limit:
+# a shorter one would run delayed and long tasks twice.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": env_int("PERF_BROKER_VISIBILITY_TIMEOUT_SECONDS", 7200, minimum=60)
+}
+# The embedded broker of `make run`: kombu's filesystem transport, one file a message
+# under var/broker/ (no service, no extra package), so detection runs in a worker
+# process there too, never inside the submission request.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        data_folder_in=str(_broker_dir / "queue"),
+        data_folder_out=str(_broker_dir / "queue"),
+        control_folder=str(_broker_dir / "control"),
+        store_processed=False,
+    )
+# A run published for detection is "queued"; if no worker ever starts it (no lease),
+# the sweep publishes it again only when it has been queued this long (the broker
+# lost the message, e.g. a Redis restarted without persistence).
 PERF_DETECTION_QUEUED_TIMEOUT_SECONDS = env_int(
     "PERF_DETECTION_QUEUED_TIMEOUT_SECONDS", 3 * CELERY_TASK_TIME_LIMIT, minimum=1
 )
@@ -238,6 +278,11 @@ if PERF_DETECTION_QUEUED_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
         "PERF_DETECTION_QUEUED_TIMEOUT_SECONDS must be above PERF_TASK_TIME_LIMIT "
         f"({CELERY_TASK_TIME_LIMIT}), got {PERF_DETECTION_QUEUED_TIMEOUT_SECONDS}"
     )
+# ... unless the broker says the queue is empty: then a queued run no worker started
+# within this grace was lost, and the sweep publishes it again (recovery < 60 s).
+PERF_DETECTION_QUEUED_GRACE_SECONDS = env_int(
+    "PERF_DETECTION_QUEUED_GRACE_SECONDS", 30, minimum=1
+)
 # /health waits at most this long for the broker.
 PERF_HEALTH_BROKER_TIMEOUT_SECONDS = env_int("PERF_HEALTH_BROKER_TIMEOUT_SECONDS", 2, minimum=1)
 # A lost message never loses a detection: this sweep re-enqueues pending runs that are
@@ -245,7 +290,7 @@ PERF_HEALTH_BROKER_TIMEOUT_SECONDS = env_int("PERF_HEALTH_BROKER_TIMEOUT_SECONDS
 CELERY_BEAT_SCHEDULE = {
     "detect-pending-runs": {
         "task": "perf.tasks.detect_pending_task",
-        "schedule": float(env_int("PERF_PENDING_SWEEP_SECONDS", 300, minimum=1)),
+        "schedule": float(PERF_PENDING_SWEEP_SECONDS),
     },
 }
 

@@ -67,3 +67,25 @@ class RequestLogMiddleware:
                 counter.seconds * 1000,
                 " SLOW" if slow else "",
             )
+
+
+class MetricsMiddleware:
+    """Request latency for /metrics, labelled by the route's URL name (bounded; the
+    path and query string, which may hold a token, are never used)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .metrics import request_observe
+
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = self.get_response(request)
+            status = response.status_code
+            return response
+        finally:
+            match = getattr(request, "resolver_match", None)
+            route = (match.view_name if match else "") or "unmatched"
+            request_observe(route, request.method or "", status, time.perf_counter() - start)

@@ -170,6 +170,11 @@ class Run(models.Model):
     detection_queued_at = models.DateTimeField(null=True, blank=True)
     # After a failed attempt: not before this time (exponential back-off between sweeps).
     detection_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the worker detecting the run: set when a task starts on it, renewed
+    # while it works, cleared when the attempt ends.  Tells a run waiting in the queue
+    # (queued, no lease) from one whose worker died (lease older than
+    # PERF_DETECTION_LEASE_SECONDS), and keeps a second copy of its message idle.
+    detection_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from .services import detection, notifications, runs
@@ -19,17 +20,26 @@ from .services import detection, notifications, runs
 log = logging.getLogger(__name__)
 
 
-@shared_task(
-    autoretry_for=(DatabaseError,),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=5,
-)
-def detect_run_task(run_id: int) -> str:
-    """Detect the changes a run introduced (idempotent: safe to run twice), then
-    enqueue the notifications of the regressions it made ready (each once)."""
-    result = detection.run_detect(run_id)
+@shared_task(bind=True, max_retries=None)
+def detect_run_task(self: Task, run_id: int, resumed: bool = False) -> str:
+    """Detect the changes a run introduced (once: a second copy of the message does
+    nothing), then enqueue the notifications of the regressions it made ready.
+
+    A lost database connection is retried PERF_DETECTION_CONNECTION_RETRIES times,
+    each after the attempt's lease expired, without counting a poison-run attempt
+    (``resumed``); then the failure is recorded as any other (back-off, sweep)."""
+    try:
+        result = detection.run_detect(run_id, from_queue=True, count_attempt=not resumed)
+    except detection.CONNECTION_ERRORS as exc:
+        if self.request.retries >= settings.PERF_DETECTION_CONNECTION_RETRIES:
+            detection.run_detection_failed(run_id, f"{type(exc).__name__}: {exc}")
+            raise
+        raise self.retry(
+            exc=exc,
+            args=(run_id,),
+            kwargs={"resumed": True},
+            countdown=settings.PERF_DETECTION_LEASE_SECONDS + 2,
+        ) from exc
     for regression_id in result.notify:
         publish(notify_regression_task, regression_id)
     return result.summary
@@ -39,7 +49,14 @@ def detect_run_task(run_id: int) -> str:
 def detect_pending_task() -> int:
     """Periodic sweep: enqueue runs whose detection is due and not queued, and
     notifications whose task is overdue."""
-    count = detection.runs_enqueue_pending(enqueue=lambda run_id: publish(detect_run_task, run_id))
+    count = detection.runs_enqueue_pending(
+        enqueue=lambda run_id: publish(detect_run_task, run_id),
+        # An empty queue holds no run: one marked queued and never started was lost
+        # (e.g. a Redis restarted without persistence) once the grace has passed.
+        lost_after=settings.PERF_DETECTION_QUEUED_GRACE_SECONDS
+        if queue_depth(detect_run_task) == 0
+        else None,
+    )
     notifications.notifications_enqueue_overdue(
         enqueue=lambda regression_id: publish(notify_regression_task, regression_id),
         # With no broker nothing holds a delayed retry: the sweep runs it when due.
@@ -82,6 +99,27 @@ def publish(task: Task, *args: Any) -> None:
         task.apply(args=args, throw=False)
     else:
         task.delay(*args)
+
+
+def queue_depth(task: Task) -> int | None:
+    """Messages waiting in the task's queue (not those a worker holds), or None when
+    the broker cannot say (eager mode, broker down, a transport without counts)."""
+    if _eager(task):
+        return None
+    try:
+        with task.app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1)
+            queue = task.app.amqp.queues[task.app.conf.task_default_queue]
+            try:
+                declared = conn.default_channel.queue_declare(queue.name, passive=True)
+            except conn.channel_errors as exc:
+                if str(getattr(exc, "reply_code", "")) == "404":
+                    return 0  # no such queue (e.g. a restarted Redis): nothing waits
+                raise
+            return int(declared.message_count)
+    except Exception:  # noqa: BLE001 - not knowing is an answer: keep the long timeout
+        log.warning("could not read the detection queue's depth", exc_info=True)
+        return None
 
 
 def _eager(task: Task) -> bool:

@@ -3,6 +3,7 @@ from django.urls.resolvers import URLPattern
 
 from .api import common, manage, profiles, read, submit
 from .views import health
+from .views.metrics import metrics_view
 
 app_name = "perf"
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("perf.views.urls")),
     # --- monitoring: database, broker, detection backlog (JSON) ---------------------
     path("health", health.health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     # --- LNT submission (form endpoint used by `lnt submit`) ----------------------
     path("db_<str:db>/v4/<str:suite>/submitRun", submit.submit_run, name="submit-run"),
     path("db_<str:db>/submitRun", submit.submit_run, name="submit-run-db"),

@@ -31,8 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import psycopg2
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -59,6 +60,16 @@ from .grouping import regressions_group, regressions_to_notify
 from .notifications import regressions_claim_notification
 
 log = logging.getLogger(__name__)
+
+# A lost or refused database connection: an outage, not the run's fault.  Django wraps
+# the driver's errors in its own; a connection that breaks while being opened or
+# closed can surface the driver's unwrapped.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
 
 BATCH_SIZE = 500  # series per batch: bounds the rows one query returns
 # A stand-in for "somewhere past the start / end of history": the analysis only needs
@@ -124,14 +135,26 @@ class DetectResult:
         return self.summary
 
 
-def run_detect(run_id: int) -> DetectResult:
+def run_detect(
+    run_id: int, *, from_queue: bool = False, count_attempt: bool = True
+) -> DetectResult:
     """Detect the changes a run introduced; idempotent.
 
     Each call counts one attempt, counted before the work so that an attempt that
-    kills its worker counts too.  A run that is not done and has used
-    PERF_DETECTION_MAX_ATTEMPTS is marked ``failed`` for good and not tried again.
-    On success the run becomes ``done``; on an error the run stays ``pending`` with the
-    error and a back-off time (``detection_next_attempt_at``, for the sweep), or becomes
+    kills its worker counts too (``count_attempt=False``: the call retries one that a
+    lost database connection interrupted, which was counted already).  A run that is
+    not done and has used PERF_DETECTION_MAX_ATTEMPTS is marked ``failed`` for good.
+
+    ``from_queue`` (a task): the run is detected only if it is still ``pending`` and no
+    other worker holds its lease (``detection_started_at`` younger than
+    PERF_DETECTION_LEASE_SECONDS); a second copy of a message (a re-published lost run,
+    a redelivery) then does nothing, so a run is never detected twice.  The lease is
+    renewed while the work goes on.
+
+    On success the run becomes ``done``; on a database connection error the run keeps
+    its queue mark and the error is re-raised for the task to retry (the outage is not
+    the run's fault); on any other error the run stays ``pending`` with the error and
+    a back-off time (``detection_next_attempt_at``, for the sweep), or becomes
     ``failed`` on the last attempt, and the error is re-raised.  The result lists the
     regressions now ready to be notified; the caller (the task) enqueues them.
     """
@@ -139,16 +162,34 @@ def run_detect(run_id: int) -> DetectResult:
     if run is None:
         return DetectResult("missing")
     limit = settings.PERF_DETECTION_MAX_ATTEMPTS
-    counted = (
-        Run.objects.filter(id=run_id)
-        .filter(Q(detection_state=Run.DONE) | Q(detection_attempts__lt=limit))
-        .update(detection_attempts=F("detection_attempts") + 1)
+    now = timezone.now()
+    claim = Run.objects.filter(id=run_id)
+    if from_queue:
+        lease_expired = now - timedelta(seconds=settings.PERF_DETECTION_LEASE_SECONDS)
+        claim = claim.filter(
+            Q(detection_started_at__isnull=True) | Q(detection_started_at__lt=lease_expired),
+            detection_state=Run.PENDING,
+        )
+    if count_attempt:
+        claim = claim.filter(Q(detection_state=Run.DONE) | Q(detection_attempts__lt=limit))
+    counted = claim.update(
+        detection_attempts=F("detection_attempts") + int(count_attempt),
+        detection_started_at=now,
     )
     if not counted:
+        state = Run.objects.filter(id=run_id).values_list("detection_state", "detection_attempts")
+        current = state.first()
+        busy = current is None or current[0] != Run.PENDING or current[1] < limit
+        if from_queue and busy:
+            return DetectResult(f"run {run_id}: already detected, failed, or being detected")
         Run.objects.filter(id=run_id).exclude(detection_state=Run.DONE).update(
-            detection_state=Run.FAILED, detection_queued_at=None, detection_next_attempt_at=None
+            detection_state=Run.FAILED,
+            detection_queued_at=None,
+            detection_next_attempt_at=None,
+            detection_started_at=None,
         )
         return DetectResult(f"run {run_id}: gave up after {limit} attempts")
+    lease = _Lease(run_id, now)
     try:
         window = _window_around(run.machine_id, run.position)
         series_ids = list(
@@ -160,12 +201,16 @@ def run_detect(run_id: int) -> DetectResult:
         affected = affected_indices(k, window.total, PARAMS)
         outcome = Outcome()
         for batch in _chunks(series_ids, BATCH_SIZE):
+            lease.renew()
             outcome.add(
                 _detect_batch(
                     run.machine_id, batch, window, affected, run_id, newest=window.is_newest(k)
                 )
             )
+        lease.renew()
         outcome.regressions = regressions_group(run.suite_id, outcome.changes)
+    except CONNECTION_ERRORS:
+        raise  # the task retries; the run stays queued, its lease expires by itself
     except Exception as exc:
         _record_failure(run_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -175,6 +220,7 @@ def run_detect(run_id: int) -> DetectResult:
         detected_at=timezone.now(),
         detection_queued_at=None,
         detection_next_attempt_at=None,
+        detection_started_at=None,
     )
     notify = regressions_claim_notification(regressions_to_notify(run.suite_id))
     return DetectResult(
@@ -183,6 +229,27 @@ def run_detect(run_id: int) -> DetectResult:
         f"{len(outcome.regressions)} new regressions",
         notify,
     )
+
+
+class _Lease:
+    """Renews a run's detection lease at most every third of its length (one UPDATE)."""
+
+    def __init__(self, run_id: int, taken: datetime) -> None:
+        self.run_id = run_id
+        self.taken = taken
+        self.every = timedelta(seconds=settings.PERF_DETECTION_LEASE_SECONDS / 3)
+
+    def renew(self) -> None:
+        now = timezone.now()
+        if now - self.taken >= self.every:
+            Run.objects.filter(id=self.run_id).update(detection_started_at=now)
+            self.taken = now
+
+
+def run_detection_failed(run_id: int, error: str) -> None:
+    """Record a failed attempt that the task gave up retrying (e.g. the database stayed
+    unreachable through every connection retry): back-off or ``failed``, as any error."""
+    _record_failure(run_id, error)
 
 
 def _record_failure(run_id: int, error: str) -> None:
@@ -195,9 +262,8 @@ def _record_failure(run_id: int, error: str) -> None:
         detection_state=Run.FAILED if final else Run.PENDING,
         detection_error=error[:2000],
         detection_queued_at=None,
-        detection_next_attempt_at=None
-        if final
-        else timezone.now() + detection_backoff(attempts),
+        detection_started_at=None,
+        detection_next_attempt_at=None if final else timezone.now() + detection_backoff(attempts),
     )
 
 
@@ -254,24 +320,32 @@ def machine_detect_all(
 
 
 def runs_enqueue_pending(
-    *, enqueue: Callable[[int], Any], limit: int = 1000, now: datetime | None = None
+    *,
+    enqueue: Callable[[int], Any],
+    limit: int = 1000,
+    now: datetime | None = None,
+    lost_after: float | None = None,
 ) -> int:
     """The sweep: hand to ``enqueue`` the runs whose detection is due; oldest first.
 
-    Due: ``pending``, past their back-off time, and not queued, or queued longer than
-    PERF_DETECTION_QUEUED_TIMEOUT_SECONDS ago (the message was lost).  Runs that are
-    waiting in the queue or running are left alone; runs ``failed`` for good too.
+    Due: see ``_due_runs``; ``lost_after`` (seconds, default
+    PERF_DETECTION_QUEUED_TIMEOUT_SECONDS) is how long a queued run that no worker
+    started may wait before its message counts as lost: the caller passes a short one
+    when the broker says the queue is empty.  Runs that are waiting in the queue or
+    running are left alone; runs ``failed`` for good too.
     Returns how many were handed over.
     """
     now = now or timezone.now()
-    ids = list(
-        _due_runs(now).order_by("id").values_list("id", flat=True)[:limit]
-    )
-    return runs_enqueue(ids, enqueue=enqueue, now=now)
+    ids = list(_due_runs(now, lost_after).order_by("id").values_list("id", flat=True)[:limit])
+    return runs_enqueue(ids, enqueue=enqueue, now=now, lost_after=lost_after)
 
 
 def runs_enqueue(
-    run_ids: list[int], *, enqueue: Callable[[int], Any], now: datetime | None = None
+    run_ids: list[int],
+    *,
+    enqueue: Callable[[int], Any],
+    now: datetime | None = None,
+    lost_after: float | None = None,
 ) -> int:
     """Mark these runs queued and hand each to ``enqueue`` (publishing a task).
 
@@ -283,14 +357,18 @@ def runs_enqueue(
     """
     now = now or timezone.now()
     claimed = rows_claim(
-        _due_runs(now).filter(id__in=run_ids), mark="detection_queued_at", now=now
+        _due_runs(now, lost_after).filter(id__in=run_ids),
+        mark="detection_queued_at",
+        now=now,
+        reset={"detection_started_at": None},  # a dead worker's lease
     )
     for handed, run_id in enumerate(claimed):
         try:
             enqueue(run_id)
         except Exception:  # broker down: the sweep will try these again
-            log.warning("could not enqueue detection of run %s; left pending", run_id,
-                        exc_info=True)
+            log.warning(
+                "could not enqueue detection of run %s; left pending", run_id, exc_info=True
+            )
             Run.objects.filter(id__in=claimed[handed:], detection_queued_at=now).update(
                 detection_queued_at=None
             )
@@ -298,10 +376,21 @@ def runs_enqueue(
     return len(claimed)
 
 
-def _due_runs(now: datetime) -> QuerySet[Run]:
-    stale = now - timedelta(seconds=settings.PERF_DETECTION_QUEUED_TIMEOUT_SECONDS)
+def _due_runs(now: datetime, lost_after: float | None = None) -> QuerySet[Run]:
+    """Pending runs past their back-off time that no live task holds: not queued; or
+    queued and their worker's lease expired (it died: killed, or its database
+    connection retries ran out); or queued, never started, and marked longer than
+    ``lost_after`` seconds ago (default PERF_DETECTION_QUEUED_TIMEOUT_SECONDS: the
+    broker lost the message).  A run merely waiting in the queue (queued, no lease)
+    is not due."""
+    if lost_after is None:
+        lost_after = settings.PERF_DETECTION_QUEUED_TIMEOUT_SECONDS
+    lost_message = now - timedelta(seconds=lost_after)
+    dead_worker = now - timedelta(seconds=settings.PERF_DETECTION_LEASE_SECONDS)
     return Run.objects.filter(
-        Q(detection_queued_at__isnull=True) | Q(detection_queued_at__lt=stale),
+        Q(detection_queued_at__isnull=True)
+        | Q(detection_started_at__lt=dead_worker)
+        | Q(detection_started_at__isnull=True, detection_queued_at__lt=lost_message),
         Q(detection_next_attempt_at__isnull=True) | Q(detection_next_attempt_at__lte=now),
         detection_state=Run.PENDING,
     )

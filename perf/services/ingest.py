@@ -226,6 +226,7 @@ def _import(
         "detected_at": None,
         "detection_queued_at": None,
         "detection_next_attempt_at": None,
+        "detection_started_at": None,  # a replaced run's new data is detected anew
     }
     replaced = False
     if existing and merge == "reject":
