@@ -440,7 +440,9 @@ def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
     from ..models import FieldChange, Regression
 
     moved = Order.objects.filter(suite=suite, position__gte=from_position)
-    Point.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
+    # Points through their runs (the run index): perf_point has no index on order_id.
+    moved_runs = Run.objects.filter(order__in=moved.values("id")).values("id")
+    Point.objects.filter(run__in=moved_runs).update(position=F("position") + delta)
     Run.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
     FieldChange.objects.filter(end_order__in=moved.values("id")).update(
         end_position=F("end_position") + delta
