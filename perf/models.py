@@ -245,9 +245,17 @@ class Sample(models.Model):
     run = models.ForeignKey(
         Run, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    # Indexed (Django's default): serves deleting a machine's series (admin, cascade).
+    # No index of its own on series either (each index costs about as much as the
+    # COPY of the row, see docs/performance.md): every read also names the runs, so the
+    # (run, series) index serves it.  DO_NOTHING: a sample's series belongs to the
+    # machine of its run (ingest, import and machine merge keep it so), and a series
+    # is deleted only with its machine, whose runs -- and so samples -- go too.
     series = models.ForeignKey(
-        Series, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Series,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     values = models.JSONField()  # list of numbers (Real, Status) or strings (Hash)
 
