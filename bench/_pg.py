@@ -123,3 +123,16 @@ def bare_copy_seconds(run_ids: Sequence[int] | None = None) -> float:
         for table, (cols, text) in tables.items():
             cursor.cursor.copy_expert(f"COPY bare_{table} ({cols}) FROM STDIN", io.StringIO(text))
         return time.perf_counter() - started
+
+
+def report_json(revision: int, tests: list[dict[str, Any]]) -> str:
+    """A v2 nts report of machine ``bench-box`` at ``revision`` with these tests."""
+    import json
+
+    machine = {"name": "bench-box", "hardware": "x86_64", "os": "linux"}
+    run = {
+        "start_time": "2026-01-01T00:00:00",
+        "end_time": "2026-01-01T01:00:00",
+        "llvm_project_revision": str(revision),
+    }
+    return json.dumps({"format_version": "2", "machine": machine, "run": run, "tests": tests})

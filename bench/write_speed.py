@@ -21,7 +21,6 @@ Seeded: the same arguments write the same values.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -30,33 +29,25 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._pg import bare_copy_seconds, bench_database  # noqa: E402 - after the path is set
+from bench._pg import bare_copy_seconds, bench_database, report_json  # noqa: E402 - after the path is set
 
 METRICS = ("execution_time", "compile_time")
 SAMPLES = 3
 
 
 def report(tests: int, revision: int, rng: random.Random) -> str:
-    return json.dumps(
-        {
-            "format_version": "2",
-            "machine": {"name": "bench-box", "hardware": "x86_64", "os": "linux"},
-            "run": {
-                "start_time": "2026-01-01T00:00:00",
-                "end_time": "2026-01-01T01:00:00",
-                "llvm_project_revision": str(revision),
-            },
-            "tests": [
-                {
-                    "name": f"bench/test{t:05d}",
-                    **{
-                        m: [1.0 + t / 1000 + rng.gauss(0, 0.01) for _ in range(SAMPLES)]
-                        for m in METRICS
-                    },
-                }
-                for t in range(tests)
-            ],
-        }
+    return report_json(
+        revision,
+        [
+            {
+                "name": f"bench/test{t:05d}",
+                **{
+                    m: [1.0 + t / 1000 + rng.gauss(0, 0.01) for _ in range(SAMPLES)]
+                    for m in METRICS
+                },
+            }
+            for t in range(tests)
+        ],
     )
 
 
