@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,51 @@ def next_ids(table: str, count: int) -> int:
         )
         last = cursor.fetchone()[0]
     return last - count + 1
+
+
+def copy_out(run_ids: Sequence[int] | None = None) -> dict[str, tuple[str, str]]:
+    """The sample and point rows ingest wrote (of ``run_ids``, or all), as COPY text:
+    ``{table: (columns, text)}``."""
+    from django.db import connection
+
+    from perf.services.ingest import POINT_COLUMNS, SAMPLE_COLUMNS
+
+    where = "" if run_ids is None else f" WHERE run_id IN ({', '.join(map(str, run_ids))})"
+    tables = {}
+    with connection.cursor() as cursor:
+        for table, columns in (("perf_sample", SAMPLE_COLUMNS), ("perf_point", POINT_COLUMNS)):
+            buffer = io.StringIO()
+            cols = ", ".join(f'"{c}"' if c == "values" else c for c in columns)
+            sql = f"COPY (SELECT {cols} FROM {table}{where}) TO STDOUT"  # noqa: S608 - ids, fixed names
+            cursor.cursor.copy_expert(sql, buffer)
+            tables[table] = (cols, buffer.getvalue())
+    return tables
+
+
+def bare_copy_seconds(run_ids: Sequence[int] | None = None) -> float:
+    """Seconds to COPY those rows again into fresh temporary tables (no index, key or
+    WAL): the floor every write figure is compared with."""
+    from django.db import connection
+
+    tables = copy_out(run_ids)
+    with connection.cursor() as cursor:
+        for table, (cols, _) in tables.items():
+            cursor.execute(f"DROP TABLE IF EXISTS bare_{table}")
+            cursor.execute(f"CREATE TEMP TABLE bare_{table} AS SELECT {cols} FROM {table} LIMIT 0")  # noqa: S608 - fixed names
+        started = time.perf_counter()
+        for table, (cols, text) in tables.items():
+            cursor.cursor.copy_expert(f"COPY bare_{table} ({cols}) FROM STDIN", io.StringIO(text))
+        return time.perf_counter() - started
+
+
+def report_json(revision: int, tests: list[dict[str, Any]]) -> str:
+    """A v2 nts report of machine ``bench-box`` at ``revision`` with these tests."""
+    import json
+
+    machine = {"name": "bench-box", "hardware": "x86_64", "os": "linux"}
+    run = {
+        "start_time": "2026-01-01T00:00:00",
+        "end_time": "2026-01-01T01:00:00",
+        "llvm_project_revision": str(revision),
+    }
+    return json.dumps({"format_version": "2", "machine": machine, "run": run, "tests": tests})

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._pg import bench_database  # noqa: E402 - after the path is set
+from bench._pg import bare_copy_seconds, bench_database, copy_out  # noqa: E402 - after the path is set
 
 CORPUS_DB = Path(__file__).resolve().parents[2] / "shared/lnt-corpus/lnt-instance/data/lnt.db"
 if not CORPUS_DB.is_file():
@@ -113,20 +113,9 @@ def copy_seconds() -> tuple[float, float]:
     commit included).  The second is the floor for rows written as ingest writes them."""
     from django.db import connection, transaction
 
-    from perf.services.ingest import POINT_COLUMNS, SAMPLE_COLUMNS
-
-    tables = {}
+    tables = copy_out()
+    bare = bare_copy_seconds()
     with connection.cursor() as cursor:
-        for table, columns in (("perf_sample", SAMPLE_COLUMNS), ("perf_point", POINT_COLUMNS)):
-            buffer = io.StringIO()
-            cols = ", ".join(columns)
-            cursor.cursor.copy_expert(f"COPY {table} ({cols}) TO STDOUT", buffer)
-            cursor.execute(f"CREATE TEMP TABLE bare_{table} AS SELECT {cols} FROM {table} LIMIT 0")  # noqa: S608 - fixed names
-            tables[table] = (cols, buffer.getvalue())
-        started = time.perf_counter()
-        for table, (cols, text) in tables.items():
-            cursor.cursor.copy_expert(f"COPY bare_{table} ({cols}) FROM STDIN", io.StringIO(text))
-        bare = time.perf_counter() - started
         cursor.execute("DELETE FROM perf_point")
         cursor.execute("DELETE FROM perf_sample")
     started = time.perf_counter()

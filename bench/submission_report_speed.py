@@ -15,35 +15,26 @@ Needs PostgreSQL on loopback (BENCH_DATABASE_URL, default .../lntsite_bench, rec
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 
-from _pg import bench_database
+from _pg import bench_database, report_json
 
 
 def report(tests: int, revision: int, rng: random.Random) -> str:
-    return json.dumps(
-        {
-            "format_version": "2",
-            "machine": {"name": "bench-box", "hardware": "x86_64", "os": "linux"},
-            "run": {
-                "start_time": "2026-01-01T00:00:00",
-                "end_time": "2026-01-01T01:00:00",
-                "llvm_project_revision": str(revision),
-            },
-            "tests": [
-                {
-                    "name": f"bench/test{t:05d}",
-                    "execution_time": [1.0 + t / 1000 + rng.gauss(0, 0.01) for _ in range(3)],
-                    "execution_status": 0,
-                    "compile_time": 0.5 + rng.gauss(0, 0.01),
-                    "compile_status": 0,
-                    "hash": f"h{t}",
-                }
-                for t in range(tests)
-            ],
-        }
+    return report_json(
+        revision,
+        [
+            {
+                "name": f"bench/test{t:05d}",
+                "execution_time": [1.0 + t / 1000 + rng.gauss(0, 0.01) for _ in range(3)],
+                "execution_status": 0,
+                "compile_time": 0.5 + rng.gauss(0, 0.01),
+                "compile_status": 0,
+                "hash": f"h{t}",
+            }
+            for t in range(tests)
+        ],
     )
 
 

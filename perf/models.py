@@ -244,10 +244,27 @@ class Series(models.Model):
 class Sample(models.Model):
     """The raw samples of one run for one series (see the module docstring)."""
 
+    # The keys of the two hot tables (Sample, Point) are checked by their one writer,
+    # not by the database (db_constraint=False; see docs/performance.md): ingest and
+    # import_lnt_db create or lock the run, series and order in the same transaction
+    # before they COPY the rows, and every delete goes through Django's collector
+    # (perf/services/runs.py), which removes these rows with their run or series.
     # No index of its own on run: the unique (run, series) index below serves it.
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+", db_index=False)
-    # Indexed (Django's default): serves deleting a machine's series (admin, cascade).
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    # No index of its own on series either (each index costs about as much as the
+    # COPY of the row, see docs/performance.md): every read also names the runs, so the
+    # (run, series) index serves it.  DO_NOTHING: a sample's series belongs to the
+    # machine of its run (ingest, import and machine merge keep it so), and a series
+    # is deleted only with its machine, whose runs -- and so samples -- go too.
+    series = models.ForeignKey(
+        Series,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     values = models.JSONField()  # list of numbers (Real, Status) or strings (Hash)
 
     class Meta:
@@ -273,13 +290,23 @@ class Point(models.Model):
 
     # run and series need no index of their own: the unique (run, series) and the
     # (series, position) indexes below lead with them.
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="points", db_index=False)
-    series = models.ForeignKey(
-        Series, on_delete=models.CASCADE, related_name="points", db_index=False
+    # Keys checked by the writer, not the database: see Sample.
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="points", db_index=False, db_constraint=False
     )
-    # Indexed (Django's default): serves renumbering positions (UPDATE ... WHERE order_id
-    # IN the moved orders) and the PROTECT check when an order is deleted.
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    series = models.ForeignKey(
+        Series,
+        on_delete=models.CASCADE,
+        related_name="points",
+        db_index=False,
+        db_constraint=False,
+    )
+    # Always the order of the point's run: no index and no check of its own.  A point
+    # lives and dies with its run, and the run's PROTECT already keeps its order from
+    # being deleted; renumbering finds the points of moved orders through their runs.
+    order = models.ForeignKey(
+        Order, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     position = models.BigIntegerField()  # copy of order.position, for the index below
     count = models.PositiveIntegerField()  # samples reported
     valid_count = models.PositiveIntegerField(default=0)  # of which valid (status not FAIL)

@@ -444,7 +444,9 @@ def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
     from ..models import FieldChange, Regression
 
     moved = Order.objects.filter(suite=suite, position__gte=from_position)
-    Point.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
+    # Points through their runs (the run index): perf_point has no index on order_id.
+    moved_runs = Run.objects.filter(order__in=moved.values("id")).values("id")
+    Point.objects.filter(run__in=moved_runs).update(position=F("position") + delta)
     Run.objects.filter(order__in=moved.values("id")).update(position=F("position") + delta)
     FieldChange.objects.filter(end_order__in=moved.values("id")).update(
         end_position=F("end_position") + delta
@@ -505,7 +507,7 @@ def _store_samples(
                 continue
             series_id = series[(tests[test.name], metric.id)]
             count += len(values)
-            sample_rows.append((run_id, series_id, json.dumps(list(values))))
+            sample_rows.append((run_id, series_id, samples_json(metric.type, values)))
             status_name = status_metrics.get(metric_name)
             point_rows.append(
                 point_row(
@@ -536,6 +538,17 @@ def _store_samples(
     return len(missing), count
 
 
+def samples_json(metric_type: str, values: Sequence[Any]) -> str:
+    """The JSON of one (run, series)'s samples, as ``json.dumps(list(values))`` writes
+    it.  Real (finite floats: reports and LNT imports refuse the others) and Status
+    (ints) samples are joined with their ``repr``, which is what the json module writes
+    for them, at a third of its cost per list; Hash samples (strings) go through
+    ``json.dumps`` for its escaping."""
+    if metric_type == Metric.HASH:
+        return json.dumps(list(values))
+    return "[" + ", ".join(map(repr, values)) + "]"
+
+
 def point_row(
     run_id: int,
     series_id: int,
@@ -555,7 +568,12 @@ def point_row(
     value = mean = minimum = maximum = stdev = None
     failed = False
     point_hash = None
-    if metric_type == Metric.REAL:
+    if metric_type == Metric.REAL and len(values) == 1 and not statuses:
+        # One valid sample (most tests): what ``summarize`` returns, without building it.
+        value = mean = minimum = maximum = float(values[0])
+        if binary_hash:
+            point_hash = str(binary_hash)[:256]
+    elif metric_type == Metric.REAL:
         summary = summarize(
             [float(v) for v in values], [int(s) for s in statuses] if statuses else None
         )

@@ -24,7 +24,6 @@ same row, still in LNT's regression) and never withdraws an imported change.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import zlib
@@ -69,6 +68,7 @@ from .ingest import (
     order_key,
     order_sort_key,
     point_row,
+    samples_json,
 )
 from .lnt_source import LntFieldChange, LntRun, LntSample, LntSource, LntSuite
 from .suites import suite_save, suite_schema
@@ -527,8 +527,10 @@ class _Importer:
         sample_rows: list[tuple[Any, ...]] = []
         point_rows: list[tuple[Any, ...]] = []
         count = 0
+        # Read once per run: a foreign key's ``_id`` goes through a descriptor each time.
+        run_keys = {lnt: (r.machine_id, r.order_id, r.position) for lnt, r in runs.items()}
         for (run, test), cells in grouped.items():
-            r = runs[run]
+            machine_id, order_id, position = run_keys[run]
             run_id, test_id = local_run[run], self.tests[test]
             binary = cells[hash_index][0] if hash_index is not None and cells[hash_index] else None
             for k, values in enumerate(cells):
@@ -545,16 +547,16 @@ class _Importer:
                     typed = [v for v in typed if math.isfinite(v)]
                     if not typed:
                         continue
-                series_id = series[(r.machine_id, test_id, metric.id)]
+                series_id = series[(machine_id, test_id, metric.id)]
                 count += len(typed)
-                sample_rows.append((run_id, series_id, json.dumps(typed)))
+                sample_rows.append((run_id, series_id, samples_json(metric.type, typed)))
                 status = status_of[k]
                 point_rows.append(
                     point_row(
                         run_id,
                         series_id,
-                        r.order_id,
-                        r.position,
+                        order_id,
+                        position,
                         metric.type,
                         typed,
                         cells[status] if status is not None and cells[status] else None,

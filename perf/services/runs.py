@@ -303,8 +303,13 @@ def _series_move(source_id: int, into_id: int) -> None:
     for start in range(0, len(pairs), SERIES_CHUNK):
         part = pairs[start : start + SERIES_CHUNK]
         mapping = Case(*[When(series_id=s, then=Value(d)) for s, d in part])
-        for model in (Point, Sample):
-            model.objects.filter(series_id__in=[s for s, _ in part]).update(series_id=mapping)
+        sources = [s for s, _ in part]
+        Point.objects.filter(series_id__in=sources).update(series_id=mapping)
+        # Through the source's runs: perf_sample is indexed by (run, series) only.
+        Sample.objects.filter(
+            run_id__in=Run.objects.filter(machine_id=source_id).values("id"),
+            series_id__in=sources,
+        ).update(series_id=mapping)
 
 
 # --- derived rows ------------------------------------------------------------------
