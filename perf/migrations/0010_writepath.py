@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("perf", "0006_lifecycle"),
+        ("perf", "0009_recover_lease"),
     ]
 
     operations = [
