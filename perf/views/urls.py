@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, lnt_links, pages, profiles, regressions
+from . import compare, graph, lnt_links, pages, profiles, regressions
 
 suite = "db_default/v4/<str:suite>/"
 lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
@@ -19,6 +19,18 @@ urlpatterns = [
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
     path(suite + "compare", pages.compare, name="compare"),
+    path(suite + "baselines", compare.baseline_list, name="baseline-list"),
+    path(suite + "baselines/new", compare.baseline_create, name="baseline-create"),
+    path(
+        suite + "baselines/<int:baseline_id>/rename",
+        compare.baseline_rename,
+        name="baseline-rename",
+    ),
+    path(
+        suite + "baselines/<int:baseline_id>/delete",
+        compare.baseline_delete,
+        name="baseline-delete",
+    ),
     path(suite + "graph", graph.graph, name="graph"),
     path(suite + "graph/data", graph.graph_data, name="graph-data"),
     path(suite + "regressions", regressions.regression_list, name="regression-list"),
