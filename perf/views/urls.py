@@ -19,6 +19,7 @@ urlpatterns = [
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
     path(suite + "compare", pages.compare, name="compare"),
+    path(suite + "compare/sides", compare.compare_sides, name="compare-sides"),
     path(suite + "baselines", compare.baseline_list, name="baseline-list"),
     path(suite + "baselines/new", compare.baseline_create, name="baseline-create"),
     path(
