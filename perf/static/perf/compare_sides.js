@@ -77,7 +77,7 @@
     if (settling || key !== "x" || !points.length) return;
     var min = Math.max(0, Math.ceil(u.scales.x.min)), max = Math.min(points.length - 1, Math.floor(u.scales.x.max));
     if (min <= 0 && max >= points.length - 1) { zoom.lo = zoom.hi = null; }
-    else if (min > max) return;
+    else if (min > max) return; // no test in the dragged range: keep the table as it is
     else { zoom.lo = points[min][0]; zoom.hi = points[max][0]; }
     apply();
   }
@@ -113,6 +113,7 @@
     // uPlot reports scale changes after a microtask: those of building the chart and
     // of restoring the URL's zoom are not a person's drag, and must not reset it.
     settling = true;
+    chartEl.dataset.state = "drawing";
     plot = new uPlot(opts, [xs, ys, zero], chartEl);
     if ((zoom.lo !== null || zoom.hi !== null) && points.length) {
       plot.setScale("x", { min: indexOf(zoom.lo, false), max: indexOf(zoom.hi, true) });
@@ -152,9 +153,14 @@
   });
 
   var resizeTimer = null;
+  var drawnWidth = chartEl.clientWidth;
   window.addEventListener("resize", function () {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(draw, 200);
+    resizeTimer = setTimeout(function () {
+      if (chartEl.clientWidth === drawnWidth) return; // a taller window needs no redraw
+      drawnWidth = chartEl.clientWidth;
+      draw();
+    }, 200);
   });
   draw();
   apply();
