@@ -192,7 +192,20 @@ def compare_sides(request: HttpRequest, suite: str) -> HttpResponse:
     compared test by test and metric by name.  Every knob is in the query string."""
     suite_obj = suite_or_404(suite)
     wants_data = request.GET.get("format") in ("csv", "json")
-    context: dict[str, Any] = {"suite": suite_obj, "q": request.GET, "sorts": SORTS}
+    context: dict[str, Any] = {
+        "suite": suite_obj,
+        "q": request.GET,
+        "sorts": SORTS,
+        "side_fields": [
+            {
+                "prefix": p,
+                "legend": legend,
+                "suite": request.GET.get(f"{p}_suite") or suite_obj.name,
+                **{k: request.GET.get(f"{p}_{k}", "") for k in ("machine", "runs", "orders")},
+            }
+            for p, legend in (("a", "Old side (a)"), ("b", "New side (b)"))
+        ],
+    }
     try:
         specs = [_side(request, p, suite_obj.name) for p in ("a", "b")]
         resolved = (
