@@ -219,9 +219,14 @@ def compare_sides(request: HttpRequest, suite: str) -> HttpResponse:
         context["error"] = str(exc)
         return render(request, "perf/compare_sides.html", context, status=400)
     if not resolved:
+        if not any(specs) and not wants_data:
+            return render(request, "perf/compare_sides.html", context)  # the empty form
+        p = "a" if specs[0] is None else "b"
+        message = f"{p}_runs: give run ids, or {p}_machine and {p}_orders."
         if wants_data:
-            return JsonResponse({"error": "a_runs: give both sides."}, status=400)
-        return render(request, "perf/compare_sides.html", context)
+            return JsonResponse({"error": message}, status=400)
+        context["error"] = message
+        return render(request, "perf/compare_sides.html", context, status=400)
     old, new = resolved
     metrics = compare_selectors.compare_metrics(sorted({old.suite_id, new.suite_id}))
     names = [m["name"] for m in metrics]

@@ -66,6 +66,7 @@ def test_sides_of_different_suites_match_tests_and_metrics_by_name(client):
         ({"a_runs": "x", "b_runs": "1"}, "a_runs: 'x' is not a run id."),
         ({"a_runs": "999999", "b_runs": "1"}, "a_runs: no run 999999 in suite nts."),
         ({"a_orders": "1000", "b_runs": "1"}, "a_machine: give the machine"),
+        ({"a_runs": "1"}, "b_runs: give run ids, or b_machine and b_orders."),
         (
             {"a_machine": "box-0", "a_orders": "77", "b_runs": "1"},
             "a_orders: machine box-0 has no run at 77",
