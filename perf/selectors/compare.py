@@ -27,6 +27,7 @@ class Side:
     machine: str = ""
     runs: list[int] = field(default_factory=list)
     orders: list[str] = field(default_factory=list)
+    baseline: str = ""  # a baseline's name: the machine's runs at its order
 
 
 @dataclass
@@ -52,6 +53,14 @@ def side_resolve(side: Side) -> ResolvedSide:
         if not side.machine:
             raise SideError(f"{p}_machine: give the machine whose runs at these orders to use.")
         rows = rows.filter(machine__name=side.machine, order__key__in=side.orders)
+    elif side.baseline:
+        if not side.machine:
+            raise SideError(f"{p}_machine: give the machine whose run at the baseline to use.")
+        rows = rows.filter(
+            machine__name=side.machine,
+            order__baselines__suite__name=side.suite,
+            order__baselines__name=side.baseline,
+        )
     else:
         raise SideError(f"{p}_runs: give run ids, or {p}_machine and {p}_orders.")
     found = list(
@@ -65,6 +74,11 @@ def side_resolve(side: Side) -> ResolvedSide:
         missing = sorted(set(side.runs) - {r["id"] for r in found})
         if missing:
             raise SideError(f"{p}_runs: no run {missing[0]} in suite {side.suite}.")
+    if not found and side.baseline:
+        raise SideError(
+            f"{p}_baseline: machine {side.machine} has no run at the order of a baseline "
+            f"called {side.baseline!r} in suite {side.suite}."
+        )
     if not found:
         raise SideError(
             f"{p}_orders: machine {side.machine} has no run at {', '.join(side.orders)} "

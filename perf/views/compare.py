@@ -118,7 +118,8 @@ def _side(request: HttpRequest, prefix: str, suite: str) -> compare_selectors.Si
     runs_raw = get.get(f"{prefix}_runs", "").replace(",", " ").split()
     orders = [o.strip() for o in get.get(f"{prefix}_orders", "").split(",") if o.strip()]
     machine = get.get(f"{prefix}_machine", "").strip()
-    if not runs_raw and not orders and not machine:
+    baseline = get.get(f"{prefix}_baseline", "").strip()
+    if not runs_raw and not orders and not machine and not baseline:
         return None
     for raw in runs_raw:
         if not raw.isdigit() or len(raw) > 18:
@@ -129,6 +130,7 @@ def _side(request: HttpRequest, prefix: str, suite: str) -> compare_selectors.Si
         machine=machine,
         runs=[int(r) for r in runs_raw],
         orders=orders[: compare_selectors.MAX_RUNS_PER_SIDE],
+        baseline=baseline,
     )
 
 
@@ -201,7 +203,10 @@ def compare_sides(request: HttpRequest, suite: str) -> HttpResponse:
                 "prefix": p,
                 "legend": legend,
                 "suite": request.GET.get(f"{p}_suite") or suite_obj.name,
-                **{k: request.GET.get(f"{p}_{k}", "") for k in ("machine", "runs", "orders")},
+                **{
+                    k: request.GET.get(f"{p}_{k}", "")
+                    for k in ("machine", "runs", "orders", "baseline")
+                },
             }
             for p, legend in (("a", "Old side (a)"), ("b", "New side (b)"))
         ],

@@ -67,6 +67,11 @@ def test_sides_of_different_suites_match_tests_and_metrics_by_name(client):
         ({"a_runs": "999999", "b_runs": "1"}, "a_runs: no run 999999 in suite nts."),
         ({"a_orders": "1000", "b_runs": "1"}, "a_machine: give the machine"),
         ({"a_runs": "1"}, "b_runs: give run ids, or b_machine and b_orders."),
+        ({"a_baseline": "rel", "b_runs": "1"}, "a_machine: give the machine whose run at the"),
+        (
+            {"a_baseline": "nope", "a_machine": "box-0", "b_runs": "1"},
+            "a_baseline: machine box-0 has no run at the order of a baseline called 'nope'",
+        ),
         (
             {"a_machine": "box-0", "a_orders": "77", "b_runs": "1"},
             "a_orders: machine box-0 has no run at 77",
@@ -140,3 +145,20 @@ def test_the_page_reads_a_fixed_number_of_queries(client, tests, django_assert_n
 def test_an_empty_form_is_just_the_form(client):
     response = client.get(URL)
     assert response.status_code == 200 and 'id="compare-form"' in response.content.decode()
+
+
+def test_a_side_can_be_a_machines_run_at_a_baseline(client):
+    from perf.models import Baseline, Run
+
+    results = submit_grid(machines=1, tests=1, orders=3, step_at=2, step_factor=2.0)
+    first = Run.objects.get(id=results[0].run_id)
+    Baseline.objects.create(suite_id=first.suite_id, name="rel", order_id=first.order_id)
+    query = {
+        "a_machine": "box-0",
+        "a_baseline": "rel",
+        "b_runs": results[2].run_id,
+        "metric": "execution_time",
+    }
+    rows = client.get(URL, {**query, "format": "json"}).json()["rows"]
+    assert [(r["test"], r["ratio"]) for r in rows] == [("suite/t0", 2.0)]
+    assert 'value="rel"' in client.get(URL, query).content.decode()
