@@ -16,15 +16,20 @@ pytestmark = pytest.mark.django_db
 URL = reverse("perf:compare-sides", args=["nts"])
 
 
-def test_two_orders_of_a_machine_compare_test_by_test(client):
-    submit_grid(machines=1, tests=3, orders=3, step_at=2, step_factor=1.5)
-    query = {
+def two_orders(old: str, new: str) -> dict[str, str]:
+    """The query comparing box-0's execution time at two revisions."""
+    return {
         "a_machine": "box-0",
-        "a_orders": "1000",
+        "a_orders": old,
         "b_machine": "box-0",
-        "b_orders": "1002",
+        "b_orders": new,
         "metric": "execution_time",
     }
+
+
+def test_two_orders_of_a_machine_compare_test_by_test(client):
+    submit_grid(machines=1, tests=3, orders=3, step_at=2, step_factor=1.5)
+    query = two_orders("1000", "1002")
     body = client.get(URL, query).content.decode()
     assert "regressed <strong>1</strong>" in body and "unchanged <strong>2</strong>" in body
     rows = client.get(URL, {**query, "format": "json"}).json()["rows"]
@@ -96,13 +101,7 @@ def test_runs_of_two_machines_cannot_share_a_side(client):
 
 def test_the_knobs_and_the_zoom_in_the_url_reproduce_the_view(client):
     submit_grid(machines=1, tests=4, orders=2, step_at=1, step_factor=1.5)
-    base = {
-        "a_machine": "box-0",
-        "a_orders": "1000",
-        "b_machine": "box-0",
-        "b_orders": "1001",
-        "metric": "execution_time",
-    }
+    base = two_orders("1000", "1001")
     strict = client.get(URL, {**base, "min_delta": "60", "format": "json"}).json()["rows"]
     assert {r["status"] for r in strict} == {"unchanged"}
     zoomed = client.get(URL, {**base, "zlo": "0.5", "zhi": "1", "format": "csv"})
