@@ -216,6 +216,9 @@ def main() -> int:
         "run report CSV": reverse("perf:run-detail", args=[s, runs[0].id]) + "?format=csv",
         "run report JSON": reverse("perf:run-detail", args=[s, runs[0].id]) + "?format=json",
         "compare": reverse("perf:compare", args=[s]) + f"?a={runs[1].id}&b={runs[0].id}",
+        "compare sides": reverse("perf:compare-sides", args=[s])
+        + f"?a_runs={runs[1].id}&b_runs={runs[0].id}&metric=execution_time",
+        "baselines": reverse("perf:baseline-list", args=[s]),
         "graph page": reverse("perf:graph", args=[s]) + "?" + "&".join(f"plot={p}" for p in plots),
         "graph data x4": reverse("perf:graph-data", args=[s])
         + "?"

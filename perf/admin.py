@@ -284,9 +284,9 @@ class ChangeIgnoreAdmin(admin.ModelAdmin):
 
 @admin.register(Baseline)
 class BaselineAdmin(admin.ModelAdmin):
-    list_display = ["name", "suite", "run", "created_at"]
+    list_display = ["name", "suite", "order", "created_at"]
     list_select_related = ["suite"]
-    raw_id_fields = ["run"]
+    raw_id_fields = ["order"]
 
 
 @admin.register(SubmissionToken)

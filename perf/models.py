@@ -561,11 +561,13 @@ class ChangeIgnore(models.Model):
 
 
 class Baseline(models.Model):
-    """A named run that reports can be compared against."""
+    """A named order of a suite (LNT's baseline): runs are compared against the same
+    machine's run at this order, and graphs draw the series' value there."""
 
     suite = models.ForeignKey(TestSuite, on_delete=models.CASCADE, related_name="baselines")
     name = models.CharField(max_length=128)
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    # Indexed (Django's default): serves "the baselines this order is" and order deletes.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="baselines")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

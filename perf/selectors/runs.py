@@ -21,7 +21,6 @@ from ..analysis import verdict
 from ..analysis.changepoints import DetectionParams
 from ..analysis.summary import status_metric_name
 from ..models import (
-    Baseline,
     FieldChange,
     Machine,
     Metric,
@@ -31,6 +30,7 @@ from ..models import (
     Run,
     TestSuite,
 )
+from . import baselines as baseline_selectors
 
 # A filter longer than this is refused: no test-name filter needs more, and RE2's
 # compile cost and memory grow with the pattern.
@@ -185,17 +185,16 @@ def run_for_order(machine_id: int, revision: str, suite: TestSuite) -> Run | Non
     )
 
 
-def baseline_run(suite: TestSuite, key: str) -> Run | None:
-    """A baseline given as a run id or a Baseline name.  One query."""
-    runs = Run.objects.filter(suite=suite).select_related("machine", "order")
+def baseline_run(suite: TestSuite, key: str, machine_id: int) -> Run | None:
+    """A baseline given as a run id, or as a Baseline name: then the machine's latest
+    run at the baseline's order.  One query."""
     if key.isdigit():
-        return runs.filter(id=int(key)).first()
-    baseline = Baseline.objects.filter(suite=suite, name=key).values("run_id").first()
-    return runs.filter(id=baseline["run_id"]).first() if baseline else None
-
-
-def suite_baselines(suite: TestSuite) -> list[dict[str, Any]]:
-    return list(Baseline.objects.filter(suite=suite).order_by("name").values("name", "run_id"))
+        if len(key) > 18:  # more digits would overflow a bigint
+            return None
+        return (
+            Run.objects.filter(suite=suite, id=int(key)).select_related("machine", "order").first()
+        )
+    return baseline_selectors.baseline_run_for_machine(suite, key, machine_id)
 
 
 # --- the comparison -------------------------------------------------------------------

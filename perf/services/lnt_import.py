@@ -800,21 +800,20 @@ class _Importer:
 
     @transaction.atomic
     def _baselines(self) -> None:
-        """LNT's baseline is an order; here it is a run: the first LNT run at that order."""
+        """LNT's baseline is an order, and so it is here: the order it names, mapped."""
         done = self._mapped("baseline")
         names = set(Baseline.objects.filter(suite=self.suite).values_list("name", flat=True))
-        for lnt_id, name, _comment, order_id in self.source.baselines(self.lnt):
-            if lnt_id in done:
-                continue
-            lnt_run = self.source.first_run_at(self.lnt, order_id)
-            run = self._mapped("run", [lnt_run]).get(lnt_run) if lnt_run is not None else None
-            if run is None or name[:128] in names:
+        rows = [row for row in self.source.baselines(self.lnt) if row[0] not in done]
+        orders = self._mapped("order", [order_id for *_, order_id in rows])
+        for lnt_id, name, _comment, lnt_order in rows:
+            order = orders.get(lnt_order)
+            if order is None or name[:128] in names:
                 self.summary.warnings.append(
-                    f"{self.lnt.name} baseline {name!r}: no run at its order, or the name is "
+                    f"{self.lnt.name} baseline {name!r}: its order is unknown, or the name is "
                     "taken; skipped"
                 )
                 continue
-            baseline = Baseline.objects.create(suite=self.suite, name=name[:128], run_id=run)
+            baseline = Baseline.objects.create(suite=self.suite, name=name[:128], order_id=order)
             names.add(baseline.name)
             self._record("baseline", [(lnt_id, baseline.id)])
             self.summary.baselines += 1

@@ -453,12 +453,6 @@ class LntSource:
             found.extend((r[0], str(r[1]), str(r[2] or ""), r[3]) for r in rows)
         return found
 
-    def first_run_at(self, suite: LntSuite, order_id: int) -> int | None:
-        rows = self._rows(
-            f'SELECT MIN("ID") FROM {_q(suite.prefix + "_Run")} WHERE "OrderID" = {int(order_id)}'  # noqa: S608 - int
-        )
-        return rows[0][0] if rows else None
-
 
 def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from .. import selectors
+from ..selectors import baselines as baseline_selectors
 from ..selectors import graphs
 from . import lnt_links
 from .common import int_param, suite_or_404
@@ -231,7 +232,9 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
 
     ``before`` pages to older points; ``around`` (a position) returns a window of
     ``width`` points each side instead, for the small graphs of a regression;
-    ``max_points`` thins a long series server-side (min/max per bucket).
+    ``max_points`` thins a long series server-side (min/max per bucket).  Each series
+    carries ``baselines``: ``[{"name", "order", "value"}]``, its value at each baseline
+    order of the suite (``series_baseline_values``).
     """
     suite_obj = suite_or_404(suite)
     query = graph_query(request)
@@ -256,6 +259,13 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
                 "title": c["indicator__regression__title"],
             }
         )
+    # The series' values at the suite's baseline orders (dashed lines); the small graphs
+    # of a regression (``around``) draw none.
+    baselines = (
+        {}
+        if around
+        else baseline_selectors.series_baseline_values([s["id"] for s in series], suite_obj)
+    )
     out = []
     for s in series:
         more = False
@@ -288,6 +298,7 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
                 "params": params,
                 "samples": samples,
                 "changes": changes_by_series.get(s["id"], []),
+                "baselines": baselines.get(s["id"], []),
                 "more_before": more,
                 "downsampled": thinned,
             }

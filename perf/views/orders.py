@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from ..selectors import baselines as baseline_selectors
 from ..selectors import orders as order_selectors
 from . import lnt_links
 from .common import page_of, page_rows, suite_or_404
@@ -31,14 +32,16 @@ def order_list(request: HttpRequest, suite: str) -> HttpResponse:
 
 
 def order_detail(request: HttpRequest, suite: str, order_id: int) -> HttpResponse:
-    """An order: its runs on every machine, its neighbours, links to reports and compare.
-
-    Baselines (an order promoted to a named baseline, as on LNT's order page) are not
-    modelled yet; when they are, the baselines this order is go in the context here
-    and in the "Baselines" section of the template.
-    """
+    """An order: its runs on every machine, its neighbours, links to reports and compare,
+    the baselines it is and (logged in) a form to promote it, as on LNT's order page."""
     suite_obj = suite_or_404(suite)
     order = order_selectors.order_detail(suite_obj, order_id)
     if order is None:
         return lnt_links.order_moved(suite_obj, order_id)  # an LNT order id, or 404
-    return render(request, "perf/order_detail.html", {"suite": suite_obj, "order": order})
+    context = {
+        "suite": suite_obj,
+        "order": order,
+        "order_id": order_id,
+        "order_baselines": baseline_selectors.order_baselines(order_id),
+    }
+    return render(request, "perf/order_detail.html", context)

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from .. import selectors
 from ..models import Metric, Run, TestSuite
+from ..selectors import baselines as baseline_selectors
 from ..selectors import profiles as profile_selectors
 from ..selectors import runs as run_selectors
 from . import lnt_links
@@ -337,12 +338,13 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
     baseline_key = request.GET.get("baseline", "").strip()
     baseline_error = ""
     if baseline_key:
-        baseline = run_selectors.baseline_run(suite_obj, baseline_key)
+        baseline = run_selectors.baseline_run(suite_obj, baseline_key, run.machine_id)
         if baseline is None:
-            baseline_error = "No such baseline: give a run id or a baseline name."
+            baseline_error = _baseline_missing(suite_obj, baseline_key, run)
         else:
             olds.append((baseline, f"baseline {baseline_key}"))
     comparisons = _comparisons(run, olds, shown, metrics, min_change=options.min_change)
+    baselines = baseline_selectors.suite_baselines(suite_obj)  # a suite has few
     return _render_report(
         request,
         suite_obj,
@@ -354,12 +356,28 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
             "page_title": f"Run {run.id}",
             "baseline_key": baseline_key,
             "baseline_error": baseline_error,
-            "baselines": run_selectors.suite_baselines(suite_obj),
+            "baselines": baselines,
+            "order_baselines": [b for b in baselines if b["order_id"] == run.order_id],
             "present": present,
             "profiles": profile_selectors.run_profiles(run.id),
             "mode": "run",
         },
         f"run-{run.id}",
+    )
+
+
+def _baseline_missing(suite: TestSuite, key: str, run: Run) -> str:
+    """Why ``?baseline=key`` found no run: no such baseline, or no run of this machine at
+    the baseline's order."""
+    if key.isdigit():
+        return f"No run {key} in this suite: give a run id or a baseline name."
+    baseline = baseline_selectors.baseline_get(suite, key)
+    if baseline is None:
+        return f"No baseline called {key!r}: give a run id or a baseline name."
+    order = ", ".join(str(v) for v in baseline["order__fields"].values())
+    return (
+        f"Machine {run.machine.name} has no run at order {order}, the order of baseline "
+        f"{key!r}: nothing to compare against."
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, lnt_links, orders, overview, pages, profiles, regressions
+from . import compare, graph, lnt_links, orders, overview, pages, profiles, regressions
 
 suite = "db_default/v4/<str:suite>/"
 lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
@@ -24,6 +24,19 @@ urlpatterns = [
     # LNT's URLs for the same pages (/v4/<suite>/order/<id>, /v4/<suite>/all_orders).
     path(suite + "order/<id:order_id>", orders.order_detail, name="order-detail-lnt"),
     path(suite + "all_orders", orders.order_list, name="order-list-lnt"),
+    path(suite + "compare/sides", compare.compare_sides, name="compare-sides"),
+    path(suite + "baselines", compare.baseline_list, name="baseline-list"),
+    path(suite + "baselines/new", compare.baseline_create, name="baseline-create"),
+    path(
+        suite + "baselines/<int:baseline_id>/rename",
+        compare.baseline_rename,
+        name="baseline-rename",
+    ),
+    path(
+        suite + "baselines/<int:baseline_id>/delete",
+        compare.baseline_delete,
+        name="baseline-delete",
+    ),
     path(suite + "graph", graph.graph, name="graph"),
     path(suite + "graph/data", graph.graph_data, name="graph-data"),
     path(suite + "graph/samples", graph.graph_samples, name="graph-samples"),

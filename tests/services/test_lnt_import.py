@@ -282,12 +282,11 @@ def test_field_changes_and_regressions_keep_titles_bugs_states_and_indicators():
     assert Regression.objects.get(id=1).state == Regression.IGNORED
 
 
-def test_the_baseline_is_the_first_run_at_lnts_baseline_order():
+def test_the_baseline_is_lnts_baseline_order():
     import_corpus()
 
     baseline = Baseline.objects.get(name="release-1")
-    assert baseline.run.order.label == "152292"
-    assert baseline.run_id == 5
+    assert baseline.order.label == "152292"
 
 
 def test_the_profile_file_is_found_by_name_and_stored_compressed():

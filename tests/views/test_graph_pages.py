@@ -121,9 +121,9 @@ def test_mean_series_are_read_in_fixed_queries(client, orders, django_assert_num
     submit_grid(machines=2, tests=4, orders=orders, step_at=1, step_factor=2.0)
     means = [f"{m.id}.{field()}" for m in Machine.objects.all()]
     plot = plot_of("box-0", "suite/t0")
-    # suite, series, changes, the series' points; the means' machines and metrics;
-    # per mean its runs' stored geometric means
-    with django_assert_num_queries(4 + 2 + len(means)):
+    # suite, series, changes, the series' points, the suite's baselines at them; the
+    # means' machines and metrics; per mean its runs' stored geometric means
+    with django_assert_num_queries(5 + 2 + len(means)):
         data = client.get(reverse(DATA, args=["nts"]), {"plot": plot, "mean": means}).json()
     mean = data["series"][1]
     assert mean["is_mean"] and mean["key"] == "mean:" + means[0]

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from perf.models import Order, Run
-from tests.factories import report_doc, submit_doc, submit_grid
+from tests.factories import make_user, report_doc, submit_doc, submit_grid
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +59,9 @@ def test_order_page_lists_runs_of_every_machine_in_fixed_queries(
     submit_grid(machines=machines, tests=2, orders=3)
     order = order_of(1001)
     url = reverse("perf:order-detail", args=["nts", order.id])
-    # suite, order, previous id, next id, neighbour labels, runs (with previous run)
-    with django_assert_num_queries(6):
+    # suite, order, previous id, next id, neighbour labels, runs (with previous run),
+    # the baselines it is
+    with django_assert_num_queries(7):
         body = client.get(url).content.decode()
     for m in range(machines):
         assert f">box-{m}</a>" in body
@@ -104,3 +105,20 @@ def test_revisions_from_reports_are_escaped_on_order_pages(client):
     listing = client.get(reverse("perf:order-list", args=["nts"]), {"q": hostile})
     for body in (detail, listing.content.decode()):
         assert "<script>alert" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_an_order_can_be_promoted_to_a_baseline_from_its_page(client):
+    submit_grid(machines=1, tests=1, orders=2)
+    order = order_of(1001)
+    url = reverse("perf:order-detail", args=["nts", order.id])
+    assert "Log in to promote this order" in client.get(url).content.decode()
+    client.force_login(make_user())
+    page = client.get(url).content.decode()
+    assert 'id="promote-form"' in page and "This order is no baseline" in page
+    response = client.post(
+        reverse("perf:baseline-create", args=["nts"]),
+        {"order": order.id, "name": "release-<1>", "next": url},
+    )
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "This order is baseline: <strong>release-&lt;1&gt;</strong>" in page

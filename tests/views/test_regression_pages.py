@@ -186,8 +186,9 @@ def test_graph_page_and_data_use_fixed_queries(client, orders, django_assert_num
         page = client.get(reverse("perf:graph", args=["nts"]), {"plot": plots})
     assert page.status_code == 200
     assert 'id="graph-config"' in page.content.decode()
-    # One query for the series, one for the changes, one per series for its points.
-    with django_assert_num_queries(3 + len(plots)):
+    # One query for the series, one for the changes, one for the values at baseline
+    # orders, one per series for its points.
+    with django_assert_num_queries(4 + len(plots)):
         data = client.get(reverse("perf:graph-data", args=["nts"]), {"plot": plots}).json()
     assert len(data["series"]) == 4
     assert all(len(s["points"]["run"]) == orders for s in data["series"])

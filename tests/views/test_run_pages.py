@@ -207,12 +207,27 @@ def test_run_report_applies_a_catastrophic_looking_filter_like_any_other(client)
 
 def test_run_report_compares_against_a_baseline_by_name_or_run_id(client):
     old, new = two_runs()
-    Baseline.objects.create(suite_id=Run.objects.get(id=old).suite_id, name="release", run_id=old)
+    old_run = Run.objects.get(id=old)
+    Baseline.objects.create(suite_id=old_run.suite_id, name="release", order_id=old_run.order_id)
     for key in ("release", str(old)):
         data = client.get(run_url(new), {"baseline": key, "format": "json"}).json()
         assert [c["old_run"] for c in data["comparisons"]] == [old, old]
     body = client.get(run_url(new), {"baseline": "nope"}).content.decode()
-    assert "No such baseline" in body
+    assert "No baseline called &#x27;nope&#x27;" in body
+
+
+def test_a_baseline_is_the_same_machines_run_at_its_order_or_a_clear_no(client):
+    old, new = two_runs()
+    old_run = Run.objects.get(id=old)
+    Baseline.objects.create(suite_id=old_run.suite_id, name="release", order_id=old_run.order_id)
+    other_old = submit_doc(report_doc(machine="box-2", revision=1000)).run_id
+    other_new = submit_doc(report_doc(machine="box-2", revision=1001)).run_id
+    data = client.get(run_url(other_new), {"baseline": "release", "format": "json"}).json()
+    # Against the baseline, box-2 is compared with its own run at order 1000.
+    assert data["comparisons"][-1]["old_run"] == other_old != old
+    lonely = submit_doc(report_doc(machine="box-3", revision=1001)).run_id
+    body = client.get(run_url(lonely), {"baseline": "release"}).content.decode()
+    assert "Machine box-3 has no run at order 1000, the order of baseline" in body
 
 
 def test_run_report_csv_is_escaped_and_neutralises_formulas(client):

@@ -451,6 +451,8 @@
       ],
       series: model.seriesOpts,
       hooks: { draw: [drawMarkers], setCursor: [showInfo] },
+      // Other modules draw on the same chart (graph_baselines.js: dashed baselines).
+      plugins: (window.perfGraphPlugins || []).map(function (make) { return make(data, model); }),
     };
     if (plot) plot.destroy();
     chartEl.replaceChildren();

@@ -1,0 +1,142 @@
+"""Two-sided comparison of tests by name (the compare page): each side is the pooled
+samples of one or more runs of one machine, for one metric.
+
+For every test name on either side: the median of each side's samples, the delta
+(new - old, in the metric's unit), delta % (relative to old), the ratio new / old,
+its log2 (the chart's axis: 0 is no change, 1 is twice as large), a two-sided
+Mann-Whitney U p-value when both sides have at least ``MIN_RANK_SAMPLES`` samples,
+and a status:
+
+* ``added`` / ``removed``: the test has samples on one side only;
+* ``regressed`` / ``improved``: the change passes every noise knob -- |delta %| at
+  least ``min_delta_pct``, |delta| at least ``abs_floor`` (metric units), and, when
+  there is a p-value, p at most ``max_p``; the direction follows
+  ``bigger_is_better`` (by default smaller is better, as for times);
+* ``unchanged``: within the knobs.
+
+An old median of 0 gives no delta % nor ratio: only the absolute floor judges it.
+Pure: plain numbers in, dataclasses out; scipy for the rank test.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from scipy import stats
+
+MIN_RANK_SAMPLES = 4  # samples per side before a p-value is given (as LNT)
+ADDED, REMOVED = "added", "removed"
+REGRESSED, IMPROVED, UNCHANGED = "regressed", "improved", "unchanged"
+STATUSES = (REGRESSED, IMPROVED, UNCHANGED, ADDED, REMOVED)
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """The noise knobs; every one is in the compare page's URL."""
+
+    min_delta_pct: float = 1.0  # minimum |delta %| for a change
+    max_p: float = 0.05  # largest p-value for a change (when there is one)
+    abs_floor: float = 0.0  # minimum |delta| in the metric's unit
+    bigger_is_better: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    test: str
+    old: float | None  # median of the old side's samples
+    new: float | None
+    old_n: int
+    new_n: int
+    delta: float | None
+    delta_pct: float | None
+    ratio: float | None
+    log2_ratio: float | None
+    p_value: float | None
+    status: str
+
+
+def _finite(values: Iterable[float]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+
+
+def compare_row(test: str, old: Sequence[float], new: Sequence[float], knobs: Knobs) -> Row:
+    """One test's row; non-numeric and non-finite samples are ignored."""
+    a, b = _finite(old), _finite(new)
+    a_med = statistics.median(a) if a else None
+    b_med = statistics.median(b) if b else None
+    if a_med is None or b_med is None:
+        status = REMOVED if b_med is None else ADDED
+        if a_med is None and b_med is None:
+            status = UNCHANGED
+        return Row(test, a_med, b_med, len(a), len(b), None, None, None, None, None, status)
+    delta = b_med - a_med
+    delta_pct = ratio = log2_ratio = None
+    if a_med != 0:
+        delta_pct = 100.0 * delta / abs(a_med)
+        ratio = b_med / a_med
+        log2_ratio = math.log2(ratio) if ratio > 0 else None
+    p_value = None
+    if len(a) >= MIN_RANK_SAMPLES and len(b) >= MIN_RANK_SAMPLES:
+        if len(set(a) | set(b)) == 1:
+            p_value = 1.0  # one value on both sides: the rank test is undefined, nothing moved
+        else:
+            p_value = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    moved = (
+        delta != 0
+        and abs(delta) >= knobs.abs_floor
+        and (delta_pct is None or abs(delta_pct) >= knobs.min_delta_pct)
+        and (p_value is None or p_value <= knobs.max_p)
+    )
+    status = UNCHANGED
+    if moved:
+        status = IMPROVED if (delta > 0) == knobs.bigger_is_better else REGRESSED
+    return Row(
+        test, a_med, b_med, len(a), len(b), delta, delta_pct, ratio, log2_ratio, p_value, status
+    )
+
+
+def compare_sides(
+    old: Mapping[str, Sequence[float]], new: Mapping[str, Sequence[float]], knobs: Knobs
+) -> list[Row]:
+    """A row for every test name on either side, by name."""
+    names = sorted(set(old) | set(new))
+    return [compare_row(n, old.get(n, ()), new.get(n, ()), knobs) for n in names]
+
+
+@dataclass(frozen=True)
+class GeoMean:
+    """Geometric means over the tests with a positive median on both sides."""
+
+    tests: int
+    old: float | None
+    new: float | None
+    ratio: float | None
+    delta_pct: float | None
+    log2_ratio: float | None
+
+
+def geomean(rows: Sequence[Row]) -> GeoMean:
+    pairs = [(r.old, r.new) for r in rows if r.old and r.new and r.old > 0 and r.new > 0]
+    if not pairs:
+        return GeoMean(0, None, None, None, None, None)
+    log_old = sum(math.log(a) for a, _ in pairs) / len(pairs)
+    log_new = sum(math.log(b) for _, b in pairs) / len(pairs)
+    ratio = math.exp(log_new - log_old)
+    return GeoMean(
+        len(pairs),
+        math.exp(log_old),
+        math.exp(log_new),
+        ratio,
+        100.0 * (ratio - 1.0),
+        (log_new - log_old) / math.log(2),
+    )
+
+
+def status_counts(rows: Iterable[Row]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for r in rows:
+        counts[r.status] += 1
+    return counts

@@ -1,0 +1,87 @@
+"""Comparing two sides test by test: deltas, ratios, the noise knobs, geometric mean."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from perf.analysis.sides import Knobs, compare_row, compare_sides, geomean, status_counts
+
+
+def test_a_slower_test_regresses_when_it_passes_every_knob():
+    row = compare_row("t", [1.0, 1.01, 0.99, 1.0], [1.2, 1.21, 1.19, 1.2], Knobs())
+    assert row.delta == pytest.approx(0.2)
+    assert row.delta_pct == pytest.approx(20.0)
+    assert row.ratio == pytest.approx(1.2)
+    assert row.log2_ratio == pytest.approx(math.log2(1.2))
+    assert row.p_value is not None and row.p_value <= 0.1
+    assert row.status == "regressed"
+
+
+def test_bigger_is_better_turns_the_same_move_into_an_improvement():
+    row = compare_row(
+        "t", [1.0, 1.01, 0.99, 1.0], [1.2, 1.21, 1.19, 1.2], Knobs(bigger_is_better=True)
+    )
+    assert row.status == "improved"
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [Knobs(min_delta_pct=25.0), Knobs(abs_floor=0.5), Knobs(max_p=0.01)],
+    ids=["min delta %", "absolute floor", "p-value"],
+)
+def test_each_noise_knob_can_hold_a_move_back(knobs):
+    assert (
+        compare_row("t", [1.0, 1.01, 0.99, 1.0], [1.2, 1.21, 1.19, 1.2], knobs).status
+        == "unchanged"
+    )
+
+
+def test_overlapping_samples_are_noise_whatever_the_medians():
+    row = compare_row("t", [1.0, 1.5, 0.9, 1.2], [1.1, 0.95, 1.45, 1.25], Knobs())
+    assert row.p_value is not None and row.p_value > 0.05
+    assert row.status == "unchanged"
+
+
+def test_single_samples_have_no_p_value_and_are_judged_by_the_thresholds():
+    row = compare_row("t", [2.0], [2.1], Knobs())
+    assert row.p_value is None and row.status == "regressed"
+    assert compare_row("t", [2.0], [2.01], Knobs()).status == "unchanged"
+
+
+def test_a_zero_old_value_has_no_ratio_and_only_the_floor_judges_it():
+    row = compare_row("t", [0.0], [0.5], Knobs(abs_floor=0.1))
+    assert (row.delta_pct, row.ratio, row.log2_ratio) == (None, None, None)
+    assert row.status == "regressed"
+
+
+def test_tests_on_one_side_only_are_added_or_removed_and_junk_is_ignored():
+    rows = compare_sides(
+        {"gone": [1.0], "both": [1.0]}, {"new": [1.0], "both": [1.0, float("nan")]}, Knobs()
+    )
+    assert [(r.test, r.status) for r in rows] == [
+        ("both", "unchanged"),
+        ("gone", "removed"),
+        ("new", "added"),
+    ]
+    assert rows[0].new_n == 1
+    assert status_counts(rows) == {
+        "regressed": 0,
+        "improved": 0,
+        "unchanged": 1,
+        "added": 1,
+        "removed": 1,
+    }
+
+
+def test_the_geometric_mean_uses_tests_positive_on_both_sides():
+    rows = compare_sides(
+        {"a": [1.0], "b": [4.0], "z": [0.0]}, {"a": [2.0], "b": [8.0], "z": [1.0]}, Knobs()
+    )
+    geo = geomean(rows)
+    assert geo.tests == 2
+    assert geo.old == pytest.approx(2.0) and geo.new == pytest.approx(4.0)
+    assert geo.ratio == pytest.approx(2.0) and geo.delta_pct == pytest.approx(100.0)
+    assert geo.log2_ratio == pytest.approx(1.0)
+    assert geomean([]).ratio is None
