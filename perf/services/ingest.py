@@ -20,7 +20,14 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Max
 
 from ..analysis.summary import status_metric_name, summarize, worst_status
-from ..formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
+from ..formats import (
+    FormatError,
+    Report,
+    SuiteSchema,
+    parse_report,
+    report_digest,
+    revision_sort_key,
+)
 from ..formats.types import STATUS_FAIL
 from ..models import Machine, Metric, Order, Point, Run, Sample, Series, Test, TestSuite
 from .suites import suite_schemas
@@ -76,6 +83,9 @@ class ImportResult:
     added_tests: int = 0
     added_samples: int = 0
     replaced_run: bool = False
+    # True when an identical report (perf.formats.report_digest) was already stored as
+    # this run: nothing was written, the stored run is the answer (a client's retry).
+    already_stored: bool = False
     seconds: float = 0.0  # time spent storing the run
     warnings: list[str] = field(default_factory=list)
 
@@ -117,7 +127,7 @@ def run_import(
             transaction.set_rollback(True)
             return result
         run_id = result.run_id
-        if detect:
+        if detect and not result.already_stored:
             transaction.on_commit(lambda: _enqueue_detection(run_id), robust=True)
     return result
 
@@ -190,9 +200,24 @@ def _import(
     machine, added_machine = _select_machine(suite, report, select_machine)
     order = _get_or_create_order(suite, report.order, schema.order_fields)
 
-    existing = list(
-        Run.objects.filter(machine=machine, order=order).order_by("id").values_list("id", flat=True)
+    digest = report_digest(report)
+    stored = list(
+        Run.objects.filter(machine=machine, order=order)
+        .order_by("id")
+        .values_list("id", "report_digest")
     )
+    same = next((run_id for run_id, d in stored if d == digest), None)
+    if same is not None:  # a retry of the identical report: answer the stored run
+        return ImportResult(
+            run_id=same,
+            suite=suite.name,
+            machine_id=machine.id,
+            machine_name=machine.name,
+            order_label=order.label,
+            already_stored=True,
+            warnings=list(report.warnings),
+        )
+    existing = [run_id for run_id, _ in stored]
     now = datetime.now(UTC).replace(tzinfo=None)  # report times are naive UTC too
     start = report.start_time or now
     end = report.end_time or start
@@ -207,6 +232,7 @@ def _import(
         "detection_attempts": 0,
         "detection_error": "",
         "detected_at": None,
+        "report_digest": digest,
     }
     replaced = False
     if existing and merge == "reject":
