@@ -14,6 +14,8 @@ from ..services.tokens import token_authenticate
 DEFAULT_DB = "default"
 
 View = Callable[..., HttpResponse]
+# Far beyond any table, and offset + limit still fits a signed 64-bit integer.
+MAX_OFFSET = 2**62
 
 
 def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
@@ -76,6 +78,8 @@ def page_params(request: HttpRequest) -> tuple[int, int] | JsonResponse:
         return json_error("offset and limit must be integers", 400)
     if offset < 0 or limit < 1:
         return json_error("offset must be >= 0 and limit >= 1", 400)
+    if offset > MAX_OFFSET:
+        return json_error(f"offset must be at most {MAX_OFFSET}, got {offset}", 400)
     return offset, min(limit, cap)
 
 
@@ -86,6 +90,15 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 as JSON under /api/ and on submission URLs (logged by Django), else a page."""
+    if request.path.startswith("/api/") or request.path.rstrip("/").endswith("/submitRun"):
+        return json_error("internal server error; it has been logged", 500)
+    from django.views.defaults import server_error as page_server_error
+
+    return page_server_error(request)
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:

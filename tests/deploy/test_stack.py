@@ -1,0 +1,123 @@
+"""The production stack as `make prod` starts it: nginx, two gunicorn pools, Celery.
+
+deploy/prod.sh starts the real stack on the test database (hence ``transactional_db``:
+its processes must see committed rows) with a private var/ directory and free ports;
+bench/load.py puts 10 s of load on it (4 submitters, 8 readers); then requests that
+carry a token in every way a client sends one go through, including ones that end in
+nginx's and Django's error paths, and every log file of every component is scanned
+for the token.  PostgreSQL + Redis only (the CI's second pass).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.factories import make_token
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKER = os.environ.get("PERF_TEST_BROKER_URL", "")
+
+pytestmark = [
+    pytest.mark.pipeline,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not BROKER or connection.vendor != "postgresql",
+        reason="needs PERF_TEST_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL)",
+    ),
+]
+
+sys.path.insert(0, str(ROOT / "bench"))
+import load  # noqa: E402 - bench/load.py, the benchmark this test runs briefly
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch):
+    db = connection.settings_dict
+    env = {
+        "PERF_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER,
+        "PERF_HTTP_PORT": str(free_port()),
+        "PERF_HTTPS_PORT": str(free_port()),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "PERF_MAX_SUBMISSION_BYTES": str(4 * 1024 * 1024),
+        "PY": sys.executable,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    script = str(ROOT / "deploy" / "prod.sh")
+    started = subprocess.run(  # noqa: S603 - our own script
+        [script, "start"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield env
+    finally:
+        subprocess.run([script, "stop"], cwd=ROOT, timeout=120, check=False)  # noqa: S603
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
+    token = make_token("load-bot")
+    args = load.parse_args(
+        [
+            "--seconds", "10", "--submitters", "4", "--readers", "8", "--tests", "200",
+            "--detect-wait", "60", "--token", token,
+            "--http-port", stack["PERF_HTTP_PORT"], "--https-port", stack["PERF_HTTPS_PORT"],
+        ]
+    )  # fmt: skip
+    figures = load.run(args)
+    assert figures["submissions"] > 0 and figures["reads"] > 0, figures
+    assert figures["server_errors"] == 0, figures
+    assert figures["missing"] == 0 and figures["duplicated"] == 0, figures
+    assert figures["stored"] == figures["accepted"], figures
+    assert figures["detection_pending_after_wait"] == 0, figures
+    assert figures["peak_connections"] <= figures["connection_bound"], figures
+
+    # Tokens in the query string, in headers, wrong ones, on error paths.
+    base = f"http://127.0.0.1:{stack['PERF_HTTP_PORT']}"
+    wrong = "lnt_" + "W" * 43
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    small = urllib.parse.urlencode({"input_data": "{not json"}).encode()
+    huge = b"input_data=" + b"x" * (5 * 1024 * 1024)  # over the stack's 4 MB limit
+    assert post(f"{base}/submitRun?token={token}", small, form) == 400
+    assert post(f"{base}/db_default/v4/nts/submitRun?token={wrong}", small, form) == 401
+    assert post(f"{base}/db_default/v4/nts/submitRun?token={token}", huge, form) == 413
+    assert post(f"{base}/api/db_default/v4/nts/runs", b"[]", {"AuthToken": token}) == 400
+    bearer = {"Authorization": f"Bearer {wrong}"}
+    assert post(f"{base}/api/db_default/v4/nts/runs", b"{}", bearer) == 401
+    assert post(f"{base}/api/nosuch?token={token}", b"", form) == 404
+
+    subprocess.run([str(ROOT / "deploy" / "prod.sh"), "stop"], cwd=ROOT, timeout=120)  # noqa: S603
+    logs = sorted((Path(stack["PERF_VAR_DIR"]) / "log").glob("*.log"))
+    names = {p.name for p in logs}
+    assert {"nginx-access.log", "nginx-error.log", "celery-worker.log"} <= names
+    assert {"gunicorn-web-error.log", "gunicorn-submit-access.log"} <= names
+    nginx_errors = (Path(stack["PERF_VAR_DIR"]) / "log" / "nginx-error.log").read_text()
+    assert "too large body" in nginx_errors  # the 413 was logged, with its request line...
+    for path in logs:
+        text = path.read_text(errors="replace")
+        for secret in (token, token[4:], wrong):
+            assert secret not in text, f"a token is in {path.name}"
