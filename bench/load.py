@@ -102,8 +102,8 @@ def submitter(
         )
         for attempt in range(4):  # the first try and three retries of the identical report
             started = time.monotonic()
+            conn = http.client.HTTPConnection(LOOPBACK, args.http_port, timeout=60)
             try:
-                conn = http.client.HTTPConnection(LOOPBACK, args.http_port, timeout=60)
                 conn.request(
                     "POST",
                     path,
@@ -112,12 +112,13 @@ def submitter(
                 )
                 response = conn.getresponse()
                 content = response.read()
-                conn.close()
             except (OSError, http.client.HTTPException) as exc:
+                conn.close()
                 with tally.lock:
                     tally.client_errors.append(f"submit {machine}@{revision}: {exc!r}")
                     tally.retries += 1
                 continue
+            conn.close()
             elapsed = (time.monotonic() - started) * 1000
             tally.answer(response.status, f"POST submitRun {machine}@{revision}")
             if response.status == 200:
@@ -175,6 +176,8 @@ def reader(index: int, args: argparse.Namespace, deadline: float, tally: Tally) 
             tally.read_ms.append(elapsed)
         if response.getheader("Connection", "").lower() == "close":
             conn.close()
+    pages.close()
+    api.close()
 
 
 def pg_connect(database_url: str) -> Any:

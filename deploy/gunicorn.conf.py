@@ -35,6 +35,9 @@ wsgi_app = "lntsite.wsgi:application"
 chdir = str(ROOT)
 bind = f"unix:{VAR / 'run' / f'gunicorn-{POOL}.sock'}"
 pidfile = str(VAR / "run" / f"gunicorn-{POOL}.pid")
+# gunicorn's control socket defaults to one path per user (~/.gunicorn): one per pool.
+control_socket = str(VAR / "run" / f"gunicorn-{POOL}.ctl")
+control_socket_mode = 0o600
 if POOL == "web":
     worker_class = "gthread"
     workers = int(os.environ.get("PERF_WEB_WORKERS", "3"))

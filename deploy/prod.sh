@@ -81,8 +81,15 @@ tls_pair() {
 render_nginx() {
     local user_line=""
     if [ "$(id -u)" = 0 ]; then
-        user_line="user www-data;"
-        chown -R www-data "$VAR/nginx"
+        # Workers drop to www-data when it can reach the sockets and static files
+        # (a clone under /root cannot): else they stay root, with a warning.
+        if runuser -u www-data -- test -x "$VAR/run" -a -r "$STATIC_ROOT" 2>/dev/null; then
+            user_line="user www-data;"
+            chown -R www-data "$VAR/nginx"
+        else
+            user_line="user root;"
+            say "warning: www-data cannot reach $VAR/run or $STATIC_ROOT; nginx workers run as root"
+        fi
     fi
     local guard="# plain HTTP allowed (PERF_PLAIN_HTTP_SUBMISSIONS=1)"
     if [ "$PERF_PLAIN_HTTP_SUBMISSIONS" = 0 ]; then

@@ -195,6 +195,7 @@ STORAGES = {
 
 # --- Security (check --deploy clean when DEBUG is off) -----------------------------
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "perf.api.common.csrf_failure"  # JSON under /api/
 CSRF_COOKIE_HTTPONLY = False  # the triage forms are plain forms; JS reads no cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -331,6 +332,7 @@ LOGGING = {
         # Our own request line replaces the dev server's, which has no duration or
         # query count and prints the query string (where `lnt submit` puts the token).
         "django.server": {"level": "ERROR"},
+        "axes.apps": {"level": "WARNING"},  # a banner on every start-up otherwise
     },
 }
 

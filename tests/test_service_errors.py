@@ -113,3 +113,10 @@ def test_a_committed_run_is_answered_as_stored_when_the_broker_cannot_take_it(
     assert len(callbacks) == 1  # the enqueue was attempted, and refused
     assert response.status_code == 200 and response.json()["committed"] is True
     assert Run.objects.get(id=response.json()["run_id"]).detection_state == Run.PENDING
+
+
+def test_a_csrf_refusal_under_the_api_is_json(client):
+    client.handler.enforce_csrf_checks = True
+    response = client.post("/api/db_default/v4/nts/nosuch")
+    assert response.status_code == 403
+    assert response.json()["error"].startswith("CSRF check failed")

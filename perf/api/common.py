@@ -101,6 +101,18 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return page_server_error(request)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF refusal (settings.CSRF_FAILURE_VIEW): JSON on API paths, else Django's page.
+
+    Machine endpoints are csrf_exempt; this answers a POST to an unknown API URL or a
+    browser form without its token."""
+    if request.path.startswith("/api/") or request.path.rstrip("/").endswith("/submitRun"):
+        return json_error(f"CSRF check failed: {reason}", 403)
+    from django.views.csrf import csrf_failure as page_csrf_failure
+
+    return page_csrf_failure(request, reason)
+
+
 def api_not_found(request: HttpRequest) -> JsonResponse:
     """Every unknown URL under /api/: a JSON 404 that names the path."""
     return json_error(f"no such API endpoint: {request.path}", 404)
