@@ -91,6 +91,8 @@ render_nginx() {
             say "warning: www-data cannot reach $VAR/run or $STATIC_ROOT; nginx workers run as root"
         fi
     fi
+    local submit_pool=submit
+    if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then submit_pool=web; fi
     local guard="# plain HTTP allowed (PERF_PLAIN_HTTP_SUBMISSIONS=1)"
     if [ "$PERF_PLAIN_HTTP_SUBMISSIONS" = 0 ]; then
         guard="if (\$scheme = http) { return 308 https://\$host:$HTTPS_PORT\$request_uri; }"
@@ -99,6 +101,7 @@ render_nginx() {
         -e "s|@TLS_DIR@|$VAR/tls|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" -e "s|@MAX_BODY@|$PERF_MAX_SUBMISSION_BYTES|g" \
         -e "s|alias $ROOT/staticfiles/|alias $STATIC_ROOT/|" \
+        -e "s|gunicorn-submit.sock|gunicorn-$submit_pool.sock|" \
         deploy/nginx.conf >"$VAR/nginx/nginx.conf"
     nginx -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf"
 }
@@ -117,7 +120,11 @@ start() {
     tls_pair
     render_nginx
 
-    for pool in web submit; do
+    # PERF_SUBMIT_POOL=0 sends submissions to the page pool too (one pool, for
+    # comparison with bench/load.py; README "Load").
+    pools="web submit"
+    if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then pools="web"; fi
+    for pool in $pools; do
         PERF_POOL=$pool setsid nohup "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
             >>"$VAR/log/gunicorn-$pool-start.log" 2>&1 </dev/null &
     done
