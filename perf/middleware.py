@@ -77,7 +77,9 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/api/") or path.rstrip("/").endswith("/submitRun")
 
 
-# Raised while the database or the broker is down, unreachable or frozen past a timeout.
+# Raised while the database or the broker is down, unreachable or frozen past a timeout,
+# and when a statement outlives DATABASE_STATEMENT_TIMEOUT_MS (QueryCanceled is an
+# OperationalError): all are worth retrying later, none is the client's fault.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     db.OperationalError,
     db.InterfaceError,
@@ -108,7 +110,7 @@ class ServiceErrorMiddleware:
         api = is_api_path(request.path)
         if isinstance(exc, _UNAVAILABLE):
             log.warning("%s %s: service unavailable: %s", request.method, request.path, exc)
-            message = "the database or the task broker is unavailable; retry later"
+            message = "the database or the task broker is unavailable or too busy; retry later"
             response: HttpResponse = (
                 JsonResponse({"success": False, "error": message}, status=503)
                 if api

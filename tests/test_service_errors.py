@@ -44,7 +44,7 @@ def test_a_submission_while_a_service_is_down_is_a_json_503_with_retry_after(
     assert response["Retry-After"] == "10"
     assert response.json() == {
         "success": False,
-        "error": "the database or the task broker is unavailable; retry later",
+        "error": "the database or the task broker is unavailable or too busy; retry later",
     }
 
 

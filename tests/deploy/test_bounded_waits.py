@@ -150,7 +150,7 @@ def test_a_frozen_database_is_a_json_503_with_retry_after(tmp_path, frozen_port)
         assert status == 503 and headers["Retry-After"] == "10"
         assert body == {
             "success": False,
-            "error": "the database or the task broker is unavailable; retry later",
+            "error": "the database or the task broker is unavailable or too busy; retry later",
         }
         status, headers, body = submit(site, "lnt_whatever")
         assert status == 503 and body["success"] is False
