@@ -208,15 +208,7 @@ def _import(
     )
     same = next((run_id for run_id, d in stored if d == digest), None)
     if same is not None:  # a retry of the identical report: answer the stored run
-        return ImportResult(
-            run_id=same,
-            suite=suite.name,
-            machine_id=machine.id,
-            machine_name=machine.name,
-            order_label=order.label,
-            already_stored=True,
-            warnings=list(report.warnings),
-        )
+        return _result(same, suite, machine, order, report, already_stored=True)
     existing = [run_id for run_id, _ in stored]
     now = datetime.now(UTC).replace(tzinfo=None)  # report times are naive UTC too
     start = report.start_time or now
@@ -256,18 +248,31 @@ def _import(
     added_tests, added_samples = _store_samples(
         suite, machine, order, run_id, report, schema, metrics
     )
+    return _result(
+        run_id,
+        suite,
+        machine,
+        order,
+        report,
+        added_machines=int(added_machine),
+        added_runs=0 if replaced else 1,
+        added_tests=added_tests,
+        added_samples=added_samples,
+        replaced_run=replaced,
+    )
+
+
+def _result(
+    run_id: int, suite: TestSuite, machine: Machine, order: Order, report: Report, **counts: Any
+) -> ImportResult:
     return ImportResult(
         run_id=run_id,
         suite=suite.name,
         machine_id=machine.id,
         machine_name=machine.name,
         order_label=order.label,
-        added_machines=int(added_machine),
-        added_runs=0 if replaced else 1,
-        added_tests=added_tests,
-        added_samples=added_samples,
-        replaced_run=replaced,
         warnings=list(report.warnings),
+        **counts,
     )
 
 

@@ -22,16 +22,11 @@ from pathlib import Path
 import pytest
 
 from tests.factories import report_doc
+from tests.pipeline.test_celery_pipeline import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 CLIENT_TIMEOUT = 40  # above gunicorn's 30 s worker timeout: a held request fails
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

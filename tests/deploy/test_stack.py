@@ -8,9 +8,7 @@ nginx's and Django's error paths, and every log file of every component is scann
 for the token.  PostgreSQL + Redis only (the CI's second pass).
 """
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,27 +20,16 @@ import pytest
 from django.db import connection
 
 from tests.factories import make_token
+from tests.pipeline import test_celery_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER = os.environ.get("PERF_TEST_BROKER_URL", "")
-
-pytestmark = [
-    pytest.mark.pipeline,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not BROKER or connection.vendor != "postgresql",
-        reason="needs PERF_TEST_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL)",
-    ),
-]
+# The pipeline tests' marks: PostgreSQL + Redis, committed rows (transactional_db).
+pytestmark = test_celery_pipeline.pytestmark
+BROKER = test_celery_pipeline.BROKER
+free_port = test_celery_pipeline.free_port
 
 sys.path.insert(0, str(ROOT / "bench"))
 import load  # noqa: E402 - bench/load.py, the benchmark this test runs briefly
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
