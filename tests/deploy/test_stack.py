@@ -2,16 +2,21 @@
 
 deploy/prod.sh starts the real stack on the test database (hence ``transactional_db``:
 its processes must see committed rows) with a private var/ directory and free ports;
-bench/load.py puts 10 s of load on it (4 submitters, 8 readers); then requests that
-carry a token in every way a client sends one go through, including ones that end in
-nginx's and Django's error paths, and every log file of every component is scanned
-for the token.  PostgreSQL + Redis only (the CI's second pass).
+bench/load.py puts 10 s of load on it (4 submitters, 8 readers) while 8 slow clients
+trickle submission bodies at a byte a second (nginx buffers them, so no worker waits;
+with `proxy_request_buffering off` no submission gets through and this test fails).
+Then requests that carry a token in every way a client sends one go through,
+including ones that end in nginx's and Django's error paths, and every log file of
+every component is scanned for the token.  PostgreSQL + Redis only (the CI's second
+pass).
 """
 
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -74,8 +79,39 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return exc.code
 
 
+class SlowClients:
+    """Connections that send a submission's headers, then one body byte a second:
+    without a buffering proxy, 8 of them hold every submission worker."""
+
+    def __init__(self, port: int, count: int = 8) -> None:
+        self.stop = threading.Event()
+        self.sockets = []
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(
+                b"POST /db_default/v4/nts/submitRun?token=x HTTP/1.1\r\n"
+                b"Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 100000\r\n\r\n"
+            )
+            self.sockets.append(sock)
+        self.thread = threading.Thread(target=self.trickle)
+        self.thread.start()
+
+    def trickle(self) -> None:
+        while not self.stop.wait(1.0):
+            for sock in self.sockets:
+                sock.sendall(b"x")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
 def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
     token = make_token("load-bot")
+    slow = SlowClients(int(stack["PERF_HTTP_PORT"]))
     args = load.parse_args(
         [
             "--seconds", "10", "--submitters", "4", "--readers", "8", "--tests", "200",
@@ -83,7 +119,10 @@ def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token
             "--http-port", stack["PERF_HTTP_PORT"], "--https-port", stack["PERF_HTTPS_PORT"],
         ]
     )  # fmt: skip
-    figures = load.run(args)
+    try:
+        figures = load.run(args)
+    finally:
+        slow.close()
     assert figures["submissions"] > 0 and figures["reads"] > 0, figures
     assert figures["server_errors"] == 0, figures
     assert figures["missing"] == 0 and figures["duplicated"] == 0, figures
