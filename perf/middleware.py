@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .api.common import is_api_path
+
 log = logging.getLogger("perf.request")
 
 
@@ -70,11 +72,6 @@ class RequestLogMiddleware:
                 counter.seconds * 1000,
                 " SLOW" if slow else "",
             )
-
-
-def is_api_path(path: str) -> bool:
-    """Paths whose clients parse JSON: the REST API and LNT's submission URLs."""
-    return path.startswith("/api/") or path.rstrip("/").endswith("/submitRun")
 
 
 # Raised while the database or the broker is down, unreachable or frozen past a timeout,

@@ -18,6 +18,11 @@ View = Callable[..., HttpResponse]
 MAX_OFFSET = 2**62
 
 
+def is_api_path(path: str) -> bool:
+    """Paths whose clients parse JSON: the REST API and LNT's submission URLs."""
+    return path.startswith("/api/") or path.rstrip("/").endswith("/submitRun")
+
+
 def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
     """LNT-shaped error body: ``success`` false and ``error`` the message."""
     return JsonResponse({"success": False, "error": message, **extra}, status=status)
@@ -85,7 +90,7 @@ def page_params(request: HttpRequest) -> tuple[int, int] | JsonResponse:
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 as JSON under /api/ and on submission URLs (clients parse JSON), else a page."""
-    if request.path.startswith("/api/") or request.path.endswith("/submitRun"):
+    if is_api_path(request.path):
         return json_error(f"no such API endpoint: {request.path}", 404)
     from django.views.defaults import page_not_found
 
@@ -94,7 +99,7 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """500 as JSON under /api/ and on submission URLs (logged by Django), else a page."""
-    if request.path.startswith("/api/") or request.path.rstrip("/").endswith("/submitRun"):
+    if is_api_path(request.path):
         return json_error("internal server error; it has been logged", 500)
     from django.views.defaults import server_error as page_server_error
 
@@ -106,7 +111,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
     Machine endpoints are csrf_exempt; this answers a POST to an unknown API URL or a
     browser form without its token."""
-    if request.path.startswith("/api/") or request.path.rstrip("/").endswith("/submitRun"):
+    if is_api_path(request.path):
         return json_error(f"CSRF check failed: {reason}", 403)
     from django.views.csrf import csrf_failure as page_csrf_failure
 
