@@ -138,8 +138,11 @@ start() {
         | '$PY' deploy/redact.py '$VAR/log/nginx-error.log'" >/dev/null 2>&1 </dev/null &
 
     for _ in $(seq 60); do
-        code="$(curl -s -o /dev/null -w '%{http_code}' \
-            "http://127.0.0.1:$HTTP_PORT/api/db_default/v4/nts/fields" || true)"
+        code="$("$PY" -c 'import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)
+except Exception as exc:
+    print(getattr(exc, "code", 0))' "http://127.0.0.1:$HTTP_PORT/api/db_default/v4/nts/fields")"
         [ "$code" = 200 ] && break
         sleep 0.5
     done

@@ -8,7 +8,7 @@ import json
 
 import kombu.exceptions
 import pytest
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 
 from perf.api import submit
 from perf.models import Run
@@ -75,8 +75,21 @@ def test_an_offset_at_the_bound_is_an_empty_page(client):
     assert response.json()["machines"] == []
 
 
-def test_a_run_id_too_large_for_the_database_is_a_json_400(client):
+def test_a_run_id_too_long_to_be_one_is_a_json_400(client):
     response = client.get(f"/api/db_default/v4/nts/samples?runid={2**64}")
+    assert response.status_code == 400
+    assert "runid=<integer>" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "error", [OverflowError("Python int too large to convert"), DataError("bigint out of range")]
+)
+def test_a_number_the_database_cannot_hold_is_a_json_400(client, monkeypatch, error):
+    def overflow(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(lnt, "sample_rows", overflow)
+    response = client.get("/api/db_default/v4/nts/samples?runid=1")
     assert response.status_code == 400
     assert response.json()["error"] == "a number in the request is out of range"
 

@@ -11,6 +11,7 @@ every component is scanned for the token.  PostgreSQL + Redis only (the CI's sec
 pass).
 """
 
+import json
 import shutil
 import socket
 import subprocess
@@ -70,12 +71,14 @@ def stack(monkeypatch):
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """The status of a POST whose answer is a JSON error (as on every API path)."""
     request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
             return response.status
     except urllib.error.HTTPError as exc:
-        exc.close()
+        with exc:
+            assert json.loads(exc.read())["success"] is False
         return exc.code
 
 
