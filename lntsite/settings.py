@@ -161,7 +161,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Five wrong passwords for one username from one address lock that pair out for
-# AXES_COOLOFF_HOURS (the right password included); others can still log in.
+# AXES_COOLOFF_MINUTES (the right password included); others can still log in.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -342,6 +342,9 @@ if PERF_DEBUG_TOOLBAR:
     INSTALLED_APPS.append("debug_toolbar")
     MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
     INTERNAL_IPS = ["127.0.0.1", "::1"]
+    # The toolbar brings inline styles: with it, the policy is reported, not enforced.
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
+    CONTENT_SECURITY_POLICY = None
     DEBUG_TOOLBAR_CONFIG = {
         "SHOW_COLLAPSED": True,  # a handle, not a panel over the page
         # Pages only: on machine endpoints the toolbar would read request.POST after
