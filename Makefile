@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run install demo test lint check clean
+.PHONY: run install demo test lint check clean prod prod-stop prod-status
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,19 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=0 SECRET_KEY=lint-only-$$(date +%s)-not-a-real-key-but-long-and-varied-AbC123 \
+		PERF_VAR_DIR=var/lint $(PY) manage.py check --deploy --fail-level WARNING
+
+# The production stack (nginx, two gunicorn pools, Celery worker and beat) on the local
+# PostgreSQL and Redis; every setting from the environment (deploy/prod.sh, README).
+prod: install
+	PY=$(abspath $(PY)) deploy/prod.sh start
+
+prod-stop:
+	PY=$(abspath $(PY)) deploy/prod.sh stop
+
+prod-status:
+	PY=$(abspath $(PY)) deploy/prod.sh status
 
 clean:
 	rm -rf var staticfiles test-artifacts

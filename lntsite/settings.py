@@ -68,12 +68,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",  # login throttling
+    "csp",  # Content-Security-Policy header (Django 5.2 has none of its own)
     "perf",
 ]
 
 MIDDLEWARE = [
     "perf.middleware.RequestLogMiddleware",
+    "perf.middleware.ServiceErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -81,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 # /metrics (H10): request latency by route; outermost, so it times everything.
@@ -137,10 +142,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # A runaway query is cancelled instead of holding a connection for minutes.
-    _timeout_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000)
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c statement_timeout={_timeout_ms}"
-    )
+    # Both well under gunicorn's worker timeout (deploy/gunicorn.conf.py, 30 s), so a
+    # frozen or unreachable database ends a request with a 503, not a killed worker.
+    _timeout_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 10_000, minimum=1)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"-c statement_timeout={_timeout_ms}"
+    _options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
+    # A frozen server that accepted the connection: TCP keepalives end the wait.
+    _options.update({"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2})
+    _options["keepalives_count"] = 2
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -150,6 +160,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username/address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock that pair out for
+# AXES_COOLOFF_MINUTES (the right password included); others can still log in.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Behind deploy/nginx.conf the client address is in X-Real-IP, which nginx sets
+# (overwriting whatever the client sent); directly, it is REMOTE_ADDR.
+AXES_CLIENT_IP_CALLABLE = "lntsite.security.client_ip"
+PERF_BEHIND_PROXY = env_bool("PERF_BEHIND_PROXY", False)
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "perf:home"
 LOGOUT_REDIRECT_URL = "perf:home"
@@ -174,6 +200,7 @@ STORAGES = {
 
 # --- Security (check --deploy clean when DEBUG is off) -----------------------------
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "perf.api.common.csrf_failure"  # JSON under /api/
 CSRF_COOKIE_HTTPONLY = False  # the triage forms are plain forms; JS reads no cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -182,13 +209,36 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600)
+    # Sent only on HTTPS responses (SecurityMiddleware checks request.is_secure(), i.e.
+    # nginx's X-Forwarded-Proto), so plain-HTTP submissions are unaffected.  One year.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     if not SECURE_HSTS_PRELOAD:
         # Preloading commits the whole domain to HTTPS in browsers: the operator's call.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Build bots on an internal network may submit over plain HTTP when the operator
+    # says so: the submission URLs and the token API are then not redirected to https
+    # (their token travels in clear on that network).  Pages always are.
+    if env_bool("PERF_PLAIN_HTTP_SUBMISSIONS", False):
+        SECURE_REDIRECT_EXEMPT = [r"(^|/)submitRun/?$", r"^api/"]
+
+# A strict Content-Security-Policy: scripts, styles and everything else from this
+# site only; no inline script or style (data goes in json_script blocks).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 # --- Submissions -----------------------------------------------------------------
 # Bodies larger than this are refused with 413 before they are read or parsed.
@@ -221,7 +271,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the run stays "pending" for the sweep below.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.5,
     "interval_max": 1,
@@ -252,8 +302,19 @@ PERF_DETECTION_CONNECTION_RETRIES = env_int("PERF_DETECTION_CONNECTION_RETRIES",
 # PERF_NOTIFY_RETRY_SECONDS x 2^(PERF_NOTIFY_MAX_ATTEMPTS - 2)) and the task time limit:
 # a shorter one would run delayed and long tasks twice.
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-    "visibility_timeout": env_int("PERF_BROKER_VISIBILITY_TIMEOUT_SECONDS", 7200, minimum=60)
+    "visibility_timeout": env_int("PERF_BROKER_VISIBILITY_TIMEOUT_SECONDS", 7200, minimum=60),
+    # Redis socket timeouts bound every broker round trip, so a frozen Redis (one that
+    # accepts connections and never answers) costs a submission at most a few seconds:
+    # (1 + max_retries) x (connect + read timeouts) + intervals ~ 5 s worst case.
+    "socket_timeout": 1.0,
+    "socket_connect_timeout": 1.0,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
 }
+# The worker logs through settings.LOGGING (token redaction included), not its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The embedded broker of `make run`: kombu's filesystem transport, one file a message
 # under var/broker/ (no service, no extra package), so detection runs in a worker
 # process there too, never inside the submission request.
@@ -331,12 +392,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line, whoever logs it, passes the token redaction (lntsite/logredact.py).
+    "filters": {"redact_tokens": {"()": "lntsite.logredact.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Our own request line replaces the dev server's, which has no duration or
         # query count and prints the query string (where `lnt submit` puts the token).
         "django.server": {"level": "ERROR"},
+        "axes.apps": {"level": "WARNING"},  # a banner on every start-up otherwise
     },
 }
 
@@ -346,6 +416,9 @@ if PERF_DEBUG_TOOLBAR:
     INSTALLED_APPS.append("debug_toolbar")
     MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
     INTERNAL_IPS = ["127.0.0.1", "::1"]
+    # The toolbar brings inline styles: with it, the policy is reported, not enforced.
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
+    CONTENT_SECURITY_POLICY = None
     DEBUG_TOOLBAR_CONFIG = {
         "SHOW_COLLAPSED": True,  # a handle, not a panel over the page
         # Pages only: on machine endpoints the toolbar would read request.POST after

@@ -16,3 +16,4 @@ if settings.PERF_DEBUG_TOOLBAR:
     urlpatterns += debug_toolbar_urls()
 
 handler404 = "perf.api.common.not_found"
+handler500 = "perf.api.common.server_error"

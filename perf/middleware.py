@@ -13,9 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import kombu.exceptions
+import redis.exceptions
+from django import db
 from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .api.common import is_api_path
 
 log = logging.getLogger("perf.request")
 
@@ -89,3 +94,53 @@ class MetricsMiddleware:
             match = getattr(request, "resolver_match", None)
             route = (match.view_name if match else "") or "unmatched"
             request_observe(route, request.method or "", status, time.perf_counter() - start)
+
+
+# Raised while the database or the broker is down, unreachable or frozen past a timeout,
+# and when a statement outlives DATABASE_STATEMENT_TIMEOUT_MS (QueryCanceled is an
+# OperationalError): all are worth retrying later, none is the client's fault.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    db.OperationalError,
+    db.InterfaceError,
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+# A number in the request the database cannot hold (a 19-digit id, an offset >= 2**63).
+_OUT_OF_RANGE: tuple[type[BaseException], ...] = (db.DataError, OverflowError)
+RETRY_AFTER_SECONDS = 10
+
+
+class ServiceErrorMiddleware:
+    """Answers what a view could not: 503 + Retry-After while a service is down, 400 for
+    numbers out of range, and on API and submission paths every error as LNT's JSON.
+
+    Nothing is retried here: a request that failed on the database wrote nothing that
+    was committed (one transaction per submission), so the client may send it again.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        api = is_api_path(request.path)
+        if isinstance(exc, _UNAVAILABLE):
+            log.warning("%s %s: service unavailable: %s", request.method, request.path, exc)
+            message = "the database or the task broker is unavailable or too busy; retry later"
+            response: HttpResponse = (
+                JsonResponse({"success": False, "error": message}, status=503)
+                if api
+                else HttpResponse(message, status=503, content_type="text/plain")
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        if isinstance(exc, _OUT_OF_RANGE):
+            log.warning("%s %s: value out of range: %s", request.method, request.path, exc)
+            message = "a number in the request is out of range"
+            if api:
+                return JsonResponse({"success": False, "error": message}, status=400)
+            return HttpResponse(message, status=400, content_type="text/plain")
+        return None  # Django's handler500 (JSON on API paths) after logging it

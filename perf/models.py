@@ -175,6 +175,10 @@ class Run(models.Model):
     # (queued, no lease) from one whose worker died (lease older than
     # PERF_DETECTION_LEASE_SECONDS), and keeps a second copy of its message idle.
     detection_started_at = models.DateTimeField(null=True, blank=True)
+    # perf.formats.report_digest of the report this run was stored from, so that a
+    # client's retry of the identical report is answered with this run (no 409, no
+    # second run).  Looked up through run_machine_order_idx; empty for older runs.
+    report_digest = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]

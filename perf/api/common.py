@@ -14,6 +14,13 @@ from ..services.tokens import token_authenticate
 DEFAULT_DB = "default"
 
 View = Callable[..., HttpResponse]
+# Far beyond any table, and offset + limit still fits a signed 64-bit integer.
+MAX_OFFSET = 2**62
+
+
+def is_api_path(path: str) -> bool:
+    """Paths whose clients parse JSON: the REST API and LNT's submission URLs."""
+    return path.startswith("/api/") or path.rstrip("/").endswith("/submitRun")
 
 
 def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
@@ -76,16 +83,39 @@ def page_params(request: HttpRequest) -> tuple[int, int] | JsonResponse:
         return json_error("offset and limit must be integers", 400)
     if offset < 0 or limit < 1:
         return json_error("offset must be >= 0 and limit >= 1", 400)
+    if offset > MAX_OFFSET:
+        return json_error(f"offset must be at most {MAX_OFFSET}, got {offset}", 400)
     return offset, min(limit, cap)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 as JSON under /api/ and on submission URLs (clients parse JSON), else a page."""
-    if request.path.startswith("/api/") or request.path.endswith("/submitRun"):
+    if is_api_path(request.path):
         return json_error(f"no such API endpoint: {request.path}", 404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 as JSON under /api/ and on submission URLs (logged by Django), else a page."""
+    if is_api_path(request.path):
+        return json_error("internal server error; it has been logged", 500)
+    from django.views.defaults import server_error as page_server_error
+
+    return page_server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF refusal (settings.CSRF_FAILURE_VIEW): JSON on API paths, else Django's page.
+
+    Machine endpoints are csrf_exempt; this answers a POST to an unknown API URL or a
+    browser form without its token."""
+    if is_api_path(request.path):
+        return json_error(f"CSRF check failed: {reason}", 403)
+    from django.views.csrf import csrf_failure as page_csrf_failure
+
+    return page_csrf_failure(request, reason)
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:

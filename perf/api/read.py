@@ -171,7 +171,8 @@ def run_detection(request: HttpRequest, suite: TestSuite, run_id: int) -> HttpRe
 def samples(request: HttpRequest, suite: TestSuite) -> HttpResponse:
     """LNT's ``samples?runid=``: one row per sample; paged by (run, test)."""
     raw_ids = request.GET.getlist("runid")
-    if not raw_ids or not all(r.isdigit() for r in raw_ids):
+    # At most 18 digits, as for ids in URLs: a longer one cannot be a run.
+    if not raw_ids or not all(r.isdigit() and len(r) <= 18 for r in raw_ids):
         return json_error(
             'give one or more runid=<integer> parameters: "samples?runid=1&runid=2"', 400
         )

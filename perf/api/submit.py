@@ -67,6 +67,8 @@ def _submit(
         "added_samples": result.added_samples,
         "committed": True,
         "replaced_run": result.replaced_run,
+        # A retry of an identical report: the run stored the first time, nothing added.
+        "already_stored": result.already_stored,
         # LNT's times, in seconds: reading and checking the report, storing it,
         # comparing it with the previous run, and all of the request.
         "load_time": round(max(imported - import_started - result.seconds, 0.0), 4),

@@ -4,6 +4,7 @@ Raw report JSON and schema documents are read only through this package; code
 downstream trusts the ``Report`` and ``SuiteSchema`` objects it returns.
 """
 
+from perf.formats.digest import report_digest
 from perf.formats.limits import DEFAULT_LIMITS, Limits
 from perf.formats.orders import revision_sort_key
 from perf.formats.reports import parse_report
@@ -40,5 +41,6 @@ __all__ = [
     "field_positions",
     "parse_report",
     "parse_suite_schema",
+    "report_digest",
     "revision_sort_key",
 ]

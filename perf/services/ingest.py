@@ -25,7 +25,14 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Max
 
 from ..analysis.summary import status_metric_name, summarize, worst_status
-from ..formats import FormatError, Report, SuiteSchema, parse_report, revision_sort_key
+from ..formats import (
+    FormatError,
+    Report,
+    SuiteSchema,
+    parse_report,
+    report_digest,
+    revision_sort_key,
+)
 from ..formats.types import STATUS_FAIL
 from ..models import (
     Machine,
@@ -95,6 +102,9 @@ class ImportResult:
     added_tests: int = 0
     added_samples: int = 0
     replaced_run: bool = False
+    # True when an identical report (perf.formats.report_digest) was already stored as
+    # this run: nothing was written, the stored run is the answer (a client's retry).
+    already_stored: bool = False
     seconds: float = 0.0  # time spent storing the run
     warnings: list[str] = field(default_factory=list)
 
@@ -140,7 +150,7 @@ def run_import(
             transaction.set_rollback(True)
             return result
         run_id = result.run_id
-        if detect and enqueue is not None:
+        if detect and enqueue is not None and not result.already_stored:
             callback = enqueue
             transaction.on_commit(lambda: callback(run_id), robust=True)
     return result
@@ -207,9 +217,16 @@ def _import(
     machine, added_machine = _select_machine(suite, report, select_machine)
     order = order_get_or_create(suite, report.order, schema.order_fields)
 
-    existing = list(
-        Run.objects.filter(machine=machine, order=order).order_by("id").values_list("id", flat=True)
+    digest = report_digest(report)
+    stored = list(
+        Run.objects.filter(machine=machine, order=order)
+        .order_by("id")
+        .values_list("id", "report_digest")
     )
+    same = next((run_id for run_id, d in stored if d == digest), None)
+    if same is not None:  # a retry of the identical report: answer the stored run
+        return _result(same, suite, machine, order, report, already_stored=True)
+    existing = [run_id for run_id, _ in stored]
     now = datetime.now(UTC).replace(tzinfo=None)  # report times are naive UTC too
     start = report.start_time or now
     end = report.end_time or start
@@ -227,6 +244,7 @@ def _import(
         "detection_queued_at": None,
         "detection_next_attempt_at": None,
         "detection_started_at": None,  # a replaced run's new data is detected anew
+        "report_digest": digest,
     }
     replaced = False
     if existing and merge == "reject":
@@ -256,18 +274,31 @@ def _import(
     )
     # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
     run_geomeans_refresh([run_id])
+    return _result(
+        run_id,
+        suite,
+        machine,
+        order,
+        report,
+        added_machines=int(added_machine),
+        added_runs=0 if replaced else 1,
+        added_tests=added_tests,
+        added_samples=added_samples,
+        replaced_run=replaced,
+    )
+
+
+def _result(
+    run_id: int, suite: TestSuite, machine: Machine, order: Order, report: Report, **counts: Any
+) -> ImportResult:
     return ImportResult(
         run_id=run_id,
         suite=suite.name,
         machine_id=machine.id,
         machine_name=machine.name,
         order_label=order.label,
-        added_machines=int(added_machine),
-        added_runs=0 if replaced else 1,
-        added_tests=added_tests,
-        added_samples=added_samples,
-        replaced_run=replaced,
         warnings=list(report.warnings),
+        **counts,
     )
 
 

@@ -187,12 +187,13 @@ def post(client, token, doc, **options):
     return client.post(f"/db_default/v4/nts/submitRun?token={token}", data)
 
 
-def test_submitting_the_same_report_twice_with_reject_answers_409_and_writes_nothing(client, token):
-    doc = report_doc()
-    first = post(client, token, doc, merge="reject")
+def test_another_report_at_the_same_order_with_reject_answers_409_and_writes_nothing(
+    client, token
+):
+    first = post(client, token, report_doc(tests={"t": {"execution_time": 1.0}}), merge="reject")
     assert first.status_code == 200
     before = row_counts()
-    second = post(client, token, doc, merge="reject")
+    second = post(client, token, report_doc(tests={"t": {"execution_time": 2.0}}), merge="reject")
     assert second.status_code == 409
     error = second.json()["error"]
     assert "duplicate run" in error and "box-1" in error and "1000" in error
@@ -214,6 +215,39 @@ def test_append_keeps_both_runs_at_the_same_order(client, token):
     assert second.status_code == 200
     assert Run.objects.count() == 2
     assert sorted(v[0] for v in Sample.objects.values_list("values", flat=True)) == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("merge", ["reject", "replace", "append"])
+def test_a_retry_of_the_identical_report_is_answered_with_the_stored_run(client, token, merge):
+    doc = report_doc()
+    first = post(client, token, doc, merge=merge)
+    before = row_counts()
+    # The same report again, its tests in another order and its keys respelled: a
+    # client retrying after a timeout.  Whatever the merge policy: no 409, no new run.
+    doc["tests"] = list(reversed(doc["tests"]))
+    retry = post(client, token, json.loads(json.dumps(doc, indent=1)), merge=merge)
+    assert retry.status_code == 200, retry.content
+    body = retry.json()
+    assert body["run_id"] == first.json()["run_id"]
+    assert body["already_stored"] is True and body["added_runs"] == 0
+    assert row_counts() == before
+
+
+def test_a_retry_through_the_rest_endpoint_is_answered_301_with_the_stored_run(client, token):
+    url = "/api/db_default/v4/nts/runs"
+    body = json.dumps(report_doc())
+    first = client.post(url, body, content_type="application/json", HTTP_AUTHTOKEN=token)
+    retry = client.post(url, body, content_type="application/json", HTTP_AUTHTOKEN=token)
+    assert first.status_code == retry.status_code == 301
+    assert retry["Location"] == first["Location"]
+    assert Run.objects.count() == 1
+
+
+def test_the_same_samples_at_another_start_time_are_another_run(client, token):
+    post(client, token, report_doc(), merge="append")
+    later = report_doc(run={"start_time": "2026-03-03T01:10:00"})
+    assert post(client, token, later, merge="append").json()["already_stored"] is False
+    assert Run.objects.count() == 2
 
 
 # --- machine selection ------------------------------------------------------------------

@@ -63,14 +63,24 @@ def test_dry_run_validates_and_stores_nothing(tmp_path):
     assert row_counts() == before
 
 
-def test_merge_and_suite_options_are_honoured():
+def test_merge_and_suite_options_are_honoured(tmp_path):
     run_import(str(BASE / "nts-run1.json"))
-    _, err, error = run_import(str(BASE / "nts-run1.json"))
+    # Another report at the same order (one sample changed).
+    other = tmp_path / "nts-run1-other.json"
+    other.write_text((BASE / "nts-run1.json").read_text().replace("0.007,", "0.008,", 1))
+    _, err, error = run_import(str(other))
     assert error is not None and "duplicate run" in err
-    _, _, error = run_import("--merge", "append", str(BASE / "nts-run1.json"))
+    _, _, error = run_import("--merge", "append", str(other))
     assert error is None and Run.objects.count() == 2
     _, err, error = run_import("--suite", "compile", str(BASE / "nts-run1.json"))
     assert error is not None and "unknown metric" in err
+
+
+def test_importing_the_identical_file_again_stores_nothing_and_says_so():
+    run_import(str(BASE / "nts-run1.json"))
+    out, err, error = run_import("--merge", "append", str(BASE / "nts-run1.json"))
+    assert error is None and Run.objects.count() == 1
+    assert "already stored as run" in err and out.startswith("Imported 0 runs")
 
 
 def test_a_profile_entry_is_stored_without_a_warning():

@@ -46,13 +46,33 @@ def race(target, count: int = 2) -> list:
     return results
 
 
-def test_two_identical_submissions_with_reject_store_one_run():
+def test_two_identical_submissions_with_reject_store_one_run_and_answer_it_twice():
     raw = json.dumps(report_doc(tests={f"t{i}": {"execution_time": 1.0} for i in range(50)}))
     results = race(lambda: report_import(raw, suite="nts", merge="reject"))
+    # The second is a retry of the first (perf.formats.report_digest): the stored run.
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert len({r.run_id for r in results}) == 1
+    assert sorted(r.already_stored for r in results) == [False, True]
+    assert Run.objects.count() == 1
+    assert Test.objects.count() == 50
+
+
+def test_two_different_submissions_at_one_order_with_reject_store_one_run():
+    raws = iter(
+        json.dumps(report_doc(tests={f"t{i}": {"execution_time": v} for i in range(50)}))
+        for v in (1.0, 2.0)
+    )
+    lock = threading.Lock()
+
+    def submit():
+        with lock:
+            raw = next(raws)
+        return report_import(raw, suite="nts", merge="reject")
+
+    results = race(submit)
     refused = [r for r in results if isinstance(r, ImportRefused)]
     assert len(refused) == 1 and "duplicate run" in refused[0].message
     assert Run.objects.count() == 1
-    assert Test.objects.count() == 50
 
 
 def test_two_submissions_creating_the_same_tests_and_machine_both_succeed():

@@ -182,7 +182,8 @@ def test_a_replaced_run_starts_with_fresh_attempts(settings, poison):
     run_id = submit_doc(report_doc()).run_id
     sweep_at(0)
     assert Run.objects.get(id=run_id).detection_state == Run.FAILED
-    submit_doc(report_doc(), merge="replace")
+    new_data = {"SingleSource/mandel": {"execution_time": [1.2, 1.21, 1.19]}}
+    submit_doc(report_doc(tests=new_data), merge="replace")
     run = Run.objects.get(id=run_id)
     assert (run.detection_state, run.detection_attempts, run.detection_error) == (
         Run.PENDING,

@@ -212,6 +212,7 @@ def test_a_refused_dry_or_undetected_import_enqueues_nothing(django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         submit_doc(report_doc(revision=2), dry_run=True, enqueue=handed.append)
         with pytest.raises(ImportRefused):
-            submit_doc(report_doc(), enqueue=handed.append)  # duplicate
+            other = {"SingleSource/mandel": {"execution_time": [2.0]}}
+            submit_doc(report_doc(tests=other), enqueue=handed.append)  # same order
         submit_doc(report_doc(revision=3), detect=False, enqueue=handed.append)
     assert handed == []

@@ -39,8 +39,9 @@ def value(samples: list, name: str, **labels: str) -> float:
     )
 
 
-def submit(client, token: str, revision: int) -> int:
-    body = urlencode({"input_data": json.dumps(report_doc(revision=revision)), "merge": "reject"})
+def submit(client, token: str, revision: int, *, value: float = 1.0) -> int:
+    doc = report_doc(revision=revision, tests={"t/a": {"execution_time": [value]}})
+    body = urlencode({"input_data": json.dumps(doc), "merge": "reject"})
     return client.post(
         f"/db_default/v4/nts/submitRun?token={token}",
         body,
@@ -67,7 +68,7 @@ def test_submissions_are_counted_accepted_and_refused_by_status(client):
     token = make_token()
     before = scrape(client).get("lntsite_submissions", [])
     assert submit(client, token, 2) == 200
-    assert submit(client, token, 2) == 409  # duplicate, merge=reject
+    assert submit(client, token, 2, value=2.0) == 409  # other data, same order, reject
     after = scrape(client)["lntsite_submissions"]
     for outcome, status in (("accepted", "200"), ("refused", "409")):
         name = "lntsite_submissions_total"

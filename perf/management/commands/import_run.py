@@ -77,6 +77,9 @@ class Command(BaseCommand):
             except OSError as exc:
                 failures.append(f"{path}: {exc.strerror}")
                 continue
+            if result.already_stored:  # the identical report was imported before
+                self.stderr.write(f"{path}: already stored as run {result.run_id}")
+                continue
             runs += 1
             tests += result.added_tests
             samples += result.added_samples

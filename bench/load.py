@@ -1,0 +1,369 @@
+"""Load on the production stack: N submitters of 1,000-test reports, M readers, T seconds.
+
+Run against the stack that ``make prod`` started (loopback only), with the same
+environment (DATABASE_URL, PERF_HTTP_PORT, ...), e.g.::
+
+    make prod
+    nice -n 10 .venv/bin/python bench/load.py                 # 16 / 32 / 60 s
+    nice -n 10 .venv/bin/python bench/load.py --seconds 10    # a quick run
+
+Submitters post like ``lnt submit`` (form field ``input_data``, token in the query
+string, plain HTTP as an internal bot would), each on its own machine, one new
+revision per report; a request that fails without an answer is retried with the
+identical report (which the server answers with the stored run).  Readers fetch pages
+over HTTPS (keep-alive) and API reads over HTTP.  At the end it prints read and
+submission p50/p95, the number of 5xx answers, runs accepted vs stored (each exactly
+once), the detection backlog, and peak PostgreSQL connections (pg_stat_activity)
+against the bound  web_workers x web_threads + submit_workers + celery_concurrency + 1.
+Exit status 1 when there was a 5xx, a lost or duplicated run, or the bound was passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    read_ms: list[float] = field(default_factory=list)
+    submit_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    server_errors: list[str] = field(default_factory=list)
+    client_errors: list[str] = field(default_factory=list)
+    accepted: dict[tuple[str, str], int] = field(default_factory=dict)  # -> run_id
+    retries: int = 0
+    already_stored: int = 0
+    run_ids: list[int] = field(default_factory=list)
+
+    def answer(self, status: int, what: str) -> None:
+        with self.lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if status >= 500:
+                self.server_errors.append(f"{status} {what}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(machine: str, revision: int, tests: int, rng: random.Random) -> str:
+    return json.dumps(
+        {
+            "format_version": "2",
+            "machine": {"name": machine, "hardware": "x86_64", "os": "linux"},
+            "run": {
+                "start_time": "2026-03-02T01:10:00",
+                "end_time": "2026-03-02T01:52:13",
+                "llvm_project_revision": str(revision),
+            },
+            "tests": [
+                {
+                    "name": f"SingleSource/Benchmarks/load/t{i:04d}",
+                    "execution_time": [round(1.0 + i / 1000 + rng.gauss(0, 0.01), 5)],
+                    "compile_time": round(0.5 + rng.gauss(0, 0.005), 5),
+                }
+                for i in range(tests)
+            ],
+        }
+    )
+
+
+def submitter(
+    index: int, args: argparse.Namespace, token: str, deadline: float, tally: Tally
+) -> None:
+    rng = random.Random(index)
+    machine = f"load-{args.nonce}-{index:02d}"
+    path = "/db_default/v4/nts/submitRun?" + urllib.parse.urlencode({"token": token})
+    revision = 1000
+    while time.monotonic() < deadline:
+        revision += 1
+        body = urllib.parse.urlencode(
+            {"input_data": report(machine, revision, args.tests, rng), "merge": "replace"}
+        )
+        for attempt in range(4):  # the first try and three retries of the identical report
+            started = time.monotonic()
+            conn = http.client.HTTPConnection(LOOPBACK, args.http_port, timeout=60)
+            try:
+                conn.request(
+                    "POST",
+                    path,
+                    body,
+                    {"Content-Type": "application/x-www-form-urlencoded"},
+                )
+                response = conn.getresponse()
+                content = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                with tally.lock:
+                    tally.client_errors.append(f"submit {machine}@{revision}: {exc!r}")
+                    tally.retries += 1
+                continue
+            conn.close()
+            elapsed = (time.monotonic() - started) * 1000
+            tally.answer(response.status, f"POST submitRun {machine}@{revision}")
+            if response.status == 200:
+                answer = json.loads(content)
+                with tally.lock:
+                    tally.submit_ms.append(elapsed)
+                    tally.accepted[(machine, str(revision))] = answer["run_id"]
+                    tally.run_ids.append(answer["run_id"])
+                    tally.already_stored += bool(answer.get("already_stored"))
+                break
+            if response.status == 503 and attempt < 3:
+                with tally.lock:
+                    tally.retries += 1
+                time.sleep(float(response.getheader("Retry-After") or 1))
+                continue
+            break
+
+
+def reader(index: int, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
+    rng = random.Random(1000 + index)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # make prod's self-signed certificate, loopback
+    pages = http.client.HTTPSConnection(LOOPBACK, args.https_port, timeout=60, context=context)
+    api = http.client.HTTPConnection(LOOPBACK, args.http_port, timeout=60)
+    while time.monotonic() < deadline:
+        with tally.lock:
+            run_id = rng.choice(tally.run_ids) if tally.run_ids else None
+        choices = [
+            (pages, "/db_default/v4/nts/"),
+            (pages, "/db_default/v4/nts/machines"),
+            (pages, "/db_default/v4/nts/regressions"),
+            (api, "/api/db_default/v4/nts/machines"),
+            (api, "/api/db_default/v4/nts/fields"),
+        ]
+        if run_id is not None:
+            choices += [
+                (pages, f"/db_default/v4/nts/{run_id}"),
+                (api, f"/api/db_default/v4/nts/runs/{run_id}/detection"),
+            ]
+        conn, path = rng.choice(choices)
+        started = time.monotonic()
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            with tally.lock:
+                tally.client_errors.append(f"GET {path}: {exc!r}")
+            conn.close()  # reconnects on the next request
+            continue
+        elapsed = (time.monotonic() - started) * 1000
+        tally.answer(response.status, f"GET {path}")
+        with tally.lock:
+            tally.read_ms.append(elapsed)
+        if response.getheader("Connection", "").lower() == "close":
+            conn.close()
+    pages.close()
+    api.close()
+
+
+def pg_connect(database_url: str) -> Any:
+    import psycopg2
+
+    parsed = urllib.parse.urlparse(database_url)
+    if parsed.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        sys.exit(f"DATABASE_URL must point at loopback, got {parsed.hostname}")
+    conn = psycopg2.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        dbname=parsed.path.lstrip("/"),
+        connect_timeout=3,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def sample_connections(database_url: str, stop: threading.Event, peak: list[int]) -> None:
+    """Peak connections to the stack's database, this sampler's own excluded."""
+    conn = pg_connect(database_url)
+    with conn.cursor() as cursor:
+        while not stop.is_set():
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            peak[0] = max(peak[0], cursor.fetchone()[0])
+            stop.wait(0.2)
+    conn.close()
+
+
+def stored_runs(database_url: str, nonce: str) -> dict[tuple[str, str], list[int]]:
+    conn = pg_connect(database_url)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.name, o.key, r.id FROM perf_run r "
+            "JOIN perf_machine m ON m.id = r.machine_id JOIN perf_order o ON o.id = r.order_id "
+            "WHERE m.name LIKE %s",
+            [f"load-{nonce}-%"],
+        )
+        runs: dict[tuple[str, str], list[int]] = {}
+        for name, key, run_id in cursor.fetchall():
+            runs.setdefault((name, key), []).append(run_id)
+    conn.close()
+    return runs
+
+
+def pending_detections(database_url: str, run_ids: list[int]) -> int:
+    if not run_ids:
+        return 0
+    conn = pg_connect(database_url)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM perf_run WHERE id = ANY(%s) AND detection_state <> 'done'",
+            [run_ids],
+        )
+        count = int(cursor.fetchone()[0])
+    conn.close()
+    return count
+
+
+def make_token(nonce: str) -> str:
+    result = subprocess.run(  # noqa: S603 - our own manage.py, the stack's environment
+        [sys.executable, "manage.py", "create_token", f"load-bench-{nonce}"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "0", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench")},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def connection_bound() -> tuple[int, str]:
+    web = int(os.environ.get("PERF_WEB_WORKERS", "3"))
+    threads = int(os.environ.get("PERF_WEB_THREADS", "4"))
+    submit = int(os.environ.get("PERF_SUBMIT_WORKERS", "2"))
+    celery = int(os.environ.get("PERF_CELERY_CONCURRENCY", "2"))
+    bound = web * threads + submit + celery + 1
+    return bound, f"{web} x {threads} + {submit} + {celery} + 1"
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The load run; returns its figures (also used by tests/deploy/test_stack.py)."""
+    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lntsite_prod")
+    token = args.token or make_token(args.nonce)
+    tally = Tally()
+    stop = threading.Event()
+    peak = [0]
+    sampler = threading.Thread(target=sample_connections, args=(database_url, stop, peak))
+    sampler.start()
+    deadline = time.monotonic() + args.seconds
+    threads = [
+        threading.Thread(target=submitter, args=(i, args, token, deadline, tally))
+        for i in range(args.submitters)
+    ] + [
+        threading.Thread(target=reader, args=(i, args, deadline, tally))
+        for i in range(args.readers)
+    ]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    stop.set()
+    sampler.join()
+
+    stored = stored_runs(database_url, args.nonce)
+    missing = [k for k in tally.accepted if k not in stored]
+    duplicated = [k for k, ids in stored.items() if len(ids) > 1]
+    unanswered = [k for k in stored if k not in tally.accepted]  # stored, answer lost
+    wait_until = time.monotonic() + args.detect_wait
+    pending = pending_detections(database_url, list(tally.accepted.values()))
+    while pending and time.monotonic() < wait_until:
+        time.sleep(1)
+        pending = pending_detections(database_url, list(tally.accepted.values()))
+    bound, formula = connection_bound()
+    return {
+        "seconds": round(elapsed, 1),
+        "reads": len(tally.read_ms),
+        "read_p50_ms": round(percentile(tally.read_ms, 0.50), 1),
+        "read_p95_ms": round(percentile(tally.read_ms, 0.95), 1),
+        "submissions": len(tally.submit_ms),
+        "submit_p50_ms": round(percentile(tally.submit_ms, 0.50), 1),
+        "submit_p95_ms": round(percentile(tally.submit_ms, 0.95), 1),
+        "statuses": dict(sorted(tally.statuses.items())),
+        "server_errors": len(tally.server_errors),
+        "server_error_examples": tally.server_errors[:5],
+        "client_errors": len(tally.client_errors),
+        "client_error_examples": tally.client_errors[:5],
+        "retries": tally.retries,
+        "already_stored_answers": tally.already_stored,
+        "accepted": len(tally.accepted),
+        "stored": sum(len(ids) for ids in stored.values()),
+        "missing": len(missing),
+        "duplicated": len(duplicated),
+        "stored_but_unanswered": len(unanswered),
+        "detection_pending_after_wait": pending,
+        "detect_wait_s": args.detect_wait,
+        "peak_connections": peak[0],
+        "connection_bound": bound,
+        "connection_formula": formula,
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--submitters", type=int, default=16, help="concurrent submitters")
+    parser.add_argument("--readers", type=int, default=32, help="concurrent readers")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the load")
+    parser.add_argument("--tests", type=int, default=1000, help="tests per report")
+    parser.add_argument("--token", default="", help="a submission token (else one is made)")
+    parser.add_argument(
+        "--detect-wait", type=float, default=60.0, help="seconds to wait for detection after"
+    )
+    parser.add_argument(
+        "--http-port", type=int, default=int(os.environ.get("PERF_HTTP_PORT", "8080"))
+    )
+    parser.add_argument(
+        "--https-port", type=int, default=int(os.environ.get("PERF_HTTPS_PORT", "8443"))
+    )
+    parser.add_argument(
+        "--nonce", default=str(int(time.time())), help="machine names load-<nonce>-NN"
+    )
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.seconds > 600:
+        parser.error("--seconds must be in (0, 600]")
+    return args
+
+
+def main() -> int:
+    figures = run(parse_args())
+    for key, value in figures.items():
+        print(f"{key:28} {value}")
+    ok = (
+        figures["server_errors"] == 0
+        and figures["missing"] == 0
+        and figures["duplicated"] == 0
+        and figures["peak_connections"] <= figures["connection_bound"]
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""gunicorn settings for both pools that deploy/prod.sh starts behind nginx.
+
+PERF_POOL=web serves pages and API reads; PERF_POOL=submit serves submitRun and API
+writes (nginx routes them), so a burst of submissions can only fill its own pool and
+never starves readers.  Each listens on a unix socket under var/run/.  nginx buffers
+whole request bodies first (deploy/nginx.conf), so a slow client never holds a worker.
+
+Sizes (environment, defaults for this 2-core machine):
+  web:    PERF_WEB_WORKERS=3 x PERF_WEB_THREADS=4  (gthread: reads wait on the database)
+  submit: PERF_SUBMIT_WORKERS=2 x 1                 (sync: parsing a report is CPU work)
+Each thread holds at most one database connection, only during a request
+(CONN_MAX_AGE=0), which gives the connection bound stated in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lntsite.logredact import RedactTokens  # noqa: E402 - after the path is set
+
+POOL = os.environ.get("PERF_POOL", "web")
+if POOL not in {"web", "submit"}:
+    raise SystemExit(f"PERF_POOL must be web or submit, got {POOL!r}")
+VAR = Path(os.environ.get("PERF_VAR_DIR", ROOT / "var"))
+
+wsgi_app = "lntsite.wsgi:application"
+chdir = str(ROOT)
+bind = f"unix:{VAR / 'run' / f'gunicorn-{POOL}.sock'}"
+pidfile = str(VAR / "run" / f"gunicorn-{POOL}.pid")
+# gunicorn's control socket defaults to one path per user (~/.gunicorn): one per pool.
+control_socket = str(VAR / "run" / f"gunicorn-{POOL}.ctl")
+control_socket_mode = 0o600
+if POOL == "web":
+    worker_class = "gthread"
+    workers = int(os.environ.get("PERF_WEB_WORKERS", "3"))
+    threads = int(os.environ.get("PERF_WEB_THREADS", "4"))
+else:
+    worker_class = "sync"
+    workers = int(os.environ.get("PERF_SUBMIT_WORKERS", "2"))
+    threads = 1
+# Every database wait is bounded well under this (connect 3 s, statements 10 s, the
+# broker ~5 s), so a worker is only killed by a real bug, not by a frozen service.
+# Import Django once in the master: workers start (and restart) in milliseconds.
+# Safe: no database connection is opened at import time (CONN_MAX_AGE=0).
+preload_app = True
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Restart workers now and then, so that memory a big report left behind is returned.
+max_requests = 2000
+max_requests_jitter = 200
+
+errorlog = str(VAR / "log" / f"gunicorn-{POOL}-error.log")
+accesslog = str(VAR / "log" / f"gunicorn-{POOL}-access.log")
+capture_output = True  # Django's own log lines (stderr) land in the error log too
+loglevel = "info"
+# %(U)s is the path WITHOUT the query string (where `lnt submit` puts its token);
+# the client address is nginx's X-Real-IP.  Duration in microseconds.
+access_log_format = '%({x-real-ip}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(D)sus'
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with token redaction on every handler (error log included:
+    "Error handling request /submitRun?token=..." is written on a worker timeout)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if not any(isinstance(f, RedactTokens) for f in handler.filters):
+                    handler.addFilter(RedactTokens())
+
+
+logger_class = RedactingLogger
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that exits leaves its /metrics samples behind; prometheus_client's
+    multiprocess mode keeps its counters and drops its live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

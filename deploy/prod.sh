@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# The production stack on this machine: nginx (buffering proxy, TLS) -> two gunicorn
+# pools (pages / submissions) -> PostgreSQL; Celery worker and beat on Redis.
+#   deploy/prod.sh start | stop | status        (make prod / make prod-stop)
+# Every knob is an environment variable with a default (README "Running in production").
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+export PERF_VAR_DIR="${PERF_VAR_DIR:-$ROOT/var}"
+VAR="$PERF_VAR_DIR"
+PY="${PY:-$ROOT/.venv/bin/python}"
+BIN="$(dirname "$PY")"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/lntsite_prod}"
+export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/2}"
+export DEBUG=0 CELERY_TASK_ALWAYS_EAGER=0 PERF_DEBUG_TOOLBAR=0
+export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
+export PERF_BEHIND_PROXY=1
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PERF_VAR_DIR/metrics}"
+# Bots on the internal network may submit over plain HTTP (pages still go to https).
+export PERF_PLAIN_HTTP_SUBMISSIONS="${PERF_PLAIN_HTTP_SUBMISSIONS:-1}"
+export STATIC_ROOT="${STATIC_ROOT:-$ROOT/staticfiles}"
+export PERF_MAX_SUBMISSION_BYTES="${PERF_MAX_SUBMISSION_BYTES:-52428800}"
+HTTP_PORT="${PERF_HTTP_PORT:-8080}"
+HTTPS_PORT="${PERF_HTTPS_PORT:-8443}"
+CONCURRENCY="${PERF_CELERY_CONCURRENCY:-2}"
+
+# Processes this script starts, by pid file (nginx and gunicorn write their own).
+PIDFILES=(nginx gunicorn-web gunicorn-submit celery-worker celery-beat)
+
+say() { echo "prod: $*"; }
+
+alive() { [ -f "$VAR/run/$1.pid" ] && kill -0 "$(cat "$VAR/run/$1.pid")" 2>/dev/null; }
+
+secret_key() {
+    # Generated once, kept in var/ (mode 600), never in the repository.
+    if [ ! -s "$VAR/secret_key" ]; then
+        (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' >"$VAR/secret_key")
+    fi
+    SECRET_KEY="$(cat "$VAR/secret_key")"
+    export SECRET_KEY
+}
+
+need_nginx() {
+    command -v nginx >/dev/null 2>&1 && return
+    [ "$(id -u)" = 0 ] || { say "nginx is missing: apt-get install nginx-light (as root)"; exit 1; }
+    say "installing nginx from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+}
+
+need_services() {
+    pg_isready -q -h 127.0.0.1 -p 5432 || { say "PostgreSQL is not answering on 127.0.0.1:5432"; exit 1; }
+    "$PY" - <<'PY'
+import os, sys
+import dj_database_url, psycopg2, redis
+db = dj_database_url.parse(os.environ["DATABASE_URL"])
+admin = dict(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
+             password=db["PASSWORD"] or None, dbname="postgres", connect_timeout=3)
+conn = psycopg2.connect(**admin)
+conn.autocommit = True
+with conn.cursor() as cur:
+    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
+    if cur.fetchone() is None:
+        cur.execute(f'CREATE DATABASE "{db["NAME"]}"')
+        print(f"prod: created database {db['NAME']}")
+try:
+    redis.Redis.from_url(os.environ["CELERY_BROKER_URL"], socket_timeout=2).ping()
+except redis.RedisError as exc:
+    sys.exit(f"prod: the broker {os.environ['CELERY_BROKER_URL']} is not answering: {exc}")
+PY
+}
+
+tls_pair() {
+    [ -s "$VAR/tls/cert.pem" ] && return
+    mkdir -p "$VAR/tls" && chmod 700 "$VAR/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$VAR/tls/key.pem" -out "$VAR/tls/cert.pem" 2>/dev/null
+    say "made a self-signed certificate in $VAR/tls/ (replace it with yours)"
+}
+
+render_nginx() {
+    local user_line=""
+    if [ "$(id -u)" = 0 ]; then
+        # Workers drop to www-data when it can reach the sockets and static files
+        # (a clone under /root cannot): else they stay root, with a warning.
+        if runuser -u www-data -- test -x "$VAR/run" -a -r "$STATIC_ROOT" 2>/dev/null; then
+            user_line="user www-data;"
+            chown -R www-data "$VAR/nginx"
+        else
+            user_line="user root;"
+            say "warning: www-data cannot reach $VAR/run or $STATIC_ROOT; nginx workers run as root"
+        fi
+    fi
+    local submit_pool=submit
+    if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then submit_pool=web; fi
+    local guard="# plain HTTP allowed (PERF_PLAIN_HTTP_SUBMISSIONS=1)"
+    if [ "$PERF_PLAIN_HTTP_SUBMISSIONS" = 0 ]; then
+        guard="if (\$scheme = http) { return 308 https://\$host:$HTTPS_PORT\$request_uri; }"
+    fi
+    sed -e "s|@USER_LINE@|$user_line|" -e "s|@SUBMIT_TLS_ONLY@|$guard|" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
+        -e "s|@TLS_DIR@|$VAR/tls|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+        -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" -e "s|@MAX_BODY@|$PERF_MAX_SUBMISSION_BYTES|g" \
+        -e "s|alias $ROOT/staticfiles/|alias $STATIC_ROOT/|" \
+        -e "s|gunicorn-submit.sock|gunicorn-$submit_pool.sock|" \
+        deploy/nginx.conf >"$VAR/nginx/nginx.conf"
+    nginx -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf"
+}
+
+start() {
+    for p in "${PIDFILES[@]}"; do
+        if alive "$p"; then say "$p is already running (make prod-stop first)"; exit 1; fi
+    done
+    need_nginx
+    mkdir -p "$VAR/log" "$VAR/run" "$VAR/nginx"/{body,proxy,fastcgi,uwsgi,scgi}
+    # /metrics in prometheus_client's multiprocess mode: every gunicorn and Celery
+    # process writes its samples here; emptied at each start, as the library asks.
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    secret_key
+    need_services
+    "$PY" manage.py migrate --no-input -v 0
+    "$PY" manage.py collectstatic --no-input -v 0
+    "$PY" manage.py check --deploy --fail-level WARNING
+    tls_pair
+    render_nginx
+
+    # PERF_SUBMIT_POOL=0 sends submissions to the page pool too (one pool, for
+    # comparison with bench/load.py; README "Load").
+    pools="web submit"
+    if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then pools="web"; fi
+    for pool in $pools; do
+        PERF_POOL=$pool setsid nohup "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
+            >>"$VAR/log/gunicorn-$pool-start.log" 2>&1 </dev/null &
+    done
+    setsid nohup "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
+        -n "lntsite-prod-$$@%h" >>"$VAR/log/celery-worker.log" 2>&1 </dev/null &
+    echo $! >"$VAR/run/celery-worker.pid"
+    setsid nohup "$BIN/celery" -A lntsite beat -l INFO -s "$VAR/run/celerybeat-schedule" \
+        >>"$VAR/log/celery-beat.log" 2>&1 </dev/null &
+    echo $! >"$VAR/run/celery-beat.pid"
+    setsid nohup sh -c "nginx -p '$VAR/nginx' -c '$VAR/nginx/nginx.conf' -g 'daemon off;' 2>&1 \
+        | '$PY' deploy/redact.py '$VAR/log/nginx-error.log'" >/dev/null 2>&1 </dev/null &
+
+    for _ in $(seq 60); do
+        code="$("$PY" -c 'import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)
+except Exception as exc:
+    print(getattr(exc, "code", 0))' "http://127.0.0.1:$HTTP_PORT/api/db_default/v4/nts/fields")"
+        [ "$code" = 200 ] && break
+        sleep 0.5
+    done
+    if [ "$code" != 200 ]; then say "the stack did not answer (last status $code); see $VAR/log/"; exit 1; fi
+    say "up: http://127.0.0.1:$HTTP_PORT/ (submissions, API) and https://127.0.0.1:$HTTPS_PORT/"
+    say "logs in $VAR/log/; stop with: make prod-stop"
+}
+
+stop() {
+    for p in "${PIDFILES[@]}"; do
+        [ -f "$VAR/run/$p.pid" ] || continue
+        pid="$(cat "$VAR/run/$p.pid")"
+        if kill -0 "$pid" 2>/dev/null; then
+            # nginx finishes in-flight requests on QUIT; the others on TERM.
+            if [ "$p" = nginx ]; then kill -QUIT "$pid"; else kill -TERM "$pid"; fi
+            for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+            if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+            say "stopped $p ($pid)"
+        fi
+        rm -f "$VAR/run/$p.pid"
+    done
+}
+
+status() {
+    for p in "${PIDFILES[@]}"; do
+        if alive "$p"; then echo "$p: running ($(cat "$VAR/run/$p.pid"))"; else echo "$p: stopped"; fi
+    done
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,49 @@
+"""A content hash of a validated report: what "the same report again" means.
+
+Two reports are *identical* when they describe the same run: the same suite,
+machine (name, fields and parameters), order, run fields and parameters, start and
+end times (as given; a missing time stays missing, it is not "now"), and the same
+samples and profile (by its SHA-256) for every test.  The order of tests in the
+document, key order, whitespace, number spelling (``1.0`` / ``1``) and the wire version (v1 upgraded to v2) do not
+count; the order of samples within one metric does (a retry is byte-identical anyway).
+A client that retries after a timeout sends an identical report, and the server
+answers it with the run it already stored instead of a 409 or a second run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from perf.formats.types import Report
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def report_digest(report: Report) -> str:
+    """SHA-256 (64 hex digits) of the normalised report; equal iff identical (above)."""
+    tests = sorted(
+        (
+            test.name,
+            sorted(
+                (metric, [float(v) if isinstance(v, int | float) else v for v in values])
+                for metric, values in test.samples.items()
+            ),
+            hashlib.sha256(test.profile).hexdigest() if test.profile is not None else None,
+        )
+        for test in report.tests
+    )
+    document: dict[str, Any] = {
+        "suite": report.suite,
+        "machine": [report.machine_name, report.machine_fields, report.machine_parameters],
+        "order": report.order,
+        "run": [report.run_fields, report.run_parameters],
+        "times": [_time(report.start_time), _time(report.end_time)],
+        "tests": tests,
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()

@@ -1,0 +1,160 @@
+"""The production stack as `make prod` starts it: nginx, two gunicorn pools, Celery.
+
+deploy/prod.sh starts the real stack on the test database (hence ``transactional_db``:
+its processes must see committed rows) with a private var/ directory and free ports;
+bench/load.py puts 10 s of load on it (4 submitters, 8 readers) while 8 slow clients
+trickle submission bodies at a byte a second (nginx buffers them, so no worker waits;
+with `proxy_request_buffering off` no submission gets through and this test fails).
+Then requests that carry a token in every way a client sends one go through,
+including ones that end in nginx's and Django's error paths, and every log file of
+every component is scanned for the token.  PostgreSQL + Redis only (the CI's second
+pass).
+"""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.factories import make_token
+from tests.pipeline import test_celery_pipeline
+from tests.pipeline.processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+# The pipeline tests' marks: PostgreSQL + Redis, committed rows (transactional_db).
+pytestmark = test_celery_pipeline.pytestmark
+BROKER = test_celery_pipeline.BROKER
+
+sys.path.insert(0, str(ROOT / "bench"))
+import load  # noqa: E402 - bench/load.py, the benchmark this test runs briefly
+
+
+@pytest.fixture
+def stack(monkeypatch):
+    # Not pytest's tmp_path: it is private to root (0700), and nginx's workers run as
+    # www-data and must reach the sockets and static files.
+    tmp_path = Path(tempfile.mkdtemp(prefix="lntsite-stack-"))
+    tmp_path.chmod(0o755)
+    db = connection.settings_dict
+    env = {
+        "PERF_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER,
+        "PERF_HTTP_PORT": str(free_port()),
+        "PERF_HTTPS_PORT": str(free_port()),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "PERF_MAX_SUBMISSION_BYTES": str(4 * 1024 * 1024),
+        "PY": sys.executable,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    script = str(ROOT / "deploy" / "prod.sh")
+    started = subprocess.run(  # noqa: S603 - our own script
+        [script, "start"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield env
+    finally:
+        subprocess.run([script, "stop"], cwd=ROOT, timeout=120, check=False)  # noqa: S603
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """The status of a POST whose answer is a JSON error (as on every API path)."""
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        with exc:
+            assert json.loads(exc.read())["success"] is False
+        return exc.code
+
+
+class SlowClients:
+    """Connections that send a submission's headers, then one body byte a second:
+    without a buffering proxy, 8 of them hold every submission worker."""
+
+    def __init__(self, port: int, count: int = 8) -> None:
+        self.stop = threading.Event()
+        self.sockets = []
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(
+                b"POST /db_default/v4/nts/submitRun?token=x HTTP/1.1\r\n"
+                b"Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 100000\r\n\r\n"
+            )
+            self.sockets.append(sock)
+        self.thread = threading.Thread(target=self.trickle)
+        self.thread.start()
+
+    def trickle(self) -> None:
+        while not self.stop.wait(1.0):
+            for sock in self.sockets:
+                sock.sendall(b"x")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
+    token = make_token("load-bot")
+    slow = SlowClients(int(stack["PERF_HTTP_PORT"]))
+    args = load.parse_args(
+        [
+            "--seconds", "10", "--submitters", "4", "--readers", "8", "--tests", "200",
+            "--detect-wait", "60", "--token", token,
+            "--http-port", stack["PERF_HTTP_PORT"], "--https-port", stack["PERF_HTTPS_PORT"],
+        ]
+    )  # fmt: skip
+    try:
+        figures = load.run(args)
+    finally:
+        slow.close()
+    assert figures["submissions"] > 0 and figures["reads"] > 0, figures
+    assert figures["server_errors"] == 0, figures
+    assert figures["missing"] == 0 and figures["duplicated"] == 0, figures
+    assert figures["stored"] == figures["accepted"], figures
+    assert figures["detection_pending_after_wait"] == 0, figures
+    assert figures["peak_connections"] <= figures["connection_bound"], figures
+
+    # Tokens in the query string, in headers, wrong ones, on error paths.
+    base = f"http://127.0.0.1:{stack['PERF_HTTP_PORT']}"
+    wrong = "lnt_" + "W" * 43
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    small = urllib.parse.urlencode({"input_data": "{not json"}).encode()
+    huge = b"input_data=" + b"x" * (5 * 1024 * 1024)  # over the stack's 4 MB limit
+    assert post(f"{base}/submitRun?token={token}", small, form) == 400
+    assert post(f"{base}/db_default/v4/nts/submitRun?token={wrong}", small, form) == 401
+    assert post(f"{base}/db_default/v4/nts/submitRun?token={token}", huge, form) == 413
+    assert post(f"{base}/api/db_default/v4/nts/runs", b"[]", {"AuthToken": token}) == 400
+    bearer = {"Authorization": f"Bearer {wrong}"}
+    assert post(f"{base}/api/db_default/v4/nts/runs", b"{}", bearer) == 401
+    assert post(f"{base}/api/nosuch?token={token}", b"", form) == 403  # CSRF, as JSON
+
+    subprocess.run([str(ROOT / "deploy" / "prod.sh"), "stop"], cwd=ROOT, timeout=120)  # noqa: S603
+    logs = sorted((Path(stack["PERF_VAR_DIR"]) / "log").glob("*.log"))
+    names = {p.name for p in logs}
+    assert {"nginx-access.log", "nginx-error.log", "celery-worker.log"} <= names
+    assert {"gunicorn-web-error.log", "gunicorn-submit-access.log"} <= names
+    nginx_errors = (Path(stack["PERF_VAR_DIR"]) / "log" / "nginx-error.log").read_text()
+    assert "too large body" in nginx_errors  # the 413 was logged, with its request line...
+    for path in logs:
+        text = path.read_text(errors="replace")
+        for secret in (token, token[4:], wrong):
+            assert secret not in text, f"a token is in {path.name}"
