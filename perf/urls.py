@@ -56,7 +56,9 @@ urlpatterns = [
     *api_path(api + "fields", read.fields, "api-fields"),
     *api_path(api + "tests", read.tests, "api-tests"),
     *api_path(api + "schema", read.schema, "api-schema"),
-    *api_path(api + "graph/<id:machine_id>/<id:test_id>/<id:field_index>", read.graph, "api-graph"),
+    *api_path(
+        api + "graph/<id:machine_id>/<id:test_id>/<id:field_index>", read.graph, "api-graph"
+    ),
     *api_path(
         api + "regression/<id:machine_id>/<id:test_id>/<id:field_index>",
         read.regression,

@@ -87,12 +87,8 @@ def ttest_change_points(
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows that are not usable
         statistic = ttest_ind_from_stats(
-            np.nanmean(back, axis=1),
-            np.nanstd(back, axis=1, ddof=1),
-            n_back,
-            np.nanmean(fore, axis=1),
-            np.nanstd(fore, axis=1, ddof=1),
-            n_fore,
+            np.nanmean(back, axis=1), np.nanstd(back, axis=1, ddof=1), n_back,
+            np.nanmean(fore, axis=1), np.nanstd(fore, axis=1, ddof=1), n_fore,
             equal_var=False,
         ).statistic
     scores = np.where(usable, np.nan_to_num(np.abs(statistic), nan=0.0, posinf=math.inf), 0.0)

@@ -129,29 +129,8 @@ _MEDIAN_VARIANCE_FACTOR = math.pi / 2
 # n * variance of the median of n unit Gaussians, n = 0 .. 20 (0 is a placeholder: an empty
 # window never gets here); simulated with 400,000 draws each, rounded up.
 _SMALL_MEDIAN_VARIANCE = np.array(
-    [
-        1.0,
-        1.0,
-        1.0,
-        1.35,
-        1.20,
-        1.44,
-        1.29,
-        1.48,
-        1.35,
-        1.50,
-        1.39,
-        1.51,
-        1.42,
-        1.52,
-        1.44,
-        1.53,
-        1.46,
-        1.54,
-        1.47,
-        1.53,
-        1.47,
-    ]
+    [1.0, 1.0, 1.0, 1.35, 1.20, 1.44, 1.29, 1.48, 1.35, 1.50, 1.39,
+     1.51, 1.42, 1.52, 1.44, 1.53, 1.46, 1.54, 1.47, 1.53, 1.47]
 )
 # Smallest noise used, in the metric's unit, so that a constant series at 0 divides safely.
 _TINY = 1e-12
@@ -298,10 +277,8 @@ def evaluate_slice(
     """
     length = len(values)
     if offset < 0 or total_length < offset + length:
-        raise ValueError(
-            "the slice must lie inside the history: 0 <= offset <= "
-            "offset + len(values) <= total_length"
-        )
+        raise ValueError("the slice must lie inside the history: 0 <= offset <= "
+                         "offset + len(values) <= total_length")
     if hashes is not None and len(hashes) != length:
         raise ValueError("hashes must have the same length as the series")
     settled = _settled_range(offset, length, total_length, params)
@@ -345,7 +322,8 @@ def affected_indices(
     return range(start, max(start, stop))
 
 
-def _settled_range(offset: int, length: int, total_length: int, params: DetectionParams) -> range:
+def _settled_range(offset: int, length: int, total_length: int,
+                   params: DetectionParams) -> range:
     lo, hi = offset, offset + length
     first = lo if lo == 0 else lo + params.lookback
     last = hi if hi == total_length else hi - params.lookahead + 1
@@ -382,16 +360,10 @@ def _pairwise_scale(
     # the noise test, so it avoids the temporaries of the obvious expression.
     split = len(first_b)
     differences = np.empty((windows_before.shape[0], split + len(first_a)))
-    np.subtract(
-        np.take(windows_before, first_b, axis=1),
-        np.take(windows_before, second_b, axis=1),
-        out=differences[:, :split],
-    )
-    np.subtract(
-        np.take(windows_after, first_a, axis=1),
-        np.take(windows_after, second_a, axis=1),
-        out=differences[:, split:],
-    )
+    np.subtract(np.take(windows_before, first_b, axis=1),
+                np.take(windows_before, second_b, axis=1), out=differences[:, :split])
+    np.subtract(np.take(windows_after, first_a, axis=1),
+                np.take(windows_after, second_a, axis=1), out=differences[:, split:])
     np.abs(differences, out=differences)
     known_before = np.count_nonzero(~np.isnan(windows_before), axis=1)
     known_after = np.count_nonzero(~np.isnan(windows_after), axis=1)
@@ -548,10 +520,16 @@ def candidate_cells(
     # Stage 0: a known order with enough known orders on each side (prefix sums).
     known_so_far = np.zeros((series, width + 1), dtype=np.intp)
     np.cumsum(known, axis=1, out=known_so_far[:, 1:])
-    n_before = known_so_far[rows, columns] - known_so_far[rows, np.maximum(columns - before_w, 0)]
-    n_after = known_so_far[rows, np.minimum(columns + after_w, width)] - known_so_far[rows, columns]
+    n_before = (
+        known_so_far[rows, columns] - known_so_far[rows, np.maximum(columns - before_w, 0)]
+    )
+    n_after = (
+        known_so_far[rows, np.minimum(columns + after_w, width)] - known_so_far[rows, columns]
+    )
     cells = np.flatnonzero(
-        known[rows, columns] & (n_before >= params.min_before) & (n_after >= params.min_after)
+        known[rows, columns]
+        & (n_before >= params.min_before)
+        & (n_after >= params.min_after)
     )
     if len(cells) == 0:
         return result
@@ -588,12 +566,10 @@ def candidate_cells(
         n_before, n_after = n_before[keep], n_after[keep]
         old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
         # Stage 2: the step is sharp.
-        near_old, _ = _row_median(
-            _nearest_levels(levels, known, r, c, before_w, params.sharpness_orders, before=True)
-        )
-        near_new, _ = _row_median(
-            _nearest_levels(levels, known, r, c, after_w, params.sharpness_orders, before=False)
-        )
+        near_old, _ = _row_median(_nearest_levels(levels, known, r, c, before_w,
+                                                  params.sharpness_orders, before=True))
+        near_new, _ = _row_median(_nearest_levels(levels, known, r, c, after_w,
+                                                  params.sharpness_orders, before=False))
         sharp = (near_new - near_old) * direction >= params.min_sharpness * np.abs(delta)
         keep = np.flatnonzero(sharp)
         if len(keep) == 0:
@@ -660,9 +636,9 @@ def _nearest_levels(
         limit = columns - window
     else:
         # chain[s, p]: the first known position > p (``width`` if none); p = 0 .. width.
-        following = np.minimum.accumulate(np.where(known, positions, width)[:, ::-1], axis=1)[
-            :, ::-1
-        ]
+        following = np.minimum.accumulate(
+            np.where(known, positions, width)[:, ::-1], axis=1
+        )[:, ::-1]
         chain = np.concatenate(
             [following[:, 1:], np.full((series, 2), width, dtype=np.intp)], axis=1
         )

@@ -61,9 +61,8 @@ def screen_levels(
     grid = _as_levels(levels)
     rows_count, length = grid.shape
     if offset < 0 or total_length < offset + length:
-        raise ValueError(
-            "the slice must lie inside the history: 0 <= offset <= offset + orders <= total_length"
-        )
+        raise ValueError("the slice must lie inside the history: 0 <= offset <= "
+                         "offset + orders <= total_length")
     settled = _settled_range(offset, length, total_length, params)
     if report is None:
         report = settled

@@ -168,7 +168,8 @@ def judge(
         kind = _kind(
             move,
             passed=bool(
-                cells.candidate[k] and np.sign(cells.new[k] - cells.old[k]) == np.sign(move.delta)
+                cells.candidate[k]
+                and np.sign(cells.new[k] - cells.old[k]) == np.sign(move.delta)
             ),
             known=int(known[k]),
             min_change=min_change,

@@ -330,7 +330,9 @@ def _split_keys(
     are not suite fields are ignored; null values are treated as absent.
     """
     if len(section) > limits.max_parameters:
-        raise FormatError(f"{where} has {len(section)} keys (limit {limits.max_parameters})")
+        raise FormatError(
+            f"{where} has {len(section)} keys (limit {limits.max_parameters})"
+        )
     in_fields: dict[str, str] = {}
     parameters: dict[str, str] = {}
     for key, value in section.items():
@@ -340,7 +342,9 @@ def _split_keys(
         if not is_field and is_id_key(key):
             continue
         check_key(key, where, max_length=limits.max_name_length)
-        text = parameter_value(value, field_path(where, key), max_length=limits.max_string_length)
+        text = parameter_value(
+            value, field_path(where, key), max_length=limits.max_string_length
+        )
         if text is not None:
             (in_fields if is_field else parameters)[key] = text
     return in_fields, parameters

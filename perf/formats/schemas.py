@@ -18,7 +18,8 @@ _MAX_LABEL_LENGTH = 256
 
 _TOP_KEYS = frozenset({"format_version", "name", "metrics", "run_fields", "machine_fields"})
 _METRIC_KEYS = frozenset(
-    {"name", "type", "bigger_is_better", "ignore_same_hash", "display_name", "unit", "unit_abbrev"}
+    {"name", "type", "bigger_is_better", "ignore_same_hash", "display_name", "unit",
+     "unit_abbrev"}
 )
 _RUN_FIELD_KEYS = frozenset({"name", "order"})
 _MACHINE_FIELD_KEYS = frozenset({"name"})
@@ -114,7 +115,8 @@ def check_schema_upgrade(old: SuiteSchema, new: SuiteSchema) -> None:
             problems.append(f"metric {quote(metric.name)} removed")
         elif replacement.type != metric.type:
             problems.append(
-                f"metric {quote(metric.name)} changed type from {metric.type} to {replacement.type}"
+                f"metric {quote(metric.name)} changed type from {metric.type} "
+                f"to {replacement.type}"
             )
     if old.order_fields != new.order_fields:
         problems.append(
@@ -206,7 +208,9 @@ def _label(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise FormatError(f"{where} must be a string, not {json_type(value)}")
     if len(value) > _MAX_LABEL_LENGTH:
-        raise FormatError(f"{where} is {len(value)} characters long (limit {_MAX_LABEL_LENGTH})")
+        raise FormatError(
+            f"{where} is {len(value)} characters long (limit {_MAX_LABEL_LENGTH})"
+        )
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
         raise FormatError(f"{where} {quote(value)} contains a control character")
     return value

@@ -8,26 +8,20 @@ from perf.formats.types import MetricSpec, SuiteSchema
 NTS = SuiteSchema(
     name="nts",
     metrics=(
-        MetricSpec(
-            "compile_time", "Real", display_name="Compile Time", unit="seconds", unit_abbrev="s"
-        ),
+        MetricSpec("compile_time", "Real", display_name="Compile Time", unit="seconds",
+                   unit_abbrev="s"),
         MetricSpec("compile_status", "Status"),
-        MetricSpec(
-            "execution_time",
-            "Real",
-            display_name="Execution Time",
-            unit="seconds",
-            unit_abbrev="s",
-            ignore_same_hash=True,
-        ),
+        MetricSpec("execution_time", "Real", display_name="Execution Time", unit="seconds",
+                   unit_abbrev="s", ignore_same_hash=True),
         MetricSpec("execution_status", "Status"),
-        MetricSpec(
-            "score", "Real", bigger_is_better=True, display_name="Score", ignore_same_hash=True
-        ),
-        MetricSpec("mem_bytes", "Real", display_name="Memory Usage", unit="bytes", unit_abbrev="b"),
+        MetricSpec("score", "Real", bigger_is_better=True, display_name="Score",
+                   ignore_same_hash=True),
+        MetricSpec("mem_bytes", "Real", display_name="Memory Usage", unit="bytes",
+                   unit_abbrev="b"),
         MetricSpec("hash", "Hash"),
         MetricSpec("hash_status", "Status"),
-        MetricSpec("code_size", "Real", display_name="Code Size", unit="bytes", unit_abbrev="b"),
+        MetricSpec("code_size", "Real", display_name="Code Size", unit="bytes",
+                   unit_abbrev="b"),
     ),
     order_fields=("llvm_project_revision",),
     run_fields=(),

@@ -156,7 +156,8 @@ def upgrade_v1(
                 continue
             # Checked here, not left to the v2 validation, which ignores "*_id" keys.
             raise FormatError(
-                f"test {quote(name)}: unknown metric {quote(metric)} for suite {quote(schema.name)}"
+                f"test {quote(name)}: unknown metric {quote(metric)} "
+                f"for suite {quote(schema.name)}"
             )
         tests.setdefault(name, {}).setdefault(metric, []).extend(data)
 
@@ -191,11 +192,13 @@ def _info(parent: dict[str, Any], where: str) -> dict[str, Any]:
     return info
 
 
-def _split_name(full_name: str, prefix: str, suffixes: list[tuple[str, str]]) -> tuple[str, str]:
+def _split_name(
+    full_name: str, prefix: str, suffixes: list[tuple[str, str]]
+) -> tuple[str, str]:
     """Split ``<tag>.<test>.<suffix>`` into (test, metric)."""
     if not full_name.startswith(prefix):
         raise FormatError(f"v1 test {quote(full_name)} does not start with {quote(prefix)}")
-    rest = full_name[len(prefix) :]
+    rest = full_name[len(prefix):]
     for suffix, metric in suffixes:
         if rest.endswith(suffix) and len(rest) > len(suffix):
             return rest[: -len(suffix)], metric

@@ -115,7 +115,9 @@ def check_key(key: str, where: str, *, max_length: int) -> None:
     if key == "":
         raise FormatError(f"{where} has an empty key")
     if len(key) > max_length:
-        raise FormatError(f"{where} has a key {len(key)} characters long (limit {max_length})")
+        raise FormatError(
+            f"{where} has a key {len(key)} characters long (limit {max_length})"
+        )
     if _CONTROL.search(key) is not None:
         raise FormatError(f"{where} key {quote(key)} contains a control character")
 
@@ -179,9 +181,8 @@ def parse_time(value: object, where: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise FormatError(
-            f"{where} must be a date and time string {TIME_HELP}, not {json_type(value)}"
-        )
+        raise FormatError(f"{where} must be a date and time string {TIME_HELP}, "
+                          f"not {json_type(value)}")
     try:
         parsed = datetime.fromisoformat(value.strip())
         if parsed.tzinfo is not None:
@@ -276,7 +277,8 @@ def profile_payload(value: object, test: str) -> bytes:
     if isinstance(value, list):
         if len(value) != 1:
             raise FormatError(
-                f"test {quote(test)}: profile must be one base64 string, not a list of {len(value)}"
+                f"test {quote(test)}: profile must be one base64 string, not a list of "
+                f"{len(value)}"
             )
         value = value[0]
     if not isinstance(value, str):

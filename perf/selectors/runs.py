@@ -611,7 +611,9 @@ def report_compare(
             if old.value > 0 and new.value > 0:
                 olds.append(old.value)
                 news.append(new.value)
-        for row, found in zip(judged, verdict.judge(moves, min_change=min_change), strict=True):
+        for row, found in zip(
+            judged, verdict.judge(moves, min_change=min_change), strict=True
+        ):
             row.verdict, row.noise, row.z, row.history_runs = (
                 found.kind,
                 found.noise,

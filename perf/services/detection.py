@@ -195,7 +195,9 @@ def _record_failure(run_id: int, error: str) -> None:
         detection_state=Run.FAILED if final else Run.PENDING,
         detection_error=error[:2000],
         detection_queued_at=None,
-        detection_next_attempt_at=None if final else timezone.now() + detection_backoff(attempts),
+        detection_next_attempt_at=None
+        if final
+        else timezone.now() + detection_backoff(attempts),
     )
 
 
@@ -262,7 +264,9 @@ def runs_enqueue_pending(
     Returns how many were handed over.
     """
     now = now or timezone.now()
-    ids = list(_due_runs(now).order_by("id").values_list("id", flat=True)[:limit])
+    ids = list(
+        _due_runs(now).order_by("id").values_list("id", flat=True)[:limit]
+    )
     return runs_enqueue(ids, enqueue=enqueue, now=now)
 
 
@@ -278,14 +282,15 @@ def runs_enqueue(
     handed over are unmarked, left to the next sweep.  Returns how many were handed.
     """
     now = now or timezone.now()
-    claimed = rows_claim(_due_runs(now).filter(id__in=run_ids), mark="detection_queued_at", now=now)
+    claimed = rows_claim(
+        _due_runs(now).filter(id__in=run_ids), mark="detection_queued_at", now=now
+    )
     for handed, run_id in enumerate(claimed):
         try:
             enqueue(run_id)
         except Exception:  # broker down: the sweep will try these again
-            log.warning(
-                "could not enqueue detection of run %s; left pending", run_id, exc_info=True
-            )
+            log.warning("could not enqueue detection of run %s; left pending", run_id,
+                        exc_info=True)
             Run.objects.filter(id__in=claimed[handed:], detection_queued_at=now).update(
                 detection_queued_at=None
             )
