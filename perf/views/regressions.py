@@ -39,6 +39,7 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
         states = list(Regression.OPEN_STATES)
     machine_id = int_param(request, "machine", 0, lo=0, hi=2**62) or None
     age = int_param(request, "age", 0, lo=0, hi=3650)
+    mine = request.GET.get("mine") == "1" and request.user.is_authenticated
     page = page_of(request)
     rows = page_rows(
         page,
@@ -46,6 +47,7 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
             suite_obj,
             states=states,
             machine_id=machine_id,
+            assignee_id=request.user.pk if mine else None,
             since=reg_selectors.since_days(timezone.now(), age) if age else None,
             offset=page.offset,
             limit=page.size + 1,
@@ -65,6 +67,7 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
             "machine_id": machine_id,
             "ages": AGES,
             "age": age,
+            "mine": mine,
         },
     )
 
@@ -73,6 +76,13 @@ class UpdateForm(forms.Form):
     state = forms.TypedChoiceField(choices=Regression.STATE_CHOICES, coerce=int, required=False)
     title = forms.CharField(max_length=512, required=False)
     bug = forms.URLField(max_length=512, required=False, assume_scheme="https")
+    notes = forms.CharField(
+        max_length=triage.NOTES_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+    # An id, not a ModelChoiceField: the choices come from one counted selector query.
+    assignee = forms.IntegerField(min_value=0, required=False)
 
 
 def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
@@ -82,7 +92,12 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
         return lnt_links.regression_moved(suite_obj, regression_id)  # LNT's id, or 404
     changes = reg_selectors.regression_changes(regression)
     form = UpdateForm(
-        initial={"state": regression.state, "title": regression.title, "bug": regression.bug}
+        initial={
+            "state": regression.state,
+            "title": regression.title,
+            "bug": regression.bug,
+            "notes": regression.notes,
+        }
     )
     return render(
         request,
@@ -95,6 +110,7 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
             "events": reg_selectors.regression_events(regression),
             "deliveries": reg_selectors.regression_deliveries(regression),
             "form": form,
+            "users": reg_selectors.user_choices() if request.user.is_authenticated else [],
             "mini_graphs": [
                 {"plot": c["plot"], "around": c["end_position"], "id": c["id"]}
                 for c in changes[:20]
@@ -141,6 +157,8 @@ def regression_update(request: HttpRequest, suite: str, regression_id: int) -> H
             state=data["state"] if data["state"] != "" else None,
             title=data["title"] or None,
             bug=data["bug"] if "bug" in request.POST else None,
+            notes=data["notes"] if "notes" in request.POST else None,
+            assignee_id=data["assignee"] if data["assignee"] is not None else None,
         )
     except triage.TriageError as exc:
         messages.error(request, str(exc))
@@ -186,6 +204,26 @@ def regression_split(request: HttpRequest, suite: str, regression_id: int) -> Ht
         return _back(suite, regression_id)
     messages.success(request, f"Split into regression {new.id}.")
     return _back(suite, new.id)
+
+
+@require_POST
+@login_then_detail
+def regression_add(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
+    """Add changes (ids in ``changes``, separated by spaces or commas) to the regression."""
+    suite_obj = suite_or_404(suite)
+    if reg_selectors.regression_get(suite_obj, regression_id) is None:
+        raise Http404("No such regression.")
+    raw = request.POST.get("changes", "").replace(",", " ").split()
+    if not raw or not all(r.isdigit() and len(r) < 19 for r in raw) or len(raw) > 1000:
+        messages.error(request, "changes: give the ids of the changes to add, separated by spaces.")
+        return _back(suite, regression_id)
+    try:
+        added = triage.regression_add_changes(regression_id, [int(r) for r in raw], request.user)
+    except triage.TriageError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Added {added} change{'s' * (added != 1)}.")
+    return _back(suite, regression_id)
 
 
 def daily(request: HttpRequest, suite: str) -> HttpResponse:

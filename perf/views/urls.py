@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import graph, lnt_links, pages, profiles, regressions
+from . import graph, lnt_links, pages, profiles, regressions, triage
 
 suite = "db_default/v4/<str:suite>/"
 lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
@@ -41,6 +41,16 @@ urlpatterns = [
         suite + "regressions/<int:regression_id>/split",
         regressions.regression_split,
         name="regression-split",
+    ),
+    path(
+        suite + "regressions/<int:regression_id>/add",
+        regressions.regression_add,
+        name="regression-add",
+    ),
+    path(suite + "triage", triage.triage_page, name="triage"),
+    path(suite + "triage/action", triage.triage_action, name="triage-action"),
+    path(
+        suite + "regressions/from-point", triage.regression_from_point, name="regression-from-point"
     ),
     path(suite + "daily", regressions.daily, name="daily"),
     # --- LNT's old links (after import_lnt_db), with or without the database prefix ---
