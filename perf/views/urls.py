@@ -16,6 +16,7 @@ urlpatterns = [
         profiles.profile_download,
         name="run-profile",
     ),
+    path(suite + "profile/<int:run_id>/<int:test_id>", profiles.profile_view, name="profile"),
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
     path(suite + "compare", pages.compare, name="compare"),
