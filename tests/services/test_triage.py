@@ -187,3 +187,20 @@ def test_a_regression_from_a_point_without_an_earlier_point_is_refused():
     with pytest.raises(TriageError, match="has no value at order"):
         regression_from_point(suite_id, series_id, 999999, user=None)
     assert not Regression.objects.exists()
+
+
+def test_detection_never_withdraws_a_change_a_person_made_from_a_point():
+    from perf.services.detection import run_detect
+    from tests.factories import detected_history, report_doc, submit_doc
+
+    detected_history([1.0] * 8, machine="box-0", test="suite/t0")
+    suite_id, series_id, order_id = point_at(1005)
+    regression, _ = regression_from_point(suite_id, series_id, order_id, user=None)
+    change = FieldChange.objects.get(indicator__regression=regression)
+    for revision in (1008, 1009):
+        doc = report_doc(
+            machine="box-0", revision=revision, tests={"suite/t0": {"execution_time": [1.0] * 3}}
+        )
+        run_detect(submit_doc(doc).run_id)
+    change.refresh_from_db()
+    assert not change.withdrawn
