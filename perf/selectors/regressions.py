@@ -118,29 +118,38 @@ def regression_changes(regression: Regression) -> list[dict[str, Any]]:
     rows = list(
         FieldChange.objects.filter(indicator__regression=regression, withdrawn=False)
         .order_by("-relative_change", "id")
-        .values(
-            "id",
-            "series_id",
-            "machine_id",
-            "machine__name",
-            "test_id",
-            "test__name",
-            "metric__name",
-            "metric__display_name",
-            "metric__position",
-            "metric__bigger_is_better",
-            "start_order__fields",
-            "end_order__fields",
-            "end_position",
-            "old_value",
-            "new_value",
-            "relative_change",
-            "confidence",
-            "is_regression",
-            "confirmed",
-            "created_at",
-        )[:DETAIL_CHANGE_LIMIT]
+        .values(*CHANGE_FIELDS, "metric__bigger_is_better", "confirmed", "created_at")[
+            :DETAIL_CHANGE_LIMIT
+        ]
     )
+    return _with_delta_and_plot(rows)
+
+
+# The columns of a change row on the regression and triage pages.
+CHANGE_FIELDS = (
+    "id",
+    "series_id",
+    "machine_id",
+    "machine__name",
+    "test_id",
+    "test__name",
+    "metric__name",
+    "metric__display_name",
+    "metric__position",
+    "start_order__fields",
+    "end_order__fields",
+    "end_position",
+    "old_value",
+    "new_value",
+    "relative_change",
+    "confidence",
+    "is_regression",
+)
+
+
+def _with_delta_and_plot(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row gets ``delta`` (the relative change in percent) and ``plot`` (its
+    graph's plot parameter)."""
     for r in rows:
         r["delta"] = r["relative_change"] * 100.0
         r["plot"] = f"{r['machine_id']}.{r['test_id']}.{r['metric__position']}"
@@ -307,34 +316,12 @@ def triage_changes(
         qs = qs.filter(metric__position=metric_position)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
-    fields = [
-        "id",
-        "series_id",
-        "machine_id",
-        "machine__name",
-        "test_id",
-        "test__name",
-        "metric__name",
-        "metric__display_name",
-        "metric__position",
-        "start_order__fields",
-        "end_order__fields",
-        "end_position",
-        "old_value",
-        "new_value",
-        "relative_change",
-        "confidence",
-        "is_regression",
-        "method",
-        "created_at",
-    ]
+    fields = [*CHANGE_FIELDS, "method", "created_at"]
     if ignored:
         fields += ["ignore__reason", "ignore__user__username", "ignore__created_at"]
-    rows = list(qs.order_by("-created_at", "-id").values(*fields)[offset : offset + limit])
-    for r in rows:
-        r["delta"] = r["relative_change"] * 100.0
-        r["plot"] = f"{r['machine_id']}.{r['test_id']}.{r['metric__position']}"
-    return rows
+    return _with_delta_and_plot(
+        list(qs.order_by("-created_at", "-id").values(*fields)[offset : offset + limit])
+    )
 
 
 def user_choices(limit: int = 500) -> list[dict[str, Any]]:

@@ -119,6 +119,15 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
     )
 
 
+def _ids(request: HttpRequest, name: str, *, limit: int) -> list[int] | None:
+    """The ids typed in form field ``name`` (separated by spaces or commas), or None
+    when there are none, more than ``limit``, or one is not an id."""
+    raw = request.POST.get(name, "").replace(",", " ").split()
+    if not raw or len(raw) > limit or not all(r.isdigit() and len(r) < 19 for r in raw):
+        return None
+    return [int(r) for r in raw]
+
+
 def _back(suite: str, regression_id: int) -> HttpResponse:
     return redirect("perf:regression-detail", suite, regression_id)
 
@@ -175,12 +184,12 @@ def regression_merge(request: HttpRequest, suite: str, regression_id: int) -> Ht
     suite_obj = suite_or_404(suite)
     if reg_selectors.regression_get(suite_obj, regression_id) is None:
         raise Http404("No such regression.")
-    raw = request.POST.get("others", "").replace(",", " ").split()
-    if not raw or not all(r.isdigit() for r in raw) or len(raw) > 50:
+    others = _ids(request, "others", limit=50)
+    if others is None:
         messages.error(request, "Give the ids of the regressions to merge, separated by spaces.")
         return _back(suite, regression_id)
     try:
-        moved = triage.regression_merge(regression_id, [int(r) for r in raw], user=request.user)
+        moved = triage.regression_merge(regression_id, others, user=request.user)
     except triage.TriageError as exc:
         messages.error(request, str(exc))
     else:
@@ -213,12 +222,12 @@ def regression_add(request: HttpRequest, suite: str, regression_id: int) -> Http
     suite_obj = suite_or_404(suite)
     if reg_selectors.regression_get(suite_obj, regression_id) is None:
         raise Http404("No such regression.")
-    raw = request.POST.get("changes", "").replace(",", " ").split()
-    if not raw or not all(r.isdigit() and len(r) < 19 for r in raw) or len(raw) > 1000:
+    changes = _ids(request, "changes", limit=triage.MAX_CHANGES)
+    if changes is None:
         messages.error(request, "changes: give the ids of the changes to add, separated by spaces.")
         return _back(suite, regression_id)
     try:
-        added = triage.regression_add_changes(regression_id, [int(r) for r in raw], request.user)
+        added = triage.regression_add_changes(regression_id, changes, request.user)
     except triage.TriageError as exc:
         messages.error(request, str(exc))
     else:
