@@ -141,3 +141,26 @@ def test_a_person_reads_a_profile_against_another_run(profiled_runs, live_server
     assert page.locator(f"#disassembly-{run_ids[1]} tbody tr").count() == 12
     page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
     assert errors == []
+
+
+@pytest.fixture
+def stepped_run(history) -> int:
+    """box-1's run at the step (1004), which no stored change covers."""
+    from perf.models import Run
+
+    return Run.objects.get(machine__name="box-1", order__key="1004").id
+
+
+def test_a_person_makes_a_regression_from_a_changed_row_of_a_run(
+    stepped_run, live_server, browser_page
+):
+    page, errors = browser_page
+    run = reverse("perf:run-detail", args=["nts", stepped_run])
+    log_in(page, live_server, run)
+    row = page.locator(".report-table tbody tr", has_text="suite/t0").first
+    row.get_by_role("button", name="+ regression").click()
+    page.wait_for_url("**/regressions/*")
+    assert "box-1" in page.locator("#split-form").inner_text()
+    assert "alice created" in page.locator(".history").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "regression-from-point.png"), full_page=True)
+    assert errors == []
