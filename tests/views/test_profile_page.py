@@ -111,3 +111,13 @@ def test_the_run_page_links_to_the_profile_view(client):
     run_id = run_with_profile(v1_profile(1))
     body = client.get(reverse("perf:run-detail", args=["nts", run_id])).content.decode()
     assert url(run_id) in body
+
+
+def test_the_profile_of_an_imported_lnt_database_is_shown(client):
+    from tests.services.test_lnt_import import import_corpus
+
+    import_corpus()
+    profile = Profile.objects.select_related("run__suite").get()
+    page = reverse("perf:profile", args=[profile.run.suite.name, profile.run_id, profile.test_id])
+    body = client.get(page).content.decode()
+    assert "12345" in body and ">fn1</a>" in body and "add r0, r0, r0" in body
