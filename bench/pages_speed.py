@@ -238,6 +238,8 @@ def main() -> int:
         "regressions": reverse("perf:regression-list", args=[s]),
         "regression": reverse("perf:regression-detail", args=[s, regression.id]),
         "daily": reverse("perf:daily", args=[s]) + "?days=14",
+        "triage": reverse("perf:triage", args=[s]),
+        "triage, ignored": reverse("perf:triage", args=[s]) + "?ignored=1",
         "search": reverse("perf:search", args=[s]) + "?q=test012",
         # The overview pages (perf/views/overview.py).
         "run report text": reverse("perf:run-detail", args=[s, runs[0].id]) + "?format=txt",

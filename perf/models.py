@@ -369,6 +369,10 @@ class FieldChange(models.Model):
     # ``method`` of the changes LNT recorded (``import_lnt_db``); detection never
     # withdraws them (LNT's users triaged them) but updates one it finds too.
     IMPORTED = "lnt"
+    # ``method`` of a change a person made from a graph point (``regression_from_point``).
+    MANUAL = "manual"
+    # Changes people vouched for: detection updates them but never withdraws them.
+    KEPT_METHODS = (IMPORTED, MANUAL)
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="changes")
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
@@ -447,6 +451,15 @@ class Regression(models.Model):
     notify_due_at = models.DateTimeField(null=True, blank=True)
     # A channel gave up after PERF_NOTIFY_MAX_ATTEMPTS failed deliveries.
     notify_failed = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)  # free text for the people triaging
+    # Who is looking at it.  The FK's own index serves the list's "assigned to me".
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

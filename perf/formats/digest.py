@@ -5,9 +5,10 @@ machine (name, fields and parameters), order, run fields and parameters, start a
 end times (as given; a missing time stays missing, it is not "now"), and the same
 samples and profile (by its SHA-256) for every test.  The order of tests in the
 document, key order, whitespace, number spelling (``1.0`` / ``1``) and the wire
-version (v1 upgraded to v2) do not count; the order of samples within one metric does (a retry is byte-identical anyway).
-A client that retries after a timeout sends an identical report, and the server
-answers it with the run it already stored instead of a 409 or a second run.
+version (v1 upgraded to v2) do not count; the order of samples within one metric
+does (a retry is byte-identical anyway).  A client that retries after a timeout
+sends an identical report, and the server answers it with the run it already
+stored instead of a 409 or a second run.
 """
 
 from __future__ import annotations

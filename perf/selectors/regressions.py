@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 
 from ..models import (
+    ChangeIgnore,
     FieldChange,
     Machine,
     Metric,
@@ -36,10 +38,13 @@ def regression_list(
     states: list[int] | None = None,
     machine_id: int | None = None,
     since: datetime | None = None,
+    assignee_id: int | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Regressions newest first with their size and impact.  One query.
+
+    ``assignee_id`` keeps those assigned to that user ("assigned to me").
 
     ``size`` is the largest |relative change| of its live (not withdrawn) field
     changes in percent; impact is counted as live field changes, distinct tests and
@@ -56,6 +61,8 @@ def regression_list(
         )
     if since is not None:
         qs = qs.filter(created_at__gte=since)
+    if assignee_id is not None:
+        qs = qs.filter(assignee_id=assignee_id)
     # Withdrawn changes (later runs did not confirm them) count for nothing.
     live = Q(indicators__field_change__withdrawn=False)
     rows = list(
@@ -75,6 +82,7 @@ def regression_list(
             "title",
             "state",
             "bug",
+            "assignee__username",
             "created_at",
             "start_order__fields",
             "end_order__fields",
@@ -97,7 +105,7 @@ def regression_list(
 def regression_get(suite: TestSuite, regression_id: int) -> Regression | None:
     return (
         Regression.objects.filter(suite=suite, id=regression_id)
-        .select_related("start_order", "end_order")
+        .select_related("start_order", "end_order", "assignee")
         .first()
     )
 
@@ -110,29 +118,38 @@ def regression_changes(regression: Regression) -> list[dict[str, Any]]:
     rows = list(
         FieldChange.objects.filter(indicator__regression=regression, withdrawn=False)
         .order_by("-relative_change", "id")
-        .values(
-            "id",
-            "series_id",
-            "machine_id",
-            "machine__name",
-            "test_id",
-            "test__name",
-            "metric__name",
-            "metric__display_name",
-            "metric__position",
-            "metric__bigger_is_better",
-            "start_order__fields",
-            "end_order__fields",
-            "end_position",
-            "old_value",
-            "new_value",
-            "relative_change",
-            "confidence",
-            "is_regression",
-            "confirmed",
-            "created_at",
-        )[:DETAIL_CHANGE_LIMIT]
+        .values(*CHANGE_FIELDS, "metric__bigger_is_better", "confirmed", "created_at")[
+            :DETAIL_CHANGE_LIMIT
+        ]
     )
+    return _with_delta_and_plot(rows)
+
+
+# The columns of a change row on the regression and triage pages.
+CHANGE_FIELDS = (
+    "id",
+    "series_id",
+    "machine_id",
+    "machine__name",
+    "test_id",
+    "test__name",
+    "metric__name",
+    "metric__display_name",
+    "metric__position",
+    "start_order__fields",
+    "end_order__fields",
+    "end_position",
+    "old_value",
+    "new_value",
+    "relative_change",
+    "confidence",
+    "is_regression",
+)
+
+
+def _with_delta_and_plot(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row gets ``delta`` (the relative change in percent) and ``plot`` (its
+    graph's plot parameter)."""
     for r in rows:
         r["delta"] = r["relative_change"] * 100.0
         r["plot"] = f"{r['machine_id']}.{r['test_id']}.{r['metric__position']}"
@@ -220,3 +237,58 @@ def regression_deliveries(regression: Regression) -> list[dict[str, Any]]:
         else:
             row["status"] = "delivered" if row["outcome"] == NotificationDelivery.OK else "sending"
     return list(latest.values())
+
+
+TRIAGE_KINDS = ("all", "regressions", "improvements")
+
+
+def triage_changes(
+    suite: TestSuite,
+    *,
+    ignored: bool = False,
+    kind: str = "all",
+    machine_id: int | None = None,
+    metric_position: int | None = None,
+    since: datetime | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Detected changes in no regression (LNT's "new regressions" page), newest first.
+    One query.
+
+    Only live, confirmed changes: suspects wait for the next runs, withdrawn ones were
+    not confirmed.  With ``ignored`` the ignored ones (with who and why), otherwise the
+    others.  ``kind`` keeps regressions or improvements only; ``since`` bounds
+    ``created_at``.  ``delta`` is the relative change in percent.
+    """
+    qs = FieldChange.objects.filter(
+        machine__suite=suite, withdrawn=False, confirmed=True, indicator__isnull=True
+    )
+    has_ignore = ChangeIgnore.objects.filter(field_change_id=OuterRef("id"))
+    qs = qs.filter(Exists(has_ignore)) if ignored else qs.exclude(Exists(has_ignore))
+    if kind == "regressions":
+        qs = qs.filter(is_regression=True)
+    elif kind == "improvements":
+        qs = qs.filter(is_regression=False)
+    if machine_id is not None:
+        qs = qs.filter(machine_id=machine_id)
+    if metric_position is not None:
+        qs = qs.filter(metric__position=metric_position)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    fields = [*CHANGE_FIELDS, "method", "created_at"]
+    if ignored:
+        fields += ["ignore__reason", "ignore__user__username", "ignore__created_at"]
+    return _with_delta_and_plot(
+        list(qs.order_by("-created_at", "-id").values(*fields)[offset : offset + limit])
+    )
+
+
+def user_choices(limit: int = 500) -> list[dict[str, Any]]:
+    """(id, username) of active users by name, for the assignee choice.  One query."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("username")
+        .values("id", "username")[:limit]
+    )

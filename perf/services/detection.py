@@ -554,7 +554,7 @@ def _detect_batch(
         to_withdraw = [
             fc.id
             for fc in existing.values()
-            if not fc.withdrawn and fc.method != FieldChange.IMPORTED
+            if not fc.withdrawn and fc.method not in FieldChange.KEPT_METHODS
         ]
         # ignore_conflicts: a concurrent worker may have stored the same change.
         FieldChange.objects.bulk_create(to_create, ignore_conflicts=True)

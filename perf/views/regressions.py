@@ -39,6 +39,7 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
         states = list(Regression.OPEN_STATES)
     machine_id = int_param(request, "machine", 0, lo=0, hi=2**62) or None
     age = int_param(request, "age", 0, lo=0, hi=3650)
+    mine = request.GET.get("mine") == "1" and request.user.is_authenticated
     page = page_of(request)
     rows = page_rows(
         page,
@@ -46,6 +47,7 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
             suite_obj,
             states=states,
             machine_id=machine_id,
+            assignee_id=request.user.pk if mine else None,
             since=reg_selectors.since_days(timezone.now(), age) if age else None,
             offset=page.offset,
             limit=page.size + 1,
@@ -65,6 +67,7 @@ def regression_list(request: HttpRequest, suite: str) -> HttpResponse:
             "machine_id": machine_id,
             "ages": AGES,
             "age": age,
+            "mine": mine,
         },
     )
 
@@ -73,6 +76,13 @@ class UpdateForm(forms.Form):
     state = forms.TypedChoiceField(choices=Regression.STATE_CHOICES, coerce=int, required=False)
     title = forms.CharField(max_length=512, required=False)
     bug = forms.URLField(max_length=512, required=False, assume_scheme="https")
+    notes = forms.CharField(
+        max_length=triage.NOTES_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+    # An id, not a ModelChoiceField: the choices come from one counted selector query.
+    assignee = forms.IntegerField(min_value=0, required=False)
 
 
 def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
@@ -82,7 +92,12 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
         return lnt_links.regression_moved(suite_obj, regression_id)  # LNT's id, or 404
     changes = reg_selectors.regression_changes(regression)
     form = UpdateForm(
-        initial={"state": regression.state, "title": regression.title, "bug": regression.bug}
+        initial={
+            "state": regression.state,
+            "title": regression.title,
+            "bug": regression.bug,
+            "notes": regression.notes,
+        }
     )
     return render(
         request,
@@ -95,12 +110,22 @@ def regression_detail(request: HttpRequest, suite: str, regression_id: int) -> H
             "events": reg_selectors.regression_events(regression),
             "deliveries": reg_selectors.regression_deliveries(regression),
             "form": form,
+            "users": reg_selectors.user_choices() if request.user.is_authenticated else [],
             "mini_graphs": [
                 {"plot": c["plot"], "around": c["end_position"], "id": c["id"]}
                 for c in changes[:20]
             ],
         },
     )
+
+
+def _ids(request: HttpRequest, name: str, *, limit: int) -> list[int] | None:
+    """The ids typed in form field ``name`` (separated by spaces or commas), or None
+    when there are none, more than ``limit``, or one is not an id."""
+    raw = request.POST.get(name, "").replace(",", " ").split()
+    if not raw or len(raw) > limit or not all(r.isdigit() and len(r) < 19 for r in raw):
+        return None
+    return [int(r) for r in raw]
 
 
 def _back(suite: str, regression_id: int) -> HttpResponse:
@@ -141,6 +166,8 @@ def regression_update(request: HttpRequest, suite: str, regression_id: int) -> H
             state=data["state"] if data["state"] != "" else None,
             title=data["title"] or None,
             bug=data["bug"] if "bug" in request.POST else None,
+            notes=data["notes"] if "notes" in request.POST else None,
+            assignee_id=data["assignee"] if data["assignee"] is not None else None,
         )
     except triage.TriageError as exc:
         messages.error(request, str(exc))
@@ -157,12 +184,12 @@ def regression_merge(request: HttpRequest, suite: str, regression_id: int) -> Ht
     suite_obj = suite_or_404(suite)
     if reg_selectors.regression_get(suite_obj, regression_id) is None:
         raise Http404("No such regression.")
-    raw = request.POST.get("others", "").replace(",", " ").split()
-    if not raw or not all(r.isdigit() for r in raw) or len(raw) > 50:
+    others = _ids(request, "others", limit=50)
+    if others is None:
         messages.error(request, "Give the ids of the regressions to merge, separated by spaces.")
         return _back(suite, regression_id)
     try:
-        moved = triage.regression_merge(regression_id, [int(r) for r in raw], user=request.user)
+        moved = triage.regression_merge(regression_id, others, user=request.user)
     except triage.TriageError as exc:
         messages.error(request, str(exc))
     else:
@@ -186,6 +213,26 @@ def regression_split(request: HttpRequest, suite: str, regression_id: int) -> Ht
         return _back(suite, regression_id)
     messages.success(request, f"Split into regression {new.id}.")
     return _back(suite, new.id)
+
+
+@require_POST
+@login_then_detail
+def regression_add(request: HttpRequest, suite: str, regression_id: int) -> HttpResponse:
+    """Add changes (ids in ``changes``, separated by spaces or commas) to the regression."""
+    suite_obj = suite_or_404(suite)
+    if reg_selectors.regression_get(suite_obj, regression_id) is None:
+        raise Http404("No such regression.")
+    changes = _ids(request, "changes", limit=triage.MAX_CHANGES)
+    if changes is None:
+        messages.error(request, "changes: give the ids of the changes to add, separated by spaces.")
+        return _back(suite, regression_id)
+    try:
+        added = triage.regression_add_changes(regression_id, changes, request.user)
+    except triage.TriageError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Added {added} change{'s' * (added != 1)}.")
+    return _back(suite, regression_id)
 
 
 def search(request: HttpRequest, suite: str) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import compare, graph, lnt_links, orders, overview, pages, profiles, regressions
+from . import compare, graph, lnt_links, orders, overview, pages, profiles, regressions, triage
 
 suite = "db_default/v4/<str:suite>/"
 lnt = "v4/<str:suite>/"  # LNT's links without the database prefix
@@ -16,6 +16,7 @@ urlpatterns = [
         profiles.profile_download,
         name="run-profile",
     ),
+    path(suite + "profile/<int:run_id>/<int:test_id>", profiles.profile_view, name="profile"),
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
     path(suite + "compare", pages.compare, name="compare"),
@@ -60,6 +61,16 @@ urlpatterns = [
         suite + "regressions/<int:regression_id>/split",
         regressions.regression_split,
         name="regression-split",
+    ),
+    path(
+        suite + "regressions/<int:regression_id>/add",
+        regressions.regression_add,
+        name="regression-add",
+    ),
+    path(suite + "triage", triage.triage_page, name="triage"),
+    path(suite + "triage/action", triage.triage_action, name="triage-action"),
+    path(
+        suite + "regressions/from-point", triage.regression_from_point, name="regression-from-point"
     ),
     # --- LNT's old links (after import_lnt_db), with or without the database prefix ---
     path(lnt + "<int:run_id>", lnt_links.run, name="lnt-run"),

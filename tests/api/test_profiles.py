@@ -69,7 +69,8 @@ def test_the_run_page_lists_the_profiles_and_the_link_downloads_the_bytes(client
     body = client.get(f"/db_default/v4/nts/{run_id}").content.decode()
     download = client.get(f"/db_default/v4/nts/{run_id}/profiles/{test_id}")
 
-    assert f'href="/db_default/v4/nts/{run_id}/profiles/{test_id}" download>t/a</a>' in body
+    assert f'href="/db_default/v4/nts/profile/{run_id}/{test_id}">t/a</a>' in body  # the view
+    assert f'href="/db_default/v4/nts/{run_id}/profiles/{test_id}" download>download</a>' in body
     assert download.status_code == 200
     assert download["Content-Type"] == "application/octet-stream"
     assert b"".join(download) == PAYLOAD
