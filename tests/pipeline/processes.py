@@ -4,6 +4,7 @@ the test database, each logging under the test's temporary directory."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +32,14 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def kill_group(proc: subprocess.Popen, sig: int) -> None:
+    """Send ``sig`` to the process group ``proc`` leads (it and its children)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass  # the whole group is gone already
+
+
 class Stack:
     """The web server and workers as processes, each with its log under ``tmp``."""
 
@@ -51,8 +60,15 @@ class Stack:
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "a")  # noqa: SIM115 - closed with the process
+        # Its own process group: a worker with --beat runs beat as a child process,
+        # which must go when the worker is killed (see kill_group).
         proc = subprocess.Popen(  # noqa: S603 - our own programs
-            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self.procs.append(proc)
@@ -99,14 +115,14 @@ class Stack:
 
     def stop(self) -> None:
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
+            kill_group(p, signal.SIGTERM)
         for p in self.procs:
             try:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                p.kill()
+                kill_group(p, signal.SIGKILL)
                 p.wait(timeout=10)
+            kill_group(p, signal.SIGKILL)  # what the process left behind (beat)
         print((self.tmp / "worker.log").read_text()[-3000:])  # noqa: T201 - shown on failure
 
 

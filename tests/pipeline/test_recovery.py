@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from perf.models import FieldChange, Run
 from tests.factories import make_token, report_doc
-from tests.pipeline.processes import Stack, free_port, purge, wait_for
+from tests.pipeline.processes import Stack, free_port, kill_group, purge, wait_for
 from tests.pipeline.test_celery_pipeline import BROKER, lnt_submit
 
 pytestmark = [
@@ -73,7 +73,7 @@ def test_a_run_whose_worker_is_killed_mid_task_is_detected_once_within_60_s(stac
             60,
             "the worker to start detecting the first run",
         )
-        worker.send_signal(signal.SIGKILL)
+        kill_group(worker, signal.SIGKILL)  # the worker and its beat, as a dying host
         worker.wait(timeout=10)
         killed = time.monotonic()
     stack.worker()
