@@ -27,7 +27,8 @@ from __future__ import annotations
 import logging
 import math
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,10 +143,11 @@ def lnt_db_import(
     if not source.is_lnt():
         raise LntImportError("the source has no TestSuite tables: is it an LNT database?")
     summary = LntImportSummary()
-    for lnt_suite in source.suites():
-        _Importer(source, lnt_suite, source_key, profiles_dir, schemas_dir, summary).run(
-            chunk_runs, progress
-        )
+    with _no_statement_timeout():
+        for lnt_suite in source.suites():
+            _Importer(source, lnt_suite, source_key, profiles_dir, schemas_dir, summary).run(
+                chunk_runs, progress
+            )
     if summary.runs:  # every machine of the source: an interrupted import resumes here
         summary.machine_ids = set(
             LntIdMap.objects.filter(source=source_key[:255], kind="machine").values_list(
@@ -153,6 +155,24 @@ def lnt_db_import(
             )
         )
     return summary
+
+
+@contextmanager
+def _no_statement_timeout() -> Iterator[None]:
+    """Lift the web's statement timeout (``DATABASE_STATEMENT_TIMEOUT_MS``, seconds)
+    for the import: one chunk's COPY of a big LNT database may take longer, and this
+    runs in a management command, not a request.  RESET restores the connection's own
+    setting afterwards."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
 
 
 def lnt_run_total(source: LntSource) -> int:

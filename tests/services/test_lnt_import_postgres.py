@@ -77,3 +77,19 @@ def test_an_lnt_database_on_postgresql_comes_over_whole_and_once(lnt_on_postgres
     assert_everything_came_over(opened.key)
     assert row_counts() == before
     assert again.runs == 0 and again.runs_already_done == 20
+
+
+def test_the_import_is_not_held_to_the_web_requests_statement_timeout():
+    from tests.services.test_lnt_import import import_corpus
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        configured = cursor.fetchone()[0]
+        # Far too short for any chunk: the import would be cancelled if it applied.
+        cursor.execute("SET statement_timeout = 1")
+    summary, _ = import_corpus()
+
+    assert summary.runs == 20
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == configured  # the connection's own setting again
