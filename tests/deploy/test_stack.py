@@ -112,6 +112,15 @@ class SlowClients:
             sock.close()
 
 
+def show_server_errors(logs: Path) -> None:
+    """Print the 5xx lines of the access logs and the tails of the error logs."""
+    for path in sorted(logs.glob("*access*.log")):
+        lines = [line for line in path.read_text().splitlines() if '" 50' in line]
+        print(path.name, *lines[-20:], sep="\n")  # noqa: T201
+    for path in sorted(logs.glob("*error*.log")) + sorted(logs.glob("celery-*.log")):
+        print(path.name, path.read_text()[-3000:], sep="\n")  # noqa: T201
+
+
 def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
     token = make_token("load-bot")
     slow = SlowClients(int(stack["PERF_HTTP_PORT"]))
@@ -127,7 +136,10 @@ def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token
     finally:
         slow.close()
     assert figures["submissions"] > 0 and figures["reads"] > 0, figures
-    assert figures["server_errors"] == 0, figures
+    if figures["server_errors"]:  # shown with the failure: what answered 5xx, and why
+        print(figures["server_error_examples"], figures.get("statuses"))  # noqa: T201
+        show_server_errors(Path(stack["PERF_VAR_DIR"]) / "log")
+    assert figures["server_errors"] == 0, figures["server_error_examples"]
     assert figures["missing"] == 0 and figures["duplicated"] == 0, figures
     assert figures["stored"] == figures["accepted"], figures
     assert figures["detection_pending_after_wait"] == 0, figures
