@@ -25,13 +25,14 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
     Window,
 )
 from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
 from ..analysis import verdict
-from ..models import FieldChange, Metric, Order, Point, Run, RunGeomean, Test, TestSuite
+from ..models import FieldChange, Metric, Order, Point, Run, RunGeomean, TestSuite
 from .graphs import PlotKey, graph_series
 
 DAILY_CHANGE_LIMIT = 500  # changes listed in one daily report
@@ -187,7 +188,8 @@ def global_status(
     ``bigger_is_better``), then name.  With ``recent_days`` only the machines whose
     newest run started within that many days of the suite's newest run count (LNT
     keeps those of the last day), so retired machines do not fill the grid.  Three
-    queries (four with a baseline): the runs, every cell, the names of the tests.
+    queries (four with a baseline): the runs, the page's tests ranked by the database,
+    their cells.
     """
     newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
     if recent_days and newest:
@@ -205,34 +207,39 @@ def global_status(
     if not pairs:
         return StatusGrid(pairs=[], rows=[], has_next=False)
     column = {p.new["id"]: k for k, p in enumerate(pairs)}
-    # Every cell in one query (the worst per test needs them all anyway), as narrow
-    # tuples; the grid is sorted and paged here, and only the page's cells become
-    # dicts and its tests' names are read (one more query).
-    cells: dict[int, list[tuple[Any, ...]]] = {}
-    worst: dict[int, float] = {}
-    # The change is computed here: expressions in the SELECT cost a converter call
-    # per value in Django, and there are tens of thousands of cells.
+    # The database ranks the tests (worst change over the machines, signed so that
+    # worse is larger) and pages them: only the page's tests come back, then only
+    # their cells, instead of every cell of every test (tens of thousands of rows,
+    # each a converter call in Django).
     sign = -1.0 if metric.bigger_is_better else 1.0
-    for test_id, run_id, value, old in _cells(metric, pairs).values_list(
-        "series__test_id", "run_id", "value", "old"
-    ):
-        pct = (value - old) * 100.0 / old
-        cells.setdefault(test_id, []).append((run_id, value, old, pct, pct * sign))
-        if pct * sign > worst.get(test_id, -math.inf):
-            worst[test_id] = pct * sign
-    names = dict(Test.objects.filter(id__in=list(worst)).values_list("id", "name"))
-    ordered = sorted(worst, key=lambda t: (-worst[t], names.get(t, "")))
-    page = ordered[offset : offset + limit]
+    ranked = list(
+        _cells(metric, pairs)
+        .values("series__test_id", "series__test__name")
+        .annotate(worst=Max(F("pct") * Value(sign)))
+        .order_by("-worst", "series__test__name")
+        .values_list("series__test_id", "series__test__name", "worst")[offset : offset + limit + 1]
+    )
+    has_next = len(ranked) > limit
+    ranked = ranked[:limit]
+    cells: dict[int, list[tuple[Any, ...]]] = {}
+    if ranked:
+        for test_id, run_id, value, old in (
+            _cells(metric, pairs)
+            .filter(series__test_id__in=[r[0] for r in ranked])
+            .values_list("series__test_id", "run_id", "value", "old")
+        ):
+            pct = (value - old) * 100.0 / old
+            cells.setdefault(test_id, []).append((run_id, value, old, pct, pct * sign))
     rows = []
-    for test_id in page:
+    for test_id, name, worst in ranked:
         row: dict[str, Any] = {
             "test_id": test_id,
-            "test": names.get(test_id, ""),
-            "worst": worst[test_id],
-            "worst_text": f"{worst[test_id]:.2f}",
+            "test": name,
+            "worst": worst,
+            "worst_text": f"{worst:.2f}",
             "cells": [None] * len(pairs),
         }
-        for run_id, value, old, pct, worse in cells[test_id]:
+        for run_id, value, old, pct, worse in cells.get(test_id, []):
             k = column[run_id]
             # Display strings made here: a floatformat filter per cell costs ten
             # times more, and a page has thousands of cells.
@@ -244,7 +251,6 @@ def global_status(
                 "heat": heat_class(worse),
             }
         rows.append(row)
-    has_next = len(ordered) > offset + limit
     return StatusGrid(pairs=pairs, rows=rows, has_next=has_next)
 
 
