@@ -194,10 +194,11 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
     machines = selectors.machine_choices(suite_obj, limit=200)
     metrics = selectors.real_metric_choices(suite_obj)
     shown = [("plot", s["key"]) for s in series] + [("mean", m["key"]) for m in mean_rows]
+    kept = [(f"baseline.{title}", str(run)) for title, run in query.baseline_runs]
     for name, rows in (("plot", series), ("mean", mean_rows)):
         for row in rows:
             others = [pair for pair in shown if pair != (name, row["key"])]
-            row["remove_url"] = "?" + urlencode(others + _option_pairs(query.options))
+            row["remove_url"] = "?" + urlencode(others + _option_pairs(query.options) + kept)
     config = {
         "dataUrl": reverse("perf:graph-data", args=[suite]),
         "samplesUrl": reverse("perf:graph-samples", args=[suite]),

@@ -243,3 +243,6 @@ def test_lnt_baseline_runs_are_dashed_lines_of_each_plotted_test_in_that_run(
             {"name": "before", "order": "1000", "value": pytest.approx(1.0), "run": first}
         ]
         assert series["points"]["median"][-1] == pytest.approx(2.0)
+    # Removing a series from the page keeps the baselines.
+    body = client.get(reverse(GRAPH, args=["nts"]), params).content.decode()
+    assert f"baseline.before={first}" in body
