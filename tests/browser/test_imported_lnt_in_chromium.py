@@ -164,6 +164,7 @@ def test_every_page_family_works_on_an_imported_lnt_database(
     page.locator("#ratio-chart[data-state=drawn]").wait_for()
     page.get_by_role("button", name="Choose the regressed rows shown").click()
     assert page.get_by_label("choose test6").is_checked()
+    page.screenshot(path=str(ARTIFACTS / "lnt-compare-choose.png"), full_page=True)
     page.get_by_label("or regression").fill(str(ids["active"]))
     page.get_by_role("button", name="Add chosen rows to it").click()
     page.wait_for_url("**" + url("perf:regression-detail", ids["active"]))
