@@ -325,7 +325,14 @@ class Point(models.Model):
     class Meta:
         constraints = [
             # Serves a run's report (all points of one run) and deleting a run's points.
-            models.UniqueConstraint(fields=["run", "series"], name="point_run_series_uniq"),
+            # Covering: global status and the latest runs report read value, failed and
+            # hash of two runs' points per machine (tens of thousands of rows) from the
+            # index alone (an index-only scan), not one heap page per point.
+            models.UniqueConstraint(
+                fields=["run", "series"],
+                name="point_run_series_uniq",
+                include=["value", "failed", "hash"],
+            ),
         ]
         indexes = [
             # Serves graphs and detection windows: points of a series by position.

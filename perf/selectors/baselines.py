@@ -84,3 +84,39 @@ def series_baseline_values(
             "value": row["value"],
         }
     return {sid: list(by_name.values()) for sid, by_name in out.items()}
+
+
+def run_baseline_values(
+    series: list[dict[str, Any]], runs: list[tuple[str, int]], suite: TestSuite
+) -> dict[int, list[dict[str, Any]]]:
+    """LNT's graph baselines (``baseline.<title>=<run id>``): for each plotted series
+    (rows with ``id``, ``test_id`` and ``metric_id``), the value of its test and metric
+    in each given run of the suite, whatever that run's machine, as
+    ``{series id: [{"name": title, "order", "value", "run"}]}`` in the order given.
+    Runs of other suites, and runs without a value for the test, add nothing.  One
+    query."""
+    if not series or not runs:
+        return {}
+    rows = Point.objects.filter(
+        run_id__in=[r for _, r in runs],
+        run__suite=suite,
+        series__test_id__in={s["test_id"] for s in series},
+        series__metric_id__in={s["metric_id"] for s in series},
+        failed=False,
+        value__isnull=False,
+    ).values("run_id", "series__test_id", "series__metric_id", "value", "order__fields")
+    found = {(r["run_id"], r["series__test_id"], r["series__metric_id"]): r for r in rows}
+    out: dict[int, list[dict[str, Any]]] = {}
+    for s in series:
+        for title, run_id in runs:
+            row = found.get((run_id, s["test_id"], s["metric_id"]))
+            if row is not None:
+                out.setdefault(s["id"], []).append(
+                    {
+                        "name": title,
+                        "order": ", ".join(str(v) for v in row["order__fields"].values()),
+                        "value": row["value"],
+                        "run": run_id,
+                    }
+                )
+    return out

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Metric, Run, Sample
+from ..models import Metric, Point, Run, Sample, TestSuite
 
 MAX_RUNS_PER_SIDE = 20
 
@@ -41,6 +41,11 @@ class ResolvedSide:
     @property
     def run_ids(self) -> list[int]:
         return [r["id"] for r in self.runs]
+
+    @property
+    def last_run_id(self) -> int:
+        """The side's latest run (by order): the one chosen rows stand for."""
+        return int(self.runs[-1]["id"])
 
 
 def side_resolve(side: Side) -> ResolvedSide:
@@ -127,3 +132,29 @@ def compare_metrics(suite_ids: list[int]) -> list[dict[str, Any]]:
     ):
         seen.setdefault(m["name"], {**m, "label": m["display_name"] or m["name"]})
     return list(seen.values())
+
+
+def run_points(run_id: int, metric: str, tests: list[str]) -> tuple[int | None, dict[str, Any]]:
+    """The suite of run ``run_id`` (None when there is no such run) and, for each of
+    ``tests`` with a value in that run for the Real metric named ``metric``, its
+    ``(series id, order id)``: the graph points that rows of the compare page stand
+    for.  Two queries."""
+    suite_id = Run.objects.filter(id=run_id).values_list("suite_id", flat=True).first()
+    if suite_id is None:
+        return None, {}
+    rows = (
+        Point.objects.filter(
+            run_id=run_id,
+            series__metric__name=metric,
+            series__metric__type=Metric.REAL,
+            series__test__name__in=tests,
+        )
+        .exclude(value=None)
+        .values_list("series__test__name", "series_id", "order_id")
+    )
+    return suite_id, {name: (series, order) for name, series, order in rows}
+
+
+def suite_name(suite_id: int) -> str:
+    """The name of suite ``suite_id``.  One query."""
+    return str(TestSuite.objects.values_list("name", flat=True).get(id=suite_id))

@@ -126,6 +126,7 @@ def graph_series(suite: TestSuite, keys: list[PlotKey]) -> list[dict[str, Any]]:
         "machine_id",
         "machine__name",
         "test_id",
+        "metric_id",
         "test__name",
         "metric__name",
         "metric__display_name",

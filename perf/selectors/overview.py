@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import (
-    Avg,
     Count,
     Exists,
     F,
@@ -26,13 +25,14 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
     Window,
 )
-from django.db.models.functions import Abs, Exp, Ln, RowNumber
+from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
 from ..analysis import verdict
-from ..models import FieldChange, Metric, Order, Point, Run, Test, TestSuite
+from ..models import FieldChange, Metric, Order, Point, Run, RunGeomean, TestSuite
 from .graphs import PlotKey, graph_series
 
 DAILY_CHANGE_LIMIT = 500  # changes listed in one daily report
@@ -188,7 +188,8 @@ def global_status(
     ``bigger_is_better``), then name.  With ``recent_days`` only the machines whose
     newest run started within that many days of the suite's newest run count (LNT
     keeps those of the last day), so retired machines do not fill the grid.  Three
-    queries (four with a baseline): the runs, every cell, the names of the tests.
+    queries (four with a baseline): the runs, the page's tests ranked by the database,
+    their cells.
     """
     newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
     if recent_days and newest:
@@ -206,34 +207,39 @@ def global_status(
     if not pairs:
         return StatusGrid(pairs=[], rows=[], has_next=False)
     column = {p.new["id"]: k for k, p in enumerate(pairs)}
-    # Every cell in one query (the worst per test needs them all anyway), as narrow
-    # tuples; the grid is sorted and paged here, and only the page's cells become
-    # dicts and its tests' names are read (one more query).
-    cells: dict[int, list[tuple[Any, ...]]] = {}
-    worst: dict[int, float] = {}
-    # The change is computed here: expressions in the SELECT cost a converter call
-    # per value in Django, and there are tens of thousands of cells.
+    # The database ranks the tests (worst change over the machines, signed so that
+    # worse is larger) and pages them: only the page's tests come back, then only
+    # their cells, instead of every cell of every test (tens of thousands of rows,
+    # each a converter call in Django).
     sign = -1.0 if metric.bigger_is_better else 1.0
-    for test_id, run_id, value, old in _cells(metric, pairs).values_list(
-        "series__test_id", "run_id", "value", "old"
-    ):
-        pct = (value - old) * 100.0 / old
-        cells.setdefault(test_id, []).append((run_id, value, old, pct, pct * sign))
-        if pct * sign > worst.get(test_id, -math.inf):
-            worst[test_id] = pct * sign
-    names = dict(Test.objects.filter(id__in=list(worst)).values_list("id", "name"))
-    ordered = sorted(worst, key=lambda t: (-worst[t], names.get(t, "")))
-    page = ordered[offset : offset + limit]
+    ranked = list(
+        _cells(metric, pairs)
+        .values("series__test_id", "series__test__name")
+        .annotate(worst=Max(F("pct") * Value(sign)))
+        .order_by("-worst", "series__test__name")
+        .values_list("series__test_id", "series__test__name", "worst")[offset : offset + limit + 1]
+    )
+    has_next = len(ranked) > limit
+    ranked = ranked[:limit]
+    cells: dict[int, list[tuple[Any, ...]]] = {}
+    if ranked:
+        for test_id, run_id, value, old in (
+            _cells(metric, pairs)
+            .filter(series__test_id__in=[r[0] for r in ranked])
+            .values_list("series__test_id", "run_id", "value", "old")
+        ):
+            pct = (value - old) * 100.0 / old
+            cells.setdefault(test_id, []).append((run_id, value, old, pct, pct * sign))
     rows = []
-    for test_id in page:
+    for test_id, name, worst in ranked:
         row: dict[str, Any] = {
             "test_id": test_id,
-            "test": names.get(test_id, ""),
-            "worst": worst[test_id],
-            "worst_text": f"{worst[test_id]:.2f}",
+            "test": name,
+            "worst": worst,
+            "worst_text": f"{worst:.2f}",
             "cells": [None] * len(pairs),
         }
-        for run_id, value, old, pct, worse in cells[test_id]:
+        for run_id, value, old, pct, worse in cells.get(test_id, []):
             k = column[run_id]
             # Display strings made here: a floatformat filter per cell costs ten
             # times more, and a page has thousands of cells.
@@ -245,7 +251,6 @@ def global_status(
                 "heat": heat_class(worse),
             }
         rows.append(row)
-    has_next = len(ordered) > offset + limit
     return StatusGrid(pairs=pairs, rows=rows, has_next=has_next)
 
 
@@ -447,11 +452,13 @@ def dashboard(
 ) -> tuple[list[dict[str, Any]], list[Sparkline]]:
     """Per Real metric, the geometric mean over all tests of each of the ``machines``
     most active machines (most runs over the suite's last ``orders`` orders) at each of
-    those orders.  Failed points and values <= 0 are left out of the means.  Four
-    queries: the orders, the active machines, their runs, the means (one aggregate).
+    those orders.  Failed points and values <= 0 are left out of the means.  Three
+    queries: the orders, the active machines, the means.
 
-    It reads every point of machines x orders runs (tests x metrics each), so it is
-    the page whose cost grows with the data: the defaults keep it to 4 x 20 runs."""
+    The means are the runs' stored RunGeomean rows (one per run and metric, written
+    with the run's points), not the points: machines x orders rows whatever the
+    number of tests.  Two runs of a machine at one order are pooled, each weighted by
+    its number of tests, which is the mean of all their points."""
     columns = list(
         Order.objects.filter(suite=suite)
         .order_by("-position")
@@ -469,24 +476,21 @@ def dashboard(
     real = [m for m in metrics if m.type == Metric.REAL]
     if not active or not real:
         return columns, []
-    # The runs as a list of ids, so that the points are read by the (run, series)
-    # index rather than by a join the planner may turn into a scan of every point.
-    run_ids = list(
-        Run.objects.filter(
-            machine_id__in=[a["machine_id"] for a in active], position__gte=lowest
-        ).values_list("id", flat=True)
-    )
-    means = (
-        Point.objects.filter(
-            run_id__in=run_ids,
-            series__metric_id__in=[m.id for m in real],
-            failed=False,
-            value__gt=0,
-        )
-        .values("run__machine_id", "series__metric_id", "position")
-        .annotate(mean=Exp(Avg(Ln("value"))))
-        .order_by()
-    )
+    pooled: dict[tuple[int, int, int], list[float]] = {}
+    for machine_id, metric_id, position, value, tests in RunGeomean.objects.filter(
+        run__machine_id__in=[a["machine_id"] for a in active],
+        run__position__gte=lowest,
+        metric_id__in=[m.id for m in real],
+        value__gt=0,
+    ).values_list("run__machine_id", "metric_id", "run__position", "value", "tests"):
+        acc = pooled.setdefault((machine_id, metric_id, position), [0.0, 0.0])
+        acc[0] += tests * math.log(value)
+        acc[1] += tests
+    means = [
+        {"run__machine_id": m, "series__metric_id": k, "position": p, "mean": math.exp(t / n)}
+        for (m, k, p), (t, n) in pooled.items()
+        if n
+    ]
     index = {c["position"]: k for k, c in enumerate(columns)}
     grid: dict[tuple[int, int], list[float | None]] = {}
     for row in means:

@@ -363,6 +363,62 @@ def regression_from_point(
     A point with no value, or without an earlier point, is refused.
     """
     _lock_suite(suite_id)
+    change_id, grouped_in = _point_change(suite_id, series_id, order_id)
+    if grouped_in is not None:
+        return Regression.objects.get(id=grouped_in), False
+    return regression_create(suite_id, [change_id], user=user, title=title), True
+
+
+# At most this many points in one request (rows chosen on the compare page).
+MAX_POINTS = 200
+
+
+@transaction.atomic
+def regression_from_points(
+    suite_id: int,
+    points: list[tuple[int, int]],
+    *,
+    user: Any,
+    title: str = "",
+    regression_id: int | None = None,
+) -> tuple[Regression, int]:
+    """The steps into several (series id, order id) points -- rows chosen on the
+    compare page -- in one regression: a new one (``regression_id`` None) or the given
+    one of the suite.  Each point's change is found or made as ``regression_from_point``
+    does (the change detection found ending at that order, else a manual change from
+    the point before).  A point whose change is already in another regression is
+    refused, naming it; one already in the target is skipped.  Returns the regression
+    and the number of changes added to it.  Queries: a few per point, so at most
+    ``MAX_POINTS`` points."""
+    wanted = list(dict.fromkeys(points))
+    if not wanted:
+        raise TriageError("Choose at least one row.")
+    if len(wanted) > MAX_POINTS:
+        raise TriageError(f"Choose at most {MAX_POINTS} rows at once.")
+    if regression_id is not None and not Regression.objects.filter(
+        id=regression_id, suite_id=suite_id
+    ).exists():
+        raise TriageError(f"regression: no regression {regression_id} in this suite.")
+    _lock_suite(suite_id)
+    change_ids: list[int] = []
+    for series_id, order_id in wanted:
+        change_id, grouped_in = _point_change(suite_id, series_id, order_id)
+        if grouped_in is None:
+            change_ids.append(change_id)
+        elif grouped_in != regression_id:
+            raise TriageError(
+                f"The change of series {series_id} at order {order_id} is already in "
+                f"regression {grouped_in}."
+            )
+    if regression_id is None:
+        return regression_create(suite_id, change_ids, user=user, title=title), len(change_ids)
+    added = regression_add_changes(regression_id, change_ids, user) if change_ids else 0
+    return Regression.objects.get(id=regression_id), added
+
+
+def _point_change(suite_id: int, series_id: int, order_id: int) -> tuple[int, int | None]:
+    """The change ending at the point and the regression it is in (None if in none);
+    a withdrawn or missing change is made by hand first.  Call with the suite locked."""
     existing = (
         FieldChange.objects.filter(
             series_id=series_id, end_order_id=order_id, machine__suite_id=suite_id
@@ -371,13 +427,10 @@ def regression_from_point(
         .first()
     )
     if existing is not None and existing["indicator__regression_id"] is not None:
-        regression = Regression.objects.get(id=existing["indicator__regression_id"])
-        return regression, False
+        return int(existing["id"]), int(existing["indicator__regression_id"])
     if existing is None or existing["withdrawn"]:
-        change_id = _manual_change(suite_id, series_id, order_id, existing)
-    else:
-        change_id = existing["id"]
-    return regression_create(suite_id, [change_id], user=user, title=title), True
+        return _manual_change(suite_id, series_id, order_id, existing), None
+    return int(existing["id"]), None
 
 
 def _manual_change(

@@ -19,6 +19,7 @@ from ..analysis import sides
 from ..selectors import baselines as baseline_selectors
 from ..selectors import compare as compare_selectors
 from ..services import baselines as baseline_service
+from ..services import triage
 from .common import float_param, suite_or_404
 from .pages import csv_cell
 
@@ -275,3 +276,75 @@ def compare_sides(request: HttpRequest, suite: str) -> HttpResponse:
         sort=sort,
     )
     return render(request, "perf/compare_sides.html", context)
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@require_POST
+def compare_regression(request: HttpRequest, suite: str) -> HttpResponse:
+    """Rows chosen on the compare page into a regression: POST ``run`` (the new side's
+    run whose points the rows stand for), ``metric`` (name), ``test`` (names, repeated),
+    ``action`` ``create`` (with an optional ``title``) or ``add`` (to ``regression``, an
+    id).  Each row's change is the one detection found ending at that run's order, or
+    one made by hand from the point before (``triage.regression_from_points``).  Logged-in
+    users only (others are sent to log in and back to ``next``); a 400 names the bad
+    field and writes nothing; success lands on the regression."""
+    suite_obj = suite_or_404(suite)
+    back = _safe_next(request, reverse("perf:compare-sides", args=[suite]))
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    raw_run = request.POST.get("run", "").strip()
+    if not raw_run.isdigit() or len(raw_run) > 18:
+        return _refuse(request, "run: give the id of the new side's run.")
+    tests = list(dict.fromkeys(t for t in request.POST.getlist("test") if t))
+    if not tests:
+        return _refuse(request, "test: choose at least one row.")
+    if len(tests) > triage.MAX_POINTS:
+        return _refuse(request, f"test: choose at most {triage.MAX_POINTS} rows at once.")
+    action = request.POST.get("action", "")
+    regression_id = None
+    if action == "add":
+        raw = request.POST.get("regression", "").strip()
+        if not raw.isdigit() or len(raw) > 18:
+            return _refuse(request, "regression: give the id of the regression to add to.")
+        regression_id = int(raw)
+    elif action != "create":
+        return _refuse(request, f"action: expected create or add, got {action[:20]!r}.")
+    metric = request.POST.get("metric", "")
+    run_suite, points = compare_selectors.run_points(int(raw_run), metric, tests)
+    if run_suite is None:
+        return _refuse(request, f"run: no run {raw_run}.")
+    missing = [t for t in tests if t not in points]
+    if missing:
+        return _refuse(
+            request,
+            f"test: {missing[0]!r} has no {metric or 'metric'} value in run {raw_run} "
+            "(a removed test has no step to track).",
+        )
+    try:
+        regression, added = triage.regression_from_points(
+            run_suite,
+            [points[t] for t in tests],
+            user=request.user,
+            title=request.POST.get("title", "")[:512],
+            regression_id=regression_id,
+        )
+    except triage.TriageError as exc:
+        return _refuse(request, str(exc))
+    verb = "Created regression" if regression_id is None else "Added to regression"
+    messages.success(
+        request, f"{verb} {regression.id}: {added} change{'s' * (added != 1)} from the compare."
+    )
+    run_suite_name = (
+        suite_obj.name
+        if run_suite == suite_obj.id
+        else compare_selectors.suite_name(run_suite)
+    )
+    return redirect("perf:regression-detail", run_suite_name, regression.id)

@@ -35,6 +35,7 @@ OPTION_NAMES = (
 # LNT's graph options this page accepts but does not draw (yet): the page says so.
 LNT_NOT_DRAWN = ("show_mad", "show_linear_regression", "show_failures")
 _FALSE = ("", "0", "false", "off", "no")
+MAX_BASELINE_RUNS = 10
 
 
 @dataclass
@@ -49,6 +50,8 @@ class GraphQuery:
     means: list[str]
     options: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    # LNT's ``baseline.<title>=<run id>``: (title, run id), drawn as dashed lines.
+    baseline_runs: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _flag(request: HttpRequest, *names: str) -> bool:
@@ -67,18 +70,26 @@ def graph_query(request: HttpRequest) -> GraphQuery:
     ``show_moving_median``/``moving_median``, ``moving_window_size``,
     ``switch_min_mean`` (mean instead of the default aggregate),
     ``show_all_points``/``hide_all_points``, ``hide_lineplot``, ``xaxis_date``,
-    ``logarithmic_scale``, ``normalize_by_median``, ``show_stddev``.  ``baseline.<title>=<run>`` and
-    the options in LNT_NOT_DRAWN are accepted and named in ``notes``.
+    ``logarithmic_scale``, ``normalize_by_median``, ``show_stddev``, ``baseline.<title>=<run id>``
+    (each plotted test's value in that run, a dashed line labelled ``title``; at most
+    MAX_BASELINE_RUNS; a value that is not a run id is named in ``notes``).  The options
+    in LNT_NOT_DRAWN are accepted and named in ``notes``.
     Junk values fall back to the defaults: a graph URL never fails.
     """
     get = request.GET
     plots = list(get.getlist("plot"))
     notes = []
+    baseline_runs: list[tuple[str, int]] = []
     for name in get:
         if name.startswith("plot.") and name != "plot.":
             plots.extend(get.getlist(name))
         elif name.startswith("baseline."):
-            notes.append(f"Baselines are not available yet: {name}={get.get(name)} was ignored.")
+            value = get.get(name, "").strip()
+            title = name[len("baseline.") :][:80] or "baseline"
+            if not value.isdigit() or len(value) > 18:
+                notes.append(f"{name}={value[:40]} is not a run id: that baseline was ignored.")
+            elif len(baseline_runs) < MAX_BASELINE_RUNS:
+                baseline_runs.append((title, int(value)))
     notes.extend(
         f"LNT's option {n} is accepted but not drawn by this graph."
         for n in LNT_NOT_DRAWN
@@ -111,7 +122,13 @@ def graph_query(request: HttpRequest) -> GraphQuery:
         if _flag(request, "hide_highlight")
         else int_param(request, highlight_name, 0, lo=0, hi=2**62),
     }
-    return GraphQuery(plots=plots, means=list(get.getlist("mean")), options=options, notes=notes)
+    return GraphQuery(
+        plots=plots,
+        means=list(get.getlist("mean")),
+        options=options,
+        notes=notes,
+        baseline_runs=baseline_runs,
+    )
 
 
 def _option_pairs(options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -177,16 +194,18 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
     machines = selectors.machine_choices(suite_obj, limit=200)
     metrics = selectors.real_metric_choices(suite_obj)
     shown = [("plot", s["key"]) for s in series] + [("mean", m["key"]) for m in mean_rows]
+    kept = [(f"baseline.{title}", str(run)) for title, run in query.baseline_runs]
     for name, rows in (("plot", series), ("mean", mean_rows)):
         for row in rows:
             others = [pair for pair in shown if pair != (name, row["key"])]
-            row["remove_url"] = "?" + urlencode(others + _option_pairs(query.options))
+            row["remove_url"] = "?" + urlencode(others + _option_pairs(query.options) + kept)
     config = {
         "dataUrl": reverse("perf:graph-data", args=[suite]),
         "samplesUrl": reverse("perf:graph-samples", args=[suite]),
         "runUrl": reverse("perf:run-detail", args=[suite, 0]).rstrip("0"),
         "plots": [s["key"] for s in series],
         "means": [m["key"] for m in mean_rows],
+        "baselineRuns": query.baseline_runs,
         **query.options,
     }
     return render(
@@ -234,7 +253,8 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
     ``width`` points each side instead, for the small graphs of a regression;
     ``max_points`` thins a long series server-side (min/max per bucket).  Each series
     carries ``baselines``: ``[{"name", "order", "value"}]``, its value at each baseline
-    order of the suite (``series_baseline_values``).
+    order of the suite (``series_baseline_values``), then its test's value in each run
+    of LNT's ``baseline.<title>=<run id>`` (``run_baseline_values``, one more query).
     """
     suite_obj = suite_or_404(suite)
     query = graph_query(request)
@@ -266,6 +286,11 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
         if around
         else baseline_selectors.series_baseline_values([s["id"] for s in series], suite_obj)
     )
+    if query.baseline_runs and series and not around:
+        for sid, lines in baseline_selectors.run_baseline_values(
+            series, query.baseline_runs, suite_obj
+        ).items():
+            baselines.setdefault(sid, []).extend(lines)
     out = []
     for s in series:
         more = False

@@ -26,6 +26,11 @@ urlpatterns = [
     path(suite + "order/<id:order_id>", orders.order_detail, name="order-detail-lnt"),
     path(suite + "all_orders", orders.order_list, name="order-list-lnt"),
     path(suite + "compare/sides", compare.compare_sides, name="compare-sides"),
+    path(
+        suite + "compare/sides/regression",
+        compare.compare_regression,
+        name="compare-regression",
+    ),
     path(suite + "baselines", compare.baseline_list, name="baseline-list"),
     path(suite + "baselines/new", compare.baseline_create, name="baseline-create"),
     path(

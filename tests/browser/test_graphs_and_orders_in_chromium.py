@@ -11,7 +11,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from perf.models import Machine, Metric, Test
+from perf.models import Machine, Metric, Run, Test
 
 # pytest fixtures shared with the site walk: imported, then used as test arguments.
 from tests.browser.test_pages_in_chromium import (  # noqa: F401
@@ -55,7 +55,8 @@ def graph_ids(history):  # noqa: F811 - the imported fixture
     """What the walk needs from the database, read before Playwright starts."""
     metric = Metric.objects.get(suite__name="nts", name="execution_time")
     box0, test = Machine.objects.get(name="box-0"), Test.objects.get(name="suite/t0")
-    return metric, box0, test
+    first = Run.objects.filter(machine=box0).order_by("position").first()
+    return metric, box0, test, first.id
 
 
 def test_a_person_overlays_machines_adds_a_mean_and_reads_raw_samples(
@@ -63,7 +64,7 @@ def test_a_person_overlays_machines_adds_a_mean_and_reads_raw_samples(
     live_server,
     browser_page,  # noqa: F811 - the imported fixture
 ):
-    metric, box0, test = graph_ids
+    metric, box0, test, first_run = graph_ids
     page, errors = browser_page
     page.goto(live_server.url + reverse("perf:graph", args=["nts"]))
     page.get_by_label("All machines that run these tests").check()
@@ -98,13 +99,15 @@ def test_a_person_overlays_machines_adds_a_mean_and_reads_raw_samples(
     # LNT's URL for the same graph opens the same view, with its options honoured.
     lnt = (
         f"?plot.0={box0.id}.{test.id}.{metric.position}&mean={box0.id}.{metric.position}"
-        "&show_moving_average=1&moving_window_size=3&baseline.release=1&show_stddev=1"
+        f"&show_moving_average=1&moving_window_size=3&baseline.release={first_run}&show_stddev=1"
     )
     page.goto(live_server.url + reverse("perf:graph", args=["nts"]) + lnt)
     page.locator("#chart[data-state=drawn]").wait_for()
     assert page.get_by_label("Smoothing").input_value() == "mean"
     assert page.locator("#opt-window").input_value() == "3"
-    assert "baseline.release=1 was ignored" in page.locator(".note").inner_text()
+    # baseline.release: t0 in box-0's first run, a dashed line; nothing ignored.
+    assert page.locator(".note").count() == 0
+    assert page.locator("#chart").get_attribute("data-baselines") == "1"
     assert page.locator("#graph-legend li").count() == 2
     assert page.locator("#chart").get_attribute("data-bands") == "1"  # the mean has no σ
     assert page.get_by_label("Mean ± standard deviation").is_checked()

@@ -204,3 +204,21 @@ def test_detection_never_withdraws_a_change_a_person_made_from_a_point():
         run_detect(submit_doc(doc).run_id)
     change.refresh_from_db()
     assert not change.withdrawn
+
+
+def test_several_points_share_one_regression_and_one_in_another_is_refused():
+    from perf.services.triage import regression_from_points
+
+    submit_grid(machines=1, tests=2, orders=3, step_at=2, step_factor=1.5)
+    suite_id, t0, order_id = point_at(1002)
+    _, t1, _ = point_at(1002, test="suite/t1")
+    regression, added = regression_from_points(suite_id, [(t0, order_id)], user=None)
+    assert added == 1
+    same, added = regression_from_points(
+        suite_id, [(t0, order_id), (t1, order_id)], user=None, regression_id=regression.id
+    )
+    assert (same.id, added) == (regression.id, 1)
+    with pytest.raises(TriageError, match=f"already in regression {regression.id}"):
+        regression_from_points(suite_id, [(t1, order_id)], user=None)
+    with pytest.raises(TriageError, match="Choose at least one row"):
+        regression_from_points(suite_id, [], user=None)

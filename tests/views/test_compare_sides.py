@@ -165,3 +165,124 @@ def test_a_side_can_be_a_machines_run_at_a_baseline(client):
     rows = client.get(URL, {**query, "format": "json"}).json()["rows"]
     assert [(r["test"], r["ratio"]) for r in rows] == [("suite/t0", 2.0)]
     assert 'value="rel"' in client.get(URL, query).content.decode()
+
+
+# --- chosen rows into a regression -------------------------------------------------
+
+REGRESS = reverse("perf:compare-regression", args=["nts"])
+
+
+def regress_post(run_id: int, *tests: str, **fields: str) -> dict:
+    return {"run": str(run_id), "metric": "execution_time", "test": list(tests), **fields}
+
+
+def test_logged_in_people_get_a_csrf_form_to_track_chosen_rows(client):
+    from tests.factories import make_user
+
+    submit_grid(machines=1, tests=2, orders=2, step_at=1, step_factor=1.5)
+    query = two_orders("1000", "1001")
+    anonymous = client.get(URL, query).content.decode()
+    assert 'id="regress-form"' not in anonymous
+    assert "to put chosen rows in a regression" in anonymous
+    client.force_login(make_user())
+    body = client.get(URL, query).content.decode()
+    assert 'id="regress-form"' in body and "csrfmiddlewaretoken" in body
+    assert 'name="test" value="suite/t0" form="regress-form"' in body
+
+
+def test_chosen_rows_make_a_regression_with_the_detected_or_a_manual_change(client):
+    from perf.models import FieldChange, Regression, RegressionEvent
+    from tests.factories import make_user
+
+    results = submit_grid(machines=1, tests=2, orders=3, step_at=2, step_factor=1.5)
+    FieldChange.objects.all().delete()  # as if detection found nothing
+    client.force_login(make_user())
+    response = client.post(
+        REGRESS, regress_post(results[-1].run_id, "suite/t0", "suite/t1", action="create")
+    )
+    regression = Regression.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("perf:regression-detail", args=["nts", regression.id])
+    changes = FieldChange.objects.filter(indicator__regression=regression).order_by("test__name")
+    assert [(c.test.name, c.method, c.is_regression) for c in changes] == [
+        ("suite/t0", FieldChange.MANUAL, True),
+        ("suite/t1", FieldChange.MANUAL, False),
+    ]
+    assert changes[0].relative_change == pytest.approx(0.5)
+    assert RegressionEvent.objects.filter(regression=regression, action="created").exists()
+
+
+def test_chosen_rows_are_added_to_a_regression_and_a_repeat_adds_nothing(client):
+    from perf.models import FieldChange, RegressionEvent
+    from tests.factories import make_field_change, make_regression, make_user
+
+    results = submit_grid(machines=1, tests=2, orders=3, step_at=2, step_factor=1.5)
+    regression = make_regression([make_field_change(machine="box-0", test="suite/t0")])
+    client.force_login(make_user())
+    post = regress_post(
+        results[-1].run_id, "suite/t0", "suite/t1", action="add", regression=str(regression.id)
+    )
+    assert client.post(REGRESS, post).status_code == 302
+    assert client.post(REGRESS, post).status_code == 302
+    held = FieldChange.objects.filter(indicator__regression=regression)
+    assert sorted(held.values_list("test__name", flat=True)) == ["suite/t0", "suite/t1"]
+    assert RegressionEvent.objects.filter(regression=regression, action="add").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"run": "x"}, "run: give the id of the new side's run."),
+        ({"run": "999999"}, "run: no run 999999."),
+        ({"test": []}, "test: choose at least one row."),
+        ({"test": ["nope"]}, "test: 'nope' has no execution_time value in run"),
+        ({"action": "drop"}, "action: expected create or add, got 'drop'."),
+        ({"action": "add", "regression": ""}, "regression: give the id of the regression"),
+        ({"action": "add", "regression": "999999"}, "regression: no regression 999999"),
+    ],
+)
+def test_bad_choices_are_refused_naming_the_field_and_write_nothing(client, fields, message):
+    from perf.models import FieldChange, Regression
+    from tests.factories import make_user
+
+    results = submit_grid(machines=1, tests=1, orders=2)
+    before = FieldChange.objects.count()
+    client.force_login(make_user())
+    post = {**regress_post(results[-1].run_id, "suite/t0", action="create"), **fields}
+    response = client.post(REGRESS, post)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Regression.objects.exists() and FieldChange.objects.count() == before
+
+
+def test_a_row_already_in_another_regression_is_refused_naming_it(client):
+    from tests.factories import make_field_change, make_regression, make_user
+
+    results = submit_grid(machines=1, tests=1, orders=2)
+    held = make_regression([make_field_change(machine="box-0", test="suite/t0")])
+    client.force_login(make_user())
+    response = client.post(REGRESS, regress_post(results[-1].run_id, "suite/t0", action="create"))
+    assert response.status_code == 400
+    assert f"already in regression {held.id}" in response.content.decode()
+
+
+def test_anonymous_posts_are_sent_to_log_in_and_gets_are_refused(client):
+    from perf.models import Regression
+
+    results = submit_grid(machines=1, tests=1, orders=2)
+    response = client.post(REGRESS, regress_post(results[-1].run_id, "suite/t0", action="create"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client.get(REGRESS).status_code == 405
+    assert not Regression.objects.exists()
+
+
+def test_the_form_needs_the_csrf_token():
+    from django.test import Client
+
+    from tests.factories import make_user
+
+    results = submit_grid(machines=1, tests=1, orders=2)
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(make_user())
+    response = strict.post(REGRESS, regress_post(results[-1].run_id, "suite/t0", action="create"))
+    assert response.status_code == 403

@@ -75,3 +75,20 @@ def test_graph_data_is_json_not_html(client):
     assert names == {SCRIPT, ATTRIBUTE}
     params = response.json()["series"][0]["params"]
     assert SCRIPT in [p["build_log"] for p in params.values()]
+
+
+def test_hostile_names_are_escaped_in_the_compare_rows_form_and_graph_baselines(client):
+    from tests.factories import make_user
+
+    run, _ = hostile_history()
+    client.force_login(make_user())
+    sides = reverse("perf:compare-sides", args=["nts"])
+    body = client.get(
+        sides, {"a_runs": run.id - 1, "b_runs": run.id, "metric": "execution_time"}
+    ).content.decode()
+    assert 'id="regress-form"' in body
+    assert SCRIPT not in body and ATTRIBUTE not in body
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;" form="regress-form"' in body
+    graph = reverse("perf:graph", args=["nts"])
+    body = client.get(graph, {f"baseline.{SCRIPT}": run.id, "baseline.x": SCRIPT}).content.decode()
+    assert SCRIPT not in body and ATTRIBUTE not in body

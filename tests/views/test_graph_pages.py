@@ -51,6 +51,7 @@ def test_an_lnt_graph_url_opens_the_same_view(client):
         "show_all_points": "1",
         "switch_min_mean": "1",
         "baseline.release": "3",
+        "baseline.bad": "three",
         "show_stddev": "1",
         "show_mad": "1",
     }
@@ -68,7 +69,8 @@ def test_an_lnt_graph_url_opens_the_same_view(client):
     assert config["log"] and config["normalize_by_median"] and config["hide_lineplot"]
     assert config["samples"] and config["highlight"] == run.id and config["show_stddev"]
     body = response.content.decode()
-    assert "Baselines are not available yet: baseline.release=3 was ignored." in body
+    assert config["baselineRuns"] == [["release", 3]]
+    assert "baseline.bad=three is not a run id: that baseline was ignored." in body
     assert "show_mad is accepted but not drawn" in body
     assert "show_stddev is accepted" not in body
     data = client.get(reverse(DATA, args=["nts"]), lnt).json()
@@ -223,3 +225,24 @@ def test_bad_sample_requests_are_json_400s_naming_the_parameter(client, params, 
     response = client.get(reverse(SAMPLES, args=["nts"]), params)
     assert response.status_code == 400
     assert message in response.json()["error"]
+
+
+def test_lnt_baseline_runs_are_dashed_lines_of_each_plotted_test_in_that_run(
+    client, django_assert_num_queries
+):
+    results = submit_grid(machines=2, tests=2, orders=3, step_at=2, step_factor=2.0)
+    first = results[0].run_id  # box-0 at the first order: t0 at its old level
+    plots = [plot_of("box-0", "suite/t0"), plot_of("box-1", "suite/t0")]
+    params = {"plot": plots, "baseline.before": str(first), "baseline.x": "999999"}
+    # suite, series, changes, the suite's baselines, the baseline runs' values, then
+    # each series' points
+    with django_assert_num_queries(5 + len(plots)):
+        data = client.get(reverse(DATA, args=["nts"]), params).json()
+    for series in data["series"]:
+        assert series["baselines"] == [
+            {"name": "before", "order": "1000", "value": pytest.approx(1.0), "run": first}
+        ]
+        assert series["points"]["median"][-1] == pytest.approx(2.0)
+    # Removing a series from the page keeps the baselines.
+    body = client.get(reverse(GRAPH, args=["nts"]), params).content.decode()
+    assert f"baseline.before={first}" in body

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from perf.models import Machine, Metric, Run, Test
+from perf.models import Machine, Metric, Run, Test, TestSuite
 from tests.factories import make_field_change, make_regression, report_doc, submit_doc, submit_grid
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,8 @@ def test_dashboard_draws_a_sparkline_per_machine_and_metric_with_fixed_queries(
     client, django_assert_num_queries, machines, tests, orders
 ):
     submit_grid(machines=machines, tests=tests, orders=orders)
-    with django_assert_num_queries(6):
+    # session-less page: suite, metrics, orders, active machines, the runs' stored means
+    with django_assert_num_queries(5):
         body = client.get(url("dashboard")).content.decode()
     # execution_time and compile_time are the Real metrics with data.
     assert body.count("<polyline") == machines * 2
@@ -56,6 +57,26 @@ def test_dashboard_geometric_mean_follows_a_step(client):
     body = client.get(url("dashboard")).content.decode()
     # Tests at 1.0 and 1.1; test 0 quadruples: the mean doubles (+100 %).
     assert "+100.00 %" in body
+
+
+def test_dashboard_pools_two_runs_at_one_order_as_the_mean_of_all_their_points():
+    from perf.selectors.overview import dashboard
+
+    for revision, value in ((1000, 1.0), (1001, 1.0)):
+        submit_doc(
+            report_doc(
+                machine="m",
+                revision=revision,
+                tests={"a": {"execution_time": value}, "b": {"execution_time": value}},
+            )
+        )
+    # A second run at 1001 with one test at 8.0: the three points' mean is 2.0.
+    extra = report_doc(machine="m", revision=1001, tests={"c": {"execution_time": 8.0}})
+    submit_doc(extra, merge="append")
+    suite = TestSuite.objects.get(name="nts")
+    metric = Metric.objects.get(suite=suite, name="execution_time")
+    _, lines = dashboard(suite, [metric])
+    assert lines[0].values == [pytest.approx(1.0), pytest.approx(2.0)]
 
 
 def test_sparkline_points_scale_to_the_box_and_break_at_gaps():

@@ -139,7 +139,8 @@
     var lines = [["test", "old", "new", "delta", "delta_pct", "ratio", "p_value", "status"].join(",")];
     rows.forEach(function (tr) {
       if (tr.hidden) return;
-      var cells = Array.prototype.map.call(tr.cells, function (td, i) {
+      var data = Array.prototype.filter.call(tr.cells, function (td) { return !td.classList.contains("pick"); });
+      var cells = data.map(function (td, i) {
         var text = i === 1 || i === 2 ? (td.firstChild ? td.firstChild.textContent.trim() : "") : td.textContent.trim();
         return csvCell(text === "—" ? "" : text);
       });
@@ -151,6 +152,19 @@
       function () { statusEl.textContent = "Could not copy: use Download CSV."; }
     );
   });
+
+  // Logged-in users choose rows to track in a regression (a POST form below the table).
+  var pick = document.getElementById("pick-regressed");
+  if (pick) {
+    pick.addEventListener("click", function () {
+      var n = 0;
+      rows.forEach(function (tr) {
+        var box = tr.querySelector('input[name="test"]');
+        if (box && !tr.hidden && tr.dataset.status === "regressed") { box.checked = true; n++; }
+      });
+      statusEl.textContent = "Chose " + n + " regressed rows.";
+    });
+  }
 
   var resizeTimer = null;
   var drawnWidth = chartEl.clientWidth;

@@ -70,6 +70,7 @@
     var params = new URLSearchParams();
     config.plots.forEach(function (p) { params.append("plot", p); });
     config.means.forEach(function (m) { params.append("mean", m); });
+    (config.baselineRuns || []).forEach(function (b) { params.append("baseline." + b[0], String(b[1])); });
     params.set("agg", config.agg);
     params.set("smooth", config.smooth);
     params.set("window", String(config.window));
@@ -124,6 +125,7 @@
     var params = new URLSearchParams();
     config.plots.forEach(function (p) { params.append("plot", p); });
     config.means.forEach(function (m) { params.append("mean", m); });
+    (config.baselineRuns || []).forEach(function (b) { params.append("baseline." + b[0], String(b[1])); });
     if (config.samples) params.set("samples", "1");
     if (before !== null) params.set("before", String(before));
     chartEl.dataset.state = "loading";
