@@ -39,7 +39,8 @@ done
 
 # Processes this script starts, by pid file (nginx and gunicorn write their own);
 # several nodes or workers get a "-<k>" suffix each.
-suffixes() { if [ "$1" = 1 ]; then echo ""; else seq -f "-%g" 1 "$1"; fi; }
+# The name suffix of instance $1 of $2: none when there is one.
+suffix() { if [ "$2" != 1 ]; then echo "-$1"; fi; }
 # PERF_SUBMIT_POOL=0 sends submissions to the page pool too (one pool, for
 # comparison with bench/load.py; README "Load").
 POOLS="web submit"
@@ -47,9 +48,9 @@ if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then POOLS="web"; fi
 pidfiles() {
     echo nginx celery-beat
     for pool in $POOLS; do
-        for s in $(suffixes "$WEB_NODES"); do echo "gunicorn-$pool$s"; done
+        for k in $(seq "$WEB_NODES"); do echo "gunicorn-$pool$(suffix "$k" "$WEB_NODES")"; done
     done
-    for s in $(suffixes "$WORKERS"); do echo "celery-worker$s"; done
+    for k in $(seq "$WORKERS"); do echo "celery-worker$(suffix "$k" "$WORKERS")"; done
 }
 # What a running stack left in var/run/, whatever it was started with.
 started_pidfiles() {
@@ -185,18 +186,16 @@ start() {
     render_nginx
 
     for pool in $POOLS; do
-        k=0
-        for s in $(suffixes "$WEB_NODES"); do
-            k=$((k + 1))
+        for k in $(seq "$WEB_NODES"); do
+            s="$(suffix "$k" "$WEB_NODES")"
             PERF_POOL=$pool PERF_NODE="${s#-}" PERF_BIND="$(node_bind "$pool" "$k")" \
                 setsid nohup "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
                 >>"$VAR/log/gunicorn-$pool$s-start.log" 2>&1 </dev/null &
         done
     done
     # Each worker under its own node name, as if on its own machine.
-    k=0
-    for s in $(suffixes "$WORKERS"); do
-        k=$((k + 1))
+    for k in $(seq "$WORKERS"); do
+        s="$(suffix "$k" "$WORKERS")"
         setsid nohup "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
             -n "lntsite@node$k.%h" >>"$VAR/log/celery-worker$s.log" 2>&1 </dev/null &
         echo $! >"$VAR/run/celery-worker$s.pid"
