@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.test_bounded_waits import manage
 from tests.factories import report_doc
 from tests.pgcluster import Cluster, free_port_in, scratch_dir
 from tests.pipeline.processes import free_port, kill_group, wait_for
@@ -30,20 +31,6 @@ from tests.test_pgcluster import PORTS, pytestmark  # noqa: F401 - same needs, s
 
 ROOT = Path(__file__).resolve().parents[2]
 DB = "lntsite"
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def sessions(cluster: Cluster) -> int:
