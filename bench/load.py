@@ -247,6 +247,58 @@ def pending_detections(database_url: str, run_ids: list[int]) -> int:
     return count
 
 
+# The stack's processes by pid file under PERF_VAR_DIR/run/ (deploy/prod.sh's names).
+COMPONENTS = {
+    "nginx": ("nginx",),
+    "web": ("gunicorn-web",),
+    "submit": ("gunicorn-submit",),
+    "celery": ("celery-worker", "celery-beat"),
+}
+
+
+def tree_cpu_seconds(roots: list[int]) -> float:
+    """CPU seconds (user + system) used so far by ``roots`` and every process under
+    them, the exited ones included (their time is in their parent's reaped-children
+    counters): a difference of two calls is what the tree used in between."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone while we looked
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    total, todo, seen = 0, [r for r in roots if r in stats], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        # utime, stime, cutime, cstime: fields 14-17 of /proc/PID/stat
+        total += sum(int(v) for v in stats[pid][11:15])
+        todo.extend(children.get(pid, []))
+    return total / tick
+
+
+def stack_cpu(pg_pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by each component of the stack (postgres: the clusters
+    whose postmaster pids are given; the shared one serves others too)."""
+    run_dir = Path(os.environ.get("PERF_VAR_DIR", ROOT / "var")) / "run"
+    used = {}
+    for name, prefixes in COMPONENTS.items():
+        pids = [
+            int(f.read_text().split()[0])
+            for f in run_dir.glob("*.pid")
+            if f.stem.startswith(prefixes) and f.read_text().strip().isdigit()
+        ]
+        used[name] = tree_cpu_seconds(pids)
+    used["postgres"] = tree_cpu_seconds(pg_pids)
+    return used
+
+
 def make_token(nonce: str) -> str:
     result = subprocess.run(  # noqa: S603 - our own manage.py, the stack's environment
         [sys.executable, "manage.py", "create_token", f"load-bench-{nonce}"],
@@ -304,6 +356,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     for sampler in samplers:
         sampler.start()
+    cpu_before = stack_cpu(args.pg_pid)
     deadline = time.monotonic() + args.seconds
     threads = [
         threading.Thread(target=submitter, args=(i, args, token, deadline, tally))
@@ -333,6 +386,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(0.5)
         pending = pending_detections(database_url, list(tally.accepted.values()))
     detected_after = time.monotonic() - load_ended
+    cpu_wall = time.monotonic() - started
+    cpu = {k: round(v - cpu_before[k], 1) for k, v in stack_cpu(args.pg_pid).items()}
     bound, formula = connection_bound()
     replica_figures: dict[str, Any] = {}
     if replica_url:
@@ -367,6 +422,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # seconds from the end of the load until every accepted run was detected
         # (checked every 0.5 s); with runs still pending, the whole wait
         "detection_done_after_s": round(detected_after, 1),
+        # CPU seconds each component used from the start of the load until detection
+        # was done, and how many of the machine's cores that kept busy on average
+        "cpu_seconds": cpu,
+        "cpu_cores_busy": round(sum(cpu.values()) / cpu_wall, 2),
         "peak_connections": peak[0],
         "connection_bound": bound,
         "connection_formula": formula,
@@ -392,6 +451,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--nonce", default=str(int(time.time())), help="machine names load-<nonce>-NN"
+    )
+    parser.add_argument(
+        "--pg-pid",
+        type=int,
+        action="append",
+        default=[],
+        help="postmaster pid of a private cluster the stack uses (its CPU is counted)",
     )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 600:

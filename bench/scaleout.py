@@ -54,6 +54,13 @@ COLUMNS = [
             else "-"
         ),
     ),
+    ("stack CPU cores busy", lambda f: str(f["cpu_cores_busy"])),
+    (
+        "CPU s web/submit/celery/postgres",
+        lambda f: "/".join(
+            f"{f['cpu_seconds'][k]:.0f}" for k in ("web", "submit", "celery", "postgres")
+        ),
+    ),
     ("load avg before -> after", lambda f: f["load_average"]),
 ]
 
@@ -113,6 +120,7 @@ def main() -> int:
     with Cluster.create(scratch_dir(), free_port_in(ports)) as primary:
         replica = primary.make_replica(scratch_dir(), free_port_in(ports))
         nonce = args.nonce
+        args.pg_pid = [primary.pid(), replica.pid()]
         for index, layout in chosen:
             args.nonce = f"{nonce}-{index}"
             figures = one_layout(primary, replica, index, layout, args)
