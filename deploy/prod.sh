@@ -37,14 +37,13 @@ for knob in WEB_NODES WORKERS NODE_PORT_BASE CONCURRENCY; do
     esac
 done
 
-# Processes this script starts, by pid file (nginx and gunicorn write their own);
-# several nodes or workers get a "-<k>" suffix each.
-# The name suffix of instance $1 of $2: none when there is one.
+# The name suffix of instance $1 of $2 (pid files, logs): none when there is one.
 suffix() { if [ "$2" != 1 ]; then echo "-$1"; fi; }
 # PERF_SUBMIT_POOL=0 sends submissions to the page pool too (one pool, for
 # comparison with bench/load.py; README "Load").
 POOLS="web submit"
 if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then POOLS="web"; fi
+# Processes this script starts, by pid file (nginx and gunicorn write their own).
 pidfiles() {
     echo nginx celery-beat
     for pool in $POOLS; do
