@@ -13,9 +13,15 @@ revision per report; a request that fails without an answer is retried with the
 identical report (which the server answers with the stored run).  Readers fetch pages
 over HTTPS (keep-alive) and API reads over HTTP.  At the end it prints read and
 submission p50/p95, the number of 5xx answers, runs accepted vs stored (each exactly
-once), the detection backlog, and peak PostgreSQL connections (pg_stat_activity)
-against the bound  web_workers x web_threads + submit_workers + celery_concurrency + 1.
-Exit status 1 when there was a 5xx, a lost or duplicated run, or the bound was passed.
+once), how long after the load detection was done for every run, and peak PostgreSQL
+connections (pg_stat_activity) against the bound (README "Scaling out")
+
+    web_nodes x (web_workers x web_threads + submit_workers)
+      + celery_workers x celery_concurrency + 1
+
+and, with DATABASE_REPLICA_URL set, peak connections on the replica against
+web_nodes x web_workers x web_threads.  Exit status 1 when there was a 5xx, a lost
+or duplicated run, or a bound was passed.
 """
 
 from __future__ import annotations
@@ -241,6 +247,58 @@ def pending_detections(database_url: str, run_ids: list[int]) -> int:
     return count
 
 
+# The stack's processes by pid file under PERF_VAR_DIR/run/ (deploy/prod.sh's names).
+COMPONENTS = {
+    "nginx": ("nginx",),
+    "web": ("gunicorn-web",),
+    "submit": ("gunicorn-submit",),
+    "celery": ("celery-worker", "celery-beat"),
+}
+
+
+def tree_cpu_seconds(roots: list[int]) -> float:
+    """CPU seconds (user + system) used so far by ``roots`` and every process under
+    them, the exited ones included (their time is in their parent's reaped-children
+    counters): a difference of two calls is what the tree used in between."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone while we looked
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    total, todo, seen = 0, [r for r in roots if r in stats], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        # utime, stime, cutime, cstime: fields 14-17 of /proc/PID/stat
+        total += sum(int(v) for v in stats[pid][11:15])
+        todo.extend(children.get(pid, []))
+    return total / tick
+
+
+def stack_cpu(pg_pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by each component of the stack (postgres: the clusters
+    whose postmaster pids are given; the shared one serves others too)."""
+    run_dir = Path(os.environ.get("PERF_VAR_DIR", ROOT / "var")) / "run"
+    used = {}
+    for name, prefixes in COMPONENTS.items():
+        pids = [
+            int(f.read_text().split()[0])
+            for f in run_dir.glob("*.pid")
+            if f.stem.startswith(prefixes) and f.read_text().strip().isdigit()
+        ]
+        used[name] = tree_cpu_seconds(pids)
+    used["postgres"] = tree_cpu_seconds(pg_pids)
+    return used
+
+
 def make_token(nonce: str) -> str:
     result = subprocess.run(  # noqa: S603 - our own manage.py, the stack's environment
         [sys.executable, "manage.py", "create_token", f"load-bench-{nonce}"],
@@ -254,24 +312,51 @@ def make_token(nonce: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def knob(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
 def connection_bound() -> tuple[int, str]:
-    web = int(os.environ.get("PERF_WEB_WORKERS", "3"))
-    threads = int(os.environ.get("PERF_WEB_THREADS", "4"))
-    submit = int(os.environ.get("PERF_SUBMIT_WORKERS", "2"))
-    celery = int(os.environ.get("PERF_CELERY_CONCURRENCY", "2"))
-    bound = web * threads + submit + celery + 1
-    return bound, f"{web} x {threads} + {submit} + {celery} + 1"
+    """The most connections the stack can hold on the primary, from deploy/prod.sh's
+    settings: one per gunicorn thread and per Celery process (CONN_MAX_AGE=0: only
+    while it works), beat none (it only publishes), 1 for a ``manage.py`` command.
+    A page read from the replica may also open one on the primary (a 404 retried
+    there), so the replica does not lower this bound."""
+    nodes = knob("PERF_WEB_NODES", 1)
+    web = knob("PERF_WEB_WORKERS", 3)
+    threads = knob("PERF_WEB_THREADS", 4)
+    submit = knob("PERF_SUBMIT_WORKERS", 2)
+    workers = knob("PERF_WORKERS", 1)
+    celery = knob("PERF_CELERY_CONCURRENCY", 2)
+    bound = nodes * (web * threads + submit) + workers * celery + 1
+    return bound, f"{nodes} x ({web} x {threads} + {submit}) + {workers} x {celery} + 1"
+
+
+def replica_connection_bound() -> tuple[int, str]:
+    """The most on the replica: one per page thread (the submit pool, Celery and
+    commands never read it)."""
+    nodes = knob("PERF_WEB_NODES", 1)
+    web = knob("PERF_WEB_WORKERS", 3)
+    threads = knob("PERF_WEB_THREADS", 4)
+    return nodes * web * threads, f"{nodes} x {web} x {threads}"
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The load run; returns its figures (also used by tests/deploy/test_stack.py)."""
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lntsite_prod")
+    replica_url = os.environ.get("DATABASE_REPLICA_URL", "")
     token = args.token or make_token(args.nonce)
     tally = Tally()
     stop = threading.Event()
-    peak = [0]
-    sampler = threading.Thread(target=sample_connections, args=(database_url, stop, peak))
-    sampler.start()
+    peak, replica_peak = [0], [0]
+    samplers = [threading.Thread(target=sample_connections, args=(database_url, stop, peak))]
+    if replica_url:
+        samplers.append(
+            threading.Thread(target=sample_connections, args=(replica_url, stop, replica_peak))
+        )
+    for sampler in samplers:
+        sampler.start()
+    cpu_before = stack_cpu(args.pg_pid)
     deadline = time.monotonic() + args.seconds
     threads = [
         threading.Thread(target=submitter, args=(i, args, token, deadline, tally))
@@ -285,20 +370,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - started
+    load_ended = time.monotonic()
+    elapsed = load_ended - started
     stop.set()
-    sampler.join()
+    for sampler in samplers:
+        sampler.join()
 
     stored = stored_runs(database_url, args.nonce)
     missing = [k for k in tally.accepted if k not in stored]
     duplicated = [k for k, ids in stored.items() if len(ids) > 1]
     unanswered = [k for k in stored if k not in tally.accepted]  # stored, answer lost
-    wait_until = time.monotonic() + args.detect_wait
+    wait_until = load_ended + args.detect_wait
     pending = pending_detections(database_url, list(tally.accepted.values()))
     while pending and time.monotonic() < wait_until:
-        time.sleep(1)
+        time.sleep(0.5)
         pending = pending_detections(database_url, list(tally.accepted.values()))
+    detected_after = time.monotonic() - load_ended
+    cpu_wall = time.monotonic() - started
+    cpu = {k: round(v - cpu_before[k], 1) for k, v in stack_cpu(args.pg_pid).items()}
     bound, formula = connection_bound()
+    replica_figures: dict[str, Any] = {}
+    if replica_url:
+        replica_bound, replica_formula = replica_connection_bound()
+        replica_figures = {
+            "replica_peak_connections": replica_peak[0],
+            "replica_connection_bound": replica_bound,
+            "replica_connection_formula": replica_formula,
+        }
     return {
         "seconds": round(elapsed, 1),
         "reads": len(tally.read_ms),
@@ -321,9 +419,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "stored_but_unanswered": len(unanswered),
         "detection_pending_after_wait": pending,
         "detect_wait_s": args.detect_wait,
+        # seconds from the end of the load until every accepted run was detected
+        # (checked every 0.5 s); with runs still pending, the whole wait
+        "detection_done_after_s": round(detected_after, 1),
+        # CPU seconds each component used from the start of the load until detection
+        # was done, and how many of the machine's cores that kept busy on average
+        "cpu_seconds": cpu,
+        "cpu_cores_busy": round(sum(cpu.values()) / cpu_wall, 2),
         "peak_connections": peak[0],
         "connection_bound": bound,
         "connection_formula": formula,
+        **replica_figures,
     }
 
 
@@ -346,6 +452,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--nonce", default=str(int(time.time())), help="machine names load-<nonce>-NN"
     )
+    parser.add_argument(
+        "--pg-pid",
+        type=int,
+        action="append",
+        default=[],
+        help="postmaster pid of a private cluster the stack uses (its CPU is counted)",
+    )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 600:
         parser.error("--seconds must be in (0, 600]")
@@ -361,6 +474,7 @@ def main() -> int:
         and figures["missing"] == 0
         and figures["duplicated"] == 0
         and figures["peak_connections"] <= figures["connection_bound"]
+        and figures.get("replica_peak_connections", 0) <= figures.get("replica_connection_bound", 0)
     )
     return 0 if ok else 1
 

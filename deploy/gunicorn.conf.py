@@ -10,6 +10,11 @@ Sizes (environment, defaults for this 2-core machine):
   submit: PERF_SUBMIT_WORKERS=2 x 1                 (sync: parsing a report is CPU work)
 Each thread holds at most one database connection, only during a request
 (CONN_MAX_AGE=0), which gives the connection bound stated in the README.
+
+Scaled out (README "Scaling out"), deploy/prod.sh starts PERF_WEB_NODES independent
+instances of each pool, as if on as many machines: PERF_NODE names the instance
+(its pid, control socket and logs get a "-<node>" suffix) and PERF_BIND is its TCP
+address, one nginx upstream member each.
 """
 
 from __future__ import annotations
@@ -30,13 +35,16 @@ POOL = os.environ.get("PERF_POOL", "web")
 if POOL not in {"web", "submit"}:
     raise SystemExit(f"PERF_POOL must be web or submit, got {POOL!r}")
 VAR = Path(os.environ.get("PERF_VAR_DIR", ROOT / "var"))
+NODE = os.environ.get("PERF_NODE", "")
+NAME = f"gunicorn-{POOL}-{NODE}" if NODE else f"gunicorn-{POOL}"
 
 wsgi_app = "lntsite.wsgi:application"
+proc_name = NAME
 chdir = str(ROOT)
-bind = f"unix:{VAR / 'run' / f'gunicorn-{POOL}.sock'}"
-pidfile = str(VAR / "run" / f"gunicorn-{POOL}.pid")
-# gunicorn's control socket defaults to one path per user (~/.gunicorn): one per pool.
-control_socket = str(VAR / "run" / f"gunicorn-{POOL}.ctl")
+bind = os.environ.get("PERF_BIND") or f"unix:{VAR / 'run' / f'{NAME}.sock'}"
+pidfile = str(VAR / "run" / f"{NAME}.pid")
+# gunicorn's control socket defaults to one path per user (~/.gunicorn): one per instance.
+control_socket = str(VAR / "run" / f"{NAME}.ctl")
 control_socket_mode = 0o600
 if POOL == "web":
     worker_class = "gthread"
@@ -58,8 +66,8 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 
-errorlog = str(VAR / "log" / f"gunicorn-{POOL}-error.log")
-accesslog = str(VAR / "log" / f"gunicorn-{POOL}-access.log")
+errorlog = str(VAR / "log" / f"{NAME}-error.log")
+accesslog = str(VAR / "log" / f"{NAME}-access.log")
 capture_output = True  # Django's own log lines (stderr) land in the error log too
 loglevel = "info"
 # %(U)s is the path WITHOUT the query string (where `lnt submit` puts its token);

@@ -24,13 +24,52 @@ export PERF_MAX_SUBMISSION_BYTES="${PERF_MAX_SUBMISSION_BYTES:-52428800}"
 HTTP_PORT="${PERF_HTTP_PORT:-8080}"
 HTTPS_PORT="${PERF_HTTPS_PORT:-8443}"
 CONCURRENCY="${PERF_CELERY_CONCURRENCY:-2}"
+# Scaling out (README "Scaling out"): independent gunicorn instances per pool, and
+# Celery worker processes, each as if on its own machine.  One beat whatever the count.
+WEB_NODES="${PERF_WEB_NODES:-1}"
+WORKERS="${PERF_WORKERS:-1}"
+# With more than one node, web node k listens on 127.0.0.1:BASE+2(k-1), submit node k
+# on the port after it (one is on var/run/ unix sockets, as before).
+NODE_PORT_BASE="${PERF_NODE_PORT_BASE:-8100}"
+for knob in WEB_NODES WORKERS NODE_PORT_BASE CONCURRENCY; do
+    case "${!knob}" in
+        '' | *[!0-9]* | 0) echo "prod: $knob must be a positive integer, got '${!knob}'" >&2; exit 2 ;;
+    esac
+done
 
+# The name suffix of instance $1 of $2 (pid files, logs): none when there is one.
+suffix() { if [ "$2" != 1 ]; then echo "-$1"; fi; }
+# PERF_SUBMIT_POOL=0 sends submissions to the page pool too (one pool, for
+# comparison with bench/load.py; README "Load").
+POOLS="web submit"
+if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then POOLS="web"; fi
 # Processes this script starts, by pid file (nginx and gunicorn write their own).
-PIDFILES=(nginx gunicorn-web gunicorn-submit celery-worker celery-beat)
+pidfiles() {
+    echo nginx celery-beat
+    for pool in $POOLS; do
+        for k in $(seq "$WEB_NODES"); do echo "gunicorn-$pool$(suffix "$k" "$WEB_NODES")"; done
+    done
+    for k in $(seq "$WORKERS"); do echo "celery-worker$(suffix "$k" "$WORKERS")"; done
+}
+# What a running stack left in var/run/, whatever it was started with.
+started_pidfiles() {
+    for f in "$VAR"/run/{nginx,gunicorn-*,celery-*}.pid; do
+        [ -f "$f" ] && basename "$f" .pid
+    done
+    return 0
+}
 
 say() { echo "prod: $*"; }
 
 alive() { [ -f "$VAR/run/$1.pid" ] && kill -0 "$(cat "$VAR/run/$1.pid")" 2>/dev/null; }
+
+# Every process of the configured layout whose name starts with $1 has written its pid
+# file and runs.
+all_alive() {
+    for p in $(pidfiles); do
+        case "$p" in $1*) alive "$p" || return 1 ;; esac
+    done
+}
 
 secret_key() {
     # Generated once, kept in var/ (mode 600), never in the repository.
@@ -79,6 +118,25 @@ tls_pair() {
     say "made a self-signed certificate in $VAR/tls/ (replace it with yours)"
 }
 
+# The address gunicorn instance k of a pool binds (empty: its unix socket).
+node_bind() {
+    [ "$WEB_NODES" = 1 ] && return
+    local offset=0
+    if [ "$1" = submit ]; then offset=1; fi
+    echo "127.0.0.1:$((NODE_PORT_BASE + 2 * ($2 - 1) + offset))"
+}
+
+# nginx upstream members of a pool, one per instance, on one line (\n for sed).
+upstream_members() {
+    if [ "$WEB_NODES" = 1 ]; then
+        printf '        server unix:%s fail_timeout=0;' "$VAR/run/gunicorn-$1.sock"
+        return
+    fi
+    for k in $(seq "$WEB_NODES"); do
+        printf '        server %s max_fails=1 fail_timeout=2s;\\n' "$(node_bind "$1" "$k")"
+    done
+}
+
 render_nginx() {
     local user_line=""
     if [ "$(id -u)" = 0 ]; then
@@ -92,8 +150,10 @@ render_nginx() {
             say "warning: www-data cannot reach $VAR/run or $STATIC_ROOT; nginx workers run as root"
         fi
     fi
-    local submit_pool=submit
-    if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then submit_pool=web; fi
+    local web_servers submit_servers
+    web_servers="$(upstream_members web)"
+    submit_servers="$(upstream_members submit)"
+    if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then submit_servers="$web_servers"; fi
     local guard="# plain HTTP allowed (PERF_PLAIN_HTTP_SUBMISSIONS=1)"
     if [ "$PERF_PLAIN_HTTP_SUBMISSIONS" = 0 ]; then
         guard="if (\$scheme = http) { return 308 https://\$host:$HTTPS_PORT\$request_uri; }"
@@ -102,13 +162,13 @@ render_nginx() {
         -e "s|@TLS_DIR@|$VAR/tls|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" -e "s|@MAX_BODY@|$PERF_MAX_SUBMISSION_BYTES|g" \
         -e "s|alias $ROOT/staticfiles/|alias $STATIC_ROOT/|" \
-        -e "s|gunicorn-submit.sock|gunicorn-$submit_pool.sock|" \
+        -e "s|@WEB_SERVERS@|$web_servers|" -e "s|@SUBMIT_SERVERS@|$submit_servers|" \
         deploy/nginx.conf >"$VAR/nginx/nginx.conf"
     nginx -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf"
 }
 
 start() {
-    for p in "${PIDFILES[@]}"; do
+    for p in $(started_pidfiles); do
         if alive "$p"; then say "$p is already running (make prod-stop first)"; exit 1; fi
     done
     need_nginx
@@ -124,20 +184,27 @@ start() {
     tls_pair
     render_nginx
 
-    # PERF_SUBMIT_POOL=0 sends submissions to the page pool too (one pool, for
-    # comparison with bench/load.py; README "Load").
-    pools="web submit"
-    if [ "${PERF_SUBMIT_POOL:-1}" = 0 ]; then pools="web"; fi
-    for pool in $pools; do
-        PERF_POOL=$pool setsid nohup "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
-            >>"$VAR/log/gunicorn-$pool-start.log" 2>&1 </dev/null &
+    for pool in $POOLS; do
+        for k in $(seq "$WEB_NODES"); do
+            s="$(suffix "$k" "$WEB_NODES")"
+            PERF_POOL=$pool PERF_NODE="${s#-}" PERF_BIND="$(node_bind "$pool" "$k")" \
+                setsid nohup "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
+                >>"$VAR/log/gunicorn-$pool$s-start.log" 2>&1 </dev/null &
+        done
     done
-    setsid nohup "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
-        -n "lntsite-prod-$$@%h" >>"$VAR/log/celery-worker.log" 2>&1 </dev/null &
-    echo $! >"$VAR/run/celery-worker.pid"
+    # Each worker under its own node name, as if on its own machine.
+    for k in $(seq "$WORKERS"); do
+        s="$(suffix "$k" "$WORKERS")"
+        setsid nohup "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
+            -n "lntsite@node$k.%h" >>"$VAR/log/celery-worker$s.log" 2>&1 </dev/null &
+        echo $! >"$VAR/run/celery-worker$s.pid"
+    done
     setsid nohup "$BIN/celery" -A lntsite beat -l INFO -s "$VAR/run/celerybeat-schedule" \
         >>"$VAR/log/celery-beat.log" 2>&1 </dev/null &
     echo $! >"$VAR/run/celery-beat.pid"
+    # nginx last, once every gunicorn instance listens (it writes its pid file after
+    # binding): a member that refuses the first requests would be marked down.
+    for _ in $(seq 120); do all_alive gunicorn- && break; sleep 0.5; done
     setsid nohup sh -c "nginx -p '$VAR/nginx' -c '$VAR/nginx/nginx.conf' -g 'daemon off;' 2>&1 \
         | '$PY' deploy/redact.py '$VAR/log/nginx-error.log'" >/dev/null 2>&1 </dev/null &
 
@@ -147,16 +214,19 @@ try:
     print(urllib.request.urlopen(sys.argv[1], timeout=5).status)
 except Exception as exc:
     print(getattr(exc, "code", 0))' "http://127.0.0.1:$HTTP_PORT/api/db_default/v4/nts/fields")"
-        [ "$code" = 200 ] && break
+        [ "$code" = 200 ] && all_alive "" && break
         sleep 0.5
     done
-    if [ "$code" != 200 ]; then say "the stack did not answer (last status $code); see $VAR/log/"; exit 1; fi
+    if [ "$code" != 200 ] || ! all_alive ""; then
+        say "the stack did not answer (last status $code) or a process is missing; see $VAR/log/"
+        exit 1
+    fi
     say "up: http://127.0.0.1:$HTTP_PORT/ (submissions, API) and https://127.0.0.1:$HTTPS_PORT/"
     say "logs in $VAR/log/; stop with: make prod-stop"
 }
 
 stop() {
-    for p in "${PIDFILES[@]}"; do
+    for p in $(started_pidfiles); do
         [ -f "$VAR/run/$p.pid" ] || continue
         pid="$(cat "$VAR/run/$p.pid")"
         if kill -0 "$pid" 2>/dev/null; then
@@ -171,7 +241,7 @@ stop() {
 }
 
 status() {
-    for p in "${PIDFILES[@]}"; do
+    for p in $(started_pidfiles); do
         if alive "$p"; then echo "$p: running ($(cat "$VAR/run/$p.pid"))"; else echo "$p: stopped"; fi
     done
 }

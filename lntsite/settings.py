@@ -152,6 +152,49 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     _options.update({"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2})
     _options["keepalives_count"] = 2
 
+# A PostgreSQL streaming replica of DATABASE_URL (README "Scaling out"): page reads that
+# need not see the latest write go there (lntsite/replica.py decides which); writes,
+# Celery tasks, commands, the admin and logged-in users stay on the primary.  Unset:
+# one database, and the router and its middleware are not installed at all.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    if not DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL")
+    try:
+        _replica = dj_database_url.parse(
+            DATABASE_REPLICA_URL,
+            conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+            conn_health_checks=True,
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL is not a valid database URL: {exc}"
+        ) from None
+    if not _replica["ENGINE"].startswith("django.db.backends.postgresql"):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL")
+    _replica["OPTIONS"] = {
+        **DATABASES["default"]["OPTIONS"],
+        # A replica that does not answer quickly is skipped for the primary
+        # (lntsite/replica.py), so its connect wait is shorter than the primary's.
+        "connect_timeout": env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 1, minimum=1),
+    }
+    _replica["TEST"] = {"MIRROR": "default"}  # tests read what they wrote
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["lntsite.replica.ReplicaRouter"]
+    # Outside ServiceErrorMiddleware: a page whose replica read failed (503) is
+    # answered again from the primary.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("perf.middleware.ServiceErrorMiddleware"),
+        "lntsite.replica.ReplicaMiddleware",
+    )
+# Reads go to the primary while the replica is further behind than this (seconds)...
+PERF_REPLICA_MAX_LAG_SECONDS = env_int("PERF_REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
+# ... as checked by each web process at most this often (one query on the replica).
+PERF_REPLICA_CHECK_SECONDS = env_int("PERF_REPLICA_CHECK_SECONDS", 5, minimum=1)
+# A browser that wrote through the site (a triage form, a login) reads the primary
+# for this long after, so it sees its own write.
+PERF_REPLICA_STICKY_SECONDS = env_int("PERF_REPLICA_STICKY_SECONDS", 30, minimum=0)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -341,9 +384,7 @@ if PERF_DETECTION_QUEUED_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
     )
 # ... unless the broker says the queue is empty: then a queued run no worker started
 # within this grace was lost, and the sweep publishes it again (recovery < 60 s).
-PERF_DETECTION_QUEUED_GRACE_SECONDS = env_int(
-    "PERF_DETECTION_QUEUED_GRACE_SECONDS", 30, minimum=1
-)
+PERF_DETECTION_QUEUED_GRACE_SECONDS = env_int("PERF_DETECTION_QUEUED_GRACE_SECONDS", 30, minimum=1)
 # /health waits at most this long for the broker.
 PERF_HEALTH_BROKER_TIMEOUT_SECONDS = env_int("PERF_HEALTH_BROKER_TIMEOUT_SECONDS", 2, minimum=1)
 # A lost message never loses a detection: this sweep re-enqueues pending runs that are

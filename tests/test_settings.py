@@ -10,10 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
+def load_settings(code: str = "import lntsite.settings", **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
     return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-c", "import lntsite.settings"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, "PERF_VAR_DIR": str(ROOT / "var" / "test"), **env},
         capture_output=True,
@@ -35,6 +35,11 @@ def test_the_defaults_need_no_environment():
         ({"PERF_MAX_SUBMISSION_BYTES": "0"}, "PERF_MAX_SUBMISSION_BYTES must be >= 1"),
         ({"DATABASE_URL": "nosuch://x"}, "DATABASE_URL"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"DATABASE_REPLICA_URL": "postgres://h/db"}, "needs DATABASE_URL on PostgreSQL"),
+        (
+            {"DATABASE_URL": "postgres://h/db", "DATABASE_REPLICA_URL": "sqlite:///x"},
+            "DATABASE_REPLICA_URL must be a postgres:// URL",
+        ),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
@@ -42,6 +47,18 @@ def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr
+
+
+def test_a_replica_url_installs_the_router_and_its_middleware():
+    result = load_settings(
+        "from lntsite import settings as s; print(s.DATABASE_ROUTERS, "
+        "s.DATABASES['replica']['PORT'], s.DATABASES['replica']['OPTIONS']['connect_timeout'],"
+        " s.MIDDLEWARE.index('lntsite.replica.ReplicaMiddleware')"
+        " < s.MIDDLEWARE.index('perf.middleware.ServiceErrorMiddleware'))",
+        DATABASE_URL="postgres://u@127.0.0.1:5432/db",
+        DATABASE_REPLICA_URL="postgres://u@127.0.0.1:5433/db",
+    )
+    assert result.stdout.split() == ["['lntsite.replica.ReplicaRouter']", "5433", "1", "True"]
 
 
 def test_production_settings_pass_the_deploy_check():
