@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import sqlite3
 import sys
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=1000)
     parser.add_argument("--chunk", type=int, default=500, help="runs per transaction")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     bench_database()
     from perf.services.lnt_import import lnt_db_import
     from perf.services.lnt_source import lnt_source_open
@@ -146,6 +148,11 @@ def main() -> None:
         opened.close()
     assert summary.samples == values, (summary.samples, values)
     bare, real = copy_seconds()
+    load_after = os.getloadavg()[0]
+    print(
+        f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after; "
+        f"{os.cpu_count()} cores"
+    )
     print(
         f"{summary.runs} runs, {summary.tests} tests, {values} sample values imported in "
         f"{seconds:.2f}s: {values / seconds:,.0f} values/s"

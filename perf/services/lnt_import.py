@@ -24,6 +24,7 @@ same row, still in LNT's regression) and never withdraws an imported change.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import zlib
@@ -31,6 +32,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +67,17 @@ from .ingest import (
     POSITION_GAP,
     SAMPLE_COLUMNS,
     SPLIT_SEPARATOR,
+    copy_lines,
     insert_rows,
     order_get_or_create,
     order_key,
     order_sort_key,
+    point_line,
     point_row,
+    sample_text,
     samples_json,
 )
-from .lnt_source import LntFieldChange, LntRun, LntSample, LntSource, LntSuite
+from .lnt_source import LntFieldChange, LntRun, LntSource, LntSuite
 from .suites import suite_save, suite_schema
 
 log = logging.getLogger(__name__)
@@ -500,29 +506,27 @@ class _Importer:
                 )
             )
         created = _create_keeping_ids(Run, new)
-        runs = {lnt_id: run for lnt_id, run in new}
-        local_run = dict(created)
-        samples = [s for s in self.source.samples(self.lnt, first, last) if s.run_id in local_run]
-        self._store_samples(samples, runs, local_run)
+        local_run = {
+            lnt_id: (run.pk, run.machine_id, run.order_id, run.position) for lnt_id, run in new
+        }
+        with _gc_paused():
+            self._store_samples(self.source.sample_rows(self.lnt, first, last), local_run)
         self._record("run", created)
         self.summary.runs += len(created)
 
     def _store_samples(
-        self, samples: list[LntSample], runs: dict[int, Run], local_run: dict[int, int]
+        self, rows: Iterable[tuple[Any, ...]], local_run: dict[int, tuple[int, int, int, int]]
     ) -> None:
+        """Write the ``Sample`` and ``Point`` rows of LNT's sample ``rows`` (run, test,
+        profile, one value per field; ordered by run, test, ID) of the runs in
+        ``local_run`` (LNT run id -> local run id, machine, order, position).
+
+        Three passes over the chunk: the first groups LNT's rows per (run, test) and
+        types the values, so that the series can be found or made; the second and
+        third are generators that build the sample and point lines while their COPY
+        sends them, so PostgreSQL stores one part while Python builds the next.
+        """
         fields_ = self.lnt.fields
-        # (run, test) -> per field, the values of its sample rows in LNT's row order.
-        grouped: dict[tuple[int, int], list[list[Any]]] = {}
-        profiles: dict[tuple[int, int], int] = {}
-        for s in samples:
-            if s.test_id not in self.tests:
-                continue
-            cells = grouped.setdefault((s.run_id, s.test_id), [[] for _ in fields_])
-            for k, value in enumerate(s.values):
-                if value is not None:
-                    cells[k].append(value)
-            if s.profile_id is not None:
-                profiles[(s.run_id, s.test_id)] = s.profile_id
         metric_of = [self.metrics[f.lnt_id] for f in fields_]
         names = {m.name for m in metric_of}
         status_of = [
@@ -537,59 +541,132 @@ class _Importer:
             for mm in metric_of
         ]
         hash_index = next((k for k, m in enumerate(metric_of) if m.name == "hash"), None)
-        keys = {
-            (runs[run].machine_id, self.tests[test], metric_of[k].id)
-            for (run, test), cells in grouped.items()
-            for k, values in enumerate(cells)
-            if values
-        }
-        series = self._series(keys)
-        sample_rows: list[tuple[Any, ...]] = []
-        point_rows: list[tuple[Any, ...]] = []
+        metric_ids = [m.id for m in metric_of]
+        types = [m.type for m in metric_of]
+        convert = [_CONVERTERS[t] for t in types]
+        real = [t == Metric.REAL for t in types]
+        width = len(fields_)
+        tests = self.tests
+        # Per run: its key and, per test, the typed values of each field in LNT's row
+        # order (None: no sample).
+        Columns = list[tuple[Any, ...] | None]
+        by_run: dict[int, tuple[tuple[int, int, int, int], list[tuple[int, Columns]]]] = {}
+        keys: set[tuple[int, int, int]] = set()
+        profiles: dict[tuple[int, int], int] = {}
         count = 0
-        # Read once per run: a foreign key's ``_id`` goes through a descriptor each time.
-        run_keys = {lnt: (r.machine_id, r.order_id, r.position) for lnt, r in runs.items()}
-        for (run, test), cells in grouped.items():
-            machine_id, order_id, position = run_keys[run]
-            run_id, test_id = local_run[run], self.tests[test]
-            binary = cells[hash_index][0] if hash_index is not None and cells[hash_index] else None
-            for k, values in enumerate(cells):
+        for (run, test), same in groupby(rows, key=itemgetter(0, 1)):
+            run_key = local_run.get(run)
+            test_id = tests.get(test)
+            if run_key is None or test_id is None:
+                continue
+            block = list(same)
+            columns: Columns = [None] * width
+            for k in range(width):
+                values = [r[3 + k] for r in block if r[3 + k] is not None]
                 if not values:
                     continue
-                metric = metric_of[k]
-                typed = _typed(metric.type, values)
-                if metric.type == Metric.REAL and not all(map(math.isfinite, typed)):
+                typed = tuple(map(convert[k], values))
+                if real[k] and not all(map(math.isfinite, typed)):
                     # JSON (and so jsonb) has no NaN or infinity; ingest refuses them too.
                     self.summary.warnings.append(
-                        f"{self.lnt.name} run {run} test {test}: non-finite {metric.name} "
-                        "samples skipped"
+                        f"{self.lnt.name} run {run} test {test}: non-finite "
+                        f"{metric_of[k].name} samples skipped"
                     )
-                    typed = [v for v in typed if math.isfinite(v)]
+                    typed = tuple(v for v in typed if math.isfinite(v))
                     if not typed:
                         continue
-                series_id = series[(machine_id, test_id, metric.id)]
+                columns[k] = typed
                 count += len(typed)
-                sample_rows.append((run_id, series_id, samples_json(metric.type, typed)))
-                status = status_of[k]
-                point_rows.append(
-                    point_row(
-                        run_id,
-                        series_id,
-                        order_id,
-                        position,
-                        metric.type,
-                        typed,
-                        cells[status] if status is not None and cells[status] else None,
-                        binary,
-                    )
+                keys.add((run_key[1], test_id, metric_ids[k]))
+            if run not in by_run:
+                by_run[run] = (run_key, [])
+            by_run[run][1].append((test_id, columns))
+            profile = next((r[2] for r in reversed(block) if r[2] is not None), None)
+            if profile is not None:
+                profiles[(run, test)] = profile
+        found = self._series(keys)
+        field_of = {metric_id: k for k, metric_id in enumerate(metric_ids)}
+        # (machine, test) -> the series of each field (None where it has no samples).
+        series: dict[tuple[int, int], list[int | None]] = {}
+        for (machine_id, test_id, metric_id), series_id in found.items():
+            if metric_id in field_of:
+                series.setdefault((machine_id, test_id), [None] * width)[field_of[metric_id]] = (
+                    series_id
                 )
-        insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
-        insert_rows(Point, POINT_COLUMNS, point_rows)
+
+        def cells(
+            run_key: tuple[int, int, int, int], tests_: list[tuple[int, Columns]]
+        ) -> Iterator[tuple[int, int, tuple[Any, ...], Any, Any]]:
+            """(series, field index, values, statuses, binary hash) of one run."""
+            machine_id = run_key[1]
+            for test_id, columns in tests_:
+                ids = series[(machine_id, test_id)]
+                binary = columns[hash_index] if hash_index is not None else None
+                for k, values in enumerate(columns):
+                    if values is not None:
+                        status = status_of[k]
+                        yield (
+                            ids[k],  # type: ignore[misc] # found or made by _series
+                            k,
+                            values,
+                            columns[status] if status is not None else None,
+                            binary[0] if binary else None,
+                        )
+
+        # One text per run: the COPY reads whole runs (see ingest.copy_lines).
+        def sample_lines() -> Iterator[str]:
+            for run_key, tests_ in by_run.values():
+                head = f"{run_key[0]}\t"
+                yield "".join(
+                    [
+                        f"{head}{series_id}\t{sample_text(types[k], values)}\n"
+                        for series_id, k, values, _, _ in cells(run_key, tests_)
+                    ]
+                )
+
+        def point_lines() -> Iterator[str]:
+            for run_key, tests_ in by_run.values():
+                run_id, _, order_id, position = run_key
+                yield "".join(
+                    [
+                        point_line(
+                            run_id,
+                            series_id,
+                            order_id,
+                            position,
+                            types[k],
+                            values,
+                            statuses,
+                            binary,
+                        )
+                        for series_id, k, values, statuses, binary in cells(run_key, tests_)
+                    ]
+                )
+
+        if connection.vendor == "postgresql":
+            copy_lines(Sample, SAMPLE_COLUMNS, sample_lines())
+            copy_lines(Point, POINT_COLUMNS, point_lines())
+        else:
+            flat = [
+                (run_key, cell)
+                for run_key, tests_ in by_run.values()
+                for cell in cells(run_key, tests_)
+            ]
+            insert_rows(
+                Sample,
+                SAMPLE_COLUMNS,
+                [(r[0], c[0], samples_json(types[c[1]], c[2])) for r, c in flat],
+            )
+            insert_rows(
+                Point,
+                POINT_COLUMNS,
+                [point_row(r[0], c[0], r[2], r[3], types[c[1]], c[2], c[3], c[4]) for r, c in flat],
+            )
         # The per-run geometric means LNT's mean= graphs read, as ingest writes them.
-        run_geomeans_refresh(sorted(set(local_run.values())))
+        run_geomeans_refresh(sorted({run_id for run_id, *_ in local_run.values()}))
         self.summary.samples += count
         if profiles:
-            self._store_profiles(profiles, local_run)
+            self._store_profiles(profiles, {lnt: key[0] for lnt, key in local_run.items()})
 
     def _series(self, keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
         machines = {m for m, _, _ in keys}
@@ -839,12 +916,26 @@ class _Importer:
             self.summary.baselines += 1
 
 
-def _typed(metric_type: str, values: list[Any]) -> list[Any]:
-    if metric_type == Metric.HASH:
-        return [str(v) for v in values]
-    if metric_type == Metric.STATUS:
-        return [int(v) for v in values]
-    return [float(v) for v in values]
+# How LNT's stored values become the samples of each metric type.
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    Metric.REAL: float,
+    Metric.STATUS: int,
+    Metric.HASH: str,
+}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while a chunk's rows are built: they are
+    hundreds of thousands of small tuples and lists, none in a cycle, and each
+    collection would walk them all again (docs/performance.md has the figure)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _create_keeping_ids(
