@@ -132,10 +132,19 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=50)
     parser.add_argument("--tests", type=int, default=1000)
     parser.add_argument("--chunk", type=int, default=500, help="runs per transaction")
+    parser.add_argument(
+        "--keep-indexes",
+        action="store_true",
+        help="never rebuild the hot tables' indexes (as into a big site): their cost alone",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     bench_database()
+    from perf.services import lnt_import
     from perf.services.lnt_import import lnt_db_import
+
+    if args.keep_indexes:
+        lnt_import.REBUILD_MAX_RATIO = 0
     from perf.services.lnt_source import lnt_source_open
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -553,7 +553,7 @@ class _Importer:
         by_run: dict[int, tuple[tuple[int, int, int, int], list[tuple[int, Columns]]]] = {}
         keys: set[tuple[int, int, int]] = set()
         profiles: dict[tuple[int, int], int] = {}
-        count = 0
+        count = cell_count = 0  # sample values; rows of each table
         for (run, test), same in groupby(rows, key=itemgetter(0, 1)):
             run_key = local_run.get(run)
             test_id = tests.get(test)
@@ -577,6 +577,7 @@ class _Importer:
                         continue
                 columns[k] = typed
                 count += len(typed)
+                cell_count += 1
                 keys.add((run_key[1], test_id, metric_ids[k]))
             if run not in by_run:
                 by_run[run] = (run_key, [])
@@ -644,8 +645,9 @@ class _Importer:
                 )
 
         if connection.vendor == "postgresql":
-            copy_lines(Sample, SAMPLE_COLUMNS, sample_lines())
-            copy_lines(Point, POINT_COLUMNS, point_lines())
+            with _secondary_indexes_rebuilt([Sample, Point], new_rows=len(keys) and cell_count):
+                copy_lines(Sample, SAMPLE_COLUMNS, sample_lines())
+                copy_lines(Point, POINT_COLUMNS, point_lines())
         else:
             flat = [
                 (run_key, cell)
@@ -936,6 +938,71 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# A secondary index is rebuilt rather than kept up to date while a chunk's rows go in
+# when the table holds at most this many times the chunk's rows: inserting into the
+# (series, position) index costs ~10 us a row (its entries land all over it), building
+# it afresh ~1 us a row of the whole table (docs/performance.md, "import_lnt_db").
+REBUILD_MAX_RATIO = 3
+
+
+@contextmanager
+def _secondary_indexes_rebuilt(
+    model_list: list[type[models.Model]], *, new_rows: int
+) -> Iterator[None]:
+    """Drop the secondary indexes (neither primary key nor unique) of ``model_list``'s
+    tables for the block, and build them again after it, when the tables are small
+    next to the ``new_rows`` about to go in (PostgreSQL; a no-op elsewhere).
+
+    Safe because it happens inside the caller's transaction: the drop, the rows and
+    the rebuild commit together or not at all, and no other session ever sees a table
+    without its index (it waits on the lock until the chunk commits: the price of a
+    bulk import into an empty or small site).  Uniqueness is never relaxed.
+    """
+    if connection.vendor != "postgresql" or not new_rows or REBUILD_MAX_RATIO <= 0:
+        yield
+        return
+    assert connection.in_atomic_block, "the indexes must come back in the same transaction"
+    limit = REBUILD_MAX_RATIO * new_rows
+    restore: list[str] = []  # what puts each one back
+    with connection.cursor() as cursor:
+        for model in model_list:
+            table = model._meta.db_table
+            # Counted up to the limit only: bounded whatever the table's size.
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {connection.ops.quote_name(table)} "  # noqa: S608 - a model's table
+                "LIMIT %s) AS head",
+                [limit + 1],
+            )
+            if cursor.fetchone()[0] > limit:
+                continue
+            quoted = connection.ops.quote_name(table)
+            # Unique constraints (not the primary key): dropped and added back, which
+            # checks every row of the table again before the chunk can commit.
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'u'",
+                [table],
+            )
+            for name, definition in cursor.fetchall():
+                name = connection.ops.quote_name(name)
+                cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
+                restore.append(f"ALTER TABLE {quoted} ADD CONSTRAINT {name} {definition}")
+            # Plain indexes (those no constraint owns).
+            cursor.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary",
+                [table],
+            )
+            for name, definition in cursor.fetchall():
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                restore.append(definition)
+    yield
+    with connection.cursor() as cursor:
+        for statement in restore:
+            cursor.execute(statement)
 
 
 def _create_keeping_ids(
