@@ -999,6 +999,8 @@ def _secondary_indexes_rebuilt(
             for name, definition in cursor.fetchall():
                 cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
                 restore.append(definition)
+    # No ``finally``: when the block fails, the rollback of the caller's transaction
+    # is what brings them back (a statement here would fail in the aborted transaction).
     yield
     with connection.cursor() as cursor:
         for statement in restore:
