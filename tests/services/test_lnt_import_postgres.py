@@ -164,3 +164,21 @@ def test_a_table_much_bigger_than_the_chunk_keeps_its_indexes_updated_row_by_row
             pass
 
     assert not [q for q in queries if "DROP" in q["sql"] or "CREATE" in q["sql"]]
+
+
+def test_the_connection_has_its_own_settings_again_after_an_import():
+    from tests.services.test_lnt_import import import_corpus
+
+    def settings():
+        with connection.cursor() as cursor:
+            found = {}
+            for name in lnt_import.BULK_SETTINGS:
+                cursor.execute(f"SHOW {name}")
+                found[name] = cursor.fetchone()[0]
+            return found
+
+    before = settings()
+    assert before["synchronous_commit"] == "on"  # so that a leak would show
+    import_corpus()
+
+    assert settings() == before
