@@ -10,6 +10,8 @@ task; this module never imports tasks); if the broker cannot take it, the run st
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import time
@@ -694,8 +696,17 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
     faster than binding the values of a big INSERT; same rows, same transaction)."""
     if not rows:
         return
-    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        copy_lines(model, columns, map(copy_line, rows))
+    # csv writes None and "" alike (an empty field, which COPY reads as NULL): rows
+    # holding an empty string take the INSERT path below.  (csv's C writer formats a
+    # row in about 2/3 of the time ``copy_line`` takes: it stays for submissions.)
+    if (
+        connection.vendor == "postgresql"
+        and len(rows) >= COPY_MIN_ROWS
+        and not any("" in row for row in rows)
+    ):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        copy_lines(model, columns, [buffer.getvalue()], csv_format=True)
         return
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
@@ -731,38 +742,41 @@ def copy_line(row: Sequence[Any]) -> str:
 class _LineReader:
     """A read-only file over an iterator of COPY lines, for ``copy_expert``: each
     ``read`` pulls lines only as the connection asks for them, so a generator that
-    builds the rows runs while PostgreSQL works on the lines already sent."""
+    builds the rows runs while PostgreSQL works on the lines already sent.
+
+    A read returns whole lines, at least ``size`` characters of them unless the lines
+    run out (psycopg2 sends what it is given; nothing is cut or copied twice)."""
 
     def __init__(self, lines: Iterable[str]) -> None:
         self.lines = iter(lines)
-        self.rest = ""
 
     def read(self, size: int = -1) -> str:
-        parts, length = [self.rest], len(self.rest)
-        if size < 0 or length < size:
-            for line in self.lines:
-                parts.append(line)
-                length += len(line)
-                if length >= size >= 0:
-                    break
-        text = "".join(parts)
-        if 0 <= size < len(text):
-            text, self.rest = text[:size], text[size:]
-        else:
-            self.rest = ""
-        return text
+        parts, length = [], 0
+        for line in self.lines:
+            parts.append(line)
+            length += len(line)
+            if length >= size >= 0:
+                break
+        return "".join(parts)
 
 
 COPY_READ_SIZE = 1 << 18  # characters handed to the connection per read
 
 
-def copy_lines(model: type[models.Model], columns: list[str], lines: Iterable[str]) -> None:
-    """COPY lines of text format (``copy_line``) into ``model``'s table, in the current
-    transaction (PostgreSQL only).  ``lines`` may be a generator: it is consumed as the
-    rows are sent, so building them overlaps with the server storing them."""
+def copy_lines(
+    model: type[models.Model],
+    columns: list[str],
+    lines: Iterable[str],
+    *,
+    csv_format: bool = False,
+) -> None:
+    """COPY lines of text format (``copy_line``; CSV with ``csv_format``) into
+    ``model``'s table, in the current transaction (PostgreSQL only).  ``lines`` may be
+    a generator: it is consumed as the rows are sent, so building them overlaps with
+    the server storing them."""
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    sql = f"COPY {table} ({cols}) FROM STDIN"
+    sql = f"COPY {table} ({cols}) FROM STDIN" + (" WITH (FORMAT csv)" if csv_format else "")
     started = time.monotonic()
     with connection.cursor() as cursor:
         # The raw cursor: Django's has no COPY.

@@ -62,11 +62,12 @@ def test_rows_come_back_unchanged_whatever_their_number_and_content(empty_hash):
 
 
 @pytest.mark.parametrize("size", [1, 5, 64, -1])
-def test_the_line_reader_hands_over_every_line_in_pieces_no_longer_than_asked(size):
+def test_the_line_reader_hands_over_every_line_whole_and_as_much_as_asked(size):
     lines = [f"{i}\t{'x' * (i % 7)}\n" for i in range(50)]
     reader = ingest._LineReader(iter(lines))
     pieces = []
     while piece := reader.read(size):
         pieces.append(piece)
     assert "".join(pieces) == "".join(lines)
-    assert size < 0 or all(len(p) <= size for p in pieces)
+    assert all(p.endswith("\n") for p in pieces)
+    assert size < 0 or all(len(p) >= size for p in pieces[:-1])
