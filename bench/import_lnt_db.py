@@ -7,7 +7,7 @@ runs and ``NT_Sample`` rows with execution/compile time, status and hash columns
 imports it with the real service into a fresh database, and prints the figures.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_bench \
-        .venv/bin/python bench/import_lnt_db.py --machines 2 --orders 25 [--keep-indexes]
+        .venv/bin/python bench/import_lnt_db.py --machines 2 --orders 25 [--keep-indexes] [--gc]
 
 It prints the load average, values/s, the ratios to the bare COPY, and the CPU seconds
 of Python and of the PostgreSQL backend (from /proc): on a shared machine wall time
@@ -19,6 +19,7 @@ Seeded: the same arguments build the same database.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import random
@@ -145,6 +146,11 @@ def main() -> None:
         action="store_true",
         help="never rebuild the hot tables' indexes (as into a big site): their cost alone",
     )
+    parser.add_argument(
+        "--gc",
+        action="store_true",
+        help="leave the garbage collector on while rows are built: its cost alone",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     bench_database()
@@ -153,6 +159,8 @@ def main() -> None:
 
     if args.keep_indexes:
         lnt_import.REBUILD_MAX_RATIO = 0
+    if args.gc:
+        lnt_import._gc_paused = contextlib.nullcontext  # type: ignore[assignment]
     from perf.services.lnt_source import lnt_source_open
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,10 +11,14 @@ is free here (so LNT's links open the same run, machine, order or regression); o
 it gets a new id and the old-link views redirect through the map.  After each phase the
 id sequences are moved past every id used, so later native ids never take an LNT id.
 
-Samples are written as ingest writes them (``ingest.point_row``, ``ingest.insert_rows``):
-one ``Sample`` row per (run, series) holding the run's samples in LNT's sample-row order,
-and its ``Point`` aggregate.  Memory is bounded by one chunk of runs plus per-suite maps
-of machines, orders and tests (never by the number of samples).
+Samples are written as ingest writes them: one ``Sample`` row per (run, series) holding
+the run's samples in LNT's sample-row order, and its ``Point`` aggregate
+(``ingest.point_row``).  On PostgreSQL the rows go in as COPY text lines built by
+``ingest.point_line`` and ``ingest.sample_text`` while ``ingest.copy_lines`` sends them,
+and into an empty or small site a chunk rebuilds the hot tables' indexes rather than
+updating them row by row (``_secondary_indexes_rebuilt``; docs/performance.md has the
+figures).  Memory is bounded by one chunk of runs plus per-suite maps of machines,
+orders, tests and series (never by the number of samples).
 
 Field changes that came from LNT keep ``method="lnt"`` (``FieldChange.IMPORTED``) and
 their LNT regression; lntsite's detection, run afterwards per machine, updates a change
