@@ -666,7 +666,7 @@ class _Importer:
                 )
 
         if connection.vendor == "postgresql":
-            with _secondary_indexes_rebuilt([Sample, Point], new_rows=len(keys) and cell_count):
+            with _secondary_indexes_rebuilt([Sample, Point], new_rows=cell_count):
                 copy_lines(Sample, SAMPLE_COLUMNS, sample_lines())
                 copy_lines(Point, POINT_COLUMNS, point_lines())
         else:
