@@ -44,6 +44,7 @@ from typing import Any
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
+from ..analysis.summary import STATUS_FAIL as FAIL
 from ..analysis.summary import status_metric_name
 from ..formats import FormatError, MetricSpec, SuiteSchema, parse_suite_schema
 from ..models import (
@@ -67,6 +68,7 @@ from ..models import (
 )
 from .geomeans import run_geomeans_refresh
 from .ingest import (
+    COPY_ESCAPES,
     POINT_COLUMNS,
     POSITION_GAP,
     SAMPLE_COLUMNS,
@@ -635,35 +637,69 @@ class _Importer:
                             binary[0] if binary else None,
                         )
 
-        # One text per run: the COPY reads whole runs (see ingest.copy_lines).
+        # One text per run: the COPY reads whole runs (see ingest.copy_lines).  The
+        # loops are cells() unrolled, with the one-sample Real cell (most of them)
+        # written in place: per cell, no tuple and no call (docs/performance.md).
+        fields_range = range(width)
+        plain = [t == Metric.REAL or t == Metric.STATUS for t in types]
+
         def sample_lines() -> Iterator[str]:
-            for run_key, tests_ in by_run.values():
-                head = f"{run_key[0]}\t"
-                yield "".join(
-                    [
-                        f"{head}{series_id}\t{sample_text(types[k], values)}\n"
-                        for series_id, k, values, _, _ in cells(run_key, tests_)
-                    ]
-                )
+            for (run_id, machine_id, _, _), tests_ in by_run.values():
+                lines: list[str] = []
+                add = lines.append
+                for test_id, columns in tests_:
+                    ids = series[(machine_id, test_id)]
+                    for k in fields_range:
+                        values = columns[k]
+                        if values is None:
+                            continue
+                        if plain[k] and len(values) == 1:
+                            add(f"{run_id}\t{ids[k]}\t[{values[0]!r}]\n")
+                        else:
+                            add(f"{run_id}\t{ids[k]}\t{sample_text(types[k], values)}\n")
+                yield "".join(lines)
 
         def point_lines() -> Iterator[str]:
             for run_key, tests_ in by_run.values():
-                run_id, _, order_id, position = run_key
-                yield "".join(
-                    [
-                        point_line(
-                            run_id,
-                            series_id,
-                            order_id,
-                            position,
-                            types[k],
-                            values,
-                            statuses,
-                            binary,
-                        )
-                        for series_id, k, values, statuses, binary in cells(run_key, tests_)
-                    ]
-                )
+                run_id, machine_id, order_id, position = run_key
+                head = f"{run_id}\t"
+                tail = f"\t{order_id}\t{position}\t1\t1\t"
+                lines: list[str] = []
+                add = lines.append
+                for test_id, columns in tests_:
+                    ids = series[(machine_id, test_id)]
+                    binary = columns[hash_index] if hash_index is not None else None
+                    hash_text = (
+                        str(binary[0])[:256].translate(COPY_ESCAPES)
+                        if binary and binary[0]
+                        else "\\N"
+                    )
+                    for k in fields_range:
+                        values = columns[k]
+                        if values is None:
+                            continue
+                        status = status_of[k]
+                        statuses = columns[status] if status is not None else None
+                        if real[k] and len(values) == 1 and not (statuses and FAIL in statuses):
+                            # point_line's one valid Real sample (statuses are ints here).
+                            v = repr(values[0])
+                            add(
+                                f"{head}{ids[k]}{tail}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{hash_text}\n"
+                            )
+                        else:
+                            add(
+                                point_line(
+                                    run_id,
+                                    ids[k],  # type: ignore[arg-type] # found or made above
+                                    order_id,
+                                    position,
+                                    types[k],
+                                    values,
+                                    statuses,
+                                    binary[0] if binary else None,
+                                )
+                            )
+                yield "".join(lines)
 
         if connection.vendor == "postgresql":
             with _secondary_indexes_rebuilt([Sample, Point], new_rows=cell_count):
