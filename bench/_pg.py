@@ -125,6 +125,22 @@ def bare_copy_seconds(run_ids: Sequence[int] | None = None) -> float:
         return time.perf_counter() - started
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds the PostgreSQL backend serving Django's connection has used so far
+    (user + system, from /proc; None where there is no /proc or the server is not on
+    this host).  Unlike wall time, it hardly moves when other jobs load the machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def report_json(revision: int, tests: list[dict[str, Any]]) -> str:
     """A v2 nts report of machine ``bench-box`` at ``revision`` with these tests."""
     import json

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -599,7 +599,11 @@ def point_row(
     value = mean = minimum = maximum = stdev = None
     failed = False
     point_hash = None
-    if metric_type == Metric.REAL and len(values) == 1 and not statuses:
+    if (
+        metric_type == Metric.REAL
+        and len(values) == 1
+        and (not statuses or STATUS_FAIL not in [int(s) for s in statuses])
+    ):
         # One valid sample (most tests): what ``summarize`` returns, without building it.
         value = mean = minimum = maximum = float(values[0])
         if binary_hash:
@@ -635,6 +639,55 @@ def point_row(
     )
 
 
+def sample_text(metric_type: str, values: Sequence[Any]) -> str:
+    """``samples_json`` as a field of COPY's text format; a single Real or Status
+    sample, and a single plain hash (printable ASCII, no quote or backslash), are
+    written directly."""
+    if len(values) == 1:
+        if metric_type != Metric.HASH:
+            return f"[{values[0]!r}]"
+        value = values[0]
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return f'["{value}"]'
+    text = samples_json(metric_type, values)
+    return text.translate(COPY_ESCAPES) if metric_type == Metric.HASH else text
+
+
+def point_line(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    statuses: Sequence[Any] | None,
+    binary_hash: Any,
+) -> str:
+    """``copy_line(point_row(...))``: the ``Point`` row as a line of COPY's text
+    format.  A single sample (most cells of an LNT database) is written directly, with
+    no tuple and no summary; the rest goes through ``point_row``."""
+    if len(values) == 1:
+        # POINT_COLUMNS: run, series, order, position, count, valid_count, then value,
+        # mean, minimum, maximum, stdev, failed, hash.
+        head = f"{run_id}\t{series_id}\t{order_id}\t{position}\t1\t1\t"
+        if metric_type == Metric.REAL and (
+            not statuses or STATUS_FAIL not in [int(s) for s in statuses]
+        ):
+            v = repr(float(values[0]))
+            h = str(binary_hash)[:256].translate(COPY_ESCAPES) if binary_hash else "\\N"
+            return f"{head}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{h}\n"
+        if metric_type == Metric.STATUS:
+            status = int(values[0])
+            v = repr(float(status))
+            return f"{head}{v}\t\\N\t{v}\t{v}\t\\N\t{status == STATUS_FAIL}\t\\N\n"
+        if metric_type == Metric.HASH:
+            h = str(values[0])[:256].translate(COPY_ESCAPES)
+            return f"{head}\\N\t\\N\t\\N\t\\N\t\\N\tFalse\t{h}\n"
+    return copy_line(
+        point_row(run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash)
+    )
+
+
 def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Multi-row INSERT of plain tuples: what bulk_create does, without building model
     instances (most of its cost on a 10,000-row run).  One statement per chunk, and a
@@ -643,10 +696,9 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
     faster than binding the values of a big INSERT; same rows, same transaction)."""
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     # csv writes None and "" alike (an empty field, which COPY reads as NULL): rows
-    # holding an empty string take the INSERT path below.
+    # holding an empty string take the INSERT path below.  (csv's C writer formats a
+    # row in about 2/3 of the time ``copy_line`` takes: it stays for submissions.)
     if (
         connection.vendor == "postgresql"
         and len(rows) >= COPY_MIN_ROWS
@@ -654,14 +706,10 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
     ):
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(rows)
-        buffer.seek(0)
-        sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)"
-        started = time.monotonic()
-        with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(sql, buffer)  # the raw cursor: Django's has no COPY
-        if connection.queries_logged:  # counted like any statement (query-count tests)
-            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+        copy_lines(model, columns, [buffer.getvalue()], csv_format=True)
         return
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     limit = connection.features.max_query_params or 1_000_000
     per_chunk = max(1, min(20_000, limit // len(columns)))
@@ -672,6 +720,69 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
                 f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(chunk)),  # noqa: S608 - identifiers quoted, values bound
                 [v for row in chunk for v in row],
             )
+
+
+# COPY's text format: a field is escaped with backslashes, NULL is \N (so, unlike CSV,
+# an empty string and NULL stay apart).
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_line(row: Sequence[Any]) -> str:
+    """One row as a line of COPY's text format.  Floats are written with ``repr`` (so
+    they come back bit for bit), booleans as True/False, None as NULL."""
+    return (
+        "\t".join(
+            "\\N" if v is None else v.translate(COPY_ESCAPES) if isinstance(v, str) else str(v)
+            for v in row
+        )
+        + "\n"
+    )
+
+
+class _LineReader:
+    """A read-only file over an iterator of COPY lines, for ``copy_expert``: each
+    ``read`` pulls lines only as the connection asks for them, so a generator that
+    builds the rows runs while PostgreSQL works on the lines already sent.
+
+    A read returns whole lines, at least ``size`` characters of them unless the lines
+    run out (psycopg2 sends what it is given; nothing is cut or copied twice)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = iter(lines)
+
+    def read(self, size: int = -1) -> str:
+        parts, length = [], 0
+        for line in self.lines:
+            parts.append(line)
+            length += len(line)
+            if length >= size >= 0:
+                break
+        return "".join(parts)
+
+
+COPY_READ_SIZE = 1 << 18  # characters handed to the connection per read
+
+
+def copy_lines(
+    model: type[models.Model],
+    columns: list[str],
+    lines: Iterable[str],
+    *,
+    csv_format: bool = False,
+) -> None:
+    """COPY lines of text format (``copy_line``; CSV with ``csv_format``) into
+    ``model``'s table, in the current transaction (PostgreSQL only).  ``lines`` may be
+    a generator: it is consumed as the rows are sent, so building them overlaps with
+    the server storing them."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    sql = f"COPY {table} ({cols}) FROM STDIN" + (" WITH (FORMAT csv)" if csv_format else "")
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        # The raw cursor: Django's has no COPY.
+        cursor.cursor.copy_expert(sql, _LineReader(lines), size=COPY_READ_SIZE)
+    if connection.queries_logged:  # counted like any statement (query-count tests)
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def _series_ids(machine: Machine, test_ids: set[int]) -> dict[tuple[int, int], int]:

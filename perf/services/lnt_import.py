@@ -11,10 +11,14 @@ is free here (so LNT's links open the same run, machine, order or regression); o
 it gets a new id and the old-link views redirect through the map.  After each phase the
 id sequences are moved past every id used, so later native ids never take an LNT id.
 
-Samples are written as ingest writes them (``ingest.point_row``, ``ingest.insert_rows``):
-one ``Sample`` row per (run, series) holding the run's samples in LNT's sample-row order,
-and its ``Point`` aggregate.  Memory is bounded by one chunk of runs plus per-suite maps
-of machines, orders and tests (never by the number of samples).
+Samples are written as ingest writes them: one ``Sample`` row per (run, series) holding
+the run's samples in LNT's sample-row order, and its ``Point`` aggregate
+(``ingest.point_row``).  On PostgreSQL the rows go in as COPY text lines built by
+``ingest.point_line`` and ``ingest.sample_text`` while ``ingest.copy_lines`` sends them,
+and into an empty or small site a chunk rebuilds the hot tables' indexes rather than
+updating them row by row (``_secondary_indexes_rebuilt``; docs/performance.md has the
+figures).  Memory is bounded by one chunk of runs plus per-suite maps of machines,
+orders, tests and series (never by the number of samples).
 
 Field changes that came from LNT keep ``method="lnt"`` (``FieldChange.IMPORTED``) and
 their LNT regression; lntsite's detection, run afterwards per machine, updates a change
@@ -24,6 +28,7 @@ same row, still in LNT's regression) and never withdraws an imported change.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import zlib
@@ -31,12 +36,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
+from ..analysis.summary import STATUS_FAIL as FAIL
 from ..analysis.summary import status_metric_name
 from ..formats import FormatError, MetricSpec, SuiteSchema, parse_suite_schema
 from ..models import (
@@ -60,18 +68,22 @@ from ..models import (
 )
 from .geomeans import run_geomeans_refresh
 from .ingest import (
+    COPY_ESCAPES,
     POINT_COLUMNS,
     POSITION_GAP,
     SAMPLE_COLUMNS,
     SPLIT_SEPARATOR,
+    copy_lines,
     insert_rows,
     order_get_or_create,
     order_key,
     order_sort_key,
+    point_line,
     point_row,
+    sample_text,
     samples_json,
 )
-from .lnt_source import LntFieldChange, LntRun, LntSample, LntSource, LntSuite
+from .lnt_source import LntFieldChange, LntRun, LntSource, LntSuite
 from .suites import suite_save, suite_schema
 
 log = logging.getLogger(__name__)
@@ -143,7 +155,7 @@ def lnt_db_import(
     if not source.is_lnt():
         raise LntImportError("the source has no TestSuite tables: is it an LNT database?")
     summary = LntImportSummary()
-    with _no_statement_timeout():
+    with _bulk_session():
         for lnt_suite in source.suites():
             _Importer(source, lnt_suite, source_key, profiles_dir, schemas_dir, summary).run(
                 chunk_runs, progress
@@ -157,22 +169,37 @@ def lnt_db_import(
     return summary
 
 
+# Session settings for the import (PostgreSQL), each RESET afterwards to the
+# connection's own.
+BULK_SETTINGS = {
+    # The web's statement timeout (``DATABASE_STATEMENT_TIMEOUT_MS``): one chunk's COPY
+    # of a big LNT database may take longer, and this runs in a management command.
+    "statement_timeout": "0",
+    # A chunk's commit does not wait for its WAL to reach the disk.  A crash may lose
+    # the last chunks committed, never half of one: the id map commits with the rows,
+    # so the next import does them again.  Durability, not consistency, is traded.
+    "synchronous_commit": "off",
+    # Room to sort a chunk's rows when its indexes are rebuilt (see
+    # ``_secondary_indexes_rebuilt``) without spilling to disk.
+    "maintenance_work_mem": "256MB",
+}
+
+
 @contextmanager
-def _no_statement_timeout() -> Iterator[None]:
-    """Lift the web's statement timeout (``DATABASE_STATEMENT_TIMEOUT_MS``, seconds)
-    for the import: one chunk's COPY of a big LNT database may take longer, and this
-    runs in a management command, not a request.  RESET restores the connection's own
-    setting afterwards."""
+def _bulk_session() -> Iterator[None]:
+    """``BULK_SETTINGS`` for the import's connection, RESET afterwards."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = 0")
+        for name, value in BULK_SETTINGS.items():
+            cursor.execute(f"SET {name} = %s", [value])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("RESET statement_timeout")
+            for name in BULK_SETTINGS:
+                cursor.execute(f"RESET {name}")
 
 
 def lnt_run_total(source: LntSource) -> int:
@@ -500,29 +527,27 @@ class _Importer:
                 )
             )
         created = _create_keeping_ids(Run, new)
-        runs = {lnt_id: run for lnt_id, run in new}
-        local_run = dict(created)
-        samples = [s for s in self.source.samples(self.lnt, first, last) if s.run_id in local_run]
-        self._store_samples(samples, runs, local_run)
+        local_run = {
+            lnt_id: (run.pk, run.machine_id, run.order_id, run.position) for lnt_id, run in new
+        }
+        with _gc_paused():
+            self._store_samples(self.source.sample_rows(self.lnt, first, last), local_run)
         self._record("run", created)
         self.summary.runs += len(created)
 
     def _store_samples(
-        self, samples: list[LntSample], runs: dict[int, Run], local_run: dict[int, int]
+        self, rows: Iterable[tuple[Any, ...]], local_run: dict[int, tuple[int, int, int, int]]
     ) -> None:
+        """Write the ``Sample`` and ``Point`` rows of LNT's sample ``rows`` (run, test,
+        profile, one value per field; ordered by run, test, ID) of the runs in
+        ``local_run`` (LNT run id -> local run id, machine, order, position).
+
+        Three passes over the chunk: the first groups LNT's rows per (run, test) and
+        types the values, so that the series can be found or made; the second and
+        third are generators that build the sample and point lines while their COPY
+        sends them, so PostgreSQL stores one part while Python builds the next.
+        """
         fields_ = self.lnt.fields
-        # (run, test) -> per field, the values of its sample rows in LNT's row order.
-        grouped: dict[tuple[int, int], list[list[Any]]] = {}
-        profiles: dict[tuple[int, int], int] = {}
-        for s in samples:
-            if s.test_id not in self.tests:
-                continue
-            cells = grouped.setdefault((s.run_id, s.test_id), [[] for _ in fields_])
-            for k, value in enumerate(s.values):
-                if value is not None:
-                    cells[k].append(value)
-            if s.profile_id is not None:
-                profiles[(s.run_id, s.test_id)] = s.profile_id
         metric_of = [self.metrics[f.lnt_id] for f in fields_]
         names = {m.name for m in metric_of}
         status_of = [
@@ -537,59 +562,170 @@ class _Importer:
             for mm in metric_of
         ]
         hash_index = next((k for k, m in enumerate(metric_of) if m.name == "hash"), None)
-        keys = {
-            (runs[run].machine_id, self.tests[test], metric_of[k].id)
-            for (run, test), cells in grouped.items()
-            for k, values in enumerate(cells)
-            if values
-        }
-        series = self._series(keys)
-        sample_rows: list[tuple[Any, ...]] = []
-        point_rows: list[tuple[Any, ...]] = []
-        count = 0
-        # Read once per run: a foreign key's ``_id`` goes through a descriptor each time.
-        run_keys = {lnt: (r.machine_id, r.order_id, r.position) for lnt, r in runs.items()}
-        for (run, test), cells in grouped.items():
-            machine_id, order_id, position = run_keys[run]
-            run_id, test_id = local_run[run], self.tests[test]
-            binary = cells[hash_index][0] if hash_index is not None and cells[hash_index] else None
-            for k, values in enumerate(cells):
-                if not values:
-                    continue
-                metric = metric_of[k]
-                typed = _typed(metric.type, values)
-                if metric.type == Metric.REAL and not all(map(math.isfinite, typed)):
+        metric_ids = [m.id for m in metric_of]
+        types = [m.type for m in metric_of]
+        convert = [_CONVERTERS[t] for t in types]
+        real = [t == Metric.REAL for t in types]
+        width = len(fields_)
+        tests = self.tests
+        # Per run: its key and, per test, the typed values of each field in LNT's row
+        # order (None: no sample).
+        Columns = list[tuple[Any, ...] | None]
+        by_run: dict[int, tuple[tuple[int, int, int, int], list[tuple[int, Columns]]]] = {}
+        keys: set[tuple[int, int, int]] = set()
+        profiles: dict[tuple[int, int], int] = {}
+        count = cell_count = 0  # sample values; rows of each table
+        for (run, test), same in groupby(rows, key=itemgetter(0, 1)):
+            run_key = local_run.get(run)
+            test_id = tests.get(test)
+            if run_key is None or test_id is None:
+                continue
+            block = list(same)
+            columns: Columns = [None] * width
+            # One tuple per field, its values in row order (zip: no Python loop per row).
+            for k, values in enumerate(list(zip(*block, strict=True))[3:]):
+                if None in values:
+                    values = tuple(v for v in values if v is not None)
+                    if not values:
+                        continue
+                typed = tuple(map(convert[k], values))
+                if real[k] and not all(map(math.isfinite, typed)):
                     # JSON (and so jsonb) has no NaN or infinity; ingest refuses them too.
                     self.summary.warnings.append(
-                        f"{self.lnt.name} run {run} test {test}: non-finite {metric.name} "
-                        "samples skipped"
+                        f"{self.lnt.name} run {run} test {test}: non-finite "
+                        f"{metric_of[k].name} samples skipped"
                     )
-                    typed = [v for v in typed if math.isfinite(v)]
+                    typed = tuple(v for v in typed if math.isfinite(v))
                     if not typed:
                         continue
-                series_id = series[(machine_id, test_id, metric.id)]
+                columns[k] = typed
                 count += len(typed)
-                sample_rows.append((run_id, series_id, samples_json(metric.type, typed)))
-                status = status_of[k]
-                point_rows.append(
-                    point_row(
-                        run_id,
-                        series_id,
-                        order_id,
-                        position,
-                        metric.type,
-                        typed,
-                        cells[status] if status is not None and cells[status] else None,
-                        binary,
-                    )
+                cell_count += 1
+                keys.add((run_key[1], test_id, metric_ids[k]))
+            if run not in by_run:
+                by_run[run] = (run_key, [])
+            by_run[run][1].append((test_id, columns))
+            profile = next((r[2] for r in reversed(block) if r[2] is not None), None)
+            if profile is not None:
+                profiles[(run, test)] = profile
+        found = self._series(keys)
+        field_of = {metric_id: k for k, metric_id in enumerate(metric_ids)}
+        # (machine, test) -> the series of each field (None where it has no samples).
+        series: dict[tuple[int, int], list[int | None]] = {}
+        for (machine_id, test_id, metric_id), series_id in found.items():
+            if metric_id in field_of:
+                series.setdefault((machine_id, test_id), [None] * width)[field_of[metric_id]] = (
+                    series_id
                 )
-        insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
-        insert_rows(Point, POINT_COLUMNS, point_rows)
+
+        def cells(
+            run_key: tuple[int, int, int, int], tests_: list[tuple[int, Columns]]
+        ) -> Iterator[tuple[int, int, tuple[Any, ...], Any, Any]]:
+            """(series, field index, values, statuses, binary hash) of one run."""
+            machine_id = run_key[1]
+            for test_id, columns in tests_:
+                ids = series[(machine_id, test_id)]
+                binary = columns[hash_index] if hash_index is not None else None
+                for k, values in enumerate(columns):
+                    if values is not None:
+                        status = status_of[k]
+                        yield (
+                            ids[k],  # type: ignore[misc] # found or made by _series
+                            k,
+                            values,
+                            columns[status] if status is not None else None,
+                            binary[0] if binary else None,
+                        )
+
+        # One text per run: the COPY reads whole runs (see ingest.copy_lines).  The
+        # loops are cells() unrolled, with the one-sample Real cell (most of them)
+        # written in place: per cell, no tuple and no call (docs/performance.md).
+        fields_range = range(width)
+        plain = [t == Metric.REAL or t == Metric.STATUS for t in types]
+
+        def sample_lines() -> Iterator[str]:
+            for (run_id, machine_id, _, _), tests_ in by_run.values():
+                lines: list[str] = []
+                add = lines.append
+                for test_id, columns in tests_:
+                    ids = series[(machine_id, test_id)]
+                    for k in fields_range:
+                        values = columns[k]
+                        if values is None:
+                            continue
+                        if plain[k] and len(values) == 1:
+                            add(f"{run_id}\t{ids[k]}\t[{values[0]!r}]\n")
+                        else:
+                            add(f"{run_id}\t{ids[k]}\t{sample_text(types[k], values)}\n")
+                yield "".join(lines)
+
+        def point_lines() -> Iterator[str]:
+            for run_key, tests_ in by_run.values():
+                run_id, machine_id, order_id, position = run_key
+                head = f"{run_id}\t"
+                tail = f"\t{order_id}\t{position}\t1\t1\t"
+                lines: list[str] = []
+                add = lines.append
+                for test_id, columns in tests_:
+                    ids = series[(machine_id, test_id)]
+                    binary = columns[hash_index] if hash_index is not None else None
+                    hash_text = (
+                        str(binary[0])[:256].translate(COPY_ESCAPES)
+                        if binary and binary[0]
+                        else "\\N"
+                    )
+                    for k in fields_range:
+                        values = columns[k]
+                        if values is None:
+                            continue
+                        status = status_of[k]
+                        statuses = columns[status] if status is not None else None
+                        if real[k] and len(values) == 1 and not (statuses and FAIL in statuses):
+                            # point_line's one valid Real sample (statuses are ints here).
+                            v = repr(values[0])
+                            add(
+                                f"{head}{ids[k]}{tail}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{hash_text}\n"
+                            )
+                        else:
+                            add(
+                                point_line(
+                                    run_id,
+                                    ids[k],  # type: ignore[arg-type] # found or made above
+                                    order_id,
+                                    position,
+                                    types[k],
+                                    values,
+                                    statuses,
+                                    binary[0] if binary else None,
+                                )
+                            )
+                yield "".join(lines)
+
+        if connection.vendor == "postgresql":
+            with _secondary_indexes_rebuilt([Sample, Point], new_rows=cell_count):
+                copy_lines(Sample, SAMPLE_COLUMNS, sample_lines())
+                copy_lines(Point, POINT_COLUMNS, point_lines())
+        else:
+            flat = [
+                (run_key, cell)
+                for run_key, tests_ in by_run.values()
+                for cell in cells(run_key, tests_)
+            ]
+            insert_rows(
+                Sample,
+                SAMPLE_COLUMNS,
+                [(r[0], c[0], samples_json(types[c[1]], c[2])) for r, c in flat],
+            )
+            insert_rows(
+                Point,
+                POINT_COLUMNS,
+                [point_row(r[0], c[0], r[2], r[3], types[c[1]], c[2], c[3], c[4]) for r, c in flat],
+            )
         # The per-run geometric means LNT's mean= graphs read, as ingest writes them.
-        run_geomeans_refresh(sorted(set(local_run.values())))
+        run_geomeans_refresh(sorted({run_id for run_id, *_ in local_run.values()}))
         self.summary.samples += count
         if profiles:
-            self._store_profiles(profiles, local_run)
+            self._store_profiles(profiles, {lnt: key[0] for lnt, key in local_run.items()})
 
     def _series(self, keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
         machines = {m for m, _, _ in keys}
@@ -839,12 +975,93 @@ class _Importer:
             self.summary.baselines += 1
 
 
-def _typed(metric_type: str, values: list[Any]) -> list[Any]:
-    if metric_type == Metric.HASH:
-        return [str(v) for v in values]
-    if metric_type == Metric.STATUS:
-        return [int(v) for v in values]
-    return [float(v) for v in values]
+# How LNT's stored values become the samples of each metric type.
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    Metric.REAL: float,
+    Metric.STATUS: int,
+    Metric.HASH: str,
+}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while a chunk's rows are built: they are
+    hundreds of thousands of small tuples and lists, none in a cycle, and each
+    collection would walk them all again (docs/performance.md has the figure)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# A secondary index is rebuilt rather than kept up to date while a chunk's rows go in
+# when the table holds at most this many times the chunk's rows: inserting into the
+# (series, position) index costs ~10 us a row (its entries land all over it), building
+# it afresh ~1 us a row of the whole table (docs/performance.md, "import_lnt_db").
+REBUILD_MAX_RATIO = 3
+
+
+@contextmanager
+def _secondary_indexes_rebuilt(
+    model_list: list[type[models.Model]], *, new_rows: int
+) -> Iterator[None]:
+    """Drop the secondary indexes (neither primary key nor unique) of ``model_list``'s
+    tables for the block, and build them again after it, when the tables are small
+    next to the ``new_rows`` about to go in (PostgreSQL; a no-op elsewhere).
+
+    Safe because it happens inside the caller's transaction: the drop, the rows and
+    the rebuild commit together or not at all, and no other session ever sees a table
+    without its index (it waits on the lock until the chunk commits: the price of a
+    bulk import into an empty or small site).  Uniqueness is never relaxed.
+    """
+    if connection.vendor != "postgresql" or not new_rows or REBUILD_MAX_RATIO <= 0:
+        yield
+        return
+    assert connection.in_atomic_block, "the indexes must come back in the same transaction"
+    limit = REBUILD_MAX_RATIO * new_rows
+    restore: list[str] = []  # what puts each one back
+    with connection.cursor() as cursor:
+        for model in model_list:
+            table = model._meta.db_table
+            # Counted up to the limit only: bounded whatever the table's size.
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {connection.ops.quote_name(table)} "  # noqa: S608 - a model's table
+                "LIMIT %s) AS head",
+                [limit + 1],
+            )
+            if cursor.fetchone()[0] > limit:
+                continue
+            quoted = connection.ops.quote_name(table)
+            # Unique constraints (not the primary key): dropped and added back, which
+            # checks every row of the table again before the chunk can commit.
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'u'",
+                [table],
+            )
+            for name, definition in cursor.fetchall():
+                name = connection.ops.quote_name(name)
+                cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
+                restore.append(f"ALTER TABLE {quoted} ADD CONSTRAINT {name} {definition}")
+            # Plain indexes (those no constraint owns).
+            cursor.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary",
+                [table],
+            )
+            for name, definition in cursor.fetchall():
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                restore.append(definition)
+    # No ``finally``: when the block fails, the rollback of the caller's transaction
+    # is what brings them back (a statement here would fail in the aborted transaction).
+    yield
+    with connection.cursor() as cursor:
+        for statement in restore:
+            cursor.execute(statement)
 
 
 def _create_keeping_ids(

@@ -80,14 +80,6 @@ class LntRun:
 
 
 @dataclass(frozen=True)
-class LntSample:
-    run_id: int
-    test_id: int
-    profile_id: int | None
-    values: tuple[Any, ...]  # one per suite field (LntSuite.fields order); None = absent
-
-
-@dataclass(frozen=True)
 class LntFieldChange:
     lnt_id: int
     old_value: float
@@ -364,11 +356,15 @@ class LntSource:
                 )
             yield runs
 
-    def samples(self, suite: LntSuite, first_run: int, last_run: int) -> list[LntSample]:
-        """Samples of runs ``first_run..last_run`` (LNT ids), by run, test, sample ID."""
+    def sample_rows(
+        self, suite: LntSuite, first_run: int, last_run: int, *, size: int = 10000
+    ) -> Iterator[tuple[Any, ...]]:
+        """Sample rows of runs ``first_run..last_run`` (LNT ids), by run, test, sample ID:
+        plain tuples (run, test, profile, then one value per suite field in
+        ``LntSuite.fields`` order, None where absent), fetched ``size`` at a time."""
         table = f"{suite.prefix}_Sample"
         if table not in self.tables():
-            return []
+            return
         present = set(self.columns(table))
         profile = "ProfileID" in present
         names = [f.name for f in suite.fields]
@@ -376,12 +372,17 @@ class LntSource:
             ['"RunID"', '"TestID"', '"ProfileID"' if profile else "NULL"]
             + [_q(n) if n in present else "NULL" for n in names]
         )
-        rows = self._rows(
-            f"SELECT {select} FROM {_q(table)} "  # noqa: S608 - identifiers from LNT's catalogue, ints
-            f'WHERE "RunID" >= {int(first_run)} AND "RunID" <= {int(last_run)} '
-            'ORDER BY "RunID", "TestID", "ID"'
-        )
-        return [LntSample(r[0], r[1], r[2], tuple(r[3:])) for r in rows]
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(
+                f"SELECT {select} FROM {_q(table)} "  # noqa: S608 - identifiers from LNT's catalogue, ints
+                f'WHERE "RunID" >= {int(first_run)} AND "RunID" <= {int(last_run)} '
+                'ORDER BY "RunID", "TestID", "ID"'
+            )
+            while rows := cursor.fetchmany(size):
+                yield from rows
+        finally:
+            cursor.close()
 
     def profiles(self, suite: LntSuite, ids: list[int]) -> list[LntProfile]:
         if not ids or not self.has(suite, "Profile"):

@@ -59,3 +59,15 @@ def test_rows_come_back_unchanged_whatever_their_number_and_content(empty_hash):
     assert [stored[row[1]] for row in points] == points
     values = dict(Sample.objects.filter(run=run).values_list("series_id", "values"))
     assert [values[s] for _, s, _ in samples] == [json.loads(v) for _, _, v in samples]
+
+
+@pytest.mark.parametrize("size", [1, 5, 64, -1])
+def test_the_line_reader_hands_over_every_line_whole_and_as_much_as_asked(size):
+    lines = [f"{i}\t{'x' * (i % 7)}\n" for i in range(50)]
+    reader = ingest._LineReader(iter(lines))
+    pieces = []
+    while piece := reader.read(size):
+        pieces.append(piece)
+    assert "".join(pieces) == "".join(lines)
+    assert all(p.endswith("\n") for p in pieces)
+    assert size < 0 or all(len(p) >= size for p in pieces[:-1])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from perf.analysis.summary import status_metric_name
 from perf.models import (
     Baseline,
     FieldChange,
@@ -23,7 +24,7 @@ from perf.models import (
     Test,
     TestSuite,
 )
-from perf.services import lnt_import
+from perf.services import ingest, lnt_import
 from perf.services.lnt_import import LntImportError, lnt_db_import
 from perf.services.lnt_source import LntSource, lnt_source_open
 from tests.factories import CORPUS
@@ -357,3 +358,41 @@ def test_a_change_lnt_recorded_twice_is_one_row_and_both_ids_find_it(tmp_path):
         LntIdMap.objects.filter(suite="nts", kind="fieldchange").values_list("lnt_id", "local_id")
     )
     assert mapped[5] == mapped[2]
+
+
+def test_every_point_is_the_one_ingest_builds_from_its_samples():
+    import_corpus()
+
+    samples = {
+        (run, test, metric): values
+        for run, test, metric, values in Sample.objects.values_list(
+            "run_id", "series__test_id", "series__metric__name", "values"
+        )
+    }
+    names = {
+        suite: set(Metric.objects.filter(suite__name=suite).values_list("name", flat=True))
+        for suite in TestSuite.objects.values_list("name", flat=True)
+    }
+    points = Point.objects.values_list(
+        *ingest.POINT_COLUMNS,
+        "series__test_id",
+        "series__metric__name",
+        "series__metric__type",
+        "run__suite__name",
+    )
+    assert points
+    for *row, test, metric, metric_type, suite in points:
+        run, series, order, position = row[:4]
+        status = status_metric_name(metric, names[suite])
+        binary = samples.get((run, test, "hash"))
+        expected = ingest.point_row(
+            run,
+            series,
+            order,
+            position,
+            metric_type,
+            samples[(run, test, metric)],
+            samples.get((run, test, status)) if status else None,
+            binary[0] if binary else None,
+        )
+        assert tuple(row) == expected, (suite, run, test, metric)

@@ -9,10 +9,14 @@ import sqlite3
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from perf.models import Point, Sample
+from perf.services import ingest, lnt_import
 from perf.services.lnt_import import lnt_db_import
 from perf.services.lnt_source import lnt_source_open
+from tests.factories import report_doc, submit_doc
 from tests.rowcounts import row_counts
 from tests.services.test_lnt_import import DB, INSTANCE, assert_everything_came_over
 
@@ -93,3 +97,88 @@ def test_the_import_is_not_held_to_the_web_requests_statement_timeout():
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == configured  # the connection's own setting again
+
+
+def hot_table_indexes():
+    """Every index of the hot tables with its definition, and every constraint."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename IN ('perf_sample', 'perf_point') ORDER BY indexname"
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid IN ('perf_sample'::regclass, 'perf_point'::regclass) ORDER BY conname"
+        )
+        return indexes, cursor.fetchall()
+
+
+def test_an_import_into_an_empty_site_leaves_every_index_and_constraint_as_it_found_it():
+    from tests.services.test_lnt_import import import_corpus
+
+    before = hot_table_indexes()
+    with CaptureQueriesContext(connection) as queries:
+        import_corpus()
+
+    assert any(q["sql"].startswith("DROP INDEX") for q in queries)  # they were rebuilt
+    assert hot_table_indexes() == before
+    assert any("UNIQUE (run_id, series_id)" in d for _, d in before[1])
+
+
+def test_a_chunk_that_fails_after_the_drop_puts_every_index_back(monkeypatch):
+    from tests.services.test_lnt_import import import_corpus
+
+    before = hot_table_indexes()
+    real = lnt_import.copy_lines
+
+    def fail_on_points(model, columns, lines):
+        if model is Point:
+            raise RuntimeError("connection lost")
+        real(model, columns, lines)
+
+    monkeypatch.setattr(lnt_import, "copy_lines", fail_on_points)
+    with pytest.raises(RuntimeError):
+        import_corpus()
+
+    assert hot_table_indexes() == before
+    assert not Sample.objects.exists()
+
+
+def test_uniqueness_is_checked_again_before_the_chunk_can_commit():
+    submit_doc(report_doc(tests={f"t{i}": {"execution_time": [1.0]} for i in range(3)}))
+    twice = list(Point.objects.values_list(*ingest.POINT_COLUMNS)[:1])
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with lnt_import._secondary_indexes_rebuilt([Sample, Point], new_rows=10):
+            ingest.insert_rows(Point, ingest.POINT_COLUMNS, twice)
+
+    assert Point.objects.count() == 3
+
+
+def test_a_table_much_bigger_than_the_chunk_keeps_its_indexes_updated_row_by_row():
+    submit_doc(report_doc(tests={f"t{i}": {"execution_time": [1.0]} for i in range(20)}))
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        with lnt_import._secondary_indexes_rebuilt([Sample, Point], new_rows=2):
+            pass
+
+    assert not [q for q in queries if "DROP" in q["sql"] or "CREATE" in q["sql"]]
+
+
+def test_the_connection_has_its_own_settings_again_after_an_import():
+    from tests.services.test_lnt_import import import_corpus
+
+    def settings():
+        with connection.cursor() as cursor:
+            found = {}
+            for name in lnt_import.BULK_SETTINGS:
+                cursor.execute(f"SHOW {name}")
+                found[name] = cursor.fetchone()[0]
+            return found
+
+    before = settings()
+    assert before["synchronous_commit"] == "on"  # so that a leak would show
+    import_corpus()
+
+    assert settings() == before

@@ -6,7 +6,7 @@ import pytest
 
 from perf.analysis.summary import summarize
 from perf.models import Metric
-from perf.services.ingest import point_row, samples_json
+from perf.services.ingest import copy_line, point_line, point_row, sample_text, samples_json
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,48 @@ def test_a_single_real_sample_gives_the_point_summarize_gives(value):
 def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
     row = point_row(1, 2, 3, 4, Metric.REAL, (1.5,), (1,), None)
     assert row[6:12] == (None, None, None, None, None, True)
+
+
+@pytest.mark.parametrize(
+    ("metric_type", "values", "statuses", "binary_hash"),
+    [
+        (Metric.REAL, (1.25,), None, "h1"),  # one sample, the binary's hash
+        (Metric.REAL, (2.0**60,), (0,), None),  # one sample that passed
+        (Metric.REAL, (1.5,), (1,), "h"),  # one sample that failed
+        (Metric.REAL, (1e-05,), (0, 1), None),  # statuses that do not pair up, one FAIL
+        (Metric.REAL, (1.0, 3.0, 2.0), (0, 1, 0), "tab\there"),  # several samples
+        (Metric.REAL, (7.0,), None, ""),  # an empty hash is no hash
+        (Metric.STATUS, (0,), None, None),
+        (Metric.STATUS, (1,), None, "h"),
+        (Metric.STATUS, (2, 1, 0), None, None),
+        (Metric.HASH, ("back\\slash\nline",), None, None),
+        (Metric.HASH, ("x" * 300, "y"), None, None),  # cut to the column's 256 characters
+    ],
+)
+def test_a_point_line_is_the_copy_line_of_its_point_row(metric_type, values, statuses, binary_hash):
+    row = point_row(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
+    line = point_line(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
+    assert line == copy_line(row)
+
+
+@pytest.mark.parametrize(
+    ("metric_type", "values"),
+    [
+        (Metric.REAL, (0.1,)),
+        (Metric.REAL, (1e20, -0.0)),
+        (Metric.STATUS, (2,)),
+        (Metric.HASH, ("a1b2",)),
+        (Metric.HASH, ('say "hi"',)),
+        (Metric.HASH, ("back\\slash",)),
+        (Metric.HASH, ("tab\t",)),
+        (Metric.HASH, ("caf\u00e9",)),
+        (Metric.HASH, ("a", "b")),
+    ],
+)
+def test_a_sample_text_is_the_samples_json_as_copy_writes_a_field(metric_type, values):
+    assert sample_text(metric_type, values) == copy_line([samples_json(metric_type, values)])[:-1]
+
+
+def test_a_copy_line_escapes_what_copys_text_format_reads_as_syntax():
+    line = copy_line([1, None, 2.5, True, "a\tb\nc\rd\\e", ""])
+    assert line == "1\t\\N\t2.5\tTrue\ta\\tb\\nc\\rd\\\\e\t\n"
