@@ -236,17 +236,27 @@ def pg_connect(database_url: str) -> Any:
 
 
 def sample_connections(database_url: str, stop: threading.Event, peak: list[int]) -> None:
-    """Peak connections to the stack's database, this sampler's own excluded."""
-    conn = pg_connect(database_url)
-    with conn.cursor() as cursor:
-        while not stop.is_set():
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            peak[0] = max(peak[0], cursor.fetchone()[0])
-            stop.wait(0.2)
-    conn.close()
+    """Peak connections to the stack's database, this sampler's own excluded; while
+    the database is away (bench/faults.py stops it) it tries again."""
+    import psycopg2
+
+    conn = None
+    while not stop.is_set():
+        try:
+            conn = conn or pg_connect(database_url)
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                peak[0] = max(peak[0], cursor.fetchone()[0])
+        except psycopg2.Error:
+            if conn is not None:
+                conn.close()
+            conn = None
+        stop.wait(0.2)
+    if conn is not None:
+        conn.close()
 
 
 def stored_runs(database_url: str, nonce: str) -> dict[tuple[str, str], list[int]]:
