@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import random
+import socket
 import ssl
 import subprocess
 import sys
@@ -186,6 +187,43 @@ def reader(index: int, args: argparse.Namespace, deadline: float, tally: Tally) 
     api.close()
 
 
+class SlowClients:
+    """Connections that send a submission's headers, then one body byte a second:
+    without a buffering proxy, ``count`` of them hold as many submission workers.
+    Used by tests/deploy/test_stack.py and bench/faults.py."""
+
+    def __init__(self, port: int, count: int = 8) -> None:
+        self.port, self.count = port, count
+        self.stop = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.thread = threading.Thread(target=self.trickle)
+
+    def start(self) -> None:
+        for _ in range(self.count):
+            sock = socket.create_connection((LOOPBACK, self.port), timeout=10)
+            sock.sendall(
+                b"POST /db_default/v4/nts/submitRun?token=x HTTP/1.1\r\n"
+                b"Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 100000\r\n\r\n"
+            )
+            self.sockets.append(sock)
+        self.thread.start()
+
+    def trickle(self) -> None:
+        while not self.stop.wait(1.0):
+            for sock in self.sockets:
+                try:
+                    sock.sendall(b"x")
+                except OSError:
+                    pass  # the server gave up on it (nginx's client_body_timeout)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
 def pg_connect(database_url: str) -> Any:
     import psycopg2
 
@@ -204,17 +242,27 @@ def pg_connect(database_url: str) -> Any:
 
 
 def sample_connections(database_url: str, stop: threading.Event, peak: list[int]) -> None:
-    """Peak connections to the stack's database, this sampler's own excluded."""
-    conn = pg_connect(database_url)
-    with conn.cursor() as cursor:
-        while not stop.is_set():
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            peak[0] = max(peak[0], cursor.fetchone()[0])
-            stop.wait(0.2)
-    conn.close()
+    """Peak connections to the stack's database, this sampler's own excluded; while
+    the database is away (bench/faults.py stops it) it tries again."""
+    import psycopg2
+
+    conn = None
+    while not stop.is_set():
+        try:
+            conn = conn or pg_connect(database_url)
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                peak[0] = max(peak[0], cursor.fetchone()[0])
+        except psycopg2.Error:
+            if conn is not None:
+                conn.close()
+            conn = None
+        stop.wait(0.2)
+    if conn is not None:
+        conn.close()
 
 
 def stored_runs(database_url: str, nonce: str) -> dict[tuple[str, str], list[int]]:

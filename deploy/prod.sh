@@ -88,7 +88,12 @@ need_nginx() {
 }
 
 need_services() {
-    pg_isready -q -h 127.0.0.1 -p 5432 || { say "PostgreSQL is not answering on 127.0.0.1:5432"; exit 1; }
+    # The server DATABASE_URL names (postgres://user@host:port/name; port 5432 if none).
+    local hostport="${DATABASE_URL#*://}"
+    hostport="${hostport#*@}" && hostport="${hostport%%/*}"
+    local pghost="${hostport%%:*}" pgport=5432
+    [ "$hostport" != "$pghost" ] && pgport="${hostport##*:}"
+    pg_isready -q -h "$pghost" -p "$pgport" || { say "PostgreSQL is not answering on $pghost:$pgport"; exit 1; }
     "$PY" - <<'PY'
 import os, sys
 import dj_database_url, psycopg2, redis

@@ -1,8 +1,8 @@
 """Regressions: grouping detected changes for triage, Verify, and who to notify.
 
 Called by ``perf.services.detection`` after each evaluation; every function is idempotent and
-holds the suite's row lock while it creates, so two workers never create one
-regression twice.
+holds the suite's grouping lock (``services.locks``) while it creates, so two workers
+never create one regression twice.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import FieldChange, Regression, RegressionEvent, RegressionIndicator, TestSuite
+from ..models import FieldChange, Regression, RegressionEvent, RegressionIndicator
+from .locks import suite_grouping_lock
 from .triage import RANGE_FIELDS, regression_fit_range
 
 
@@ -40,8 +41,9 @@ def regressions_group(
     Ranges are half-open, so steps at two consecutive orders stay apart.
 
     Cost: one indexed query for the open regressions overlapping the span of the
-    changes, plus a constant number per regression touched.  The suite row is
-    locked, so two workers cannot both create a regression for one range.
+    changes, plus a constant number per regression touched.  The suite's grouping lock
+    is held, so two workers cannot both create a regression for one range; the
+    suite's row is not locked, so submissions of new orders do not wait for it.
     """
     if change_ids is not None:
         change_ids = list(change_ids)
@@ -52,7 +54,7 @@ def regressions_group(
         raise ValueError("regressions_group needs change_ids or machine_id")
     created: list[int] = []
     with transaction.atomic():
-        TestSuite.objects.select_for_update().filter(id=suite_id).values_list("id").first()
+        suite_grouping_lock(suite_id)
         if change_ids != []:
             changes = list(
                 FieldChange.objects.filter(

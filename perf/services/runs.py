@@ -50,6 +50,7 @@ from ..models import (
 )
 from .detection import machine_detect_all, run_detect
 from .grouping import regression_retitle
+from .locks import suite_grouping_lock
 from .triage import RANGE_FIELDS, regression_fit_range
 
 MACHINE_DELETE_CHUNK = 50  # runs deleted per transaction (each has thousands of rows)
@@ -134,10 +135,14 @@ def derived_remove(
 ) -> Removal:
     """Remove the machine's field changes that end at ``positions`` (orders where it
     has no run any more, or whose data is being replaced) and settle their
-    regressions.  Call inside a transaction holding the suite lock.
+    regressions.  Call inside a transaction that holds the suite's row lock if it
+    needs one; this takes the grouping lock (after the row, as every writer).
 
     Served by the index on ``FieldChange.machine``: a machine holds few changes.
     """
+    suite_id = Machine.objects.filter(id=machine_id).values_list("suite_id", flat=True).first()
+    if suite_id is not None:
+        suite_grouping_lock(suite_id)
     changes = FieldChange.objects.filter(machine_id=machine_id, end_position__in=list(positions))
     return _changes_remove(changes, why=why, user=user)
 
@@ -384,8 +389,11 @@ def _regressions_of(changes: Any) -> list[int]:
 
 
 def _lock_suite(suite_id: int) -> None:
-    """The lock grouping takes: no regression is created or filled meanwhile."""
+    """The suite's row (no machine or order is created meanwhile), then the lock
+    grouping takes (no regression is created or filled meanwhile); in that order, as
+    every writer that takes both."""
     TestSuite.objects.select_for_update().filter(id=suite_id).values_list("id").first()
+    suite_grouping_lock(suite_id)
 
 
 def _schedule(

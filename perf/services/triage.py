@@ -23,8 +23,8 @@ from ..models import (
     Regression,
     RegressionEvent,
     RegressionIndicator,
-    TestSuite,
 )
+from .locks import suite_grouping_lock
 
 # At most this many changes in one triage request (a page shows fewer).
 MAX_CHANGES = 1000
@@ -252,7 +252,7 @@ def _free_changes(suite_id: int, change_ids: list[int]) -> list[dict[str, Any]]:
 def _lock_suite(suite_id: int) -> None:
     # The lock grouping holds while it places changes: a change cannot be put in two
     # regressions by a person and a worker at once.
-    TestSuite.objects.select_for_update().filter(id=suite_id).values_list("id").first()
+    suite_grouping_lock(suite_id)
 
 
 def _attach(regression: Regression, change_ids: list[int]) -> None:

@@ -13,11 +13,9 @@ pass).
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -82,36 +80,6 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return exc.code
 
 
-class SlowClients:
-    """Connections that send a submission's headers, then one body byte a second:
-    without a buffering proxy, 8 of them hold every submission worker."""
-
-    def __init__(self, port: int, count: int = 8) -> None:
-        self.stop = threading.Event()
-        self.sockets = []
-        for _ in range(count):
-            sock = socket.create_connection(("127.0.0.1", port))
-            sock.sendall(
-                b"POST /db_default/v4/nts/submitRun?token=x HTTP/1.1\r\n"
-                b"Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                b"Content-Length: 100000\r\n\r\n"
-            )
-            self.sockets.append(sock)
-        self.thread = threading.Thread(target=self.trickle)
-        self.thread.start()
-
-    def trickle(self) -> None:
-        while not self.stop.wait(1.0):
-            for sock in self.sockets:
-                sock.sendall(b"x")
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        for sock in self.sockets:
-            sock.close()
-
-
 def show_server_errors(logs: Path) -> None:
     """Print the 5xx lines of the access logs and the tails of the error logs."""
     for path in sorted(logs.glob("*access*.log")):
@@ -123,7 +91,8 @@ def show_server_errors(logs: Path) -> None:
 
 def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
     token = make_token("load-bot")
-    slow = SlowClients(int(stack["PERF_HTTP_PORT"]))
+    slow = load.SlowClients(int(stack["PERF_HTTP_PORT"]))
+    slow.start()
     args = load.parse_args(
         [
             "--seconds", "10", "--submitters", "4", "--readers", "8", "--tests", "200",

@@ -123,7 +123,9 @@ class Stack:
                 kill_group(p, signal.SIGKILL)
                 p.wait(timeout=10)
             kill_group(p, signal.SIGKILL)  # what the process left behind (beat)
-        print((self.tmp / "worker.log").read_text()[-3000:])  # noqa: T201 - shown on failure
+        log = self.tmp / "worker.log"
+        if log.exists():  # a stack may have had no worker
+            print(log.read_text()[-3000:])  # noqa: T201 - shown on failure
 
 
 def purge(env: dict) -> None:
