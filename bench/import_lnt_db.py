@@ -119,6 +119,8 @@ def copy_seconds() -> tuple[float, float, float, float]:
     with their indexes, commit included, as a big site takes them row by row)."""
     from django.db import connection, transaction
 
+    with connection.cursor() as cursor:  # a big COPY may outlast the web's timeout
+        cursor.execute("SET statement_timeout = 0")
     tables = copy_out()
     cpu = backend_cpu_seconds() or 0.0
     bare = bare_copy_seconds()
