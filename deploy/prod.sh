@@ -53,7 +53,8 @@ pidfiles() {
 }
 # What a running stack left in var/run/, whatever it was started with.
 started_pidfiles() {
-    for f in "$VAR"/run/{nginx,gunicorn-*,celery-*}.pid; do
+    # Supervisors first: stopping one stops its process (which must not be restarted).
+    for f in "$VAR"/run/{supervise-*,nginx,gunicorn-*,celery-*}.pid; do
         [ -f "$f" ] && basename "$f" .pid
     done
     return 0
@@ -197,16 +198,21 @@ start() {
                 >>"$VAR/log/gunicorn-$pool$s-start.log" 2>&1 </dev/null &
         done
     done
-    # Each worker under its own node name, as if on its own machine.
+    # Each worker under its own node name, as if on its own machine.  Worker and beat
+    # run under deploy/supervise.sh, which starts them again when they end (as systemd's
+    # Restart=always would): a Celery worker can die of a lost Redis connection
+    # (README "Faults"), and detection must not wait for a person.
     for k in $(seq "$WORKERS"); do
         s="$(suffix "$k" "$WORKERS")"
-        setsid nohup "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
+        setsid nohup deploy/supervise.sh "$VAR/run/celery-worker$s.pid" \
+            "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
             -n "lntsite@node$k.%h" >>"$VAR/log/celery-worker$s.log" 2>&1 </dev/null &
-        echo $! >"$VAR/run/celery-worker$s.pid"
+        echo $! >"$VAR/run/supervise-celery-worker$s.pid"
     done
-    setsid nohup "$BIN/celery" -A lntsite beat -l INFO -s "$VAR/run/celerybeat-schedule" \
+    setsid nohup deploy/supervise.sh "$VAR/run/celery-beat.pid" \
+        "$BIN/celery" -A lntsite beat -l INFO -s "$VAR/run/celerybeat-schedule" \
         >>"$VAR/log/celery-beat.log" 2>&1 </dev/null &
-    echo $! >"$VAR/run/celery-beat.pid"
+    echo $! >"$VAR/run/supervise-celery-beat.pid"
     # nginx last, once every gunicorn instance listens (it writes its pid file after
     # binding): a member that refuses the first requests would be marked down.
     for _ in $(seq 120); do all_alive gunicorn- && break; sleep 0.5; done
