@@ -227,6 +227,17 @@ class DetectionParams:
     window: an earlier step or a slow drift inside a window then barely inflates it."""
     noise_floor_relative: float = 0.001
     """The noise estimate is at least this fraction of ``|old|`` (quantised, flat series)."""
+    max_pair_spread: float = 5.0
+    """With exactly two known orders after the candidate, their levels may differ by at
+    most this many noise units: two orders at one new level agree (a Gaussian pair
+    differs by more than 5 noise units once in 2 million), two consecutive wild runs
+    seldom do."""
+    noise_window: int = 40
+    """Orders before a candidate index whose levels give the noise estimate (at least
+    ``window_before``). The noise is the uncertain part of the z-score: a longer window
+    gives it more degrees of freedom, hence a lower threshold and a steadier one, while
+    the levels compared stay the ``window_before`` nearest. Pairs are at most
+    ``noise_pair_lag`` orders apart, so a slow drift barely inflates the estimate."""
 
     def __post_init__(self) -> None:
         if self.window_before < 1 or self.window_after < 1:
@@ -237,6 +248,8 @@ class DetectionParams:
             raise ValueError("min_before must be between 1 and window_before")
         if not 1 <= self.min_after <= self.window_after:
             raise ValueError("min_after must be between 1 and window_after")
+        if self.noise_window < self.window_before:
+            raise ValueError("noise_window must be at least window_before")
         if self.noise_pair_lag < 1:
             raise ValueError("noise_pair_lag must be at least 1")
         if self.sharpness_orders < 1:
@@ -251,7 +264,12 @@ class DetectionParams:
     @property
     def lookback(self) -> int:
         """Orders before index ``i`` that its verdict may depend on."""
-        return self.window_before + self.suppression_radius
+        return self.history_before + self.suppression_radius
+
+    @property
+    def history_before(self) -> int:
+        """Orders before index ``i`` that its conditions read (means and noise)."""
+        return max(self.window_before, self.noise_window)
 
     @property
     def lookahead(self) -> int:
@@ -534,6 +552,13 @@ def _slope_terms(
     return (dx * dx).sum(axis=1), (dx * dy).sum(axis=1), mean_x
 
 
+def _known_centre(rows: FloatArray, offsets: FloatArray) -> FloatArray:
+    """Mean offset of each row's known cells (0 for a row with none)."""
+    known = ~np.isnan(rows)
+    counts = np.maximum(np.count_nonzero(known, axis=1), 1)
+    return np.asarray((known * offsets).sum(axis=1) / counts, dtype=np.float64)
+
+
 def levels_of(series: Sequence[SeriesItem]) -> FloatArray:
     """The level of each item: the median of its finite samples, NaN for an unknown order.
 
@@ -626,14 +651,18 @@ def candidate_cells(
     )
     if len(cells) == 0 and len(tiny) == 0:
         return result
+    noise_w = params.history_before
     padded = np.concatenate(
-        [np.full((series, before_w), np.nan), levels, np.full((series, after_w), np.nan)],
+        [np.full((series, noise_w), np.nan), levels, np.full((series, after_w), np.nan)],
         axis=1,
     )
-    # Window k of row s starts at padded[s, k]: the before window of column i is window
-    # i of ``all_before``, its after window is window i of ``all_after``.
-    all_before = np.lib.stride_tricks.sliding_window_view(padded, before_w, axis=1)
-    all_after = np.lib.stride_tricks.sliding_window_view(padded[:, before_w:], after_w, axis=1)
+    # Window k of row s starts at padded[s, k + shift]: the noise (before, after) window of
+    # column i is window i of ``all_noise`` (``all_before``, ``all_after``).
+    all_noise = np.lib.stride_tricks.sliding_window_view(padded, noise_w, axis=1)
+    all_before = np.lib.stride_tricks.sliding_window_view(
+        padded[:, noise_w - before_w :], before_w, axis=1
+    )
+    all_after = np.lib.stride_tricks.sliding_window_view(padded[:, noise_w:], after_w, axis=1)
     if len(tiny):
         _short_history_steps(result, all_before, all_after, tiny, rows[tiny], columns[tiny],
                              n_before[tiny], n_after[tiny], params.min_step_ratio)
@@ -677,12 +706,16 @@ def candidate_cells(
         old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
         # Stage 3: the conditions that need the noise.
         windows_before, windows_after = all_before[r, c], all_after[r, c]
-        noise_scale, degrees = _pairwise_scale(windows_before, windows_after,
+        noise_scale, degrees = _pairwise_scale(all_noise[r, c], windows_after,
                                                params.noise_pair_lag)
         noise = np.maximum(
             np.maximum(noise_scale, params.noise_floor_relative * np.abs(old_c)), _TINY
         )
         effect = np.abs(delta) / noise
+        # Two orders after the candidate are its whole after window at the first look:
+        # their levels must agree with each other (``max_pair_spread``).
+        spread = np.nanmax(windows_after, axis=1) - np.nanmin(windows_after, axis=1)
+        agree = (n_after != 2) | (spread <= params.max_pair_spread * noise)
         # The z-score compares clipped means (each level pulled to within
         # ``clip_sigmas`` noise units of its window's median, then averaged): nearly
         # as efficient as a mean on Gaussian levels, as robust as a median to a wild run.
@@ -693,13 +726,17 @@ def candidate_cells(
             _clipped_mean_variance_factor(n_before) / n_before
             + _clipped_mean_variance_factor(n_after) / n_after
         )
-        z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
+        z_needed = _z_thresholds(params.min_z, noise_w + after_w)[degrees]
         # Drift: one common slope fitted to both windows around their own medians (least
         # squares, residuals clipped at 3 noise units so that a wild run does not tilt it),
         # extrapolated over the distance between the two windows' centres.
-        sxx_before, sxy_before, centre_before = _slope_terms(
-            windows_before, old_c, np.arange(-before_w, 0, dtype=np.float64), 3 * noise
+        # The slope's before part comes from the whole noise window (its variance falls
+        # with the cube of the window: 40 orders pin it eight times better than 20), and
+        # is extrapolated from the centre of the before window, whose mean is compared.
+        sxx_before, sxy_before, _ = _slope_terms(
+            all_noise[r, c], old_c, np.arange(-noise_w, 0, dtype=np.float64), 3 * noise
         )
+        centre_before = _known_centre(windows_before, np.arange(-before_w, 0, dtype=np.float64))
         sxx_after, sxy_after, centre_after = _slope_terms(
             windows_after, new_c, np.arange(0, after_w, dtype=np.float64), 3 * noise
         )
@@ -720,7 +757,9 @@ def candidate_cells(
         )
         z_c = np.maximum(detrended, 0.0) / noise / standard_error
         z[cells] = np.where(short[cells], np.inf, z_c)
-        candidate[cells] |= (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady
+        candidate[cells] |= (
+            (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady & agree
+        )
     return result
 
 
