@@ -18,7 +18,9 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
 * ``old`` and ``new`` are the medians of the levels of the two windows;
 * the noise (one order's level, in the metric's unit) is estimated from the history itself:
   the absolute differences of the pairs of known levels at most ``noise_pair_lag`` orders
-  apart inside the before window and inside the after window (never across ``i``, so the
+  apart inside the *noise window* (the known orders in ``[i - noise_window, i)``, 40 by
+  default: twice the before window, for a steadier estimate) and inside the after window
+  (never across ``i``, so the
   step does not inflate them; nor, much, an earlier step or a drift inside a window),
   averaged over the smallest 70 % of them (robust to a few wild orders and to a second
   mode), scaled to a Gaussian standard deviation and floored at
@@ -31,22 +33,27 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   the z-score reaches the quantile of a Student t with the one-sided tail that ``min_z``
   has for a Gaussian, with 0.70 degrees of freedom per order that contributes pairs to the
   noise: the noise is estimated, and a z-score computed with few orders must be larger
-  (``min_z = 3.0`` needs 3.4 with full windows, 3.6 with 20 orders before and two after,
-  4.5 with ten before and two after). The z-score is the shift between the *clipped
+  (``min_z = 3.0`` needs 3.24 with full windows, 3.29 with 40 orders before and two after,
+  3.6 with 20 before and two after, 4.5 with ten before and two after). The z-score is the shift between the *clipped
   means* of the two windows (each level first pulled to within ``clip_sigmas`` noise
   units of its window's median: a one-step Huber estimate, nearly as efficient as a mean
   on Gaussian levels and as robust as a median to one wild run), in the direction of
   ``new - old``, over ``noise * sqrt(1.06/n_before + 1.06/n_after)`` (1.0 instead of
-  1.06 for a window of one or two levels). When a linear trend common to both windows
-  (below) has a slope at least ``trend_t`` standard errors from zero, the trend's
-  share is taken out of the shift and the slope's variance added to the standard error;
+  1.06 for a window of one or two levels). When a linear trend common to the noise window
+  and the after window (below) has a slope at least ``trend_t`` standard errors from zero,
+  its rise from the before window's centre to the after window's is taken out of the
+  shift and the slope's variance added to the standard error;
   order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
   midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level);
   the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
   on each side differ by at least ``min_sharpness`` of ``new - old`` in the same direction
   (a slow drift moves the far windows apart but not the near ones);
-  a linear trend with one slope common to both windows (fitted around each window's own
-  median, so the step does not tilt it) explains at most ``max_drift_share`` of the step;
+  a linear trend with one slope common to the noise window and the after window (fitted
+  around the before and after windows' own medians, so the step does not tilt it)
+  explains at most ``max_drift_share`` of the step;
+  with exactly two known orders after ``i`` (the first look at a step), their levels
+  differ by at most ``max_pair_spread`` noise units (two consecutive wild runs are not a
+  new level);
   a two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``) of all the samples of the
   before window against all the samples of the after window gives ``p <= alpha``.
 * Short history: with one to ``short_history`` known orders before it, ``i`` is also a
@@ -75,7 +82,7 @@ Locality contract
 -----------------
 Whether index ``i`` is reported, and all its fields, depend only on
 ``series[i - lookback : i + lookahead]`` (and the same slice of ``hashes``), where
-``lookback = window_before + suppression_radius`` and
+``lookback = max(window_before, noise_window) + suppression_radius`` and
 ``lookahead = window_after + suppression_radius``. Positions outside the history are
 treated exactly like unknown orders, so a window truncated at the start (or the current
 end) of history behaves as if padded with missing orders. ``evaluate_slice`` and
@@ -171,14 +178,15 @@ class DetectionParams:
     seed) and are reported on another seed; the statistical ones (``min_z``, ``alpha``,
     ``trend_t``) are tail probabilities, the others floors against what no test models
     (``min_effect_sigmas``: a shift of less than 2.5 noise units is not reported however
-    long the windows, which is what keeps a slow drift from adding up to an alarm).
+    long the windows, which is what keeps a slow drift from adding up to an alarm;
+    ``max_pair_spread``: two orders after a step agree with each other).
 
     Windows and radii are counted in orders (positions in the series, unknown ones
     included). Effects are in units of the estimated noise of one order's level unless said.
     """
 
     window_before: int = 20
-    """Orders before a candidate index used to estimate the old level and the noise."""
+    """Orders before a candidate index used to estimate the old level."""
     window_after: int = 10
     """Orders from the candidate index on used to estimate the new level."""
     suppression_radius: int = 4
@@ -474,9 +482,9 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     The noise is estimated, not known: a z-score computed with it has the heavier tails of
     a Student t whose degrees of freedom are about 0.70 per pair-contributing order (the
     variance of the trimmed pairwise scale, measured on Gaussian windows of 5 to 20
-    orders). The threshold is the t quantile with the same one-sided tail as ``min_z``
-    has for a Gaussian: 3.0 becomes 3.4 with 28 such orders, 3.6 with 20, 4.5 with 10,
-    and no threshold can be met without a pair.
+    orders, and 0.68 on 40). The threshold is the t quantile with the same one-sided tail
+    as ``min_z`` has for a Gaussian: 3.0 becomes 3.24 with 48 such orders, 3.29 with 40,
+    3.6 with 20, 4.5 with 10, and no threshold can be met without a pair.
     """
     tail = float(norm.sf(min_z))
     degrees = _DEGREES_PER_ORDER * np.arange(1, size + 1, dtype=np.float64)
