@@ -36,8 +36,9 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   (``min_z = 3.0`` needs 3.24 with full windows, 3.29 with 40 orders before and two after,
   3.6 with 20 before and two after, 4.5 with ten before and two after). The z-score is
   the shift between the *clipped means* of the two windows (each level first pulled to
-  within ``clip_sigmas`` noise units of its window's median: a one-step Huber estimate, nearly as efficient as a mean
-  on Gaussian levels and as robust as a median to one wild run), in the direction of
+  within ``clip_sigmas`` noise units of its window's median: a one-step Huber estimate,
+  nearly as efficient as a mean on Gaussian levels and as robust as a median to one wild
+  run), in the direction of
   ``new - old``, over ``noise * sqrt(1.06/n_before + 1.06/n_after)`` (1.0 instead of
   1.06 for a window of one or two levels). When a linear trend common to the noise window
   and the after window (below) has a slope at least ``trend_t`` standard errors from zero,
