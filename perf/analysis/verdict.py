@@ -85,7 +85,7 @@ class Move:
     ``delta`` is ``(new - old) / |old|`` in percent, signed.  ``new_level`` and
     ``old_level`` are the runs' levels (median of their valid samples).  ``history`` is
     the levels of the runs before the new one, oldest first, None (or NaN) for a failed
-    or missing run; only the last ``history_before`` count.  ``adjacent`` says the old
+    or missing run; only the last ``window_before`` count.  ``adjacent`` says the old
     run is the newest of them.  ``stored`` is the detector's live change at the new
     run's order: DETECTED, SUSPECT or "".  ``same_binary``: the metric ignores moves
     of an unchanged binary and both runs report the same binary hash.
@@ -141,7 +141,7 @@ def judge(
     count = len(moves)
     if count == 0:
         return []
-    width = params.history_before
+    width = params.window_before
     before = np.full((count, width), np.nan)
     for k, move in enumerate(moves):
         values = _floats(move.history[-width:])

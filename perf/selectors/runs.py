@@ -374,7 +374,7 @@ def report_data(
        status metrics say which tests failed, also for a test that reports only its
        status);
     2. the recent history of every series compared by value: its points before the
-       new run's order, from the position of the machine's ``history_before``-th
+       new run's order, from the position of the machine's ``window_before``-th
        previous run on (the detector's window), an index range scan on (series,
        position) per series, so bounded whatever the history length
        (``series_history``);
@@ -428,7 +428,7 @@ def report_data(
 
 
 def series_history(
-    new: Run, series_ids: list[int], *, points: int = DetectionParams().history_before
+    new: Run, series_ids: list[int], *, points: int = DetectionParams().window_before
 ) -> tuple[dict[int, list[float | None]], dict[int, int]]:
     """(series id -> values of its last ``points`` points before ``new``'s order, series
     id -> the run of its newest point).  One query.

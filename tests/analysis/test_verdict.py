@@ -82,7 +82,7 @@ def test_a_verdict_reports_the_detectors_noise_and_z():
 
 
 def test_only_the_detectors_window_of_history_counts():
-    window = DetectionParams().history_before
+    window = DetectionParams().window_before
     noisy_then_quiet = history(40, noise=0.2) + history(window, noise=0.005)
     (found,) = judge([move(1.05, noisy_then_quiet)])
     assert found.known == window and found.kind == CHANGED
