@@ -101,11 +101,11 @@ more orders exist after it.
 Each new run re-evaluates the last ``lookahead`` indices, so an index gets about ten
 looks while its after window fills; every alarm raised on one of them reaches people
 even if a later look withdraws it. The thresholds are set for that: on clean replayed
-histories (``bench/detection_quality.py``, 150,000 orders per row) 0.15-0.75 alarms per
+histories (``bench/detection_quality.py``, 150,000 orders per row) 0.06-0.75 alarms per
 1,000 orders are ever raised, withdrawn ones included, with gaussian, heavy-tailed or
-bimodal noise of 1-5 %, 0.25-1.0 with wild runs, but 1.2 (one sample per run) to 3.5
-(three) on a slow drift of 3-10 sigma over 150 orders, which a window of 20 runs cannot
-tell from a small step.
+bimodal noise of 1-5 %, 0.19-0.79 with wild runs, but 0.67 (one sample per run) to 2.05
+(three) on a slow drift of 3-10 sigma over 150 orders: most of them on the first look
+(two orders after the index), where a 10 % step at 3 % noise must also be found.
 
 A change needs at least ``min_after`` (default 2) known orders at the new level, so one
 outlying run never raises an alarm on its own, and ``min_before`` (default 2) before it.
