@@ -2,13 +2,14 @@
 
 Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]`` (seeded,
 stops by itself; 48 minutes with the default 1,000 trials on a 2-core machine under heavy
-load (about 10 on a quiet one before the 40-run noise window), ``--trials 200`` for a
-quick look, ``--speed-only`` for the speed figures alone). On the report seed with 1,000 trials (40-run noise window): a 10 % step with 3
-samples per run at 3 % noise is reported by the 2nd run at the new level in 86.9 %, by the
-3rd in 94.8 %; alarms ever raised per 1,000 clean orders 0.06-0.79 for every noise kind
-but a slow drift (0.67 with one sample per run, 2.05 with three). Tune parameters on the
-tune seed with ``bench/detection_tuning.py``. The defaults of ``DetectionParams`` were
-tuned with ``--seed`` set to the tune seed; the report uses another seed (both are printed).
+load (about 10 on a quiet one before the 40-run noise window), ``--trials 200`` for a quick
+look, ``--speed-only`` for the speed figures alone). On the report seed with 1,000 trials
+(40-run noise window): a 10 % step with 3 samples per run at 3 % noise is reported by the
+2nd run at the new level in 86.9 %, by the 3rd in 94.8 %; alarms ever raised per 1,000 clean
+orders 0.06-0.79 for every noise kind but a slow drift (0.67 with one sample per run, 2.05
+with three). Tune parameters on the tune seed with ``bench/detection_tuning.py``. The
+defaults of ``DetectionParams`` were tuned with ``--seed`` set to the tune seed; the report
+uses another seed (both are printed).
 
 Series: 150 orders, base level 1..100, per-sample noise sigma 1-5 % of the level, one or
 three samples per order (three-sample orders also share a run offset of 0.5 sigma, and 10 %
