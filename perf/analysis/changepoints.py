@@ -242,11 +242,12 @@ class DetectionParams:
     differs by more than 5 noise units once in 2 million), two consecutive wild runs
     seldom do."""
     noise_window: int = 40
-    """Orders before a candidate index whose levels give the noise estimate (at least
-    ``window_before``). The noise is the uncertain part of the z-score: a longer window
-    gives it more degrees of freedom, hence a lower threshold and a steadier one, while
-    the levels compared stay the ``window_before`` nearest. Pairs are at most
-    ``noise_pair_lag`` orders apart, so a slow drift barely inflates the estimate."""
+    """Orders before a candidate index whose levels give the noise estimate and the
+    slope of a drift (the before window when that is longer: ``history_before``). The
+    noise is the uncertain part of the z-score: a longer window gives it more degrees of
+    freedom, hence a lower threshold and a steadier one, while the levels compared stay
+    the ``window_before`` nearest. Pairs are at most ``noise_pair_lag`` orders apart, so
+    a slow drift barely inflates the estimate."""
 
     def __post_init__(self) -> None:
         if self.window_before < 1 or self.window_after < 1:
@@ -257,8 +258,8 @@ class DetectionParams:
             raise ValueError("min_before must be between 1 and window_before")
         if not 1 <= self.min_after <= self.window_after:
             raise ValueError("min_after must be between 1 and window_after")
-        if self.noise_window < self.window_before:
-            raise ValueError("noise_window must be at least window_before")
+        if self.noise_window < 1:
+            raise ValueError("noise_window must be at least 1")
         if self.noise_pair_lag < 1:
             raise ValueError("noise_pair_lag must be at least 1")
         if self.sharpness_orders < 1:
