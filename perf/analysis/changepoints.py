@@ -18,7 +18,9 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
 * ``old`` and ``new`` are the medians of the levels of the two windows;
 * the noise (one order's level, in the metric's unit) is estimated from the history itself:
   the absolute differences of the pairs of known levels at most ``noise_pair_lag`` orders
-  apart inside the before window and inside the after window (never across ``i``, so the
+  apart inside the *noise window* (the known orders in ``[i - noise_window, i)``, 40 by
+  default: twice the before window, for a steadier estimate) and inside the after window
+  (never across ``i``, so the
   step does not inflate them; nor, much, an earlier step or a drift inside a window),
   averaged over the smallest 70 % of them (robust to a few wild orders and to a second
   mode), scaled to a Gaussian standard deviation and floored at
@@ -31,22 +33,28 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   the z-score reaches the quantile of a Student t with the one-sided tail that ``min_z``
   has for a Gaussian, with 0.70 degrees of freedom per order that contributes pairs to the
   noise: the noise is estimated, and a z-score computed with few orders must be larger
-  (``min_z = 3.0`` needs 3.4 with full windows, 3.6 with 20 orders before and two after,
-  4.5 with ten before and two after). The z-score is the shift between the *clipped
-  means* of the two windows (each level first pulled to within ``clip_sigmas`` noise
-  units of its window's median: a one-step Huber estimate, nearly as efficient as a mean
-  on Gaussian levels and as robust as a median to one wild run), in the direction of
+  (``min_z = 3.0`` needs 3.24 with full windows, 3.29 with 40 orders before and two after,
+  3.6 with 20 before and two after, 4.5 with ten before and two after). The z-score is
+  the shift between the *clipped means* of the two windows (each level first pulled to
+  within ``clip_sigmas`` noise units of its window's median: a one-step Huber estimate,
+  nearly as efficient as a mean on Gaussian levels and as robust as a median to one wild
+  run), in the direction of
   ``new - old``, over ``noise * sqrt(1.06/n_before + 1.06/n_after)`` (1.0 instead of
-  1.06 for a window of one or two levels). When a linear trend common to both windows
-  (below) has a slope at least ``trend_t`` standard errors from zero, the trend's
-  share is taken out of the shift and the slope's variance added to the standard error;
+  1.06 for a window of one or two levels). When a linear trend common to the noise window
+  and the after window (below) has a slope at least ``trend_t`` standard errors from zero,
+  its rise from the before window's centre to the after window's is taken out of the
+  shift and the slope's variance added to the standard error;
   order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
   midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level);
   the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
   on each side differ by at least ``min_sharpness`` of ``new - old`` in the same direction
   (a slow drift moves the far windows apart but not the near ones);
-  a linear trend with one slope common to both windows (fitted around each window's own
-  median, so the step does not tilt it) explains at most ``max_drift_share`` of the step;
+  a linear trend with one slope common to the noise window and the after window (fitted
+  around the before and after windows' own medians, so the step does not tilt it)
+  explains at most ``max_drift_share`` of the step;
+  with exactly two known orders after ``i`` (the first look at a step), their levels
+  differ by at most ``max_pair_spread`` noise units (two consecutive wild runs are not a
+  new level);
   a two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``) of all the samples of the
   before window against all the samples of the after window gives ``p <= alpha``.
 * Short history: with one to ``short_history`` known orders before it, ``i`` is also a
@@ -75,7 +83,7 @@ Locality contract
 -----------------
 Whether index ``i`` is reported, and all its fields, depend only on
 ``series[i - lookback : i + lookahead]`` (and the same slice of ``hashes``), where
-``lookback = window_before + suppression_radius`` and
+``lookback = max(window_before, noise_window) + suppression_radius`` and
 ``lookahead = window_after + suppression_radius``. Positions outside the history are
 treated exactly like unknown orders, so a window truncated at the start (or the current
 end) of history behaves as if padded with missing orders. ``evaluate_slice`` and
@@ -93,11 +101,11 @@ more orders exist after it.
 Each new run re-evaluates the last ``lookahead`` indices, so an index gets about ten
 looks while its after window fills; every alarm raised on one of them reaches people
 even if a later look withdraws it. The thresholds are set for that: on clean replayed
-histories (``bench/detection_quality.py``, 150,000 orders per row) 0.15-0.75 alarms per
+histories (``bench/detection_quality.py``, 150,000 orders per row) 0.06-0.75 alarms per
 1,000 orders are ever raised, withdrawn ones included, with gaussian, heavy-tailed or
-bimodal noise of 1-5 %, 0.25-1.0 with wild runs, but 1.2 (one sample per run) to 3.5
-(three) on a slow drift of 3-10 sigma over 150 orders, which a window of 20 runs cannot
-tell from a small step.
+bimodal noise of 1-5 %, 0.19-0.79 with wild runs, but 0.67 (one sample per run) to 2.05
+(three) on a slow drift of 3-10 sigma over 150 orders: most of them on the first look
+(two orders after the index), where a 10 % step at 3 % noise must also be found.
 
 A change needs at least ``min_after`` (default 2) known orders at the new level, so one
 outlying run never raises an alarm on its own, and ``min_before`` (default 2) before it.
@@ -171,14 +179,15 @@ class DetectionParams:
     seed) and are reported on another seed; the statistical ones (``min_z``, ``alpha``,
     ``trend_t``) are tail probabilities, the others floors against what no test models
     (``min_effect_sigmas``: a shift of less than 2.5 noise units is not reported however
-    long the windows, which is what keeps a slow drift from adding up to an alarm).
+    long the windows, which is what keeps a slow drift from adding up to an alarm;
+    ``max_pair_spread``: two orders after a step agree with each other).
 
     Windows and radii are counted in orders (positions in the series, unknown ones
     included). Effects are in units of the estimated noise of one order's level unless said.
     """
 
     window_before: int = 20
-    """Orders before a candidate index used to estimate the old level and the noise."""
+    """Orders before a candidate index used to estimate the old level."""
     window_after: int = 10
     """Orders from the candidate index on used to estimate the new level."""
     suppression_radius: int = 4
@@ -227,6 +236,18 @@ class DetectionParams:
     window: an earlier step or a slow drift inside a window then barely inflates it."""
     noise_floor_relative: float = 0.001
     """The noise estimate is at least this fraction of ``|old|`` (quantised, flat series)."""
+    max_pair_spread: float = 5.0
+    """With exactly two known orders after the candidate, their levels may differ by at
+    most this many noise units: two orders at one new level agree (a Gaussian pair
+    differs by more than 5 noise units once in 2 million), two consecutive wild runs
+    seldom do."""
+    noise_window: int = 40
+    """Orders before a candidate index whose levels give the noise estimate and the
+    slope of a drift (the before window when that is longer: ``history_before``). The
+    noise is the uncertain part of the z-score: a longer window gives it more degrees of
+    freedom, hence a lower threshold and a steadier one, while the levels compared stay
+    the ``window_before`` nearest. Pairs are at most ``noise_pair_lag`` orders apart, so
+    a slow drift barely inflates the estimate."""
 
     def __post_init__(self) -> None:
         if self.window_before < 1 or self.window_after < 1:
@@ -237,6 +258,8 @@ class DetectionParams:
             raise ValueError("min_before must be between 1 and window_before")
         if not 1 <= self.min_after <= self.window_after:
             raise ValueError("min_after must be between 1 and window_after")
+        if self.noise_window < 1:
+            raise ValueError("noise_window must be at least 1")
         if self.noise_pair_lag < 1:
             raise ValueError("noise_pair_lag must be at least 1")
         if self.sharpness_orders < 1:
@@ -251,7 +274,12 @@ class DetectionParams:
     @property
     def lookback(self) -> int:
         """Orders before index ``i`` that its verdict may depend on."""
-        return self.window_before + self.suppression_radius
+        return self.history_before + self.suppression_radius
+
+    @property
+    def history_before(self) -> int:
+        """Orders before index ``i`` that its conditions read (means and noise)."""
+        return max(self.window_before, self.noise_window)
 
     @property
     def lookahead(self) -> int:
@@ -456,9 +484,9 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     The noise is estimated, not known: a z-score computed with it has the heavier tails of
     a Student t whose degrees of freedom are about 0.70 per pair-contributing order (the
     variance of the trimmed pairwise scale, measured on Gaussian windows of 5 to 20
-    orders). The threshold is the t quantile with the same one-sided tail as ``min_z``
-    has for a Gaussian: 3.0 becomes 3.4 with 28 such orders, 3.6 with 20, 4.5 with 10,
-    and no threshold can be met without a pair.
+    orders, and 0.68 on 40). The threshold is the t quantile with the same one-sided tail
+    as ``min_z`` has for a Gaussian: 3.0 becomes 3.24 with 48 such orders, 3.29 with 40,
+    3.6 with 20, 4.5 with 10, and no threshold can be met without a pair.
     """
     tail = float(norm.sf(min_z))
     degrees = _DEGREES_PER_ORDER * np.arange(1, size + 1, dtype=np.float64)
@@ -532,6 +560,13 @@ def _slope_terms(
     dx = np.where(known, offsets - mean_x[:, None], 0.0)
     dy = np.clip(np.nan_to_num(rows - centres[:, None]), -clip[:, None], clip[:, None])
     return (dx * dx).sum(axis=1), (dx * dy).sum(axis=1), mean_x
+
+
+def _known_centre(rows: FloatArray, offsets: FloatArray) -> FloatArray:
+    """Mean offset of each row's known cells (0 for a row with none)."""
+    known = ~np.isnan(rows)
+    counts = np.maximum(np.count_nonzero(known, axis=1), 1)
+    return np.asarray((known * offsets).sum(axis=1) / counts, dtype=np.float64)
 
 
 def levels_of(series: Sequence[SeriesItem]) -> FloatArray:
@@ -626,14 +661,18 @@ def candidate_cells(
     )
     if len(cells) == 0 and len(tiny) == 0:
         return result
+    noise_w = params.history_before
     padded = np.concatenate(
-        [np.full((series, before_w), np.nan), levels, np.full((series, after_w), np.nan)],
+        [np.full((series, noise_w), np.nan), levels, np.full((series, after_w), np.nan)],
         axis=1,
     )
-    # Window k of row s starts at padded[s, k]: the before window of column i is window
-    # i of ``all_before``, its after window is window i of ``all_after``.
-    all_before = np.lib.stride_tricks.sliding_window_view(padded, before_w, axis=1)
-    all_after = np.lib.stride_tricks.sliding_window_view(padded[:, before_w:], after_w, axis=1)
+    # Window k of row s starts at padded[s, k + shift]: the noise (before, after) window of
+    # column i is window i of ``all_noise`` (``all_before``, ``all_after``).
+    all_noise = np.lib.stride_tricks.sliding_window_view(padded, noise_w, axis=1)
+    all_before = np.lib.stride_tricks.sliding_window_view(
+        padded[:, noise_w - before_w :], before_w, axis=1
+    )
+    all_after = np.lib.stride_tricks.sliding_window_view(padded[:, noise_w:], after_w, axis=1)
     if len(tiny):
         _short_history_steps(result, all_before, all_after, tiny, rows[tiny], columns[tiny],
                              n_before[tiny], n_after[tiny], params.min_step_ratio)
@@ -677,12 +716,16 @@ def candidate_cells(
         old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
         # Stage 3: the conditions that need the noise.
         windows_before, windows_after = all_before[r, c], all_after[r, c]
-        noise_scale, degrees = _pairwise_scale(windows_before, windows_after,
+        noise_scale, degrees = _pairwise_scale(all_noise[r, c], windows_after,
                                                params.noise_pair_lag)
         noise = np.maximum(
             np.maximum(noise_scale, params.noise_floor_relative * np.abs(old_c)), _TINY
         )
         effect = np.abs(delta) / noise
+        # Two orders after the candidate are its whole after window at the first look:
+        # their levels must agree with each other (``max_pair_spread``).
+        spread = np.nanmax(windows_after, axis=1) - np.nanmin(windows_after, axis=1)
+        agree = (n_after != 2) | (spread <= params.max_pair_spread * noise)
         # The z-score compares clipped means (each level pulled to within
         # ``clip_sigmas`` noise units of its window's median, then averaged): nearly
         # as efficient as a mean on Gaussian levels, as robust as a median to a wild run.
@@ -693,13 +736,17 @@ def candidate_cells(
             _clipped_mean_variance_factor(n_before) / n_before
             + _clipped_mean_variance_factor(n_after) / n_after
         )
-        z_needed = _z_thresholds(params.min_z, before_w + after_w)[degrees]
+        z_needed = _z_thresholds(params.min_z, noise_w + after_w)[degrees]
         # Drift: one common slope fitted to both windows around their own medians (least
         # squares, residuals clipped at 3 noise units so that a wild run does not tilt it),
         # extrapolated over the distance between the two windows' centres.
-        sxx_before, sxy_before, centre_before = _slope_terms(
-            windows_before, old_c, np.arange(-before_w, 0, dtype=np.float64), 3 * noise
+        # The slope's before part comes from the whole noise window (its variance falls
+        # with the cube of the window: 40 orders pin it eight times better than 20), and
+        # is extrapolated from the centre of the before window, whose mean is compared.
+        sxx_before, sxy_before, _ = _slope_terms(
+            all_noise[r, c], old_c, np.arange(-noise_w, 0, dtype=np.float64), 3 * noise
         )
+        centre_before = _known_centre(windows_before, np.arange(-before_w, 0, dtype=np.float64))
         sxx_after, sxy_after, centre_after = _slope_terms(
             windows_after, new_c, np.arange(0, after_w, dtype=np.float64), 3 * noise
         )
@@ -720,7 +767,9 @@ def candidate_cells(
         )
         z_c = np.maximum(detrended, 0.0) / noise / standard_error
         z[cells] = np.where(short[cells], np.inf, z_c)
-        candidate[cells] |= (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady
+        candidate[cells] |= (
+            (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady & agree
+        )
     return result
 
 

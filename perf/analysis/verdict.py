@@ -141,6 +141,10 @@ def judge(
     count = len(moves)
     if count == 0:
         return []
+    # The history is the detector's before window, not its longer noise window: a move
+    # judged on one run alone with the noise of 40 runs would need z >= 3.3 instead of
+    # 3.6, and unconfirmed flags on the demo data rise from 0.41 to 0.49 tests per run
+    # (bench/report_quality.py); the detection's own looks need two runs at the level.
     width = params.window_before
     before = np.full((count, width), np.nan)
     for k, move in enumerate(moves):

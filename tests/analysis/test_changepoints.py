@@ -202,6 +202,22 @@ def test_indices_refer_to_positions_in_the_input() -> None:
     assert indices(series) == [37]
 
 
+def test_two_different_wild_runs_in_a_row_are_not_a_new_level() -> None:
+    history = noisy([1.0] * 40, samples=3, seed=7)
+    wild = history + noisy([1.45, 1.3], samples=3, seed=8)  # 15 noise units apart
+    level = history + noisy([1.3, 1.3], samples=3, seed=8)
+    assert indices(wild) == []
+    assert indices(level) == [40]
+    assert indices(wild, params=DetectionParams(max_pair_spread=100.0)) == [40]
+
+
+def test_the_noise_window_reaches_past_a_shorter_before_window() -> None:
+    params = DetectionParams(window_before=10, noise_window=30)
+    assert (params.history_before, params.lookback) == (30, 34)
+    wide = DetectionParams(window_before=30, noise_window=10)
+    assert (wide.history_before, wide.lookback) == (30, 34)
+
+
 def test_a_constant_series_at_zero_that_moves_has_an_infinite_relative_change() -> None:
     series: list[SeriesItem] = [0.0] * 20 + [1.0] * 10
     (point,) = find_change_points(series)
@@ -218,6 +234,7 @@ def test_a_constant_series_at_zero_that_moves_has_an_infinite_relative_change() 
         ({"alpha": 0.0}, "alpha must be in (0, 1]"),
         ({"sharpness_orders": 0}, "sharpness_orders must be at least 1"),
         ({"noise_pair_lag": 0}, "noise_pair_lag must be at least 1"),
+        ({"noise_window": 0}, "noise_window must be at least 1"),
         ({"short_history": -1}, "short_history must not be negative"),
         ({"min_step_ratio": 1.0}, "min_step_ratio must be greater than 1"),
     ],

@@ -93,9 +93,9 @@ def test_replaying_runs_one_by_one_ends_with_the_verdicts_of_the_whole_history(
 @pytest.mark.parametrize(
     ("start", "stop", "total", "expected"),
     [
-        (100, 101, 200, (100 - 24, 100 + 14)),
+        (100, 101, 200, (100 - 44, 100 + 14)),
         (0, 1, 200, (0, 14)),
-        (195, 200, 200, (171, 200)),
+        (195, 200, 200, (151, 200)),
         (10, 5, 200, (10, 10)),
         (-5, 3, 2, (0, 2)),
     ],
@@ -108,16 +108,16 @@ def test_slice_bounds_covers_lookback_and_lookahead(
 
 def test_the_default_slice_is_short() -> None:
     params = DetectionParams()
-    assert (params.lookback, params.lookahead) == (24, 14)
+    assert (params.lookback, params.lookahead) == (44, 14)
 
 
 @pytest.mark.parametrize(
     ("offset", "length", "total", "settled"),
     [
         (0, 50, 50, range(0, 50)),  # the whole history
-        (10, 40, 50, range(34, 50)),  # cut at the start only
+        (2, 48, 50, range(46, 50)),  # cut at the start only
         (0, 30, 50, range(0, 17)),  # cut at the end only
-        (10, 30, 50, range(34, 34)),  # too short to settle anything
+        (10, 30, 50, range(54, 54)),  # too short to settle anything
     ],
 )
 def test_settled_is_what_the_slice_fully_sees(offset: int, length: int, total: int,
@@ -128,13 +128,13 @@ def test_settled_is_what_the_slice_fully_sees(offset: int, length: int, total: i
 
 def test_a_change_does_not_depend_on_data_outside_its_window() -> None:
     rng = np.random.default_rng(3)
-    series: list[SeriesItem] = [float(v) for v in 1 + rng.normal(0, 0.01, 80)]
-    series[40:] = [float(v) * 1.2 for v in series[40:]]  # type: ignore[arg-type]
+    series: list[SeriesItem] = [float(v) for v in 1 + rng.normal(0, 0.01, 120)]
+    series[60:] = [float(v) * 1.2 for v in series[60:]]  # type: ignore[arg-type]
     params = DetectionParams()
-    assert [p.index for p in find_change_points(series)] == [40]
+    assert [p.index for p in find_change_points(series)] == [60]
     far = series.copy()
-    far[: 40 - params.lookback] = [5.0] * (40 - params.lookback)
-    far[40 + params.lookahead :] = [None] * (80 - 40 - params.lookahead)
-    assert [p for p in find_change_points(far) if p.index == 40] == [
-        p for p in find_change_points(series) if p.index == 40
+    far[: 60 - params.lookback] = [5.0] * (60 - params.lookback)
+    far[60 + params.lookahead :] = [None] * (120 - 60 - params.lookahead)
+    assert [p for p in find_change_points(far) if p.index == 60] == [
+        p for p in find_change_points(series) if p.index == 60
     ]

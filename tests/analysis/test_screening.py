@@ -187,11 +187,12 @@ def test_most_clean_series_are_screened_out(samples: int) -> None:
 
 
 def test_a_step_at_the_end_of_history_is_kept_and_a_flat_series_is_not() -> None:
-    rows: list[list[SeriesItem]] = [step(30, 8, seed=1), noisy([1.0] * 38, seed=2),
-                                    [None] * 38]
-    kept = screen_levels(as_levels(rows, 38), offset=FAR, total_length=FAR + 38)
+    length = DetectionParams().lookback + 8
+    rows: list[list[SeriesItem]] = [step(length - 8, 8, seed=1),
+                                    noisy([1.0] * length, seed=2), [None] * length]
+    kept = screen_levels(as_levels(rows, length), offset=FAR, total_length=FAR + length)
     assert list(kept) == [True, False, False]
-    assert reported(rows[0], FAR, FAR + 38, range(FAR, FAR + 38), DetectionParams())
+    assert reported(rows[0], FAR, FAR + length, range(FAR, FAR + length), DetectionParams())
 
 
 def test_a_step_on_the_newest_run_alone_is_kept_for_suspects_only_with_enough_samples() -> None:
