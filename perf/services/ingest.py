@@ -29,6 +29,7 @@ from ..formats import (
     FormatError,
     Report,
     SuiteSchema,
+    TestResult,
     parse_report,
     report_digest,
     revision_sort_key,
@@ -494,6 +495,12 @@ def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
 # --- samples -----------------------------------------------------------------------
 
 
+# Tests handled per round of queries: a run of up to this many tests takes the six
+# queries below; a bigger one takes six per chunk, so that no statement (and no list
+# of rows held in memory) grows with the report.
+STORE_CHUNK_TESTS = 10_000
+
+
 def _store_samples(
     suite: TestSuite,
     machine: Machine,
@@ -503,20 +510,43 @@ def _store_samples(
     schema: SuiteSchema,
     metrics: dict[str, Metric],
 ) -> tuple[int, int]:
-    """Insert tests, series, samples and points.  Six queries whatever the size."""
-    if not report.tests:
-        return 0, 0
-    names = [t.name for t in report.tests]
+    """Insert tests, series, samples and points, ``STORE_CHUNK_TESTS`` tests at a time.
+
+    Six queries per chunk whatever its size (returns tests added, samples stored)."""
+    added_tests = added_samples = 0
+    status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
+    for start in range(0, len(report.tests), STORE_CHUNK_TESTS):
+        chunk = report.tests[start : start + STORE_CHUNK_TESTS]
+        tests, added = _test_ids(suite, [t.name for t in chunk])
+        added_tests += added
+        added_samples += _store_chunk(
+            machine, order, run_id, chunk, tests, metrics, status_metrics
+        )
+    return added_tests, added_samples
+
+
+def _test_ids(suite: TestSuite, names: list[str]) -> tuple[dict[str, int], int]:
+    """The ids of these tests of the suite, creating the missing ones (and their count)."""
     tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
     missing = [Test(suite=suite, name=n) for n in names if n not in tests]
     if missing:
         # ignore_conflicts: a concurrent submission may create the same tests.
         Test.objects.bulk_create(missing, ignore_conflicts=True)
         tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+    return tests, len(missing)
 
-    wanted = {
-        (tests[t.name], metrics[m].id) for t in report.tests for m in t.samples if m in metrics
-    }
+
+def _store_chunk(
+    machine: Machine,
+    order: Order,
+    run_id: int,
+    chunk: Sequence[TestResult],
+    tests: dict[str, int],
+    metrics: dict[str, Metric],
+    status_metrics: dict[str, str | None],
+) -> int:
+    """Series, samples, points and profiles of some tests of the run; samples stored."""
+    wanted = {(tests[t.name], metrics[m].id) for t in chunk for m in t.samples if m in metrics}
     test_ids = {tid for tid, _ in wanted}
     series = _series_ids(machine, test_ids)
     if wanted - series.keys():
@@ -526,11 +556,10 @@ def _store_samples(
         )
         series = _series_ids(machine, test_ids)
 
-    status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     sample_rows: list[tuple[Any, ...]] = []
     point_rows: list[tuple[Any, ...]] = []
     count = 0
-    for test in report.tests:
+    for test in chunk:
         binary_hash = test.samples.get("hash")
         for metric_name, values in test.samples.items():
             metric = metrics.get(metric_name)
@@ -561,12 +590,12 @@ def _store_samples(
             data=zlib.compress(t.profile),
             size=len(t.profile),
         )
-        for t in report.tests
+        for t in chunk
         if t.profile is not None
     ]
     if profiles:  # stored compressed; the report's size limit bounds them
         Profile.objects.bulk_create(profiles)
-    return len(missing), count
+    return count
 
 
 def samples_json(metric_type: str, values: Sequence[Any]) -> str:
