@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import logging
+import math
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -47,7 +48,7 @@ from ..models import (
     Test,
     TestSuite,
 )
-from .geomeans import run_geomeans_refresh
+from .geomeans import run_geomeans_save
 from .runs import derived_remove
 from .suites import suite_schemas
 
@@ -61,7 +62,7 @@ MACHINE_POLICIES: tuple[str, ...] = ("match", "update", "split")
 # Orders are spaced this far apart, so that ~32 revisions can be inserted between two
 # neighbours before a range has to be renumbered.
 POSITION_GAP = 1 << 32
-SPLIT_SEPARATOR = "~"
+SPLIT_SEPARATOR = "~"  # split machines are named "<name>~2", "<name>~3", ...
 # Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
 SAMPLE_COLUMNS = ["run_id", "series_id", "values"]
 COPY_MIN_ROWS = 500  # insert_rows switches to COPY on PostgreSQL from this many rows
@@ -79,7 +80,8 @@ POINT_COLUMNS = [
     "stdev",
     "failed",
     "hash",
-]  # split machines are named "<name>~2", "<name>~3", ...
+]
+_POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
 
 
 class ImportRefused(Exception):
@@ -273,8 +275,6 @@ def _import(
     added_tests, added_samples = _store_samples(
         suite, machine, order, run_id, report, schema, metrics
     )
-    # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
-    run_geomeans_refresh([run_id])
     return _result(
         run_id,
         suite,
@@ -510,18 +510,21 @@ def _store_samples(
     schema: SuiteSchema,
     metrics: dict[str, Metric],
 ) -> tuple[int, int]:
-    """Insert tests, series, samples and points, ``STORE_CHUNK_TESTS`` tests at a time.
-
-    Six queries per chunk whatever its size (returns tests added, samples stored)."""
+    """Insert tests, series, samples, points and the run's geometric means,
+    ``STORE_CHUNK_TESTS`` tests at a time: six queries per chunk whatever its size, and
+    two for the means.  Returns (tests added, samples stored)."""
     added_tests = added_samples = 0
     status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
+    logs: dict[int, tuple[float, int]] = {}
     for start in range(0, len(report.tests), STORE_CHUNK_TESTS):
         chunk = report.tests[start : start + STORE_CHUNK_TESTS]
         tests, added = _test_ids(suite, [t.name for t in chunk])
         added_tests += added
         added_samples += _store_chunk(
-            machine, order, run_id, chunk, tests, metrics, status_metrics
+            machine, order, run_id, chunk, tests, metrics, status_metrics, logs
         )
+    # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
+    run_geomeans_save(run_id, logs)
     return added_tests, added_samples
 
 
@@ -544,8 +547,12 @@ def _store_chunk(
     tests: dict[str, int],
     metrics: dict[str, Metric],
     status_metrics: dict[str, str | None],
+    logs: dict[int, tuple[float, int]],
 ) -> int:
-    """Series, samples, points and profiles of some tests of the run; samples stored."""
+    """Series, samples, points and profiles of some tests of the run; samples stored.
+
+    Adds each valid positive Real point value's ln to ``logs[metric id]`` (sum, count),
+    from which the run's geometric means are stored."""
     wanted = {(tests[t.name], metrics[m].id) for t in chunk for m in t.samples if m in metrics}
     test_ids = {tid for tid, _ in wanted}
     series = _series_ids(machine, test_ids)
@@ -569,18 +576,21 @@ def _store_chunk(
             count += len(values)
             sample_rows.append((run_id, series_id, samples_json(metric.type, values)))
             status_name = status_metrics.get(metric_name)
-            point_rows.append(
-                point_row(
-                    run_id,
-                    series_id,
-                    order.id,
-                    order.position,
-                    metric.type,
-                    values,
-                    test.samples.get(status_name) if status_name else None,
-                    binary_hash[0] if binary_hash else None,
-                )
+            row = point_row(
+                run_id,
+                series_id,
+                order.id,
+                order.position,
+                metric.type,
+                values,
+                test.samples.get(status_name) if status_name else None,
+                binary_hash[0] if binary_hash else None,
             )
+            point_rows.append(row)
+            value, failed = row[_POINT_VALUE], row[_POINT_FAILED]
+            if metric.type == Metric.REAL and not failed and value is not None and value > 0:
+                total, n = logs.get(metric.id, (0.0, 0))
+                logs[metric.id] = (total + math.log(value), n + 1)
     insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
     insert_rows(Point, POINT_COLUMNS, point_rows)
     profiles = [
