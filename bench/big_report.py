@@ -7,8 +7,9 @@ the production timeout) on 127.0.0.1:PORT against a fresh PostgreSQL database
 - one submission, then two at once (different machines), as ``lnt submit`` sends
   them (form field ``input_data``, urlencoded);
 - prints the HTTP status, the client's wall time and the server's ``total_time``,
-  and each worker's peak RSS during the submission (VmHWM, reset before it through
-  /proc/<pid>/clear_refs) and its RSS afterwards (VmRSS);
+  each worker's CPU time (steadier than wall time on a shared machine), its peak RSS
+  during the submission (VmHWM, reset before it through /proc/<pid>/clear_refs) and
+  its RSS afterwards (VmRSS);
 - prints the worker's RSS when idle before the first submission, the baseline the
   others are read against.
 
@@ -102,6 +103,15 @@ def _status(pid: int, key: str) -> int:
     return -1
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (the machine is shared: wall time is noisy)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
 
@@ -133,8 +143,10 @@ def _submit(port: int, token: str, body: bytes, out: dict[str, Any]) -> None:
 
 
 def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bool:
+    cpu = {}
     for pid in workers:
         _reset_peak(pid)
+        cpu[pid] = _cpu_seconds(pid)
     outs: list[dict[str, Any]] = [{} for _ in bodies]
     threads = [
         threading.Thread(target=_submit, args=(port, token, body, out))
@@ -159,7 +171,8 @@ def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bo
             print(f"    worker {pid}: gone (killed, e.g. by gunicorn's timeout)")
             continue
         peak, after = _status(pid, "VmHWM"), _status(pid, "VmRSS")
-        print(f"    worker {pid}: peak RSS {peak} MB, after {after} MB")
+        used = _cpu_seconds(pid) - cpu[pid]
+        print(f"    worker {pid}: peak RSS {peak} MB, after {after} MB, CPU {used:.1f} s")
     return ok
 
 
