@@ -27,6 +27,7 @@ from perf.formats.v1 import PROFILE_METRIC as PROFILE_KEY
 from perf.formats.v1 import merge_v1_entries, report_tag, upgrade_v1, upgrade_v1_header
 from perf.formats.values import (
     MACHINE_NAME_FORBIDDEN,
+    MAX_ABS_SAMPLE,
     check_key,
     check_name,
     field_path,
@@ -566,6 +567,13 @@ def _samples(
             f"(limit {limits.max_samples_per_value})"
         )
     if metric.type == "Real":
+        # Plain numbers in range (nearly every sample) without a call each: what
+        # real_sample returns for them.  NaN and the infinities fail the comparison.
+        if all(
+            (type(v) is float or type(v) is int) and -MAX_ABS_SAMPLE <= v <= MAX_ABS_SAMPLE
+            for v in values
+        ):
+            return tuple(map(float, values))
         return tuple(real_sample(v, test, metric.name) for v in values)
     if metric.type == "Status":
         return tuple(status_sample(v, test, metric.name) for v in values)
