@@ -18,6 +18,10 @@ the production timeout) on 127.0.0.1:PORT against a fresh PostgreSQL database
         .venv/bin/python bench/big_report.py                 # 90,000 tests, v2 and v1
     .venv/bin/python bench/big_report.py --tests 20000 --formats v2   # a quick run
 
+``--stages`` instead runs each step of a v2 submission in this process and prints
+its CPU time and peak RSS growth (the digest step parses again; the run-over-run
+answer is what ``submitRun`` returns for every test).
+
 Loopback only.  Exit status 1 when a submission did not answer 200/301.
 """
 
@@ -192,6 +196,36 @@ def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bo
     return ok
 
 
+def stages(tests: int) -> None:
+    """CPU time and RSS growth of each step of a submission, in this process."""
+    from perf.formats import BUILTIN_SUITES, parse_report, report_digest
+    from perf.selectors import lnt
+    from perf.services.ingest import report_import
+
+    me = os.getpid()
+    for i in range(2):
+        raw = big_report(tests, machine="stages", revision=1 + i, version=2, seed=i)
+        print(f"v2 report #{i} (machine's {'first' if i == 0 else 'second'} run):")
+        steps = (
+            ("parse", lambda raw=raw: parse_report(raw, BUILTIN_SUITES)),
+            ("digest", lambda raw=raw: report_digest(parse_report(raw, BUILTIN_SUITES))),
+            ("import (parse, digest, store)", lambda raw=raw: report_import(raw, suite="nts")),
+        )
+        result: Any = None
+        for name, step in steps:
+            _reset_peak(me)
+            before, cpu = _status(me, "VmRSS"), time.process_time()
+            result = step()
+            print(f"  {name}: {time.process_time() - cpu:.1f} CPU s, "
+                  f"peak RSS +{_status(me, 'VmHWM') - before} MB")
+        _reset_peak(me)
+        before, cpu = _status(me, "VmRSS"), time.process_time()
+        answers = lnt.submission_results(result.run_id)
+        grew = _status(me, "VmHWM") - before
+        print(f"  run-over-run answer ({len(answers)} results): "
+              f"{time.process_time() - cpu:.1f} CPU s, peak RSS +{grew} MB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tests", type=int, default=90_000, help="tests per report")
@@ -203,9 +237,15 @@ def main() -> int:
         help="gunicorn worker timeout, seconds (default: deploy/gunicorn.conf.py's); a "
         "longer one lets a saturated machine finish, to read its CPU time and memory",
     )
+    parser.add_argument(
+        "--stages", action="store_true", help="time each step in this process instead"
+    )
     args = parser.parse_args()
 
     url = bench_database()
+    if args.stages:
+        stages(args.tests)
+        return 0
     from perf.services.tokens import token_create
 
     _, token = token_create("big-report bench")
