@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +72,45 @@ def too_large(request: HttpRequest) -> JsonResponse | None:
             413,
         )
     return None
+
+
+URLENCODED = "application/x-www-form-urlencoded"
+_UNQUOTE_PIECE = 1 << 20  # bytes of an urlencoded value decoded at a time
+
+
+def urlencoded_form(body: bytes, *, max_fields: int | None) -> dict[str, str] | str:
+    """The fields of an ``application/x-www-form-urlencoded`` body, or a message
+    saying why it was refused (more than ``max_fields`` fields).
+
+    What Django's ``QueryDict`` gives (``&``-separated, ``+`` is a space, a repeated
+    name keeps its last value, UTF-8 with invalid bytes replaced), decoded a
+    megabyte at a time: ``urllib.parse.unquote`` holds one object per escape of the
+    whole value at once, about 800 MB for the 24 MB form of a 90,000-test report.
+    """
+    pairs = body.split(b"&") if body else []
+    if max_fields is not None and len(pairs) > max_fields:
+        return f"the form has {len(pairs)} fields (limit {max_fields})"
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        if not pair:
+            continue
+        name, _, value = pair.partition(b"=")
+        fields[_unquote_plus(name)] = _unquote_plus(value)
+    return fields
+
+
+def _unquote_plus(data: bytes) -> str:
+    pieces = []
+    start = 0
+    while start < len(data):
+        end = start + _UNQUOTE_PIECE
+        if end < len(data):
+            # Never cut inside an escape: end the piece before a "%" in its last two bytes.
+            escape = data.find(b"%", end - 2, end)
+            end = escape if escape > start else end
+        pieces.append(urllib.parse.unquote_to_bytes(data[start:end].replace(b"+", b" ")))
+        start = end
+    return b"".join(pieces).decode("utf-8", errors="replace")
 
 
 def page_params(request: HttpRequest) -> tuple[int, int] | JsonResponse:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
@@ -20,12 +22,17 @@ from ..formats import FormatError
 from ..selectors import lnt
 from ..services.ingest import ImportRefused, report_import
 from ..tasks import enqueue_detection
-from .common import authenticate, json_error, too_large, unknown_db
+from .common import URLENCODED, authenticate, json_error, too_large, unknown_db, urlencoded_form
 from .lnt_shapes import submission_test_results
 
 
 def _submit(
-    request: HttpRequest, raw: bytes | str, suite: str | None, *, source: str
+    request: HttpRequest,
+    raw: bytes | str,
+    suite: str | None,
+    *,
+    source: str,
+    form: Mapping[str, str],
 ) -> JsonResponse:
     started = time.monotonic()
     token = authenticate(request)
@@ -36,9 +43,9 @@ def _submit(
         result = report_import(
             raw,
             suite=suite,
-            merge=request.POST.get("merge") or request.GET.get("merge") or "reject",
+            merge=form.get("merge") or request.GET.get("merge") or "reject",
             select_machine=(
-                request.POST.get("select_machine") or request.GET.get("select_machine") or "match"
+                form.get("select_machine") or request.GET.get("select_machine") or "match"
             ),
             source=source,
             source_detail=token.name,
@@ -85,17 +92,29 @@ def _submit(
     return JsonResponse(body)
 
 
-def _form_report(request: HttpRequest) -> bytes | str | JsonResponse:
+def _form_report(
+    request: HttpRequest,
+) -> tuple[bytes | str, Mapping[str, str]] | JsonResponse:
+    """The report and the form's fields.  An urlencoded body (what ``lnt submit``
+    sends) is decoded by ``urlencoded_form``, not by ``request.POST``, and only once."""
     try:
-        upload = request.FILES.get("file")
-        if upload is not None:
-            return upload.read()
-        data = request.POST.get("input_data")
+        if request.content_type == URLENCODED:
+            form = urlencoded_form(
+                request.body, max_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            )
+            if isinstance(form, str):
+                return json_error(form, 400)
+            data = form.get("input_data")
+        else:
+            upload = request.FILES.get("file")
+            if upload is not None:
+                return upload.read(), request.POST
+            form, data = request.POST, request.POST.get("input_data")
     except RequestDataTooBig:
         return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
     if not data:
         return json_error("no report: send it in the form field input_data or as file", 400)
-    return data
+    return data, form
 
 
 @csrf_exempt
@@ -105,10 +124,11 @@ def submit_run(request: HttpRequest, db: str = "default", suite: str | None = No
     error = unknown_db(db) or too_large(request)
     if error:
         return error
-    raw = _form_report(request)
-    if isinstance(raw, JsonResponse):
-        return raw
-    return _submit(request, raw, suite, source="submitRun")
+    report = _form_report(request)
+    if isinstance(report, JsonResponse):
+        return report
+    raw, form = report
+    return _submit(request, raw, suite, source="submitRun", form=form)
 
 
 @csrf_exempt
@@ -123,7 +143,7 @@ def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponse:
         raw = request.body
     except RequestDataTooBig:
         return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
-    response = _submit(request, raw, suite, source="api")
+    response = _submit(request, raw, suite, source="api", form=request.POST)
     if response.status_code == 200:
         # LNT answers a created run with 301, Location and result_url its absolute
         # API URL (`lnt admin post-run` prints the Location).

@@ -16,35 +16,52 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
 
-from perf.formats.types import Report
+from perf.formats.types import Report, TestResult
 
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def report_digest(report: Report) -> str:
-    """SHA-256 (64 hex digits) of the normalised report; equal iff identical (above)."""
-    tests = sorted(
-        (
+# One encoder for every test (json.dumps with options builds a new one per call).
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
+
+
+def _test_entry(test: TestResult) -> str:
+    """The JSON of one test in the digested document."""
+    return _encode(
+        [
             test.name,
             sorted(
                 (metric, [float(v) if isinstance(v, int | float) else v for v in values])
                 for metric, values in test.samples.items()
             ),
             hashlib.sha256(test.profile).hexdigest() if test.profile is not None else None,
-        )
-        for test in report.tests
+        ]
     )
-    document: dict[str, Any] = {
-        "suite": report.suite,
+
+
+def report_digest(report: Report) -> str:
+    """SHA-256 (64 hex digits) of the normalised report; equal iff identical (above).
+
+    The digested text is the JSON (sorted keys, no spaces, ASCII) of an object
+    ``{"machine", "order", "run", "suite", "tests", "times"}`` whose ``tests`` is the
+    list of ``[name, [[metric, samples], ...], profile sha256]`` sorted by name (names
+    are unique in a report).  It is hashed a test at a time, never built whole, so
+    that a 90,000-test report costs no second copy of itself.
+    """
+    head = {
         "machine": [report.machine_name, report.machine_fields, report.machine_parameters],
         "order": report.order,
         "run": [report.run_fields, report.run_parameters],
+        "suite": report.suite,
+        "tests": None,
         "times": [_time(report.start_time), _time(report.end_time)],
-        "tests": tests,
     }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    prefix, suffix = _encode(head).split('"tests":null', 1)
+    digest = hashlib.sha256(f'{prefix}"tests":['.encode("ascii"))
+    for index, test in enumerate(sorted(report.tests, key=lambda t: t.name)):
+        digest.update(f"{',' if index else ''}{_test_entry(test)}".encode("ascii"))
+    digest.update(f"]{suffix}".encode("ascii"))
+    return digest.hexdigest()

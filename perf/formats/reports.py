@@ -8,8 +8,10 @@ or an unpaired surrogate (PostgreSQL text can store neither).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from perf.formats.limits import DEFAULT_LIMITS, Limits
@@ -22,9 +24,10 @@ from perf.formats.types import (
     TestResult,
 )
 from perf.formats.v1 import PROFILE_METRIC as PROFILE_KEY
-from perf.formats.v1 import report_tag, upgrade_v1
+from perf.formats.v1 import merge_v1_entries, report_tag, upgrade_v1, upgrade_v1_header
 from perf.formats.values import (
     MACHINE_NAME_FORBIDDEN,
+    MAX_ABS_SAMPLE,
     check_key,
     check_name,
     field_path,
@@ -91,7 +94,145 @@ def parse_report(
 
     Unknown top-level keys are ignored with a warning in ``Report.warnings``.
     """
-    doc = decode_json(raw)
+    text, suspicious = _text(raw, "report")
+    if not suspicious:
+        report = _parse_streamed(text, schemas, suite, limits)
+        if report is not None:
+            return report
+    # The whole document at once: reports with escapes (checked for NUL and lone
+    # surrogates over the whole tree), and every refused report, whose message is
+    # this path's whatever the streamed parse stumbled on first.
+    doc = _loads(text, suspicious, "report")
+    del text  # the parsed document replaces it
+    version, schema, warnings = _header(doc, schemas, suite)
+    if version == 1:
+        doc, upgrade_warnings = upgrade_v1(doc, schema, limits=limits)
+        warnings.extend(upgrade_warnings)
+    return _build_report(doc, schema, limits, version, warnings)
+
+
+# --- the streamed parse -------------------------------------------------------------
+#
+# A big report is mostly its tests list.  Decoding it whole holds every test as Python
+# objects (dicts, lists, floats: about eight times the JSON) next to the validated
+# Report built from them.  The streamed parse reads the top-level object member by
+# member with the stdlib decoder, but only notes where each element of the tests list
+# starts; once the suite is known it decodes, validates and drops one element at a
+# time.  It gives up (returns None) on anything unusual, and the whole-document parse
+# then answers: same Report, same refusal messages, by construction.
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, as the json module skips it
+_TESTS_KEYS = frozenset({"tests", "Tests"})  # v2's list, v1's list
+_SKIP = json.JSONDecoder()  # to find where elements end: no hooks, the fastest
+
+
+class _NotStreamed(Exception):
+    """The top level is not a plain object with a tests list: parse it whole."""
+
+
+@dataclass(frozen=True)
+class _Elements:
+    """Where a tests list's elements start in the text (stands for the list in the doc)."""
+
+    starts: list[int]
+
+
+def _parse_streamed(
+    text: str, schemas: Mapping[str, SuiteSchema], suite: str | None, limits: Limits
+) -> Report | None:
+    """The report, parsed a test at a time; None when the whole-document parse must answer."""
+    try:
+        doc = _scan_top_level(text)
+        version, schema, warnings = _header(doc, schemas, suite)
+        decoder = _decoder("report")
+        if version == 1:
+            elements = doc.get("Tests")
+            if not isinstance(elements, _Elements):
+                return None
+            entries = _decoded(text, elements, decoder)
+            header = upgrade_v1_header(doc, schema)
+            merged = merge_v1_entries(
+                entries, len(elements.starts), schema, report_tag(doc), limits=limits
+            )
+            tests = ({"name": name, **metrics} for name, metrics in merged.items())
+            return _build_report(header, schema, limits, version, warnings, (tests, len(merged)))
+        elements = doc.get("tests")
+        if not isinstance(elements, _Elements):
+            return None
+        streamed = (_decoded(text, elements, decoder), len(elements.starts))
+        return _build_report(doc, schema, limits, version, warnings, streamed)
+    except (_NotStreamed, ValueError, IndexError, RecursionError):
+        # ValueError covers FormatError and json.JSONDecodeError.
+        return None
+
+
+def _decoded(text: str, elements: _Elements, decoder: json.JSONDecoder) -> Iterator[Any]:
+    for start in elements.starts:
+        yield decoder.raw_decode(text, start)[0]
+
+
+def _skip_space(text: str, index: int) -> int:
+    match = _WHITESPACE.match(text, index)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _scan_top_level(text: str) -> dict[str, Any]:
+    """The top-level object, its tests lists replaced by ``_Elements``.
+
+    Raises ``_NotStreamed`` (or the decoder's ValueError) on anything but a
+    well-formed object without duplicate keys.
+    """
+    decoder = _decoder("report")
+    index = _skip_space(text, 0)
+    if text[index] != "{":
+        raise _NotStreamed
+    doc: dict[str, Any] = {}
+    index = _skip_space(text, index + 1)
+    closed = text[index] == "}"
+    while not closed:
+        if text[index] != '"':
+            raise _NotStreamed
+        key, index = decoder.raw_decode(text, index)
+        index = _skip_space(text, index)
+        if text[index] != ":" or key in doc:
+            raise _NotStreamed
+        index = _skip_space(text, index + 1)
+        if key in _TESTS_KEYS and text[index] == "[":
+            doc[key], index = _element_starts(text, index)
+        else:
+            doc[key], index = decoder.raw_decode(text, index)
+        index = _skip_space(text, index)
+        closed = text[index] == "}"
+        if not closed and text[index] != ",":
+            raise _NotStreamed
+        index = _skip_space(text, index + 1)
+    if index != len(text):
+        raise _NotStreamed
+    return doc
+
+
+def _element_starts(text: str, index: int) -> tuple[_Elements, int]:
+    """The start of each element of the list at ``index``, and the end of the list."""
+    starts: list[int] = []
+    index = _skip_space(text, index + 1)
+    if text[index] == "]":
+        return _Elements(starts), index + 1
+    while True:
+        starts.append(index)
+        _, index = _SKIP.raw_decode(text, index)
+        index = _skip_space(text, index)
+        if text[index] == "]":
+            return _Elements(starts), index + 1
+        if text[index] != ",":
+            raise _NotStreamed
+        index = _skip_space(text, index + 1)
+
+
+def _header(
+    doc: dict[str, Any], schemas: Mapping[str, SuiteSchema], suite: str | None
+) -> tuple[int, SuiteSchema, list[str]]:
+    """The version, the suite and the warnings about unknown top-level keys."""
     version = _detect_version(doc)
     warnings: list[str] = []
     schema = _resolve_suite(doc, version, schemas, suite, warnings)
@@ -99,10 +240,7 @@ def parse_report(
     for key in doc:
         if key not in known_top:
             warnings.append(f"ignored unknown top-level key {quote(key)}")
-    if version == 1:
-        doc, upgrade_warnings = upgrade_v1(doc, schema, limits=limits)
-        warnings.extend(upgrade_warnings)
-    return _build_report(doc, schema, limits, version, warnings)
+    return version, schema, warnings
 
 
 def decode_json(raw: bytes | str, what: str = "report") -> dict[str, Any]:
@@ -114,6 +252,12 @@ def decode_json(raw: bytes | str, what: str = "report") -> dict[str, Any]:
     deep for the decoder, a document that is not an object, and strings
     holding NUL or an unpaired surrogate (escapes ``\\u0000``, ``\\ud800``).
     """
+    text, suspicious = _text(raw, what)
+    return _loads(text, suspicious, what)
+
+
+def _text(raw: bytes | str, what: str) -> tuple[str, bool]:
+    """The text of a document, and whether it may hold NUL or lone surrogates."""
     if isinstance(raw, bytes | bytearray | memoryview):
         try:
             text = bytes(raw).decode("utf-8")
@@ -130,6 +274,11 @@ def decode_json(raw: bytes | str, what: str = "report") -> dict[str, Any]:
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise FormatError(f"{what} is empty")
+    return text, suspicious
+
+
+def _decoder(what: str) -> json.JSONDecoder:
+    """The stdlib decoder, refusing NaN/Infinity and duplicate keys (messages name ``what``)."""
 
     def refuse_constant(name: str) -> NoReturn:
         raise FormatError(f"{what} contains {name}, which JSON does not allow")
@@ -142,8 +291,12 @@ def decode_json(raw: bytes | str, what: str = "report") -> dict[str, Any]:
             result[key] = value
         return result
 
+    return json.JSONDecoder(parse_constant=refuse_constant, object_pairs_hook=refuse_duplicates)
+
+
+def _loads(text: str, suspicious: bool, what: str) -> dict[str, Any]:
     try:
-        doc = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=refuse_duplicates)
+        doc = _decoder(what).decode(text)
     except FormatError:
         raise
     except json.JSONDecodeError as error:
@@ -267,10 +420,16 @@ def _build_report(
     limits: Limits,
     version: int,
     warnings: list[str],
+    streamed: tuple[Iterable[Any], int] | None = None,
 ) -> Report:
+    """Validate a v2 document; its tests are ``doc["tests"]``, or the ``count`` entries
+    of ``streamed = (entries, count)`` (read once) when the tests list was streamed."""
     machine = _section(doc, "machine", dict, "report has no 'machine' object")
     run = _section(doc, "run", dict, "report has no 'run' object")
-    tests = _section(doc, "tests", list, "report has no 'tests' list")
+    if streamed is None:
+        listed = _section(doc, "tests", list, "report has no 'tests' list")
+        streamed = (listed, len(listed))
+    tests, count = streamed
 
     machine_name = check_name(
         machine.get("name"),
@@ -311,7 +470,7 @@ def _build_report(
         run_parameters=run_parameters,
         start_time=start_time,
         end_time=end_time,
-        tests=_tests(tests, schema, limits),
+        tests=_tests(tests, count, schema, limits),
         format_version=version,
         warnings=tuple(warnings),
     )
@@ -350,9 +509,12 @@ def _split_keys(
     return in_fields, parameters
 
 
-def _tests(entries: list[Any], schema: SuiteSchema, limits: Limits) -> tuple[TestResult, ...]:
-    if len(entries) > limits.max_tests:
-        raise FormatError(f"report has {len(entries)} tests (limit {limits.max_tests})")
+def _tests(
+    entries: Iterable[Any], count: int, schema: SuiteSchema, limits: Limits
+) -> tuple[TestResult, ...]:
+    """Validate ``count`` test entries; ``entries`` may be a generator (read once)."""
+    if count > limits.max_tests:
+        raise FormatError(f"report has {count} tests (limit {limits.max_tests})")
     metrics = {metric.name: metric for metric in schema.metrics}
     first_seen: dict[str, int] = {}
     results: list[TestResult] = []
@@ -386,7 +548,9 @@ def _tests(entries: list[Any], schema: SuiteSchema, limits: Limits) -> tuple[Tes
                     f"for suite {quote(schema.name)}"
                 )
             if value is not None:
-                samples[key] = _samples(value, name, metric, limits)
+                # Keyed by the schema's own string: one object for every test, where a
+                # streamed parse would otherwise hold a copy of the key per test.
+                samples[metric.name] = _samples(value, name, metric, limits)
         results.append(TestResult(name=name, samples=samples, profile=profile))
     return tuple(results)
 
@@ -403,6 +567,13 @@ def _samples(
             f"(limit {limits.max_samples_per_value})"
         )
     if metric.type == "Real":
+        # Plain numbers in range (nearly every sample) without a call each: what
+        # real_sample returns for them.  NaN and the infinities fail the comparison.
+        if all(
+            (type(v) is float or type(v) is int) and -MAX_ABS_SAMPLE <= v <= MAX_ABS_SAMPLE
+            for v in values
+        ):
+            return tuple(map(float, values))
         return tuple(real_sample(v, test, metric.name) for v in values)
     if metric.type == "Status":
         return tuple(status_sample(v, test, metric.name) for v in values)

@@ -8,6 +8,7 @@ messages use v2 names (``machine.hostname``, ``test 'foo': execution_time ...``)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from perf.formats.limits import Limits
@@ -85,9 +86,22 @@ def upgrade_v1(
     - A ``.profile`` entry becomes the test's ``profile`` (its Data: one base64 string).
     - A non-empty test ``Info`` is refused, as LNT refuses it.
     """
-    warnings: list[str] = []
-    tag = report_tag(doc)
+    entries = doc.get("Tests")
+    header = upgrade_v1_header(doc, schema)
+    if entries is None:
+        raise FormatError("report has no 'Tests' list")
+    if not isinstance(entries, list):
+        raise FormatError(f"report 'Tests' must be a list, not {json_type(entries)}")
+    tests = merge_v1_entries(entries, len(entries), schema, report_tag(doc), limits=limits)
+    upgraded: dict[str, Any] = {
+        **header,
+        "tests": [{"name": name, **metrics} for name, metrics in tests.items()],
+    }
+    return upgraded, []
 
+
+def upgrade_v1_header(doc: dict[str, Any], schema: SuiteSchema) -> dict[str, Any]:
+    """The v2 ``format_version``, ``machine`` and ``run`` of a v1 report (see ``upgrade_v1``)."""
     machine_in = _object(doc, "Machine", "report has no 'Machine' object")
     machine: dict[str, Any] = {"name": machine_in.get("Name")}
     sources = {"name": "Machine.Name"}
@@ -115,15 +129,24 @@ def upgrade_v1(
             raise FormatError(_clash(sources[new_key], f"Run.Info.{key}", "run", new_key))
         run[new_key] = value
         sources[new_key] = f"Run.Info.{key}"
+    return {"format_version": "2", "machine": machine, "run": run}
 
-    entries = doc.get("Tests")
-    if entries is None:
-        raise FormatError("report has no 'Tests' list")
-    if not isinstance(entries, list):
-        raise FormatError(f"report 'Tests' must be a list, not {json_type(entries)}")
+
+def merge_v1_entries(
+    entries: Iterable[Any],
+    count: int,
+    schema: SuiteSchema,
+    tag: str | None,
+    *,
+    limits: Limits,
+) -> dict[str, dict[str, list[Any]]]:
+    """The ``count`` v1 ``Tests`` entries merged into v2 tests: name -> metric -> samples.
+
+    ``entries`` may be a generator (a streamed report): each entry is read once.
+    """
     entry_limit = limits.max_tests * (len(schema.metrics) + 1)
-    if len(entries) > entry_limit:
-        raise FormatError(f"report has {len(entries)} test entries (limit {entry_limit})")
+    if count > entry_limit:
+        raise FormatError(f"report has {count} test entries (limit {entry_limit})")
 
     prefix = f"{tag if tag is not None else schema.name}."
     suffixes = sorted(SUFFIXES.get(schema.name, {}).items(), key=lambda kv: -len(kv[0]))
@@ -160,14 +183,7 @@ def upgrade_v1(
                 f"for suite {quote(schema.name)}"
             )
         tests.setdefault(name, {}).setdefault(metric, []).extend(data)
-
-    upgraded: dict[str, Any] = {
-        "format_version": "2",
-        "machine": machine,
-        "run": run,
-        "tests": [{"name": name, **metrics} for name, metrics in tests.items()],
-    }
-    return upgraded, warnings
+    return tests
 
 
 def _clash(first: str, second: str, section: str, key: str) -> str:

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import logging
+import math
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,7 @@ from ..formats import (
     FormatError,
     Report,
     SuiteSchema,
+    TestResult,
     parse_report,
     report_digest,
     revision_sort_key,
@@ -46,7 +48,7 @@ from ..models import (
     Test,
     TestSuite,
 )
-from .geomeans import run_geomeans_refresh
+from .geomeans import run_geomeans_save
 from .runs import derived_remove
 from .suites import suite_schemas
 
@@ -60,7 +62,7 @@ MACHINE_POLICIES: tuple[str, ...] = ("match", "update", "split")
 # Orders are spaced this far apart, so that ~32 revisions can be inserted between two
 # neighbours before a range has to be renumbered.
 POSITION_GAP = 1 << 32
-SPLIT_SEPARATOR = "~"
+SPLIT_SEPARATOR = "~"  # split machines are named "<name>~2", "<name>~3", ...
 # Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
 SAMPLE_COLUMNS = ["run_id", "series_id", "values"]
 COPY_MIN_ROWS = 500  # insert_rows switches to COPY on PostgreSQL from this many rows
@@ -78,7 +80,8 @@ POINT_COLUMNS = [
     "stdev",
     "failed",
     "hash",
-]  # split machines are named "<name>~2", "<name>~3", ...
+]
+_POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
 
 
 class ImportRefused(Exception):
@@ -272,8 +275,6 @@ def _import(
     added_tests, added_samples = _store_samples(
         suite, machine, order, run_id, report, schema, metrics
     )
-    # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
-    run_geomeans_refresh([run_id])
     return _result(
         run_id,
         suite,
@@ -494,6 +495,12 @@ def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
 # --- samples -----------------------------------------------------------------------
 
 
+# Tests handled per round of queries: a run of up to this many tests takes the six
+# queries below; a bigger one takes six per chunk, so that no statement (and no list
+# of rows held in memory) grows with the report.
+STORE_CHUNK_TESTS = 10_000
+
+
 def _store_samples(
     suite: TestSuite,
     machine: Machine,
@@ -503,34 +510,96 @@ def _store_samples(
     schema: SuiteSchema,
     metrics: dict[str, Metric],
 ) -> tuple[int, int]:
-    """Insert tests, series, samples and points.  Six queries whatever the size."""
-    if not report.tests:
-        return 0, 0
-    names = [t.name for t in report.tests]
-    tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
-    missing = [Test(suite=suite, name=n) for n in names if n not in tests]
-    if missing:
-        # ignore_conflicts: a concurrent submission may create the same tests.
-        Test.objects.bulk_create(missing, ignore_conflicts=True)
-        tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+    """Insert tests, series, samples, points and the run's geometric means,
+    ``STORE_CHUNK_TESTS`` tests at a time: six queries per chunk whatever its size, and
+    two for the means.  Returns (tests added, samples stored)."""
+    added_tests = added_samples = 0
+    status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
+    logs: dict[int, tuple[float, int]] = {}
+    for start in range(0, len(report.tests), STORE_CHUNK_TESTS):
+        chunk = report.tests[start : start + STORE_CHUNK_TESTS]
+        tests, added = _test_ids(suite, [t.name for t in chunk])
+        added_tests += added
+        added_samples += _store_chunk(
+            machine, order, run_id, chunk, tests, metrics, status_metrics, logs
+        )
+    # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
+    run_geomeans_save(run_id, logs)
+    return added_tests, added_samples
 
-    wanted = {
-        (tests[t.name], metrics[m].id) for t in report.tests for m in t.samples if m in metrics
-    }
+
+def _test_ids(suite: TestSuite, names: list[str]) -> tuple[dict[str, int], int]:
+    """The ids of these tests of the suite, creating the missing ones (and their count)."""
+    tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+    missing = [n for n in names if n not in tests]
+    if missing:
+        # Conflicts ignored: a concurrent submission may create the same tests.
+        _insert_ignoring_conflicts(Test, {"suite_id": [suite.id] * len(missing), "name": missing})
+        tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+    return tests, len(missing)
+
+
+def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, list[Any]]) -> None:
+    """Insert rows given column by column, skipping those a unique constraint refuses.
+
+    On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)``: a statement of a few
+    parameters however many rows, where ``bulk_create`` builds a model instance and
+    binds every value of every row (most of a first submission's time at 90,000
+    tests).  Elsewhere ``bulk_create(ignore_conflicts=True)``.
+    """
+    if connection.vendor != "postgresql":
+        rows = zip(*columns.values(), strict=True)
+        model._default_manager.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows],
+            ignore_conflicts=True,
+        )
+        return
+    fields = [model._meta.get_field(name.removesuffix("_id")) for name in columns]
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    types = [f.rel_db_type(connection) if f.is_relation else f.db_type(connection) for f in fields]
+    arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - identifiers quoted, values bound
+            "ON CONFLICT DO NOTHING",
+            list(columns.values()),
+        )
+
+
+def _store_chunk(
+    machine: Machine,
+    order: Order,
+    run_id: int,
+    chunk: Sequence[TestResult],
+    tests: dict[str, int],
+    metrics: dict[str, Metric],
+    status_metrics: dict[str, str | None],
+    logs: dict[int, tuple[float, int]],
+) -> int:
+    """Series, samples, points and profiles of some tests of the run; samples stored.
+
+    Adds each valid positive Real point value's ln to ``logs[metric id]`` (sum, count),
+    from which the run's geometric means are stored."""
+    wanted = {(tests[t.name], metrics[m].id) for t in chunk for m in t.samples if m in metrics}
     test_ids = {tid for tid, _ in wanted}
     series = _series_ids(machine, test_ids)
-    if wanted - series.keys():
-        Series.objects.bulk_create(
-            [Series(machine=machine, test_id=t, metric_id=m) for t, m in wanted - series.keys()],
-            ignore_conflicts=True,
+    missing = sorted(wanted - series.keys())
+    if missing:
+        _insert_ignoring_conflicts(
+            Series,
+            {
+                "machine_id": [machine.id] * len(missing),
+                "test_id": [t for t, _ in missing],
+                "metric_id": [m for _, m in missing],
+            },
         )
         series = _series_ids(machine, test_ids)
 
-    status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     sample_rows: list[tuple[Any, ...]] = []
     point_rows: list[tuple[Any, ...]] = []
     count = 0
-    for test in report.tests:
+    for test in chunk:
         binary_hash = test.samples.get("hash")
         for metric_name, values in test.samples.items():
             metric = metrics.get(metric_name)
@@ -540,18 +609,21 @@ def _store_samples(
             count += len(values)
             sample_rows.append((run_id, series_id, samples_json(metric.type, values)))
             status_name = status_metrics.get(metric_name)
-            point_rows.append(
-                point_row(
-                    run_id,
-                    series_id,
-                    order.id,
-                    order.position,
-                    metric.type,
-                    values,
-                    test.samples.get(status_name) if status_name else None,
-                    binary_hash[0] if binary_hash else None,
-                )
+            row = point_row(
+                run_id,
+                series_id,
+                order.id,
+                order.position,
+                metric.type,
+                values,
+                test.samples.get(status_name) if status_name else None,
+                binary_hash[0] if binary_hash else None,
             )
+            point_rows.append(row)
+            value, failed = row[_POINT_VALUE], row[_POINT_FAILED]
+            if metric.type == Metric.REAL and not failed and value is not None and value > 0:
+                total, n = logs.get(metric.id, (0.0, 0))
+                logs[metric.id] = (total + math.log(value), n + 1)
     insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
     insert_rows(Point, POINT_COLUMNS, point_rows)
     profiles = [
@@ -561,12 +633,12 @@ def _store_samples(
             data=zlib.compress(t.profile),
             size=len(t.profile),
         )
-        for t in report.tests
+        for t in chunk
         if t.profile is not None
     ]
     if profiles:  # stored compressed; the report's size limit bounds them
         Profile.objects.bulk_create(profiles)
-    return len(missing), count
+    return count
 
 
 def samples_json(metric_type: str, values: Sequence[Any]) -> str:

@@ -307,3 +307,26 @@ def test_the_detection_status_url_reports_the_run_state(
     assert status["id"] == body["run_id"]
     assert status["detection_state"] == "done"
     assert status["detection_attempts"] == 1
+
+
+def test_an_urlencoded_form_with_too_many_fields_is_refused_with_a_message(client, token):
+    body = "&".join(f"f{i}=1" for i in range(1100)) + "&input_data=" + NTS_RUN1
+    response = client.post(
+        f"/db_default/v4/nts/submitRun?token={token}",
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "the form has 1101 fields (limit 1000)"
+    assert Run.objects.count() == 0
+
+
+def test_the_urlencoded_form_s_merge_option_is_read(client, token):
+    body = urlencode({"input_data": NTS_RUN1, "merge": "bogus"})
+    response = client.post(
+        f"/db_default/v4/nts/submitRun?token={token}",
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("merge must be one of reject, replace, append")
