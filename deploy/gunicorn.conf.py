@@ -61,7 +61,7 @@ else:
 # Safe: no database connection is opened at import time (CONN_MAX_AGE=0).
 preload_app = True
 # The submit pool's own timeout (PERF_SUBMIT_TIMEOUT), sized for the largest report
-# it accepts (lntsite/workers.py: 135 s for PERF_MAX_SUBMISSION_BYTES = 50 MiB).
+# it accepts (lntsite/workers.py: 136 s for PERF_MAX_SUBMISSION_BYTES = 50 MiB).
 timeout = submit_timeout() if POOL == "submit" else 30
 graceful_timeout = 20
 keepalive = 5

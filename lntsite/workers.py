@@ -34,7 +34,7 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
 
 def submit_timeout(environ: Mapping[str, str] = os.environ) -> int:
     """PERF_SUBMIT_TIMEOUT, or 30 s + 2 s per MB of PERF_MAX_SUBMISSION_BYTES
-    (135 s for the default 50 MiB)."""
+    (136 s for the default 50 MiB)."""
     limit = _positive(environ, "PERF_MAX_SUBMISSION_BYTES", 50 * 1024 * 1024)
     return _positive(
         environ, "PERF_SUBMIT_TIMEOUT", BASE_SECONDS + SECONDS_PER_MB * -(-limit // 1_000_000)
