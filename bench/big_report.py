@@ -215,7 +215,7 @@ def stages(tests: int) -> None:
               f"peak RSS +{_status(me, 'VmHWM') - before} MB")
         return result
 
-    def whole(run_id: int) -> int:  # round 1's reply: every row a list, then one string
+    def whole(run_id: int) -> int:  # serialised as round 1 did: every row a list, one string
         results = submission_test_results(lnt.submission_results(run_id))
         return len(json.dumps({"test_results": results}).encode())
 
@@ -234,8 +234,8 @@ def stages(tests: int) -> None:
         )
         # Streamed first: memory the whole answer frees stays in RSS and would hide it.
         size = step("run-over-run answer, streamed", partial(streamed, result.run_id))
-        step(f"run-over-run answer ({size / 1e6:.1f} MB of JSON), built whole (round 1)",
-             partial(whole, result.run_id))
+        step(f"run-over-run answer ({size / 1e6:.1f} MB of JSON), serialised whole as round 1 "
+             "did", partial(whole, result.run_id))
 
 
 def main() -> int:
