@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 
 # A 90,000-test v2 report (23.5 MB) costs the worker about 10 CPU s (README "Big
-# reports"): 2 s per MB of the limit is four times that, for a loaded machine.
+# reports"): 2 s per MB of the limit is about five times that, for a loaded machine.
 BASE_SECONDS = 30
 SECONDS_PER_MB = 2
 # Requests with a body at least this large are followed by a collection and a trim.
