@@ -19,8 +19,9 @@ the production timeout) on 127.0.0.1:PORT against a fresh PostgreSQL database
     .venv/bin/python bench/big_report.py --tests 20000 --formats v2   # a quick run
 
 ``--stages`` instead runs each step of a v2 submission in this process and prints
-its CPU time and peak RSS growth (the digest step parses again; the run-over-run
-answer is what ``submitRun`` returns for every test).
+its CPU time and peak RSS growth (the run-over-run answer is the ``test_results``
+that ``submitRun`` returns for every test and Real metric, built whole as round 1
+did and streamed as ``submitRun`` now does).
 
 Loopback only.  Exit status 1 when a submission did not answer 200/301.
 """
@@ -41,6 +42,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -198,32 +200,42 @@ def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bo
 
 def stages(tests: int) -> None:
     """CPU time and RSS growth of each step of a submission, in this process."""
+    from perf.api.lnt_shapes import submission_body_chunks, submission_test_results
     from perf.formats import BUILTIN_SUITES, parse_report, report_digest
     from perf.selectors import lnt
     from perf.services.ingest import report_import
 
     me = os.getpid()
+
+    def step(name: str, run: Any) -> Any:
+        _reset_peak(me)
+        before, cpu = _status(me, "VmRSS"), time.process_time()
+        result = run()
+        print(f"  {name}: {time.process_time() - cpu:.1f} CPU s, "
+              f"peak RSS +{_status(me, 'VmHWM') - before} MB")
+        return result
+
+    def whole(run_id: int) -> int:  # serialised as round 1 did: every row a list, one string
+        results = submission_test_results(lnt.submission_results(run_id))
+        return len(json.dumps({"test_results": results}).encode())
+
+    def streamed(run_id: int) -> int:  # the reply as submitRun streams it
+        chunks = submission_body_chunks({}, lnt.iter_submission_results(run_id))
+        return sum(len(chunk) for chunk in chunks)
+
     for i in range(2):
         raw = big_report(tests, machine="stages", revision=1 + i, version=2, seed=i)
         print(f"v2 report #{i} (machine's {'first' if i == 0 else 'second'} run):")
-        steps = (
-            ("parse", lambda raw=raw: parse_report(raw, BUILTIN_SUITES)),
-            ("digest", lambda raw=raw: report_digest(parse_report(raw, BUILTIN_SUITES))),
-            ("import (parse, digest, store)", lambda raw=raw: report_import(raw, suite="nts")),
+        report = step("parse", lambda raw=raw: parse_report(raw, BUILTIN_SUITES))
+        step("digest (of the parsed report)", lambda report=report: report_digest(report))
+        del report
+        result = step(
+            "import (parse, digest, store)", lambda raw=raw: report_import(raw, suite="nts")
         )
-        result: Any = None
-        for name, step in steps:
-            _reset_peak(me)
-            before, cpu = _status(me, "VmRSS"), time.process_time()
-            result = step()
-            print(f"  {name}: {time.process_time() - cpu:.1f} CPU s, "
-                  f"peak RSS +{_status(me, 'VmHWM') - before} MB")
-        _reset_peak(me)
-        before, cpu = _status(me, "VmRSS"), time.process_time()
-        answers = lnt.submission_results(result.run_id)
-        grew = _status(me, "VmHWM") - before
-        print(f"  run-over-run answer ({len(answers)} results): "
-              f"{time.process_time() - cpu:.1f} CPU s, peak RSS +{grew} MB")
+        # Streamed first: memory the whole answer frees stays in RSS and would hide it.
+        size = step("run-over-run answer, streamed", partial(streamed, result.run_id))
+        step(f"run-over-run answer ({size / 1e6:.1f} MB of JSON), serialised whole as round 1 "
+             "did", partial(whole, result.run_id))
 
 
 def main() -> int:

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lntsite.logredact import RedactTokens  # noqa: E402 - after the path is set
+from lntsite.workers import return_memory, submit_timeout, trim_after_bytes  # noqa: E402
 
 POOL = os.environ.get("PERF_POOL", "web")
 if POOL not in {"web", "submit"}:
@@ -59,10 +60,14 @@ else:
 # Import Django once in the master: workers start (and restart) in milliseconds.
 # Safe: no database connection is opened at import time (CONN_MAX_AGE=0).
 preload_app = True
-timeout = 30
+# The submit pool's own timeout (PERF_SUBMIT_TIMEOUT), sized for the largest report
+# it accepts (lntsite/workers.py: 136 s for PERF_MAX_SUBMISSION_BYTES = 50 MiB).
+timeout = submit_timeout() if POOL == "submit" else 30
 graceful_timeout = 20
 keepalive = 5
-# Restart workers now and then, so that memory a big report left behind is returned.
+# Memory a big request left behind is returned after it (post_request below); the
+# restart now and then is a bound on whatever is still held.
+TRIM_AFTER_BYTES = trim_after_bytes()
 max_requests = 2000
 max_requests_jitter = 200
 
@@ -97,3 +102,9 @@ def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
+    """After a request with a big body (PERF_TRIM_AFTER_BYTES, 4 MB), once its answer
+    is sent: collect and trim, so the worker's RSS comes back down (README "Big reports")."""
+    return_memory(environ.get("CONTENT_LENGTH"), TRIM_AFTER_BYTES)

@@ -21,6 +21,10 @@ export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PERF_VAR_DIR/metri
 export PERF_PLAIN_HTTP_SUBMISSIONS="${PERF_PLAIN_HTTP_SUBMISSIONS:-1}"
 export STATIC_ROOT="${STATIC_ROOT:-$ROOT/staticfiles}"
 export PERF_MAX_SUBMISSION_BYTES="${PERF_MAX_SUBMISSION_BYTES:-52428800}"
+# The submit pool's worker timeout (default sized for PERF_MAX_SUBMISSION_BYTES, see
+# lntsite/workers.py); nginx waits 10 s longer for a submission's answer.
+PERF_SUBMIT_TIMEOUT="$("$PY" -c 'from lntsite.workers import submit_timeout; print(submit_timeout())')"
+export PERF_SUBMIT_TIMEOUT
 HTTP_PORT="${PERF_HTTP_PORT:-8080}"
 HTTPS_PORT="${PERF_HTTPS_PORT:-8443}"
 CONCURRENCY="${PERF_CELERY_CONCURRENCY:-2}"
@@ -167,6 +171,7 @@ render_nginx() {
     sed -e "s|@USER_LINE@|$user_line|" -e "s|@SUBMIT_TLS_ONLY@|$guard|" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
         -e "s|@TLS_DIR@|$VAR/tls|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" -e "s|@MAX_BODY@|$PERF_MAX_SUBMISSION_BYTES|g" \
+        -e "s|@SUBMIT_READ_TIMEOUT@|$((PERF_SUBMIT_TIMEOUT + 10))|g" \
         -e "s|alias $ROOT/staticfiles/|alias $STATIC_ROOT/|" \
         -e "s|@WEB_SERVERS@|$web_servers|" -e "s|@SUBMIT_SERVERS@|$submit_servers|" \
         deploy/nginx.conf >"$VAR/nginx/nginx.conf"

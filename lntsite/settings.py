@@ -288,6 +288,9 @@ CONTENT_SECURITY_POLICY = {
 PERF_MAX_SUBMISSION_BYTES = env_int("PERF_MAX_SUBMISSION_BYTES", 50 * 1024 * 1024, minimum=1)
 # Django's own form-field limit must not cut a report shorter than our limit does.
 DATA_UPLOAD_MAX_MEMORY_SIZE = PERF_MAX_SUBMISSION_BYTES + 1024 * 1024
+# How long a submission that creates a machine or an order waits for another one's
+# (perf/services/ingest._lock_suite; PostgreSQL): under the submit pool's timeout.
+PERF_SUITE_LOCK_WAIT_MS = env_int("PERF_SUITE_LOCK_WAIT_MS", 60_000, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 PERF_SLOW_REQUEST_MS = env_int("PERF_SLOW_REQUEST_MS", 1000, minimum=1)
 PERF_API_PAGE_SIZE = env_int("PERF_API_PAGE_SIZE", 500, minimum=1)

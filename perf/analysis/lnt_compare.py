@@ -28,7 +28,7 @@ Pure: plain numbers in, strings out; scipy for the rank test.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from scipy import stats
@@ -45,7 +45,7 @@ SINGLE_SAMPLE_CHANGE = 0.002  # with one sample, changes from 0.2 % on count
 MIN_RANK_SAMPLES = 4  # samples per side before the rank test is used
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Side:
     """One run's samples of one test and metric, whether it failed, its binary hash."""
 
@@ -112,7 +112,7 @@ def _closest(values: Sequence[float], target: float) -> float:
     return best
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetricRule:
     """What the verdict needs to know of a Real metric."""
 
@@ -147,38 +147,68 @@ def run_over_run(
     ``current``/``previous`` map (test, metric) to that run's Side; a missing key
     is a test without that metric.  With no previous run, pass an empty mapping.
     """
-    rows: list[tuple[str, str, str | None]] = []
-    empty = Side()
+    return list(iter_run_over_run(metrics, tests, current, previous))
+
+
+def iter_run_over_run(
+    metrics: Sequence[MetricRule],
+    tests: Sequence[str],
+    current: Mapping[tuple[str, str], Side],
+    previous: Mapping[tuple[str, str], Side],
+) -> Iterator[tuple[str, str, str | None]]:
+    """``run_over_run``'s rows, one metric at a time: at most one metric's verdicts
+    are held (as indexes into ``tests``), and a row's name is built as it is yielded.
+
+    A test with the metric in neither run (most tests of most metrics: a suite has
+    more Real metrics than a test reports) is "unchanged, no value" without a look
+    at the rules.
+    """
+    unchanged = _BUCKETS.index("unchanged")
     for metric in metrics:
-        buckets: dict[str, list[tuple[str, str, str | None]]] = {b: [] for b in _BUCKETS}
-        for test in tests:
-            now = current.get((test, metric.name), empty)
-            before = previous.get((test, metric.name), empty)
-            status = pass_fail_status(now, before)
-            perf = performance_status(
-                now,
-                before,
-                bigger_is_better=metric.bigger_is_better,
-                ignore_same_hash=metric.ignore_same_hash,
-            )
-            has_value = bool(now.samples)
-            # LNT compares with a previous value only when the current one is non-zero.
-            compared = has_value and bool(before.samples) and perf is not None
-            if status == REGRESSED:
-                bucket = "new_failures"
-            elif status == IMPROVED:
-                bucket = "new_passes"
-            elif has_value and not compared:
-                bucket = "added"
-            elif status == UNCHANGED_FAIL:
-                bucket = "existing_failures"
-            elif perf == REGRESSED:
-                bucket = "regressions"
-            elif perf == IMPROVED:
-                bucket = "improvements"
-            else:
-                bucket = "unchanged"
-            buckets[bucket].append((f"{test}.{metric.name}", status, perf))
-        for b in _BUCKETS:
-            rows.extend(buckets[b])
-    return rows
+        name = metric.name
+        # Per bucket: (test index, test status, value status).
+        buckets: list[list[tuple[int, str, str | None]]] = [[] for _ in _BUCKETS]
+        for i, test in enumerate(tests):
+            key = (test, name)
+            now = current.get(key)
+            before = previous.get(key)
+            if now is None and before is None:
+                buckets[unchanged].append((i, UNCHANGED_PASS, None))
+                continue
+            status, perf, bucket = _verdict(metric, now or _EMPTY, before or _EMPTY)
+            buckets[bucket].append((i, status, perf))
+        for bucket_rows in buckets:
+            for i, status, perf in bucket_rows:
+                yield f"{tests[i]}.{name}", status, perf
+
+
+_EMPTY = Side()
+
+
+def _verdict(metric: MetricRule, now: Side, before: Side) -> tuple[str, str | None, int]:
+    """(test status, value status, index of LNT's bucket) of one test and metric."""
+    status = pass_fail_status(now, before)
+    perf = performance_status(
+        now,
+        before,
+        bigger_is_better=metric.bigger_is_better,
+        ignore_same_hash=metric.ignore_same_hash,
+    )
+    has_value = bool(now.samples)
+    # LNT compares with a previous value only when the current one is non-zero.
+    compared = has_value and bool(before.samples) and perf is not None
+    if status == REGRESSED:
+        bucket = "new_failures"
+    elif status == IMPROVED:
+        bucket = "new_passes"
+    elif has_value and not compared:
+        bucket = "added"
+    elif status == UNCHANGED_FAIL:
+        bucket = "existing_failures"
+    elif perf == REGRESSED:
+        bucket = "regressions"
+    elif perf == IMPROVED:
+        bucket = "improvements"
+    else:
+        bucket = "unchanged"
+    return status, perf, _BUCKETS.index(bucket)

@@ -7,8 +7,10 @@ rows the selectors read: no queries here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 GENERATED_BY = "lntsite (LNT Server API v4)"
@@ -104,6 +106,30 @@ def graph_points(
     return out
 
 
-def submission_test_results(rows: Sequence[tuple[str, str, str | None]]) -> list[dict[str, Any]]:
+def submission_test_results(rows: Iterable[tuple[str, str, str | None]]) -> list[dict[str, Any]]:
     """The submission reply's ``test_results``: one parameter set with every row."""
     return [{"pset": [], "results": [list(r) for r in rows]}]
+
+
+# Results serialised per chunk when a submission reply is streamed.
+RESULTS_CHUNK = 5_000
+_RESULTS_SLOT = "\x00test_results\x00"
+
+
+def submission_body_chunks(
+    body: Mapping[str, Any], rows: Iterator[tuple[str, str, str | None]]
+) -> Iterator[bytes]:
+    """The submission reply ``body`` with ``test_results`` built from ``rows``, as
+    JSON text in pieces: the same document as ``json.dumps`` of the whole, but only
+    ``RESULTS_CHUNK`` rows are ever held as Python lists and JSON text at once."""
+    head, tail = json.dumps({**body, "test_results": _RESULTS_SLOT}).split(
+        json.dumps(_RESULTS_SLOT)
+    )
+    yield (head + '[{"pset": [], "results": [').encode()
+    encode = json.JSONEncoder().encode
+    first = True
+    while chunk := list(islice(rows, RESULTS_CHUNK)):
+        text = encode(chunk)[1:-1]  # the rows without the list's brackets
+        yield (text if first else ", " + text).encode()
+        first = False
+    yield ("]}]" + tail).encode()

@@ -6,14 +6,15 @@ A submission is: check size and token, parse, one transaction, enqueue, answer.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
+from itertools import chain, islice
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -23,7 +24,11 @@ from ..selectors import lnt
 from ..services.ingest import ImportRefused, report_import
 from ..tasks import enqueue_detection
 from .common import URLENCODED, authenticate, json_error, too_large, unknown_db, urlencoded_form
-from .lnt_shapes import submission_test_results
+from .lnt_shapes import submission_body_chunks, submission_test_results
+
+# A reply with this many run-over-run results or more is streamed (JSON written in
+# chunks as the verdicts come) rather than built whole: a 90,000-test run has 450,000.
+STREAM_RESULTS_FROM = 20_000
 
 
 def _submit(
@@ -33,7 +38,8 @@ def _submit(
     *,
     source: str,
     form: Mapping[str, str],
-) -> JsonResponse:
+    api_db: str | None = None,
+) -> HttpResponseBase:
     started = time.monotonic()
     token = authenticate(request)
     if isinstance(token, JsonResponse):
@@ -60,9 +66,18 @@ def _submit(
     imported = time.monotonic()
     # LNT's quick run-over-run check against the machine's previous run, which
     # `lnt submit -v` prints; lntsite's own detection runs in the background.
-    results = lnt.submission_results(result.run_id)
+    # Verdicts are yielded one at a time; the first few are computed here (so
+    # report_time counts the comparison), a big run's are streamed into the reply.
+    results = lnt.iter_submission_results(result.run_id)
+    first = list(islice(results, STREAM_RESULTS_FROM))
     finished = time.monotonic()
     run_path = reverse("perf:run-detail", args=[result.suite, result.run_id])
+    status = 200
+    if api_db is not None:
+        # LNT answers a created run with 301, Location and result_url its absolute
+        # API URL (`lnt admin post-run` prints the Location).
+        status = 301
+        run_path = reverse("perf:api-run", args=[api_db, result.suite, result.run_id])
     body: dict[str, Any] = {
         "success": True,
         "error": None,
@@ -83,13 +98,24 @@ def _submit(
         "report_time": round(finished - imported, 4),
         "total_time": round(finished - started, 4),
         "report_to_address": None,  # lntsite e-mails regressions, not every run
-        "test_results": submission_test_results(results),
         "detection_status_url": request.build_absolute_uri(
             reverse("perf:api-run-detection", args=["default", result.suite, result.run_id])
         ),
         "warnings": result.warnings,
     }
-    return JsonResponse(body)
+    response: HttpResponseBase
+    if len(first) < STREAM_RESULTS_FROM:  # all of them: a plain answer
+        body["test_results"] = submission_test_results(first)
+        response = JsonResponse(body, status=status)
+    else:
+        response = StreamingHttpResponse(
+            submission_body_chunks(body, chain(first, results)),
+            content_type="application/json",
+            status=status,
+        )
+    if status == 301:
+        response["Location"] = body["result_url"]
+    return response
 
 
 def _form_report(
@@ -119,7 +145,9 @@ def _form_report(
 
 @csrf_exempt
 @require_POST
-def submit_run(request: HttpRequest, db: str = "default", suite: str | None = None) -> HttpResponse:
+def submit_run(
+    request: HttpRequest, db: str = "default", suite: str | None = None
+) -> HttpResponseBase:
     """LNT's ``submitRun`` form endpoint, as used by ``lnt submit``."""
     error = unknown_db(db) or too_large(request)
     if error:
@@ -132,7 +160,7 @@ def submit_run(request: HttpRequest, db: str = "default", suite: str | None = No
 
 
 @csrf_exempt
-def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponse:
+def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponseBase:
     """``POST /api/db_<db>/v4/<suite>/runs``: the raw report is the body."""
     if request.method != "POST":
         return json_error("use POST to submit a run, or GET runs/<id> to read one", 405)
@@ -143,13 +171,4 @@ def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponse:
         raw = request.body
     except RequestDataTooBig:
         return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
-    response = _submit(request, raw, suite, source="api", form=request.POST)
-    if response.status_code == 200:
-        # LNT answers a created run with 301, Location and result_url its absolute
-        # API URL (`lnt admin post-run` prints the Location).
-        body = json.loads(response.content)
-        url = request.build_absolute_uri(reverse("perf:api-run", args=[db, suite, body["run_id"]]))
-        body["result_url"] = url
-        response = JsonResponse(body, status=301)
-        response["Location"] = url
-    return response
+    return _submit(request, raw, suite, source="api", form=request.POST, api_db=db)

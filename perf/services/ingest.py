@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Max
 
@@ -314,8 +315,27 @@ def _delete_run_data(run_ids: list[int]) -> None:
 
 
 def _lock_suite(suite: TestSuite) -> None:
-    """Serialise creations (machines, orders) within one suite; held to commit."""
-    TestSuite.objects.select_for_update().filter(pk=suite.pk).values_list("pk").first()
+    """Serialise creations (machines, orders) within one suite; held to commit.
+
+    An import that created one holds the row until it commits: for a 90,000-test
+    report on a loaded machine, longer than the statement timeout.  On PostgreSQL
+    this one wait may last ``PERF_SUITE_LOCK_WAIT_MS`` (README "Big reports"), so two
+    big submissions at once (two new machines, or bots at a new revision) are stored
+    one after the other instead of the second answering 503.
+    """
+    if connection.vendor != "postgresql":
+        TestSuite.objects.select_for_update().filter(pk=suite.pk).values_list("pk").first()
+        return
+    # One round trip (one query, as before): keep the timeout, raise it, lock, restore.
+    sql = (
+        "SELECT set_config('lntsite.statement_timeout', current_setting('statement_timeout'),"
+        " true), set_config('statement_timeout', %s, true);"
+        " SELECT id FROM perf_testsuite WHERE id = %s FOR UPDATE;"
+        " SELECT set_config('statement_timeout',"
+        " current_setting('lntsite.statement_timeout'), true)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f"{settings.PERF_SUITE_LOCK_WAIT_MS}ms", suite.pk])
 
 
 def _machine_conflicts(machine: Machine, report: Report) -> list[str]:

@@ -330,3 +330,39 @@ def test_the_urlencoded_form_s_merge_option_is_read(client, token):
     )
     assert response.status_code == 400
     assert response.json()["error"].startswith("merge must be one of reject, replace, append")
+
+
+# --- big replies -------------------------------------------------------------------
+
+
+def reply(response) -> dict:
+    """The JSON of an answer, streamed or not."""
+    if response.streaming:
+        return json.loads(b"".join(response.streaming_content))
+    return response.json()
+
+
+def test_a_reply_with_many_results_is_streamed_and_reads_the_same(client, token, monkeypatch):
+    url = f"/db_default/v4/nts/submitRun?token={token}"
+    whole = lnt_submit(client, url, NTS_RUN1)
+    assert not whole.streaming
+    monkeypatch.setattr("perf.api.submit.STREAM_RESULTS_FROM", 3)  # nts-run1 has 10 results
+    streamed = lnt_submit(client, url, NTS_RUN1)  # a retry: the same run, the same answer
+    assert streamed.streaming and streamed["Content-Type"] == "application/json"
+    first, again = whole.json(), reply(streamed)
+    assert again["already_stored"] is True and again["run_id"] == first["run_id"]
+    assert again["test_results"] == first["test_results"]
+    assert len(again["test_results"][0]["results"]) == 10
+    assert set(again) == set(first)
+
+
+def test_a_streamed_reply_of_the_rest_endpoint_is_still_a_redirect(client, token, monkeypatch):
+    monkeypatch.setattr("perf.api.submit.STREAM_RESULTS_FROM", 3)
+    response = client.post(
+        "/api/db_default/v4/nts/runs", NTS_RUN1, content_type="application/json",
+        HTTP_AUTHTOKEN=token,
+    )
+    assert response.status_code == 301 and response.streaming
+    body = reply(response)
+    assert response["Location"] == body["result_url"]
+    assert body["result_url"] == f"http://testserver/api/db_default/v4/nts/runs/{body['run_id']}"
