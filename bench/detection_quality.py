@@ -1,6 +1,8 @@
 """Measure change-point detection quality and speed on generated series with known truth.
 
-Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]`` (seeded,
+Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]
+[--params JSON]`` (``--params '{"use_means": true}'`` replaces ``DetectionParams`` fields
+in the defaults for every figure, as ``detection_tuning.py`` does; seeded,
 stops by itself; 48 minutes with the default 1,000 trials on a 2-core machine under heavy
 load (about 10 on a quiet one before the 40-run noise window), ``--trials 200`` for a quick
 look, ``--speed-only`` for the speed figures alone). On the report seed with 1,000 trials
