@@ -602,8 +602,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("\nTargets (on the point estimates):")
     for label, ok in targets:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}")
+    cite_params = f" --params '{args.params}'" if changed else ""
     print(f"\nCite in the README as: python bench/detection_quality.py --seed {args.seed} "
-          f"--trials {trials} (ran in {time.perf_counter() - started:.0f} s)")
+          f"--trials {trials}{cite_params} "
+          f"(ran in {time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":
