@@ -1,6 +1,8 @@
 """Measure change-point detection quality and speed on generated series with known truth.
 
-Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]`` (seeded,
+Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]
+[--params JSON]`` (``--params '{"use_means": true}'`` replaces ``DetectionParams`` fields
+in the defaults for every figure, as ``detection_tuning.py`` does; seeded,
 stops by itself; 48 minutes with the default 1,000 trials on a 2-core machine under heavy
 load (about 10 on a quiet one before the 40-run noise window), ``--trials 200`` for a quick
 look, ``--speed-only`` for the speed figures alone). On the report seed with 1,000 trials
@@ -43,12 +45,13 @@ orders (rows/s, and the share of clean rows it screens out, with ``screen_suspec
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +66,7 @@ from perf.analysis import (  # noqa: E402 -- the path above makes the script run
     find_change_points,
     find_suspect,
     levels_of,
+    means_of,
     screen_levels,
     screen_suspects,
     slice_bounds,
@@ -204,13 +208,16 @@ def replay(cases: Sequence[Case], params: DetectionParams) -> list[tuple[dict[in
         return []
     length = len(cases[0].series)
     levels = np.array([levels_of(case.series) for case in cases]).reshape(len(cases), length)
+    means = (np.array([means_of(case.series) for case in cases]).reshape(len(cases), length)
+             if params.use_means else None)
     stored: list[set[int]] = [set() for _ in cases]
     first_seen: list[dict[int, int]] = [{} for _ in cases]
     for total in range(1, length + 1):
         affected = affected_indices(total - 1, total, params)
         lo, hi = slice_bounds(affected.start, affected.stop, total, params)
         kept = screen_levels(levels[:, lo:hi], offset=lo, total_length=total,
-                             report=affected, params=params)
+                             report=affected, params=params,
+                             means=None if means is None else means[:, lo:hi])
         found: dict[int, set[int]] = {}
         for row in np.flatnonzero(kept):
             result = evaluate_slice(cases[row].series[lo:hi], offset=lo, total_length=total,
@@ -244,7 +251,9 @@ SCREEN_ROWS = 10_000
 SCREEN_ORDERS = DetectionParams().lookback + 16
 
 
-def screening_speed(rng: np.random.Generator) -> tuple[float, float, float]:
+def screening_speed(
+    rng: np.random.Generator, params: DetectionParams
+) -> tuple[float, float, float]:
     """Seconds per ``screen_levels`` call on SCREEN_ROWS clean series, and the share of
     rows screened out by it and by ``screen_suspects``.
 
@@ -259,20 +268,24 @@ def screening_speed(rng: np.random.Generator) -> tuple[float, float, float]:
         for k in range(SCREEN_ROWS)
     ]
     levels = np.array([levels_of(case.series) for case in cases])
+    means = np.array([means_of(case.series) for case in cases]) if params.use_means else None
     counts = np.array([[0 if item is None else np.size(item) for item in case.series]
                        for case in cases])
     far = 10**9  # any offset > 0 and a total at its end: what the task passes
     timings = []
     for _ in range(10):
         began = time.perf_counter()
-        kept = screen_levels(levels, offset=far, total_length=far + SCREEN_ORDERS)
+        kept = screen_levels(levels, offset=far, total_length=far + SCREEN_ORDERS,
+                             params=params, means=means)
         timings.append(time.perf_counter() - began)
-    suspects = screen_suspects(levels, counts)
+    suspects = screen_suspects(levels, counts, params=params, means=means)
     return min(timings), 1 - float(kept.mean()), 1 - float(suspects.mean())
 
 
-def ours(series: Sequence[SeriesItem]) -> list[int]:
-    return [point.index for point in find_change_points(series)]
+def ours(params: DetectionParams) -> Detector:
+    def detect(series: Sequence[SeriesItem]) -> list[int]:
+        return [point.index for point in find_change_points(series, params=params)]
+    return detect
 
 
 def wilson(hits: int, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -342,13 +355,15 @@ def speed(
     for _ in range(5):
         began = time.perf_counter()
         for values in slices:
-            evaluate_slice(values, offset=LENGTH - len(values), total_length=LENGTH)
+            evaluate_slice(values, offset=LENGTH - len(values), total_length=LENGTH,
+                           params=params)
         passes.append((time.perf_counter() - began) / len(slices))
     per_series_ms = 1e3 * min(passes)
     print(f"\nSpeed: evaluate_slice on {len(slices[0])}-order slices: "
           f"{1e3 / per_series_ms:,.0f} series/s ({per_series_ms:.2f} ms per series, best of 5)")
     # Screening on levels: the detection task's first pass over every series of a run.
-    screen_seconds, screened_out, suspects_out = screening_speed(np.random.default_rng(seed + 4))
+    screen_seconds, screened_out, suspects_out = screening_speed(np.random.default_rng(seed + 4),
+                                                                params)
     print(f"Speed: screen_levels on {SCREEN_ROWS:,} x {SCREEN_ORDERS} levels (clean series, "
           f"slice at the end of a long history): {screen_seconds * 1e3:.0f} ms, "
           f"{SCREEN_ROWS / screen_seconds:,.0f} rows/s; clean rows screened out "
@@ -365,19 +380,23 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "only printed, and compared with --seed")
     parser.add_argument("--trials", type=int, default=TRIALS,
                         help=f"trials per rate (default {TRIALS}; fewer for a quick look)")
+    parser.add_argument("--params", default="{}",
+                        help="JSON object of DetectionParams fields to change from the "
+                        "defaults (default {}), e.g. '{\"use_means\": true}'")
     parser.add_argument("--speed-only", action="store_true",
                         help="print the speed figures only (seconds instead of minutes)")
     args = parser.parse_args(argv)
     trials: int = max(10, args.trials)
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
-    params = DetectionParams()
+    params = replace(DetectionParams(), **json.loads(args.params))
     in_sample = " (IN-SAMPLE: the seed the defaults were tuned on)" \
         if args.seed == args.tune_seed else ""
-    print(f"Seeds: report {args.seed}{in_sample}; defaults tuned on {args.tune_seed}. "
+    changed = f" Parameters changed: {args.params}." if args.params.strip() != "{}" else ""
+    print(f"Seeds: report {args.seed}{in_sample}; defaults tuned on {args.tune_seed}.{changed} "
           f"Trials per rate: {trials}. Rates: value [95 % Wilson interval].\n")
     detectors: dict[str, Detector] = {
-        "lntsite (mwu+median)": ours,
+        "lntsite (mwu+median)": ours(params),
         "LNT-style 1% vs prev": lnt_style_change_points,
         "t-test (Perfherder-like)": ttest_change_points,
     }
@@ -520,15 +539,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             factor = float(short_rng.choice([0.25, 3.0, 10.0]))
             values = [float(v) for v in 1 + short_rng.normal(0, 0.01, before + 2)]
             history: Series = [v for v in values[:before]] + [v * factor for v in values[before:]]
-            suspected += find_suspect(history[:-1]) is not None
-            confirmed += [p.index for p in find_change_points(history)] == [before]
+            suspected += find_suspect(history[:-1], params=params) is not None
+            confirmed += [p.index for p in find_change_points(history, params=params)] == [before]
         print(f"{before:11} {share(suspected, trials):>23} {share(confirmed, trials):>23}")
     for kind in ("gaussian", "spikes"):
         changed = suspected = 0
         for _ in range(trials):
             case = make_case(short_rng, kind, 1, "none", length=6)
-            changed += any(find_change_points(case.series[:k]) for k in range(1, 7))
-            suspected += any(find_suspect(case.series[:k]) is not None for k in range(1, 7))
+            changed += any(find_change_points(case.series[:k], params=params)
+                           for k in range(1, 7))
+            suspected += any(find_suspect(case.series[:k], params=params) is not None
+                             for k in range(1, 7))
         label = kind + (", 2 % wild runs x1.3-x3" if kind == "spikes" else "")
         print(f"  clean 6-run single-sample histories ({label}) "
               f"with a change at any run: {share(changed, trials)}; "
@@ -541,7 +562,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     rates = []
     for kind in NOISE_KINDS:
         hits = sum(
-            find_suspect(make_case(suspect_rng, kind, 3, "none", length=31).series) is not None
+            find_suspect(make_case(suspect_rng, kind, 3, "none", length=31).series,
+                         params=params) is not None
             for _ in range(clean_trials)
         )
         rates.append(f"{kind} {share(hits, clean_trials)}")
@@ -552,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for _ in range(trials):
             case = make_case(suspect_rng, "gaussian", 3, "large", length=31, sigma=sigma,
                              step_at=30, step_size=0.10)
-            hits += find_suspect(case.series) is not None
+            hits += find_suspect(case.series, params=params) is not None
         caught.append(f"{sigma:.0%} noise {share(hits, trials)}")
     print("  10 % step on the newest run is a suspect: " + "; ".join(caught)
           + " (10 % of runs keep one sample and can never be one)")
@@ -580,8 +602,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("\nTargets (on the point estimates):")
     for label, ok in targets:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}")
+    cite_params = f" --params '{args.params}'" if changed else ""
     print(f"\nCite in the README as: python bench/detection_quality.py --seed {args.seed} "
-          f"--trials {trials} (ran in {time.perf_counter() - started:.0f} s)")
+          f"--trials {trials}{cite_params} "
+          f"(ran in {time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

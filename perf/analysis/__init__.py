@@ -11,6 +11,7 @@ from perf.analysis.changepoints import (
     evaluate_slice,
     find_change_points,
     levels_of,
+    means_of,
     slice_bounds,
 )
 from perf.analysis.screening import screen_levels, screen_suspects
@@ -25,6 +26,7 @@ __all__ = [
     "find_change_points",
     "find_suspect",
     "levels_of",
+    "means_of",
     "screen_levels",
     "screen_suspects",
     "slice_bounds",

@@ -249,6 +249,14 @@ class DetectionParams:
     the ``window_before`` nearest. Pairs are at most ``noise_pair_lag`` orders apart, so
     a slow drift barely inflates the estimate."""
 
+    use_means: bool = False
+    """Off by default (an experiment, see the README's detection section): the conditions
+    that need the noise (the effect, the z-score, the pair spread and the drift) read each
+    order's *mean* of its finite samples (``means_of``) instead of its median. With three
+    samples per run the mean's variance is about 17 % smaller than the median's (run offset
+    included), which the first look needs; the rank test still guards against a wild
+    sample. Callers of ``screen_levels`` must then pass the means too."""
+
     def __post_init__(self) -> None:
         if self.window_before < 1 or self.window_after < 1:
             raise ValueError("window_before and window_after must be at least 1")
@@ -578,6 +586,22 @@ def levels_of(series: Sequence[SeriesItem]) -> FloatArray:
     return _levels([samples_of(item) for item in series])
 
 
+def means_of(series: Sequence[SeriesItem]) -> FloatArray:
+    """The mean of each item's finite samples, NaN for an unknown order (``use_means``)."""
+    return _means([samples_of(item) for item in series])
+
+
+def _means(samples: list[list[float]]) -> FloatArray:
+    return np.array([_mean(s) if s else np.nan for s in samples], dtype=np.float64)
+
+
+def _mean(samples: list[float]) -> float:
+    """The mean of finite samples, always finite: summed as ``x / n`` and kept within the
+    samples' range (a plain sum of huge samples could overflow)."""
+    n = len(samples)
+    return min(max(sum(x / n for x in samples), min(samples)), max(samples))
+
+
 def _levels(samples: list[list[float]]) -> FloatArray:
     # statistics.median on a handful of samples is ~10x cheaper than np.median per order.
     return np.array([median(s) if s else np.nan for s in samples], dtype=np.float64)
@@ -609,6 +633,7 @@ def candidate_cells(
     rows: npt.NDArray[np.intp],
     columns: npt.NDArray[np.intp],
     params: DetectionParams,
+    means: FloatArray | None = None,
 ) -> Cells:
     """Evaluate the cheap conditions of the method at cells ``(rows[k], columns[k])``.
 
@@ -625,7 +650,12 @@ def candidate_cells(
     orders, found by index chasing rather than in the windows); then the conditions that
     need the noise (the pairwise scale, about 230 differences per cell, is the costliest
     step, and most cells of a clean series never get to it).
+
+    With ``params.use_means``, ``means`` (same shape as ``levels``: ``means_of`` of each
+    row, NaN exactly where ``levels`` is) feeds the conditions that need the noise.
     """
+    if params.use_means and (means is None or means.shape != levels.shape):
+        raise ValueError("use_means needs the means of the orders, shaped like the levels")
     count = len(columns)
     before_w, after_w = params.window_before, params.window_after
     candidate = np.zeros(count, dtype=np.bool_)
@@ -662,17 +692,13 @@ def candidate_cells(
     if len(cells) == 0 and len(tiny) == 0:
         return result
     noise_w = params.history_before
-    padded = np.concatenate(
-        [np.full((series, noise_w), np.nan), levels, np.full((series, after_w), np.nan)],
-        axis=1,
-    )
-    # Window k of row s starts at padded[s, k + shift]: the noise (before, after) window of
-    # column i is window i of ``all_noise`` (``all_before``, ``all_after``).
-    all_noise = np.lib.stride_tricks.sliding_window_view(padded, noise_w, axis=1)
-    all_before = np.lib.stride_tricks.sliding_window_view(
-        padded[:, noise_w - before_w :], before_w, axis=1
-    )
-    all_after = np.lib.stride_tricks.sliding_window_view(padded[:, noise_w:], after_w, axis=1)
+    # The noise (before, after) window of column i is window i of ``all_noise``
+    # (``all_before``, ``all_after``); ``stat_*`` the same windows of the means.
+    all_noise, all_before, all_after = _windows(levels, noise_w, before_w, after_w)
+    if params.use_means and means is not None:
+        stat_noise, stat_before, stat_after = _windows(means, noise_w, before_w, after_w)
+    else:
+        stat_noise, stat_before, stat_after = all_noise, all_before, all_after
     if len(tiny):
         _short_history_steps(result, all_before, all_after, tiny, rows[tiny], columns[tiny],
                              n_before[tiny], n_after[tiny], params.min_step_ratio)
@@ -714,9 +740,14 @@ def candidate_cells(
         cells, r, c = cells[keep], r[keep], c[keep]
         n_before, n_after = n_before[keep], n_after[keep]
         old_c, new_c, delta, direction = old_c[keep], new_c[keep], delta[keep], direction[keep]
-        # Stage 3: the conditions that need the noise.
-        windows_before, windows_after = all_before[r, c], all_after[r, c]
-        noise_scale, degrees = _pairwise_scale(all_noise[r, c], windows_after,
+        # Stage 3: the conditions that need the noise (on the means with ``use_means``).
+        windows_before, windows_after = stat_before[r, c], stat_after[r, c]
+        windows_noise = stat_noise[r, c]
+        if params.use_means:
+            old_c, _ = _row_median(windows_before, n_before)
+            new_c, _ = _row_median(windows_after, n_after)
+            delta = new_c - old_c
+        noise_scale, degrees = _pairwise_scale(windows_noise, windows_after,
                                                params.noise_pair_lag)
         noise = np.maximum(
             np.maximum(noise_scale, params.noise_floor_relative * np.abs(old_c)), _TINY
@@ -744,7 +775,7 @@ def candidate_cells(
         # with the cube of the window: 40 orders pin it eight times better than 20), and
         # is extrapolated from the centre of the before window, whose mean is compared.
         sxx_before, sxy_before, _ = _slope_terms(
-            all_noise[r, c], old_c, np.arange(-noise_w, 0, dtype=np.float64), 3 * noise
+            windows_noise, old_c, np.arange(-noise_w, 0, dtype=np.float64), 3 * noise
         )
         centre_before = _known_centre(windows_before, np.arange(-before_w, 0, dtype=np.float64))
         sxx_after, sxy_after, centre_after = _slope_terms(
@@ -771,6 +802,27 @@ def candidate_cells(
             (effect >= params.min_effect_sigmas) & (z_c >= z_needed) & steady & agree
         )
     return result
+
+
+def _windows(
+    values: FloatArray, noise_w: int, before_w: int, after_w: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Views (series, columns, window) of the noise, before and after windows of each column.
+
+    The rows are padded with NaN (unknown orders) on both sides: window k of row s starts
+    at ``padded[s, k + shift]``, so window i is the one of column i.
+    """
+    series = values.shape[0]
+    padded = np.concatenate(
+        [np.full((series, noise_w), np.nan), values, np.full((series, after_w), np.nan)],
+        axis=1,
+    )
+    return (
+        np.lib.stride_tricks.sliding_window_view(padded, noise_w, axis=1),
+        np.lib.stride_tricks.sliding_window_view(padded[:, noise_w - before_w :], before_w,
+                                                 axis=1),
+        np.lib.stride_tricks.sliding_window_view(padded[:, noise_w:], after_w, axis=1),
+    )
 
 
 def _short_history_steps(
@@ -875,7 +927,8 @@ def _detect(
     lo = max(0, report.start - radius)
     hi = min(length, report.stop + radius)
     columns = np.arange(lo, hi, dtype=np.intp)
-    cells = candidate_cells(levels[None, :], np.zeros_like(columns), columns, params)
+    means = _means(samples)[None, :] if params.use_means else None
+    cells = candidate_cells(levels[None, :], np.zeros_like(columns), columns, params, means)
     candidate, z, old, new = cells.candidate, cells.z, cells.old, cells.new
     # The rank test is costly: only for the few candidates.
     p_values: dict[int, float] = {}

@@ -42,6 +42,7 @@ def screen_levels(
     total_length: int,
     report: range | None = None,
     params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+    means: npt.ArrayLike | None = None,
 ) -> BoolArray:
     """For each row of ``levels``, whether ``evaluate_slice`` could report a change in ``report``.
 
@@ -57,8 +58,12 @@ def screen_levels(
     index of ``report`` that the slice settles passes every condition but the rank test.
     A row is never True for an index outside the settled range, nor when ``report`` and
     that range do not meet (then every row is False).
+
+    With ``params.use_means``, ``means`` must hold the mean of the same finite samples
+    (``means_of``) for every order, shaped like ``levels``; it is ignored otherwise.
     """
     grid = _as_levels(levels)
+    mean_grid = None if means is None or not params.use_means else _as_levels(means)
     rows_count, length = grid.shape
     if offset < 0 or total_length < offset + length:
         raise ValueError("the slice must lie inside the history: 0 <= offset <= "
@@ -74,7 +79,7 @@ def screen_levels(
     width = stop - start
     rows = np.repeat(np.arange(rows_count, dtype=np.intp), width)
     columns = np.tile(np.arange(start - offset, stop - offset, dtype=np.intp), rows_count)
-    cells = candidate_cells(grid, rows, columns, params)
+    cells = candidate_cells(grid, rows, columns, params, mean_grid)
     return np.asarray(cells.candidate.reshape(rows_count, width).any(axis=1))
 
 
@@ -87,6 +92,7 @@ def screen_suspects(
     min_effect_sigmas: float = 3.5,
     min_z: float = 3.5,
     alpha: float = 0.001,
+    means: npt.ArrayLike | None = None,
 ) -> BoolArray:
     """For each row, whether ``find_suspect`` on that series could return a suspect.
 
@@ -102,7 +108,7 @@ def screen_suspects(
     returns None for that series, whatever its samples (with these medians and counts),
     ``hashes`` and ``bigger_is_better``.  True means the newest known order passes every
     condition but the rank test and holds at least ``min_samples`` samples, or passes the
-    short-history rule (which needs neither).
+    short-history rule (which needs neither).  ``means`` as for ``screen_levels``.
     """
     del alpha  # the rank test can only turn a True into "no suspect"
     grid = _as_levels(levels)
@@ -127,7 +133,8 @@ def screen_suspects(
     # find_suspect presents to the detector, so the cells can be evaluated in place.
     chosen = np.flatnonzero(eligible)
     screened = np.zeros(rows_count, dtype=np.bool_)
-    cells = candidate_cells(grid, rows[chosen], last[chosen], relaxed)
+    mean_grid = None if means is None or not params.use_means else _as_levels(means)
+    cells = candidate_cells(grid, rows[chosen], last[chosen], relaxed, mean_grid)
     enough = sizes[chosen, last[chosen]] >= min_samples
     screened[chosen] = (cells.candidate & enough) | cells.short_history
     return screened

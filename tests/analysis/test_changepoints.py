@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
-from perf.analysis import ChangePoint, DetectionParams, evaluate_slice, find_change_points
+from perf.analysis import (
+    ChangePoint,
+    DetectionParams,
+    evaluate_slice,
+    find_change_points,
+    means_of,
+)
 from perf.analysis.changepoints import SeriesItem
 from tests.analysis.series import noisy, step
 
@@ -253,3 +260,45 @@ def test_evaluate_slice_refuses_a_slice_outside_the_history(
 ) -> None:
     with pytest.raises(ValueError):
         evaluate_slice([1.0] * length, offset=offset, total_length=total, hashes=hashes)
+
+
+MEANS = DetectionParams(use_means=True)
+
+
+@pytest.mark.parametrize(
+    ("samples", "noise", "new"), [(1, 0.01, 1.1), (3, 0.02, 1.1), (3, 0.05, 0.8)]
+)
+def test_with_use_means_a_clear_step_is_found_and_described_by_medians(
+    samples: int, noise: float, new: float
+) -> None:
+    series = step(30, 20, new=new, noise=noise, samples=samples, seed=samples)
+    [point] = find_change_points(series, params=MEANS)
+    assert point.index == 30
+    # The reported levels stay the medians of the per-order medians.
+    [plain] = find_change_points(series)
+    assert (point.old_value, point.new_value) == (plain.old_value, plain.new_value)
+
+
+def test_with_use_means_a_wild_sample_inside_a_run_raises_no_alarm() -> None:
+    series = noisy([1.0] * 40, samples=3, seed=7)
+    series[20] = [1.0, 9.0, 1.01]
+    series[21] = [1.0, 1.02, 7.0]
+    assert indices(series, params=MEANS) == []
+
+
+def test_with_use_means_the_noise_is_read_on_the_means() -> None:
+    # Each run's median sits on a smooth line but its mean swings by 10 %: on the medians
+    # a 4 % step is far outside the noise, on the means it is inside it.
+    series: list[SeriesItem] = []
+    for t in range(40):
+        level = 1.0 if t < 30 else 1.04
+        swing = 0.3 if t % 2 else -0.3
+        series.append([level, level + 0.0001 * (t % 3), level + swing])
+    assert indices(series) == [30]
+    assert indices(series, params=MEANS) == []
+
+
+def test_means_of_is_the_mean_of_the_finite_samples_and_never_overflows() -> None:
+    means = means_of([[1.0, 2.0, 6.0], None, [float("nan")], 4.0, [1e308, 1e308, 1e308]])
+    assert means[0] == 3.0 and means[3] == 4.0 and means[4] <= 1e308
+    assert math.isnan(means[1]) and math.isnan(means[2])

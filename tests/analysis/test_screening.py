@@ -14,6 +14,7 @@ from perf.analysis import (
     evaluate_slice,
     find_suspect,
     levels_of,
+    means_of,
     screen_levels,
     screen_suspects,
 )
@@ -21,6 +22,9 @@ from perf.analysis.changepoints import SeriesItem, samples_of
 from tests.analysis.series import noisy, step
 
 SMALL = DetectionParams(window_before=6, window_after=4, suppression_radius=2)
+# Every parameter set the screen is checked with, ``use_means`` on and off.
+PARAMS = [DetectionParams(), SMALL, replace(DetectionParams(), use_means=True),
+          replace(SMALL, use_means=True)]
 SHAPES = ("gaussian", "heavy", "bimodal", "spikes", "drift", "quantised")
 FAR = 10**9  # a slice far from the start of a long history, as the detection task sees it
 
@@ -76,6 +80,10 @@ def as_levels(rows: list[list[SeriesItem]], length: int) -> np.ndarray:
     return np.array([levels_of(row) for row in rows], dtype=np.float64).reshape(len(rows), length)
 
 
+def as_means(rows: list[list[SeriesItem]], length: int) -> np.ndarray:
+    return np.array([means_of(row) for row in rows], dtype=np.float64).reshape(len(rows), length)
+
+
 def as_counts(rows: list[list[SeriesItem]], length: int) -> np.ndarray:
     counts = [[len(samples_of(item)) for item in row] for row in rows]
     return np.array(counts, dtype=np.int64).reshape(len(rows), length)
@@ -102,7 +110,7 @@ def exact(params: DetectionParams) -> DetectionParams:
 
 
 @settings(max_examples=150, deadline=None)
-@given(batch=batches(), params=st.sampled_from([DetectionParams(), SMALL]), data=st.data())
+@given(batch=batches(), params=st.sampled_from(PARAMS), data=st.data())
 def test_a_series_screened_out_reports_no_change(
     batch: tuple[list[list[SeriesItem]], int, int, int], params: DetectionParams,
     data: st.DataObject,
@@ -110,7 +118,7 @@ def test_a_series_screened_out_reports_no_change(
     rows, offset, total, length = batch
     report = pick_report(data, offset, length)
     screened = screen_levels(as_levels(rows, length), offset=offset, total_length=total,
-                             report=report, params=params)
+                             report=report, params=params, means=as_means(rows, length))
     settled = evaluate_slice([None] * length, offset=offset, total_length=total,
                              params=params).settled
     asked = settled if report is None else report
@@ -122,7 +130,7 @@ def test_a_series_screened_out_reports_no_change(
 
 
 @settings(max_examples=150, deadline=None)
-@given(batch=batches(), params=st.sampled_from([DetectionParams(), SMALL]), data=st.data())
+@given(batch=batches(), params=st.sampled_from(PARAMS), data=st.data())
 def test_the_screen_is_exactly_the_cheap_conditions(
     batch: tuple[list[list[SeriesItem]], int, int, int], params: DetectionParams,
     data: st.DataObject,
@@ -131,7 +139,7 @@ def test_the_screen_is_exactly_the_cheap_conditions(
     params = exact(params)
     report = pick_report(data, offset, length)
     screened = screen_levels(as_levels(rows, length), offset=offset, total_length=total,
-                             report=report, params=params)
+                             report=report, params=params, means=as_means(rows, length))
     settled = evaluate_slice([None] * length, offset=offset, total_length=total,
                              params=params).settled
     asked = settled if report is None else report
@@ -154,7 +162,7 @@ def test_a_row_is_screened_the_same_alone_or_in_a_batch(
 @settings(max_examples=150, deadline=None)
 @given(
     batch=batches(),
-    params=st.sampled_from([DetectionParams(), SMALL]),
+    params=st.sampled_from(PARAMS),
     min_samples=st.sampled_from([1, 2, 3]),
 )
 def test_a_series_screened_out_has_no_suspect(
@@ -162,15 +170,17 @@ def test_a_series_screened_out_has_no_suspect(
     min_samples: int,
 ) -> None:
     rows, _, _, length = batch
+    means = as_means(rows, length)
     screened = screen_suspects(as_levels(rows, length), as_counts(rows, length),
-                               params=params, min_samples=min_samples)
+                               params=params, min_samples=min_samples, means=means)
     for row, maybe in zip(rows, screened, strict=True):
         if not maybe:
             assert find_suspect(row, params=params, min_samples=min_samples) is None
         suspect = find_suspect(row, params=exact(params), min_samples=min_samples,
                                alpha=1.0)
         tight = screen_suspects(as_levels([row], length), as_counts([row], length),
-                                params=exact(params), min_samples=min_samples)
+                                params=exact(params), min_samples=min_samples,
+                                means=as_means([row], length))
         assert bool(tight[0]) == (suspect is not None)
 
 
@@ -263,6 +273,12 @@ def test_no_rows_give_an_empty_answer() -> None:
         (lambda: screen_levels(np.ones((1, 5)), offset=0, total_length=5,
                                report=range(0, 5, 2)), "step 1"),
         (lambda: screen_suspects(np.ones((1, 5)), np.ones((1, 4))), "same shape"),
+        (lambda: screen_levels(np.ones((1, 5)), offset=0, total_length=5,
+                               params=replace(DetectionParams(), use_means=True)),
+         "use_means needs the means"),
+        (lambda: screen_levels(np.ones((1, 5)), offset=0, total_length=5,
+                               params=replace(DetectionParams(), use_means=True),
+                               means=np.ones((1, 4))), "use_means needs the means"),
     ],
 )
 def test_it_refuses_bad_input(call: object, message: str) -> None:
