@@ -30,6 +30,8 @@ window of points a detection or a graph already selected.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -245,6 +247,39 @@ class Series(models.Model):
         return f"Series {self.pk}"
 
 
+class CoveringUniqueConstraint(models.UniqueConstraint):
+    """A unique constraint whose index carries non-key columns (``include``) where the
+    database has covering indexes (PostgreSQL), and a plain unique constraint on the
+    same fields where it has not (SQLite, the embedded default) -- where Django's own
+    would create nothing at all (its check models.W039)."""
+
+    def _plain(self, connection: Any) -> models.UniqueConstraint | None:
+        if self.include and not connection.features.supports_covering_indexes:
+            return models.UniqueConstraint(fields=self.fields, name=self.name)
+        return None
+
+    def constraint_sql(self, model: Any, schema_editor: Any) -> Any:
+        plain = self._plain(schema_editor.connection)
+        if plain is not None:
+            return plain.constraint_sql(model, schema_editor)
+        return super().constraint_sql(model, schema_editor)
+
+    def create_sql(self, model: Any, schema_editor: Any) -> Any:
+        plain = self._plain(schema_editor.connection)
+        if plain is not None:
+            return plain.create_sql(model, schema_editor)
+        return super().create_sql(model, schema_editor)
+
+    def remove_sql(self, model: Any, schema_editor: Any) -> Any:
+        plain = self._plain(schema_editor.connection)
+        if plain is not None:
+            return plain.remove_sql(model, schema_editor)
+        return super().remove_sql(model, schema_editor)
+
+    def _check(self, model: Any, connection: Any) -> list[Any]:
+        return [e for e in super()._check(model, connection) if e.id != "models.W039"]
+
+
 class Sample(models.Model):
     """The raw samples of one run for one series (see the module docstring)."""
 
@@ -328,7 +363,7 @@ class Point(models.Model):
             # Covering: global status and the latest runs report read value, failed and
             # hash of two runs' points per machine (tens of thousands of rows) from the
             # index alone (an index-only scan), not one heap page per point.
-            models.UniqueConstraint(
+            CoveringUniqueConstraint(
                 fields=["run", "series"],
                 name="point_run_series_uniq",
                 include=["value", "failed", "hash"],
