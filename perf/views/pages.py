@@ -62,7 +62,11 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
     if latest is not None:
         metrics = selectors.suite_metrics(suite_obj)
         previous = run_selectors.run_previous(latest)
-        (comparison,) = _comparisons(latest, [(previous, "previous")], metrics, metrics)
+        # The page shows the groups' counts only: the history of small moves, which
+        # cannot change a count, is not read (run_selectors.report_data).
+        (comparison,) = _comparisons(
+            latest, [(previous, "previous")], metrics, metrics, counts_only=True
+        )
     return render(
         request,
         "perf/machine_detail.html",
@@ -103,9 +107,11 @@ def _comparisons(
     metrics: list[Metric],
     *,
     min_change: float = 1.0,
+    counts_only: bool = False,
 ) -> list[Comparison]:
     """``new`` against each (old, label) on the Real metrics among ``shown``
-    (``metrics``: the suite's, to find their status metrics).
+    (``metrics``: the suite's, to find their status metrics).  ``counts_only``: the
+    caller shows how many tests each group has, not the rows' noise estimates.
 
     The data of all comparisons is read together: at most three queries.
     """
@@ -116,6 +122,7 @@ def _comparisons(
         [old for old, _ in olds],
         [m.id for m in real],
         status_metric_ids=[status_of[m.id] for m in real if m.id in status_of],
+        history_min_change=min_change if counts_only else None,
     )
     return [
         Comparison(

@@ -122,6 +122,50 @@ def test_machine_page_compares_latest_with_previous_in_fixed_queries(
     assert f"order {1000 + orders - 2}" in body
 
 
+def test_machine_page_counts_each_group_as_the_run_report_does(client):
+    _, new = two_runs()
+    machine_id = Run.objects.get(id=new).machine_id
+    report = client.get(run_url(new) + "?metric=execution_time&format=json").json()
+    rows = report["comparisons"][0]["rows"]
+    body = client.get(reverse("perf:machine-detail", args=["nts", machine_id])).content.decode()
+    summary = body.split('class="data summary"')[1].split("</table>")[0]
+    row = summary.split("?metric=execution_time")[1].split("</tr>")[0]
+    cells = [c.split(">")[-1] for c in row.split("</td>")[:9]]
+    groups = [
+        "regressions",
+        "improvements",
+        "new_failures",
+        "new_passes",
+        "existing_failures",
+        "too_little_history",
+        "added",
+        "removed",
+        "unchanged",
+    ]
+    assert cells == [str(sum(r["group"] == g for r in rows)) for g in groups]
+    assert cells[:2] == ["1", "1"]
+
+
+def test_counts_only_comparisons_read_the_history_of_moved_series_only():
+    from perf.models import Metric, Series
+    from perf.selectors.runs import report_data
+
+    old_id, new_id = two_runs()
+    new, old = Run.objects.get(id=new_id), Run.objects.get(id=old_id)
+    metric = Metric.objects.get(suite__name="nts", name="execution_time")
+    names = dict(
+        Series.objects.filter(machine_id=new.machine_id, metric=metric).values_list(
+            "id", "test__name"
+        )
+    )
+    full = report_data(new, [old], [metric.id])
+    moved = report_data(new, [old], [metric.id], history_min_change=1.0)
+    assert {names[s] for s in full.history} == {"t/slower", "t/faster", "t/same", "t/young"}
+    # t/same moved 0.1 %: "small" whatever its history.
+    assert {names[s] for s in moved.history} == {"t/slower", "t/faster", "t/young"}
+    assert moved.history[next(iter(moved.history))] == full.history[next(iter(moved.history))]
+
+
 def test_machine_page_is_paginated(client):
     submit_grid(machines=1, tests=1, orders=55)
     machine_id = Run.objects.first().machine_id
