@@ -9,23 +9,23 @@ Each database gets issue #10's dataset at its scale through bench/make_dataset.p
 once, reused after; at scale 1: 20 machines x 2,000 tests x 2 metrics x 400 orders x 3
 samples plus a 5,000-test machine, 36 M points, 108 M sample values).  Then every page
 is timed with the Django test client (median of --repeat requests after one warm-up)
-and checked against --budget-ms.  With several scales each is timed in a child process
-of its own, one after the other, and a table prints them side by side with the growth
-from the smallest scale to the largest: a page that reads a fixed amount (one run, ten
-series' windows) should not grow with the history.  Without --scale: scale 1 in
+and checked against --budget-ms.  With several scales the scales take turns request by
+request (one process switches databases), so that the load of a shared machine falls
+on every scale alike, and a table prints them side by side with the growth from the
+smallest scale to the largest: a page that reads a fixed amount (one run, ten series'
+windows) should not grow with the history.  Without --scale: scale 1 in
 DATABASE_URL.  Needs a superuser role (the build disables triggers); stops by itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -109,35 +109,66 @@ def pages_list(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def time_pages(args: argparse.Namespace, scale: float) -> dict[str, float] | None:
-    """Build or reuse the dataset in Django's database; median ms of each page."""
+def database_use(url: str) -> None:
+    """Point Django's default connection at ``url`` (closed, reopened on next use).
+    The site keeps no cache, so requests after the switch see only that database."""
+    from django.db import connections
+
+    parsed = urlparse(url)
+    if parsed.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise SystemExit(f"a database on loopback only, got {parsed.hostname}")
+    connection = connections["default"]
+    connection.close()
+    connection.settings_dict.update(
+        NAME=parsed.path.lstrip("/"),
+        HOST=parsed.hostname,
+        PORT=parsed.port or 5432,
+        USER=parsed.username or "postgres",
+    )
+
+
+def time_pages(args: argparse.Namespace, scales: list[tuple[float, str]]) -> dict[float, dict]:
+    """Build or reuse the dataset in each database; median ms of each page at each
+    scale.  The scales take turns request by request (page by page), so that a change
+    of the machine's load touches every scale alike."""
     import django
 
+    os.environ["DATABASE_URL"] = scales[0][1]
     django.setup()
     from django.core.management import call_command
     from django.test import Client
     from make_dataset import dataset_ensure
 
-    call_command("migrate", verbosity=0)
-    dataset_ensure(scale)
-    pages = pages_list(args)
     wanted = [w for w in args.only.split(",") if w] or [""]
-    pages = {name: url for name, url in pages.items() if any(w in name for w in wanted)}
+    pages = {}
+    for scale, url in scales:
+        database_use(url)
+        call_command("migrate", verbosity=0)
+        dataset_ensure(scale)
+        pages[scale] = {
+            name: path for name, path in pages_list(args).items() if any(w in name for w in wanted)
+        }
     client = Client()
-    medians = {}
-    for name, url in pages.items():
-        timings = []
-        for _ in range(args.repeat + 1):  # the first request warms caches and is dropped
-            t = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - t) * 1000)
-            if response.status_code != 200:
-                print(f"{name}: HTTP {response.status_code}", file=sys.stderr)
-                return None
-        medians[name] = statistics.median(timings[1:])
-        if not args.json:
-            print(f"{name:<28}{medians[name]:>10.1f}{max(timings[1:]):>10.1f}", flush=True)
-    return medians
+    timings: dict[float, dict[str, list[float]]] = {scale: {} for scale, _ in scales}
+    for name in pages[scales[0][0]]:
+        for _ in range(args.repeat + 1):  # the first round warms caches and is dropped
+            for scale, url in scales:
+                database_use(url)
+                client.get("/")  # connect outside the timed request
+                t = time.perf_counter()
+                response = client.get(pages[scale][name])
+                timings[scale].setdefault(name, []).append((time.perf_counter() - t) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"{name} at scale {scale}: HTTP {response.status_code}")
+        print(
+            f"{name:<28}"
+            + "".join(f"{statistics.median(timings[s][name][1:]):>10.1f}" for s, _ in scales),
+            flush=True,
+        )
+    return {
+        scale: {name: statistics.median(values[1:]) for name, values in by_page.items()}
+        for scale, by_page in timings.items()
+    }
 
 
 def scales_parse(values: list[str]) -> list[tuple[float, str]]:
@@ -167,34 +198,14 @@ def main() -> int:
         help="time only the pages whose name contains one of these, comma-separated "
         "(e.g. 'run report,status')",
     )
-    parser.add_argument("--json", action="store_true", help="print the medians as JSON (child)")
     args = parser.parse_args()
     scales = scales_parse(args.scale or [f"1={os.environ.get('DATABASE_URL', '')}"])
     started = time.perf_counter()
-    if len(scales) == 1:
-        scale, url = scales[0]
-        os.environ["DATABASE_URL"] = url
-        if not args.json:
-            print(f"\n{'page':<28}{'median ms':>10}{'max ms':>10}  (scale {scale})")
-        medians = time_pages(args, scale)
-        if medians is None:
-            return 1
-        if args.json:
-            print("JSON " + json.dumps(medians))
-            return 0
-        columns = {scale: medians}
-    else:
-        columns = {}
-        for scale, url in scales:
-            child = [sys.executable, __file__, "--json", "--repeat", str(args.repeat)]
-            child += ["--scale", f"{scale}={url}", "--only", args.only]
-            print(f"scale {scale}: timing ...", flush=True)
-            out = subprocess.run(child, capture_output=True, text=True, check=False)  # noqa: S603 - this script, our arguments
-            line = [ln for ln in out.stdout.splitlines() if ln.startswith("JSON ")]
-            if out.returncode or not line:
-                print(out.stdout, out.stderr, file=sys.stderr)
-                return 1
-            columns[scale] = json.loads(line[0][5:])
+    print(
+        f"{'page (median ms, as measured)':<28}" + "".join(f"{f'{s:g}x':>10}" for s, _ in scales),
+        flush=True,
+    )
+    columns = time_pages(args, scales)
     first, last = min(columns), max(columns)
     header = "".join(f"{f'{s:g}x ms':>10}" for s in columns)
     growth = f"{f'{last:g}/{first:g}':>10}" if len(columns) > 1 else ""
