@@ -236,7 +236,7 @@ def _point_arrays(points: list[dict[str, Any]]) -> dict[str, list[Any]]:
         "position": [p["position"] for p in points],
         "time": [int(p["run__start_time"].timestamp()) for p in points],
         "run": [p["run_id"] for p in points],
-        "order": [", ".join(str(v) for v in p["order__fields"].values()) for p in points],
+        "order": [graphs.order_key_label(p["order__key"]) for p in points],
         "median": [None if p["failed"] else p["value"] for p in points],
         "min": [None if p["failed"] else p["minimum"] for p in points],
         "mean": [None if p["failed"] else p["mean"] for p in points],

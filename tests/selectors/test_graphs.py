@@ -90,3 +90,13 @@ def test_mean_keys_keep_valid_distinct_keys_only():
     assert [str(k) for k in keys] == ["1.2", "7.0", "9.1"]
     many = graphs.mean_keys_parse([f"{i}.0" for i in range(10)])
     assert len(many) == graphs.MAX_MEANS
+
+
+def test_an_order_key_reads_as_its_fields_values_in_the_suites_order():
+    from perf.selectors.graphs import order_key_label
+    from perf.services.ingest import order_key
+
+    fields = ("llvm_project_revision", "build")
+    key = order_key({"build": "7", "llvm_project_revision": "600123"}, fields)
+    assert order_key_label(key) == "600123, 7"
+    assert order_key_label(order_key({"llvm_project_revision": "600123"}, fields[:1])) == "600123"

@@ -76,6 +76,7 @@ def test_an_lnt_graph_url_opens_the_same_view(client):
     data = client.get(reverse(DATA, args=["nts"]), lnt).json()
     names = [(s["machine"], s["test"]) for s in data["series"]]
     assert data["series"][0]["points"]["stdev"][0] == pytest.approx(0.001, rel=0.01)
+    assert data["series"][0]["points"]["order"][:2] == ["1000", "1001"]
     assert names == [
         ("box-0", "suite/t0"),
         (box1.name, "suite/t0"),
