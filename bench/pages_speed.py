@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
 os.environ.setdefault("PERF_DEBUG_TOOLBAR", "0")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("LOG_LEVEL", "ERROR")  # not the SLOW line of every request
 
 
 def pages_list(args: argparse.Namespace) -> dict[str, str]:
