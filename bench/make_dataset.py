@@ -298,7 +298,11 @@ def main() -> int:
     if not args.database_url.startswith("postgres"):
         print("--database-url / DATABASE_URL must name a PostgreSQL database", file=sys.stderr)
         return 2
-    shape_at(args.scale)  # fail on a bad scale before touching the database
+    try:
+        shape_at(args.scale)  # fail on a bad scale before touching the database
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     from _pg import bench_database
 
     os.environ["BENCH_DATABASE_URL"] = args.database_url
