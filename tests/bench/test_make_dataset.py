@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from make_dataset import Shape, build, shape_at  # noqa: E402 - bench/ is not a package
 
-
 TINY = Shape(machines=2, tests=200, big_tests=300, orders=8)
 
 
