@@ -40,6 +40,19 @@ for knob in WEB_NODES WORKERS NODE_PORT_BASE CONCURRENCY; do
         '' | *[!0-9]* | 0) echo "prod: $knob must be a positive integer, got '${!knob}'" >&2; exit 2 ;;
     esac
 done
+# The write side (the submission pool and the Celery workers) runs at this CPU
+# niceness, the pages at 0: when writers keep the cores busy, a reader's request still
+# gets a core at once (README "Load").  0 turns it off; 1-19 as nice(1).
+# Their PostgreSQL server processes get PERF_WRITE_DB_NICE (default the same) when the
+# server runs on this host and this user may renice them (lntsite/db/postgresql.py).
+WRITE_NICE="${PERF_WRITE_NICE:-10}"
+WRITE_DB_NICE="${PERF_WRITE_DB_NICE:-$WRITE_NICE}"
+for knob in WRITE_NICE WRITE_DB_NICE; do
+    case "${!knob}" in
+        [0-9] | 1[0-9]) ;;
+        *) echo "prod: PERF_$knob must be 0-19, got '${!knob}'" >&2; exit 2 ;;
+    esac
+done
 
 # The name suffix of instance $1 of $2 (pid files, logs): none when there is one.
 suffix() { if [ "$2" != 1 ]; then echo "-$1"; fi; }
@@ -198,8 +211,11 @@ start() {
     for pool in $POOLS; do
         for k in $(seq "$WEB_NODES"); do
             s="$(suffix "$k" "$WEB_NODES")"
+            niceness=0 db_niceness=0
+            if [ "$pool" = submit ]; then niceness="$WRITE_NICE" db_niceness="$WRITE_DB_NICE"; fi
             PERF_POOL=$pool PERF_NODE="${s#-}" PERF_BIND="$(node_bind "$pool" "$k")" \
-                setsid nohup "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
+                DATABASE_BACKEND_NICE="$db_niceness" \
+                setsid nohup nice -n "$niceness" "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
                 >>"$VAR/log/gunicorn-$pool$s-start.log" 2>&1 </dev/null &
         done
     done
@@ -209,7 +225,8 @@ start() {
     # (README "Faults"), and detection must not wait for a person.
     for k in $(seq "$WORKERS"); do
         s="$(suffix "$k" "$WORKERS")"
-        setsid nohup deploy/supervise.sh "$VAR/run/celery-worker$s.pid" \
+        DATABASE_BACKEND_NICE="$WRITE_DB_NICE" \
+            setsid nohup nice -n "$WRITE_NICE" deploy/supervise.sh "$VAR/run/celery-worker$s.pid" \
             "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
             -n "lntsite@node$k.%h" >>"$VAR/log/celery-worker$s.log" 2>&1 </dev/null &
         echo $! >"$VAR/run/supervise-celery-worker$s.pid"
