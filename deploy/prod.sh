@@ -43,10 +43,12 @@ done
 # The write side (the submission pool and the Celery workers) runs at this CPU
 # niceness, the pages at 0: when writers keep the cores busy, a reader's request still
 # gets a core at once (README "Load").  0 turns it off; 1-19 as nice(1).
-# Their PostgreSQL server processes get PERF_WRITE_DB_NICE (default the same) when the
-# server runs on this host and this user may renice them (lntsite/db/postgresql.py).
+# PERF_WRITE_DB_NICE=N (default 0: off) renices their PostgreSQL server processes too,
+# when the server runs on this host and this user may (lntsite/db/postgresql.py).  Off
+# by default: no gain measured, and on a loaded machine a reniced server process that
+# is ending still counts against max_connections for longer (README "Load").
 WRITE_NICE="${PERF_WRITE_NICE:-10}"
-WRITE_DB_NICE="${PERF_WRITE_DB_NICE:-$WRITE_NICE}"
+WRITE_DB_NICE="${PERF_WRITE_DB_NICE:-0}"
 for knob in WRITE_NICE WRITE_DB_NICE; do
     case "${!knob}" in
         [0-9] | 1[0-9]) ;;

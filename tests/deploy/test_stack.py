@@ -91,7 +91,18 @@ def show_server_errors(logs: Path) -> None:
         print(path.name, path.read_text()[-3000:], sep="\n")  # noqa: T201
 
 
+def niceness(pid_file: Path) -> int:
+    """The CPU niceness of the process a pid file names (field 19 of /proc/PID/stat)."""
+    pid = pid_file.read_text().split()[0]
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
+    # The write side yields the CPU to page reads (PERF_WRITE_NICE, 10 by default).
+    run = Path(stack["PERF_VAR_DIR"]) / "run"
+    assert niceness(run / "gunicorn-web.pid") == 0
+    assert niceness(run / "gunicorn-submit.pid") == 10
+    assert niceness(run / "celery-worker.pid") == 10
     token = make_token("load-bot")
     slow = load.SlowClients(int(stack["PERF_HTTP_PORT"]))
     slow.start()
