@@ -40,9 +40,10 @@ for knob in WEB_NODES WORKERS NODE_PORT_BASE CONCURRENCY; do
         '' | *[!0-9]* | 0) echo "prod: $knob must be a positive integer, got '${!knob}'" >&2; exit 2 ;;
     esac
 done
-# The write side (the submission pool and the Celery workers) runs at this CPU
-# niceness, the pages at 0: when writers keep the cores busy, a reader's request still
-# gets a core at once (README "Load").  0 turns it off; 1-19 as nice(1).
+# The write side (the submission pool and the Celery workers) runs this many CPU
+# niceness levels below the pages (nice(1) adds it to this script's own): when writers
+# keep the cores busy, a reader's request still gets a core first (README "Load").
+# 0 turns it off; 1-19.
 # PERF_WRITE_DB_NICE=N (default 0: off) renices their PostgreSQL server processes too,
 # when the server runs on this host and this user may (lntsite/db/postgresql.py).  Off
 # by default: no gain measured, and on a loaded machine a reniced server process that

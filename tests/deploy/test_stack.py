@@ -12,6 +12,7 @@ pass).
 """
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -98,11 +99,13 @@ def niceness(pid_file: Path) -> int:
 
 
 def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
-    # The write side yields the CPU to page reads (PERF_WRITE_NICE, 10 by default).
+    # The write side yields the CPU to page reads: PERF_WRITE_NICE (10 by default) above
+    # the niceness prod.sh was started with (nice(1) adds; this test may run niced).
     run = Path(stack["PERF_VAR_DIR"]) / "run"
-    assert niceness(run / "gunicorn-web.pid") == 0
-    assert niceness(run / "gunicorn-submit.pid") == 10
-    assert niceness(run / "celery-worker.pid") == 10
+    base = os.nice(0)
+    assert niceness(run / "gunicorn-web.pid") == base
+    assert niceness(run / "gunicorn-submit.pid") == min(base + 10, 19)
+    assert niceness(run / "celery-worker.pid") == min(base + 10, 19)
     token = make_token("load-bot")
     slow = load.SlowClients(int(stack["PERF_HTTP_PORT"]))
     slow.start()
