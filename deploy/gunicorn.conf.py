@@ -55,8 +55,10 @@ else:
     worker_class = "sync"
     workers = int(os.environ.get("PERF_SUBMIT_WORKERS", "2"))
     threads = 1
-# Every database wait is bounded well under this (connect 3 s, statements 10 s, the
-# broker ~5 s), so a worker is only killed by a real bug, not by a frozen service.
+# Every database wait is bounded well under this (connect 3 s, statements 10 s, any
+# round trip to a server that stopped answering 12 s: DATABASE_CLIENT_TIMEOUT, armed by
+# lntsite/wsgi.py; the broker ~5 s), so a worker is only killed by a real bug, not by a
+# frozen service.
 # Import Django once in the master: workers start (and restart) in milliseconds.
 # Safe: no database connection is opened at import time (CONN_MAX_AGE=0).
 preload_app = True

@@ -40,6 +40,22 @@ for knob in WEB_NODES WORKERS NODE_PORT_BASE CONCURRENCY; do
         '' | *[!0-9]* | 0) echo "prod: $knob must be a positive integer, got '${!knob}'" >&2; exit 2 ;;
     esac
 done
+# The write side (the submission pool and the Celery workers) runs this many CPU
+# niceness levels below the pages (nice(1) adds it to this script's own): when writers
+# keep the cores busy, a reader's request still gets a core first (README "Load").
+# 0 turns it off; 1-19.
+# PERF_WRITE_DB_NICE=N (default 0: off) renices their PostgreSQL server processes too,
+# when the server runs on this host and this user may (lntsite/db/postgresql.py).  Off
+# by default: no gain measured, and on a loaded machine a reniced server process that
+# is ending still counts against max_connections for longer (README "Load").
+WRITE_NICE="${PERF_WRITE_NICE:-10}"
+WRITE_DB_NICE="${PERF_WRITE_DB_NICE:-0}"
+for knob in WRITE_NICE WRITE_DB_NICE; do
+    case "${!knob}" in
+        [0-9] | 1[0-9]) ;;
+        *) echo "prod: PERF_$knob must be 0-19, got '${!knob}'" >&2; exit 2 ;;
+    esac
+done
 
 # The name suffix of instance $1 of $2 (pid files, logs): none when there is one.
 suffix() { if [ "$2" != 1 ]; then echo "-$1"; fi; }
@@ -198,8 +214,11 @@ start() {
     for pool in $POOLS; do
         for k in $(seq "$WEB_NODES"); do
             s="$(suffix "$k" "$WEB_NODES")"
+            niceness=0 db_niceness=0
+            if [ "$pool" = submit ]; then niceness="$WRITE_NICE" db_niceness="$WRITE_DB_NICE"; fi
             PERF_POOL=$pool PERF_NODE="${s#-}" PERF_BIND="$(node_bind "$pool" "$k")" \
-                setsid nohup "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
+                DATABASE_BACKEND_NICE="$db_niceness" \
+                setsid nohup nice -n "$niceness" "$BIN/gunicorn" -c deploy/gunicorn.conf.py \
                 >>"$VAR/log/gunicorn-$pool$s-start.log" 2>&1 </dev/null &
         done
     done
@@ -209,7 +228,8 @@ start() {
     # (README "Faults"), and detection must not wait for a person.
     for k in $(seq "$WORKERS"); do
         s="$(suffix "$k" "$WORKERS")"
-        setsid nohup deploy/supervise.sh "$VAR/run/celery-worker$s.pid" \
+        DATABASE_BACKEND_NICE="$WRITE_DB_NICE" \
+            setsid nohup nice -n "$WRITE_NICE" deploy/supervise.sh "$VAR/run/celery-worker$s.pid" \
             "$BIN/celery" -A lntsite worker -l INFO -c "$CONCURRENCY" \
             -n "lntsite@node$k.%h" >>"$VAR/log/celery-worker$s.log" 2>&1 </dev/null &
         echo $! >"$VAR/run/supervise-celery-worker$s.pid"

@@ -8,6 +8,7 @@ with an ImproperlyConfigured message that names the variable.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -128,6 +129,8 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+DATABASE_CLIENT_TIMEOUT = 0  # PostgreSQL only (below)
+DATABASE_BACKEND_NICE = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["ENGINE"] = "lntsite.db.sqlite3"  # real parameter limit
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -141,6 +144,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    from lntsite.db.postgresql import BoundedConnection, BoundedCursor
+
     # A runaway query is cancelled instead of holding a connection for minutes.
     # Both well under gunicorn's worker timeout (deploy/gunicorn.conf.py, 30 s), so a
     # frozen or unreachable database ends a request with a 503, not a killed worker.
@@ -151,6 +156,28 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # A frozen server that accepted the connection: TCP keepalives end the wait.
     _options.update({"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2})
     _options["keepalives_count"] = 2
+    # ...but a server *process* that stopped answering (frozen) enforces neither, and a
+    # query already sent would wait for the worker timeout: each round trip of a request
+    # waits at most this many seconds, then its connection is cut (503; README "Faults",
+    # lntsite/db/postgresql.py).  Above the statement timeout, so the server cancels a
+    # slow statement first; lntsite/wsgi.py arms it (commands are not bounded); 0: off.
+    DATABASE_CLIENT_TIMEOUT = env_int(
+        "DATABASE_CLIENT_TIMEOUT", math.ceil(_timeout_ms / 1000) + 2, minimum=0
+    )
+    if DATABASE_CLIENT_TIMEOUT and DATABASE_CLIENT_TIMEOUT * 1000 <= _timeout_ms:
+        raise ImproperlyConfigured(
+            f"DATABASE_CLIENT_TIMEOUT ({DATABASE_CLIENT_TIMEOUT} s) must be above "
+            f"DATABASE_STATEMENT_TIMEOUT_MS ({_timeout_ms} ms), or 0"
+        )
+    # This process's connections renice their server process (1-19; 0: no); set by
+    # deploy/prod.sh for the write side when PostgreSQL runs on the same host.
+    DATABASE_BACKEND_NICE = env_int("DATABASE_BACKEND_NICE", 0, minimum=0)
+    if DATABASE_BACKEND_NICE > 19:
+        raise ImproperlyConfigured(
+            f"DATABASE_BACKEND_NICE must be 0-19, got {DATABASE_BACKEND_NICE}"
+        )
+    _options["connection_factory"] = BoundedConnection
+    _options["cursor_factory"] = BoundedCursor
 
 # A PostgreSQL streaming replica of DATABASE_URL (README "Scaling out"): page reads that
 # need not see the latest write go there (lntsite/replica.py decides which); writes,

@@ -40,6 +40,14 @@ def test_the_defaults_need_no_environment():
             {"DATABASE_URL": "postgres://h/db", "DATABASE_REPLICA_URL": "sqlite:///x"},
             "DATABASE_REPLICA_URL must be a postgres:// URL",
         ),
+        (
+            {"DATABASE_URL": "postgres://h/db", "DATABASE_CLIENT_TIMEOUT": "10"},
+            "DATABASE_CLIENT_TIMEOUT (10 s) must be above DATABASE_STATEMENT_TIMEOUT_MS",
+        ),
+        (
+            {"DATABASE_URL": "postgres://h/db", "DATABASE_BACKEND_NICE": "20"},
+            "DATABASE_BACKEND_NICE must be 0-19",
+        ),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
@@ -77,3 +85,13 @@ def test_production_settings_pass_the_deploy_check():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_client_timeout_is_two_seconds_above_the_statement_timeout_by_default():
+    code = "from lntsite import settings as s; print(s.DATABASE_CLIENT_TIMEOUT)"
+    assert load_settings(code, DATABASE_URL="postgres://h/db").stdout.split() == ["12"]
+    result = load_settings(
+        code, DATABASE_URL="postgres://h/db", DATABASE_STATEMENT_TIMEOUT_MS="4500"
+    )
+    assert result.stdout.split() == ["7"]
+    assert load_settings(code).stdout.split() == ["0"]  # SQLite: nothing to bound

@@ -22,6 +22,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -260,6 +261,62 @@ def test_a_frozen_database_is_a_503_within_the_bounded_waits_and_recovers(site, 
     holder.close()
     assert site.get("/api/db_default/v4/nts/machines")[0] == 200
     assert_detected_once_within_60_s(site, run_ids, back, "PostgreSQL frozen")
+    assert site.server_errors() == []
+
+
+def waiting_on_a_lock(site: Site) -> int:
+    """How many of the site's sessions wait for a lock (another session holds it)."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    return sql(site.db_url, query)[0][0]
+
+
+def test_a_query_running_when_the_database_freezes_is_a_503_before_the_worker_timeout(
+    site, cluster
+):
+    """The server can no longer cancel a statement (its statement timeout) nor answer
+    for itself; its kernel still acknowledges and answers keepalives.  The requests'
+    round trips are cut at DATABASE_CLIENT_TIMEOUT (12 s by default) instead of
+    waiting for gunicorn's 30 s worker timeout, which would kill the worker unanswered
+    (status 0 here)."""
+    # A real page and a real API read, in flight: each waits on the machines table,
+    # which this connection locks, when the server freezes.
+    holder = psycopg2.connect(site.db_url, connect_timeout=3)
+    with holder.cursor() as cursor:
+        cursor.execute("LOCK TABLE perf_machine IN ACCESS EXCLUSIVE MODE")
+    answers: dict[str, tuple[int, dict, bytes]] = {}
+    paths = {"api": "/api/db_default/v4/nts/machines", "page": "/db_default/v4/nts/machines"}
+    readers = [
+        threading.Thread(target=lambda k=k, p=p: answers.__setitem__(k, site.get(p)))
+        for k, p in paths.items()
+    ]
+    for reader in readers:
+        reader.start()
+    wait_for(lambda: waiting_on_a_lock(site) == 2, 30, "both reads to wait on the lock")
+    cluster.freeze()
+    try:
+        for reader in readers:
+            reader.join(CLIENT_TIMEOUT)
+        answered_while_frozen = dict(answers)
+    finally:
+        cluster.thaw()
+    holder.rollback()
+    holder.close()
+    status, headers, body = answered_while_frozen["api"]
+    assert status == 503 and headers["Retry-After"] == "10", (status, body)
+    assert json.loads(body) == {"success": False, "error": UNAVAILABLE}
+    status, headers, body = answered_while_frozen["page"]
+    assert status == 503 and headers["Retry-After"] == "10", (status, body)
+    assert body.decode() == UNAVAILABLE
+    # Cut by the client-side bound (not by a statement timeout, nor by the worker timeout).
+    errors = (site.logs / "gunicorn-web-error.log").read_text()
+    assert errors.count("no answer within the client timeout; connection cut") == 2, errors[-3000:]
+    assert "WORKER TIMEOUT" not in errors
+    # The same processes answer at once after the thaw.
+    assert site.get(paths["api"])[0] == 200
+    assert site.get(paths["page"])[0] == 200
     assert site.server_errors() == []
 
 

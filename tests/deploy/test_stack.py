@@ -12,6 +12,8 @@ pass).
 """
 
 import json
+import os
+import random
 import shutil
 import subprocess
 import sys
@@ -23,9 +25,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.deploy.test_database_faults import send_half_and_close
 from tests.factories import make_token
 from tests.pipeline import test_celery_pipeline
-from tests.pipeline.processes import free_port
+from tests.pipeline.processes import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # The pipeline tests' marks: PostgreSQL + Redis, committed rows (transactional_db).
@@ -89,7 +92,20 @@ def show_server_errors(logs: Path) -> None:
         print(path.name, path.read_text()[-3000:], sep="\n")  # noqa: T201
 
 
+def niceness(pid_file: Path) -> int:
+    """The CPU niceness of the process a pid file names (field 19 of /proc/PID/stat)."""
+    pid = pid_file.read_text().split()[0]
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
+    # The write side yields the CPU to page reads: PERF_WRITE_NICE (10 by default) above
+    # the niceness prod.sh was started with (nice(1) adds; this test may run niced).
+    run = Path(stack["PERF_VAR_DIR"]) / "run"
+    base = os.nice(0)
+    assert niceness(run / "gunicorn-web.pid") == base
+    assert niceness(run / "gunicorn-submit.pid") == min(base + 10, 19)
+    assert niceness(run / "celery-worker.pid") == min(base + 10, 19)
     token = make_token("load-bot")
     slow = load.SlowClients(int(stack["PERF_HTTP_PORT"]))
     slow.start()
@@ -139,3 +155,46 @@ def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token
         text = path.read_text(errors="replace")
         for secret in (token, token[4:], wrong):
             assert secret not in text, f"a token is in {path.name}"
+
+
+def test_a_client_gone_mid_upload_through_nginx_reaches_no_worker_and_stores_nothing(stack):
+    """nginx reads a whole body before it passes a request on, so a client that goes away
+    half-way costs nginx a connection and nothing else: no submission worker sees it,
+    nothing is stored, nothing answers 5xx, and the same report sent whole is stored."""
+    token = make_token("gone-bot")
+    port = int(stack["PERF_HTTP_PORT"])
+    logs = Path(stack["PERF_VAR_DIR"]) / "log"
+    path = f"/db_default/v4/nts/submitRun?token={token}"
+    doc = load.report("gone-mid-upload", 1, 2000, random.Random(0))
+    body = urllib.parse.urlencode({"input_data": doc}).encode()
+    for _ in range(5):
+        send_half_and_close(port, path, body)
+    # Every one of them is logged by nginx (400: the client closed before its body was
+    # complete), none reached the submission pool.
+    def half_sent() -> list[str]:
+        return [line for line in access_lines(logs / "nginx-access.log") if "submitRun" in line]
+
+    wait_for(lambda: len(half_sent()) == 5, 30, "nginx to log the five closed connections")
+    assert all(" 400 " in line for line in half_sent()), half_sent()
+    assert access_lines(logs / "gunicorn-submit-access.log") == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM perf_run")
+        assert cursor.fetchone()[0] == 0
+    # The site answers on both pools; the whole report is stored once.
+    api = f"http://127.0.0.1:{port}/api/db_default/v4/nts/machines"
+    with urllib.request.urlopen(api, timeout=30) as response:  # noqa: S310 - loopback
+        assert response.status == 200
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+        assert response.status == 200 and json.loads(response.read())["success"] is True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM perf_run")
+        assert cursor.fetchone()[0] == 1
+    for name in ("nginx-access.log", "gunicorn-web-access.log", "gunicorn-submit-access.log"):
+        assert [line for line in access_lines(logs / name) if '" 5' in line] == []
+    errors = (logs / "gunicorn-submit-error.log").read_text()
+    assert "Traceback" not in errors, errors[-3000:]
+
+
+def access_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
