@@ -136,6 +136,8 @@ import numpy.typing as npt
 from scipy.stats import mannwhitneyu, norm
 from scipy.stats import t as t_distribution
 
+from perf.analysis.summary import sample_mean
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 SeriesItem = float | Sequence[float] | None
@@ -592,14 +594,7 @@ def means_of(series: Sequence[SeriesItem]) -> FloatArray:
 
 
 def _means(samples: list[list[float]]) -> FloatArray:
-    return np.array([_mean(s) if s else np.nan for s in samples], dtype=np.float64)
-
-
-def _mean(samples: list[float]) -> float:
-    """The mean of finite samples, always finite: summed as ``x / n`` and kept within the
-    samples' range (a plain sum of huge samples could overflow)."""
-    n = len(samples)
-    return min(max(sum(x / n for x in samples), min(samples)), max(samples))
+    return np.array([sample_mean(s) if s else np.nan for s in samples], dtype=np.float64)
 
 
 def _levels(samples: list[list[float]]) -> FloatArray:
