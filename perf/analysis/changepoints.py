@@ -200,9 +200,9 @@ class DetectionParams:
     """Known orders needed in the after window (orders at the new level)."""
     min_relative_change: float = 0.01
     """Smallest ``|new - old| / |old|`` reported (0.01 = 1 %), whatever the noise."""
-    min_effect_sigmas: float = 2.5
+    min_effect_sigmas: float = 2.6
     """Smallest ``|new - old|`` reported, in noise units, whatever the window sizes."""
-    min_z: float = 3.0
+    min_z: float = 3.2
     """Smallest ``|new - old|`` in standard errors of the difference of the two medians,
     for a known noise; the threshold used is the Student t quantile with the same tail."""
     min_persistence: float = 0.75
@@ -211,12 +211,18 @@ class DetectionParams:
     """Known orders on each side of the candidate used for the sharpness check."""
     min_sharpness: float = 0.5
     """The near medians must differ by this fraction of ``new - old`` (rejects slow drifts)."""
-    trend_t: float = 2.0
+    trend_t: float = 1.0
     """A linear trend common to both windows whose slope is at least this many standard
     errors from zero is subtracted from the step before the z-score (whose standard error
     then includes the slope's); a weaker one is ignored."""
-    max_drift_share: float = 0.35
+    max_drift_share: float = 0.2
     """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
+    drift_guard_near: bool = True
+    """The drift guard (``max_drift_share``) reads the smaller of two slopes, or none
+    when they disagree in sign: the common slope (noise window and after window) and
+    the same fit on the before window instead of the noise window. A real drift shows
+    in both; an earlier step 20-40 orders back tilts the first only, and used to make
+    the next step look like a drift. The detrending of the z-score keeps the first."""
     alpha: float = 0.001
     """Significance level of the two-sided Mann-Whitney U test on the pooled samples."""
     clip_sigmas: float = 1.5
@@ -251,13 +257,13 @@ class DetectionParams:
     the ``window_before`` nearest. Pairs are at most ``noise_pair_lag`` orders apart, so
     a slow drift barely inflates the estimate."""
 
-    use_means: bool = False
-    """Off by default (an experiment, see the README's detection section): the conditions
-    that need the noise (the effect, the z-score, the pair spread and the drift) read each
-    order's *mean* of its finite samples (``means_of``) instead of its median. With three
-    samples per run the mean's variance is about 17 % smaller than the median's (run offset
-    included), which the first look needs; the rank test still guards against a wild
-    sample. Callers of ``screen_levels`` must then pass the means too."""
+    use_means: bool = True
+    """The conditions that need the noise (the effect, the z-score, the pair spread and
+    the drift) read each order's *mean* of its finite samples (``means_of``, which is
+    ``Point.mean``) instead of its median. With three samples per run the mean's variance
+    is about 17 % smaller than the median's (run offset included), which the first look
+    needs; the clipped means and the rank test still guard against a wild sample or run.
+    Callers of ``screen_levels`` and ``screen_suspects`` must then pass the means too."""
 
     def __post_init__(self) -> None:
         if self.window_before < 1 or self.window_after < 1:
@@ -779,7 +785,18 @@ def candidate_cells(
         sxx = sxx_before + sxx_after
         trend = np.where(sxx > 0, (sxy_before + sxy_after) / np.where(sxx > 0, sxx, 1), 0.0)
         drift = trend * (centre_after - centre_before)
-        steady = np.nan_to_num(drift * direction) <= params.max_drift_share * np.abs(delta)
+        guard_drift = drift
+        if params.drift_guard_near:
+            sxx_near, sxy_near, _ = _slope_terms(
+                windows_before, old_c, np.arange(-before_w, 0, dtype=np.float64),
+                3 * noise,
+            )
+            sxx_n = sxx_near + sxx_after
+            near = np.where(sxx_n > 0, (sxy_near + sxy_after) / np.where(sxx_n > 0, sxx_n, 1), 0.0)
+            slope = np.where(np.sign(near) == np.sign(trend),
+                             np.sign(trend) * np.minimum(np.abs(trend), np.abs(near)), 0.0)
+            guard_drift = slope * (centre_after - centre_before)
+        steady = np.nan_to_num(guard_drift * direction) <= params.max_drift_share * np.abs(delta)
         # A trend that is significant (|slope| at least ``trend_t`` of its standard error)
         # is taken out of the shift, and the slope's uncertainty added to the standard
         # error: a slow drift then does not add up to a step between distant windows.
