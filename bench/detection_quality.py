@@ -5,11 +5,12 @@ Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]
 in the defaults for every figure, as ``detection_tuning.py`` does; seeded,
 stops by itself; 48 minutes with the default 1,000 trials on a 2-core machine under heavy
 load (about 10 on a quiet one before the 40-run noise window), ``--trials 200`` for a quick
-look, ``--speed-only`` for the speed figures alone). On the report seed with 1,000 trials
-(40-run noise window): a 10 % step with 3 samples per run at 3 % noise is reported by the
-2nd run at the new level in 86.9 %, by the 3rd in 94.8 %; alarms ever raised per 1,000 clean
-orders 0.06-0.79 for every noise kind but a slow drift (0.67 with one sample per run, 2.05
-with three). Tune parameters on the tune seed with ``bench/detection_tuning.py``. The
+look, ``--speed-only`` for the speed figures alone, with ``--against JSON`` to time another
+parameter set interleaved). On the report seed with 1,000 trials (run means, near drift
+guard): a 10 % step with 3 samples per run at 3 % noise is reported by the 2nd run at the
+new level in 86.9 %, by the 3rd in 94.8 %; alarms ever raised per 1,000 clean orders
+0.05-0.80 for every noise kind but a slow drift (0.35 with one sample per run, 1.18 with
+three). Tune parameters on the tune seed with ``bench/detection_tuning.py``. The
 defaults of ``DetectionParams`` were tuned with ``--seed`` set to the tune seed; the report
 uses another seed (both are printed).
 

@@ -10,7 +10,9 @@ but indices in every result still refer to positions in the input.
 Method ("mwu+median")
 ---------------------
 Each known order is summarised by its *level*, the median of its samples (one wild sample
-in a run of three does not move it). For a candidate index ``i`` (a known order):
+in a run of three does not move it). With ``use_means`` (the default) the conditions that
+need the noise (effect, z-score, pair spread, drift; all below) read each order's mean
+of its samples in place of its level. For a candidate index ``i`` (a known order):
 
 * the *before* window is the known orders in ``[i - window_before, i)``, the *after*
   window the known orders in ``[i, i + window_after)`` (windows are counted in positions,
@@ -33,8 +35,8 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   the z-score reaches the quantile of a Student t with the one-sided tail that ``min_z``
   has for a Gaussian, with 0.70 degrees of freedom per order that contributes pairs to the
   noise: the noise is estimated, and a z-score computed with few orders must be larger
-  (``min_z = 3.0`` needs 3.24 with full windows, 3.29 with 40 orders before and two after,
-  3.6 with 20 before and two after, 4.5 with ten before and two after). The z-score is
+  (``min_z = 3.2`` needs 3.49 with full windows, 3.55 with 40 orders before and two after,
+  4.0 with 20 before and two after, 5.1 with ten before and two after). The z-score is
   the shift between the *clipped means* of the two windows (each level first pulled to
   within ``clip_sigmas`` noise units of its window's median: a one-step Huber estimate,
   nearly as efficient as a mean on Gaussian levels and as robust as a median to one wild
@@ -51,7 +53,9 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   (a slow drift moves the far windows apart but not the near ones);
   a linear trend with one slope common to the noise window and the after window (fitted
   around the before and after windows' own medians, so the step does not tilt it)
-  explains at most ``max_drift_share`` of the step;
+  explains at most ``max_drift_share`` of the step (with ``drift_guard_near``, the
+  smaller of that slope and the one fitted on the before window instead of the noise
+  window, so that an earlier step 20-40 orders back does not make this one a drift);
   with exactly two known orders after ``i`` (the first look at a step), their levels
   differ by at most ``max_pair_spread`` noise units (two consecutive wild runs are not a
   new level);
@@ -101,10 +105,10 @@ more orders exist after it.
 Each new run re-evaluates the last ``lookahead`` indices, so an index gets about ten
 looks while its after window fills; every alarm raised on one of them reaches people
 even if a later look withdraws it. The thresholds are set for that: on clean replayed
-histories (``bench/detection_quality.py``, 150,000 orders per row) 0.06-0.75 alarms per
+histories (``bench/detection_quality.py``, 150,000 orders per row) 0.05-0.61 alarms per
 1,000 orders are ever raised, withdrawn ones included, with gaussian, heavy-tailed or
-bimodal noise of 1-5 %, 0.19-0.79 with wild runs, but 0.67 (one sample per run) to 2.05
-(three) on a slow drift of 3-10 sigma over 150 orders: most of them on the first look
+bimodal noise of 1-5 %, 0.19-0.80 with wild runs, but 0.35 (one sample per run) to 1.18
+(three) on a slow drift of 3-10 sigma over 150 orders: many of them on the first look
 (two orders after the index), where a 10 % step at 3 % noise must also be found.
 
 A change needs at least ``min_after`` (default 2) known orders at the new level, so one
@@ -180,7 +184,7 @@ class DetectionParams:
     The defaults were chosen on ``bench/detection_quality.py --seed 20240521`` (its tune
     seed) and are reported on another seed; the statistical ones (``min_z``, ``alpha``,
     ``trend_t``) are tail probabilities, the others floors against what no test models
-    (``min_effect_sigmas``: a shift of less than 2.5 noise units is not reported however
+    (``min_effect_sigmas``: a shift of less than 2.6 noise units is not reported however
     long the windows, which is what keeps a slow drift from adding up to an alarm;
     ``max_pair_spread``: two orders after a step agree with each other).
 
