@@ -5,11 +5,12 @@ Run: ``python bench/detection_quality.py [--seed S] [--tune-seed T] [--trials N]
 in the defaults for every figure, as ``detection_tuning.py`` does; seeded,
 stops by itself; 48 minutes with the default 1,000 trials on a 2-core machine under heavy
 load (about 10 on a quiet one before the 40-run noise window), ``--trials 200`` for a quick
-look, ``--speed-only`` for the speed figures alone). On the report seed with 1,000 trials
-(40-run noise window): a 10 % step with 3 samples per run at 3 % noise is reported by the
-2nd run at the new level in 86.9 %, by the 3rd in 94.8 %; alarms ever raised per 1,000 clean
-orders 0.06-0.79 for every noise kind but a slow drift (0.67 with one sample per run, 2.05
-with three). Tune parameters on the tune seed with ``bench/detection_tuning.py``. The
+look, ``--speed-only`` for the speed figures alone, with ``--against JSON`` to time another
+parameter set interleaved). On the report seed with 1,000 trials (run means, near drift
+guard): a 10 % step with 3 samples per run at 3 % noise is reported by the 2nd run at the
+new level in 86.9 %, by the 3rd in 94.8 %; alarms ever raised per 1,000 clean orders
+0.05-0.80 for every noise kind but a slow drift (0.35 with one sample per run, 1.18 with
+three). Tune parameters on the tune seed with ``bench/detection_tuning.py``. The
 defaults of ``DetectionParams`` were tuned with ``--seed`` set to the tune seed; the report
 uses another seed (both are printed).
 
@@ -371,6 +372,40 @@ def speed(
     return per_series_ms, screen_seconds, screened_out, suspects_out
 
 
+def interleaved(cases: Sequence[Case], params: DetectionParams, against: DetectionParams,
+                seed: int, rounds: int = 15) -> None:
+    """Print ``evaluate_slice`` and ``screen_levels`` times of ``params`` over ``against``,
+    the two timed in turn in one process (best of ``rounds`` each): on a loaded machine
+    the ratio holds where figures from separate runs do not."""
+    slices = [c.series[-(params.lookback + params.lookahead):] for c in cases[:200]]
+    screen_rng = np.random.default_rng(seed + 4)
+    rows = [make_case(screen_rng, NOISE_KINDS[k % len(NOISE_KINDS)],
+                      1 + 2 * (k // len(NOISE_KINDS) % 2), "none", length=SCREEN_ORDERS)
+            for k in range(SCREEN_ROWS)]
+    levels = np.array([levels_of(case.series) for case in rows])
+    means = np.array([means_of(case.series) for case in rows])
+    far = 10**9
+    evaluate: dict[str, list[float]] = {"params": [], "against": []}
+    screen: dict[str, list[float]] = {"params": [], "against": []}
+    for _ in range(rounds):
+        for name, chosen in (("params", params), ("against", against)):
+            began = time.perf_counter()
+            for values in slices:
+                evaluate_slice(values, offset=LENGTH - len(values), total_length=LENGTH,
+                               params=chosen)
+            evaluate[name].append((time.perf_counter() - began) / len(slices))
+            began = time.perf_counter()
+            screen_levels(levels, offset=far, total_length=far + SCREEN_ORDERS,
+                          params=chosen, means=means)
+            screen[name].append(time.perf_counter() - began)
+    for label, times, unit, scale in (("evaluate_slice per series", evaluate, "ms", 1e3),
+                                      (f"screen_levels on {SCREEN_ROWS:,} series", screen,
+                                       "ms", 1e3)):
+        mine, theirs = min(times["params"]), min(times["against"])
+        print(f"Interleaved, best of {rounds}: {label}: {mine * scale:.2f} {unit} against "
+              f"{theirs * scale:.2f} {unit} (ratio {mine / theirs:.2f})")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=SEED,
@@ -383,6 +418,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--params", default="{}",
                         help="JSON object of DetectionParams fields to change from the "
                         "defaults (default {}), e.g. '{\"use_means\": true}'")
+    parser.add_argument("--against", default=None, metavar="JSON",
+                        help="with --speed-only: also time these DetectionParams changes "
+                        "(JSON, like --params), interleaved with --params in one process, "
+                        "and print the ratios")
     parser.add_argument("--speed-only", action="store_true",
                         help="print the speed figures only (seconds instead of minutes)")
     args = parser.parse_args(argv)
@@ -410,6 +449,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     if args.speed_only:
         speed(cases, params, args.seed)
+        if args.against is not None:
+            against = replace(DetectionParams(), **json.loads(args.against))
+            interleaved(cases, params, against, args.seed)
         return
     scores: dict[tuple[str, str], Score] = {}
     by_kind: dict[tuple[str, str, int], Score] = {}

@@ -10,7 +10,9 @@ but indices in every result still refer to positions in the input.
 Method ("mwu+median")
 ---------------------
 Each known order is summarised by its *level*, the median of its samples (one wild sample
-in a run of three does not move it). For a candidate index ``i`` (a known order):
+in a run of three does not move it). With ``use_means`` (the default) the conditions that
+need the noise (effect, z-score, pair spread, drift; all below) read each order's mean
+of its samples in place of its level. For a candidate index ``i`` (a known order):
 
 * the *before* window is the known orders in ``[i - window_before, i)``, the *after*
   window the known orders in ``[i, i + window_after)`` (windows are counted in positions,
@@ -33,8 +35,8 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   the z-score reaches the quantile of a Student t with the one-sided tail that ``min_z``
   has for a Gaussian, with 0.70 degrees of freedom per order that contributes pairs to the
   noise: the noise is estimated, and a z-score computed with few orders must be larger
-  (``min_z = 3.0`` needs 3.24 with full windows, 3.29 with 40 orders before and two after,
-  3.6 with 20 before and two after, 4.5 with ten before and two after). The z-score is
+  (``min_z = 3.2`` needs 3.49 with full windows, 3.55 with 40 orders before and two after,
+  4.0 with 20 before and two after, 5.1 with ten before and two after). The z-score is
   the shift between the *clipped means* of the two windows (each level first pulled to
   within ``clip_sigmas`` noise units of its window's median: a one-step Huber estimate,
   nearly as efficient as a mean on Gaussian levels and as robust as a median to one wild
@@ -51,7 +53,9 @@ in a run of three does not move it). For a candidate index ``i`` (a known order)
   (a slow drift moves the far windows apart but not the near ones);
   a linear trend with one slope common to the noise window and the after window (fitted
   around the before and after windows' own medians, so the step does not tilt it)
-  explains at most ``max_drift_share`` of the step;
+  explains at most ``max_drift_share`` of the step (with ``drift_guard_near``, the
+  smaller of that slope and the one fitted on the before window instead of the noise
+  window, so that an earlier step 20-40 orders back does not make this one a drift);
   with exactly two known orders after ``i`` (the first look at a step), their levels
   differ by at most ``max_pair_spread`` noise units (two consecutive wild runs are not a
   new level);
@@ -101,10 +105,10 @@ more orders exist after it.
 Each new run re-evaluates the last ``lookahead`` indices, so an index gets about ten
 looks while its after window fills; every alarm raised on one of them reaches people
 even if a later look withdraws it. The thresholds are set for that: on clean replayed
-histories (``bench/detection_quality.py``, 150,000 orders per row) 0.06-0.75 alarms per
+histories (``bench/detection_quality.py``, 150,000 orders per row) 0.05-0.61 alarms per
 1,000 orders are ever raised, withdrawn ones included, with gaussian, heavy-tailed or
-bimodal noise of 1-5 %, 0.19-0.79 with wild runs, but 0.67 (one sample per run) to 2.05
-(three) on a slow drift of 3-10 sigma over 150 orders: most of them on the first look
+bimodal noise of 1-5 %, 0.19-0.80 with wild runs, but 0.35 (one sample per run) to 1.18
+(three) on a slow drift of 3-10 sigma over 150 orders: many of them on the first look
 (two orders after the index), where a 10 % step at 3 % noise must also be found.
 
 A change needs at least ``min_after`` (default 2) known orders at the new level, so one
@@ -135,6 +139,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import mannwhitneyu, norm
 from scipy.stats import t as t_distribution
+
+from perf.analysis.summary import sample_mean
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -178,7 +184,7 @@ class DetectionParams:
     The defaults were chosen on ``bench/detection_quality.py --seed 20240521`` (its tune
     seed) and are reported on another seed; the statistical ones (``min_z``, ``alpha``,
     ``trend_t``) are tail probabilities, the others floors against what no test models
-    (``min_effect_sigmas``: a shift of less than 2.5 noise units is not reported however
+    (``min_effect_sigmas``: a shift of less than 2.6 noise units is not reported however
     long the windows, which is what keeps a slow drift from adding up to an alarm;
     ``max_pair_spread``: two orders after a step agree with each other).
 
@@ -198,9 +204,9 @@ class DetectionParams:
     """Known orders needed in the after window (orders at the new level)."""
     min_relative_change: float = 0.01
     """Smallest ``|new - old| / |old|`` reported (0.01 = 1 %), whatever the noise."""
-    min_effect_sigmas: float = 2.5
+    min_effect_sigmas: float = 2.6
     """Smallest ``|new - old|`` reported, in noise units, whatever the window sizes."""
-    min_z: float = 3.0
+    min_z: float = 3.2
     """Smallest ``|new - old|`` in standard errors of the difference of the two medians,
     for a known noise; the threshold used is the Student t quantile with the same tail."""
     min_persistence: float = 0.75
@@ -209,12 +215,18 @@ class DetectionParams:
     """Known orders on each side of the candidate used for the sharpness check."""
     min_sharpness: float = 0.5
     """The near medians must differ by this fraction of ``new - old`` (rejects slow drifts)."""
-    trend_t: float = 2.0
+    trend_t: float = 1.0
     """A linear trend common to both windows whose slope is at least this many standard
     errors from zero is subtracted from the step before the z-score (whose standard error
     then includes the slope's); a weaker one is ignored."""
-    max_drift_share: float = 0.35
+    max_drift_share: float = 0.2
     """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
+    drift_guard_near: bool = True
+    """The drift guard (``max_drift_share``) reads the smaller of two slopes, or none
+    when they disagree in sign: the common slope (noise window and after window) and
+    the same fit on the before window instead of the noise window. A real drift shows
+    in both; an earlier step 20-40 orders back tilts the first only, and used to make
+    the next step look like a drift. The detrending of the z-score keeps the first."""
     alpha: float = 0.001
     """Significance level of the two-sided Mann-Whitney U test on the pooled samples."""
     clip_sigmas: float = 1.5
@@ -249,13 +261,13 @@ class DetectionParams:
     the ``window_before`` nearest. Pairs are at most ``noise_pair_lag`` orders apart, so
     a slow drift barely inflates the estimate."""
 
-    use_means: bool = False
-    """Off by default (an experiment, see the README's detection section): the conditions
-    that need the noise (the effect, the z-score, the pair spread and the drift) read each
-    order's *mean* of its finite samples (``means_of``) instead of its median. With three
-    samples per run the mean's variance is about 17 % smaller than the median's (run offset
-    included), which the first look needs; the rank test still guards against a wild
-    sample. Callers of ``screen_levels`` must then pass the means too."""
+    use_means: bool = True
+    """The conditions that need the noise (the effect, the z-score, the pair spread and
+    the drift) read each order's *mean* of its finite samples (``means_of``, which is
+    ``Point.mean``) instead of its median. With three samples per run the mean's variance
+    is about 17 % smaller than the median's (run offset included), which the first look
+    needs; the clipped means and the rank test still guard against a wild sample or run.
+    Callers of ``screen_levels`` and ``screen_suspects`` must then pass the means too."""
 
     def __post_init__(self) -> None:
         if self.window_before < 1 or self.window_after < 1:
@@ -592,14 +604,7 @@ def means_of(series: Sequence[SeriesItem]) -> FloatArray:
 
 
 def _means(samples: list[list[float]]) -> FloatArray:
-    return np.array([_mean(s) if s else np.nan for s in samples], dtype=np.float64)
-
-
-def _mean(samples: list[float]) -> float:
-    """The mean of finite samples, always finite: summed as ``x / n`` and kept within the
-    samples' range (a plain sum of huge samples could overflow)."""
-    n = len(samples)
-    return min(max(sum(x / n for x in samples), min(samples)), max(samples))
+    return np.array([sample_mean(s) if s else np.nan for s in samples], dtype=np.float64)
 
 
 def _levels(samples: list[list[float]]) -> FloatArray:
@@ -784,7 +789,18 @@ def candidate_cells(
         sxx = sxx_before + sxx_after
         trend = np.where(sxx > 0, (sxy_before + sxy_after) / np.where(sxx > 0, sxx, 1), 0.0)
         drift = trend * (centre_after - centre_before)
-        steady = np.nan_to_num(drift * direction) <= params.max_drift_share * np.abs(delta)
+        guard_drift = drift
+        if params.drift_guard_near:
+            sxx_near, sxy_near, _ = _slope_terms(
+                windows_before, old_c, np.arange(-before_w, 0, dtype=np.float64),
+                3 * noise,
+            )
+            sxx_n = sxx_near + sxx_after
+            near = np.where(sxx_n > 0, (sxy_near + sxy_after) / np.where(sxx_n > 0, sxx_n, 1), 0.0)
+            slope = np.where(np.sign(near) == np.sign(trend),
+                             np.sign(trend) * np.minimum(np.abs(trend), np.abs(near)), 0.0)
+            guard_drift = slope * (centre_after - centre_before)
+        steady = np.nan_to_num(guard_drift * direction) <= params.max_drift_share * np.abs(delta)
         # A trend that is significant (|slope| at least ``trend_t`` of its standard error)
         # is taken out of the shift, and the slope's uncertainty added to the standard
         # error: a slow drift then does not add up to a step between distant windows.

@@ -50,12 +50,28 @@ def valid_samples(values: Sequence[float], statuses: Sequence[int] | None) -> li
     return list(values)
 
 
+def sample_mean(values: Sequence[float]) -> float:
+    """The mean of finite ``values`` (not empty), as ``Point.mean`` stores it.
+
+    ``math.fsum(values) / n``: the detector (``changepoints.means_of``) and ingest use this
+    one function, so the means the detection task screens from ``Point`` rows are the
+    very numbers the analysis computes from the samples.  Where the exact sum overflows
+    (samples near the largest float), the sum of ``x / n``, kept within the samples'
+    range: always finite.
+    """
+    n = len(values)
+    try:
+        return math.fsum(values) / n
+    except OverflowError:
+        return min(max(sum(x / n for x in values), min(values)), max(values))
+
+
 def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) -> Summary:
     """Summarise one run's samples of a Real metric (see ``Summary``)."""
     valid = valid_samples(values, statuses)
     if not valid:
         return Summary(len(values), 0, None, None, None, None, None, True)
-    mean = math.fsum(valid) / len(valid)
+    mean = sample_mean(valid)
     stdev = None
     if len(valid) > 1:
         # Float arithmetic: statistics.stdev is exact (Fractions) and 20x slower.

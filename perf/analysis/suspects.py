@@ -50,7 +50,7 @@ def find_suspect(
     the last ``lookback + 1`` items are evaluated: nothing earlier can change that verdict.
     Measured by ``bench/detection_quality.py`` (1,000 trials a rate) on 3-sample runs
     (with a shared run offset) after 30 clean orders: a 10 % step on the newest run is a
-    suspect 90 % of the time at 1 % noise, 64 % at 2 %, 22 % at 3 % (the tenth of runs
+    suspect 90 % of the time at 1 % noise, 81 % at 2 %, 37 % at 3 % (the tenth of runs
     that keep one sample never is); a clean newest run is none in 2,000 with Gaussian,
     heavy-tailed, bimodal or drifting noise, but a whole wild run (all its samples
     x1.3-x3) is indistinguishable from a step and is one (1.8 % when 2 % of runs are

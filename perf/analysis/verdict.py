@@ -162,7 +162,10 @@ def judge(
     before[distant] += (olds - median)[distant, None]
     median = np.where(distant, olds, median)
     levels = np.concatenate([before, news[:, None]], axis=1)
-    relaxed = replace(params, min_after=1, min_relative_change=min_change / 100.0)
+    # The history holds the runs' levels (``Point.value``) only: the model is asked on
+    # them, means or not.
+    relaxed = replace(params, min_after=1, min_relative_change=min_change / 100.0,
+                      use_means=False)
     rows = np.arange(count, dtype=np.intp)
     cells = candidate_cells(levels, rows, np.full(count, width, dtype=np.intp), relaxed)
     scale, _ = _pairwise_scale(before, np.full((count, 1), np.nan))

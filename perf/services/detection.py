@@ -496,9 +496,11 @@ def _detect_batch(
             total_length=window.total,
             report=report,
             params=PARAMS,
+            means=loaded.means,
         )
         if newest:
-            maybe |= screen_suspects(loaded.levels, loaded.counts, params=PARAMS)
+            maybe |= screen_suspects(loaded.levels, loaded.counts, params=PARAMS,
+                                     means=loaded.means)
         maybe |= loaded.pooled
         candidates = [series_ids[k] for k in np.flatnonzero(maybe)]
         items = _load_items(candidates, window)
@@ -585,6 +587,7 @@ class Levels:
     """One batch's window as the analysis screens it (see ``_load_levels``)."""
 
     levels: Any  # float (series, orders): the order's level; NaN unknown
+    means: Any  # float (series, orders): the mean of the samples behind the level
     counts: Any  # int (series, orders): samples behind each level
     pooled: Any  # bool (series,): an order with several runs (level from pooled samples)
     row: dict[int, int]
@@ -597,25 +600,29 @@ def _load_levels(series_ids: list[int], window: Window) -> Levels:
     a plain cursor and placed with numpy: the cost is one row per series and order.
     Failed runs are unknown.  Where the machine has several runs at one order, the
     analysis pools their samples; such rows are always evaluated in full (the screen
-    would see the median of medians, not the pooled median).
+    would see the median of medians, not the pooled median).  The means are what the
+    analysis computes from what ``_load_items`` gives it: ``Point.mean`` (the same
+    ``sample_mean``) for a run whose samples are all valid, else the point's value,
+    which is then the one sample it is given.
     """
     n = len(window.positions)
     row = {s: k for k, s in enumerate(series_ids)}
     levels = np.full((len(series_ids), n), np.nan)
+    means = np.full((len(series_ids), n), np.nan)
     counts = np.zeros((len(series_ids), n), dtype=np.int64)
     pooled = np.zeros(len(series_ids), dtype=bool)
     table = connection.ops.quote_name(Point._meta.db_table)
     marks = ", ".join(["%s"] * len(series_ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT series_id, position, value, count, failed FROM "  # noqa: S608 - quoted table, bound values
+            "SELECT series_id, position, value, count, failed, mean, valid_count FROM "  # noqa: S608 - quoted table, bound values
             f"{table} WHERE series_id IN ({marks}) AND position >= %s AND position <= %s",
             [*series_ids, window.positions[0], window.positions[-1]],
         )
         rows = cursor.fetchall()
     if not rows:
-        return Levels(levels, counts, pooled, row)
-    sid, pos, value, count, failed = zip(*rows, strict=True)
+        return Levels(levels, means, counts, pooled, row)
+    sid, pos, value, count, failed, mean, valid = zip(*rows, strict=True)
     ids = np.asarray(series_ids)
     by_id = np.argsort(ids)
     rows_k = by_id[np.searchsorted(ids[by_id], np.asarray(sid))]
@@ -626,11 +633,15 @@ def _load_levels(series_ids: list[int], window: Window) -> Levels:
     cells = rows_k[ok] * n + cols[ok]
     unique, first, times = np.unique(cells, return_index=True, return_counts=True)
     levels.flat[unique] = values[ok][first]
+    sizes = np.asarray(count, dtype=np.int64)
+    whole = (sizes > 1) & (sizes == np.asarray(valid, dtype=np.int64))
+    run_means = np.where(whole, np.asarray(mean, dtype=float), values)
+    means.flat[unique] = run_means[ok][first]
     np.add.at(counts.reshape(-1), cells, np.asarray(count, dtype=np.int64)[ok])
     for cell in unique[times > 1]:  # several runs at one order: rare
         pooled[cell // n] = True
         levels.flat[cell] = statistics.median(values[ok][cells == cell])
-    return Levels(levels, counts, pooled, row)
+    return Levels(levels, means, counts, pooled, row)
 
 
 @dataclass

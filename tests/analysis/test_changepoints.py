@@ -263,6 +263,7 @@ def test_evaluate_slice_refuses_a_slice_outside_the_history(
 
 
 MEANS = DetectionParams(use_means=True)
+MEDIANS = DetectionParams(use_means=False)
 
 
 @pytest.mark.parametrize(
@@ -294,11 +295,37 @@ def test_with_use_means_the_noise_is_read_on_the_means() -> None:
         level = 1.0 if t < 30 else 1.04
         swing = 0.3 if t % 2 else -0.3
         series.append([level, level + 0.0001 * (t % 3), level + swing])
-    assert indices(series) == [30]
+    assert indices(series, params=MEDIANS) == [30]
     assert indices(series, params=MEANS) == []
+    assert indices(series) == []  # the default reads the means
 
 
 def test_means_of_is_the_mean_of_the_finite_samples_and_never_overflows() -> None:
     means = means_of([[1.0, 2.0, 6.0], None, [float("nan")], 4.0, [1e308, 1e308, 1e308]])
     assert means[0] == 3.0 and means[3] == 4.0 and means[4] <= 1e308
     assert math.isnan(means[1]) and math.isnan(means[2])
+
+
+# The defaults before the means and the near drift guard (``bench/detection_quality.py``
+# figures of the README's first round).
+ROUND_ONE = DetectionParams(use_means=False, min_z=3.0, min_effect_sigmas=2.5,
+                            trend_t=2.0, max_drift_share=0.35, drift_guard_near=False)
+
+
+@pytest.mark.parametrize("seed", [8, 11])
+def test_a_slow_drift_with_three_samples_per_run_raises_no_alarm(seed: int) -> None:
+    # +0.15 % per order under 2 % noise: the first round's defaults took a stretch of it
+    # for a step.
+    series = noisy([1.0 + 0.0015 * i for i in range(80)], samples=3, noise=0.02, seed=seed)
+    assert indices(series, params=ROUND_ONE) != []
+    assert indices(series) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_step_after_an_earlier_one_in_the_same_direction_is_no_drift(seed: int) -> None:
+    # +4 % at 30, +4 % more at 55: the slope fitted on the 40-run noise window of 55 is
+    # tilted by the step at 30, the one fitted on the 20 runs before 55 is not.
+    series = noisy([1.0] * 30 + [1.04] * 25 + [1.08] * 20, samples=3, noise=0.01, seed=seed)
+    assert indices(series) == [30, 55]
+    assert indices(series, params=dataclasses.replace(
+        DetectionParams(), drift_guard_near=False)) == [30]

@@ -22,9 +22,9 @@ from perf.analysis.changepoints import SeriesItem, samples_of
 from tests.analysis.series import noisy, step
 
 SMALL = DetectionParams(window_before=6, window_after=4, suppression_radius=2)
-# Every parameter set the screen is checked with, ``use_means`` on and off.
-PARAMS = [DetectionParams(), SMALL, replace(DetectionParams(), use_means=True),
-          replace(SMALL, use_means=True)]
+# Every parameter set the screen is checked with, ``use_means`` on (the default) and off.
+PARAMS = [DetectionParams(), SMALL, replace(DetectionParams(), use_means=False),
+          replace(SMALL, use_means=False)]
 SHAPES = ("gaussian", "heavy", "bimodal", "spikes", "drift", "quantised")
 FAR = 10**9  # a slice far from the start of a long history, as the detection task sees it
 
@@ -152,9 +152,10 @@ def test_a_row_is_screened_the_same_alone_or_in_a_batch(
     batch: tuple[list[list[SeriesItem]], int, int, int],
 ) -> None:
     rows, offset, total, length = batch
-    levels = as_levels(rows, length)
-    together = screen_levels(levels, offset=offset, total_length=total)
-    alone = [screen_levels(levels[k : k + 1], offset=offset, total_length=total)[0]
+    levels, means = as_levels(rows, length), as_means(rows, length)
+    together = screen_levels(levels, offset=offset, total_length=total, means=means)
+    alone = [screen_levels(levels[k : k + 1], offset=offset, total_length=total,
+                           means=means[k : k + 1])[0]
              for k in range(len(rows))]
     assert list(together) == alone
 
@@ -190,17 +191,18 @@ def test_most_clean_series_are_screened_out(samples: int) -> None:
     length = DetectionParams().lookback + DetectionParams().lookahead + 2
     rows = [history(rng, length, shape=SHAPES[k % 5], noise=float(rng.uniform(0.01, 0.05)),
                     samples=samples, missing=0.05, steps=0.0) for k in range(1000)]
-    levels = as_levels(rows, length)
-    kept = screen_levels(levels, offset=FAR, total_length=FAR + length)
+    levels, means = as_levels(rows, length), as_means(rows, length)
+    kept = screen_levels(levels, offset=FAR, total_length=FAR + length, means=means)
     assert kept.mean() <= 0.05
-    assert screen_suspects(levels, as_counts(rows, length)).mean() <= 0.05
+    assert screen_suspects(levels, as_counts(rows, length), means=means).mean() <= 0.05
 
 
 def test_a_step_at_the_end_of_history_is_kept_and_a_flat_series_is_not() -> None:
     length = DetectionParams().lookback + 8
     rows: list[list[SeriesItem]] = [step(length - 8, 8, seed=1),
                                     noisy([1.0] * length, seed=2), [None] * length]
-    kept = screen_levels(as_levels(rows, length), offset=FAR, total_length=FAR + length)
+    kept = screen_levels(as_levels(rows, length), offset=FAR, total_length=FAR + length,
+                         means=as_means(rows, length))
     assert list(kept) == [True, False, False]
     assert reported(rows[0], FAR, FAR + length, range(FAR, FAR + length), DetectionParams())
 
@@ -208,9 +210,10 @@ def test_a_step_at_the_end_of_history_is_kept_and_a_flat_series_is_not() -> None
 def test_a_step_on_the_newest_run_alone_is_kept_for_suspects_only_with_enough_samples() -> None:
     rows = [step(30, 1, samples=3, seed=3), step(30, 1, samples=1, seed=3),
             noisy([1.0] * 31, samples=3, seed=4)]
-    levels, counts = as_levels(rows, 31), as_counts(rows, 31)
-    assert list(screen_suspects(levels, counts)) == [True, False, False]
-    assert list(screen_suspects(levels, counts, min_samples=1)) == [True, True, False]
+    levels, counts, means = as_levels(rows, 31), as_counts(rows, 31), as_means(rows, 31)
+    assert list(screen_suspects(levels, counts, means=means)) == [True, False, False]
+    assert list(screen_suspects(levels, counts, min_samples=1, means=means)) == [
+        True, True, False]
     assert find_suspect(rows[0]) is not None
 
 
@@ -218,9 +221,10 @@ def test_a_tenfold_single_sample_step_on_a_short_history_is_kept_for_suspects_an
     # LNT's corpus case: the short-history rule needs neither samples nor a rank test.
     rows: list[list[SeriesItem]] = [[1.0, 10.0], [1.0, 1.5]]
     levels, counts = as_levels(rows, 2), as_counts(rows, 2)
-    assert list(screen_suspects(levels, counts)) == [True, False]
+    assert list(screen_suspects(levels, counts, means=as_means(rows, 2))) == [True, False]
     confirmed: list[list[SeriesItem]] = [[1.0, 10.0, 10.0], [1.0, 1.5, 1.5]]
-    kept = screen_levels(as_levels(confirmed, 3), offset=0, total_length=3)
+    kept = screen_levels(as_levels(confirmed, 3), offset=0, total_length=3,
+                         means=as_means(confirmed, 3))
     assert list(kept) == [True, False]
     assert find_suspect(rows[0]) is not None
     assert reported(confirmed[0], 0, 3, range(0, 3), DetectionParams())
@@ -244,9 +248,11 @@ def test_nothing_is_kept_where_nothing_is_settled_or_asked(
 
 
 def test_a_report_limits_the_indices_screened() -> None:
-    levels = np.array([levels_of(step(30, 20, seed=5))])
-    assert screen_levels(levels, offset=0, total_length=50, report=range(28, 33))[0]
-    assert not screen_levels(levels, offset=0, total_length=50, report=range(35, 50))[0]
+    levels = np.array([levels_of(step(30, 20, seed=5))])  # one sample: means are levels
+    assert screen_levels(levels, offset=0, total_length=50, report=range(28, 33),
+                         means=levels)[0]
+    assert not screen_levels(levels, offset=0, total_length=50, report=range(35, 50),
+                             means=levels)[0]
 
 
 def test_non_finite_levels_are_unknown_orders() -> None:
@@ -255,7 +261,8 @@ def test_non_finite_levels_are_unknown_orders() -> None:
     gaps[[3, 10]] = [np.inf, -np.inf]
     nans = base.copy()
     nans[[3, 10]] = np.nan
-    kept = screen_levels(np.array([gaps, nans]), offset=0, total_length=38)
+    grid = np.array([gaps, nans])  # one sample per order: the means are the levels
+    kept = screen_levels(grid, offset=0, total_length=38, means=grid)
     assert kept[0] == kept[1]
 
 
@@ -273,12 +280,11 @@ def test_no_rows_give_an_empty_answer() -> None:
         (lambda: screen_levels(np.ones((1, 5)), offset=0, total_length=5,
                                report=range(0, 5, 2)), "step 1"),
         (lambda: screen_suspects(np.ones((1, 5)), np.ones((1, 4))), "same shape"),
-        (lambda: screen_levels(np.ones((1, 5)), offset=0, total_length=5,
-                               params=replace(DetectionParams(), use_means=True)),
+        (lambda: screen_levels(np.ones((1, 5)), offset=0, total_length=5),
          "use_means needs the means"),
         (lambda: screen_levels(np.ones((1, 5)), offset=0, total_length=5,
-                               params=replace(DetectionParams(), use_means=True),
                                means=np.ones((1, 4))), "use_means needs the means"),
+        (lambda: screen_suspects(np.ones((1, 5)), np.ones((1, 5))), "use_means needs the means"),
     ],
 )
 def test_it_refuses_bad_input(call: object, message: str) -> None:

@@ -4,13 +4,15 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from perf.analysis import find_change_points
+from perf.analysis import find_change_points, levels_of, means_of
 from perf.models import FieldChange, Regression, RegressionIndicator, Run
+from perf.services import detection
 from perf.services.detection import run_detect
 from perf.tasks import detect_run_task, enqueue_detection
 from tests.factories import CORPUS, report_doc, submit_doc
@@ -330,3 +332,24 @@ def test_lnts_tenfold_step_on_a_two_run_history_is_a_suspect_then_confirmed(sett
             change.end_order.key) == ("152292", "152293")
     assert change.relative_change == pytest.approx(9.0)
     assert len(mail.outbox) == 1
+
+
+def test_the_screen_reads_each_runs_mean_exactly_as_the_analysis_computes_it(monkeypatch):
+    # The screen rules series out on the stored means (Point.mean): a mean that differs
+    # from the analysis' own, even in the last bit, voids its guarantee.
+    seen = []
+    screen = detection.screen_levels
+
+    def spy(levels, **options):
+        seen.append((np.array(levels), np.array(options["means"])))
+        return screen(levels, **options)
+
+    monkeypatch.setattr(detection, "screen_levels", spy)
+    rng = random.Random(3)
+    series = [noisy(1.0, rng, noise=0.05) for _ in range(6)]
+    for i, samples in enumerate(series):
+        submit_and_detect(report_doc(revision=1000 + i, tests={TEST: {"execution_time": samples}}))
+    levels, means = seen[-1]
+    assert means[0].tolist() == means_of(series).tolist()
+    assert levels[0].tolist() == levels_of(series).tolist()
+    assert means[0].tolist() != levels[0].tolist()
