@@ -10,7 +10,8 @@ storage cost per sample value.
   parsed beforehand), sample values per second.
 * bare COPY: the sample and point rows of the loaded runs COPYed again into fresh
   tables with no index, key or WAL (temporary tables): the floor.
-* storage: bytes of perf_sample + perf_point (heap, TOAST, indexes) per sample value.
+* storage: bytes of perf_point (heap, TOAST, indexes; the samples are packed in its
+  rows) per sample value.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_h13 \\
         nice -n 10 .venv/bin/python bench/write_speed.py [--tests 1000 --repeat 9 --history 40]
@@ -97,11 +98,8 @@ def main() -> None:
 
     long = submit_times(args.tests, range(5000, 5000 + args.repeat), rng)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE perf_sample")
         cursor.execute("VACUUM ANALYZE perf_point")
-        cursor.execute(
-            "SELECT pg_total_relation_size('perf_sample') + pg_total_relation_size('perf_point')"
-        )
+        cursor.execute("SELECT pg_total_relation_size('perf_point')")
         stored_bytes = cursor.fetchone()[0]
     runs = Run.objects.count()
 
@@ -126,7 +124,7 @@ def main() -> None:
     )
     print(
         f"storage: {stored_bytes / (values_per_run * runs):.1f} bytes per sample value "
-        f"(perf_sample + perf_point with indexes, {runs} runs)"
+        f"(perf_point with indexes, {runs} runs)"
     )
 
 

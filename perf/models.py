@@ -356,6 +356,11 @@ class Point(models.Model):
     stdev = models.FloatField(null=True)
     failed = models.BooleanField(default=False)
     hash = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001 - NULL: none
+    # The raw samples the summary above was computed from, in reported order, packed
+    # by perf.formats.samples (25 bytes for three Real samples; read back with
+    # unpack_samples).  Empty list (the tag alone) for points that had no sample row
+    # before the samples moved here (migration 0016).
+    samples = models.BinaryField()
 
     class Meta:
         constraints = [

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import math
 import time
@@ -36,6 +35,7 @@ from ..formats import (
     report_digest,
     revision_sort_key,
 )
+from ..formats.samples import REAL_ONE, pack_samples, samples_hex
 from ..formats.types import STATUS_FAIL
 from ..models import (
     Machine,
@@ -81,6 +81,7 @@ POINT_COLUMNS = [
     "stdev",
     "failed",
     "hash",
+    "samples",
 ]
 _POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
 
@@ -616,7 +617,6 @@ def _store_chunk(
         )
         series = _series_ids(machine, test_ids)
 
-    sample_rows: list[tuple[Any, ...]] = []
     point_rows: list[tuple[Any, ...]] = []
     count = 0
     for test in chunk:
@@ -627,7 +627,6 @@ def _store_chunk(
                 continue
             series_id = series[(tests[test.name], metric.id)]
             count += len(values)
-            sample_rows.append((run_id, series_id, samples_json(metric.type, values)))
             status_name = status_metrics.get(metric_name)
             row = point_row(
                 run_id,
@@ -644,7 +643,6 @@ def _store_chunk(
             if metric.type == Metric.REAL and not failed and value is not None and value > 0:
                 total, n = logs.get(metric.id, (0.0, 0))
                 logs[metric.id] = (total + math.log(value), n + 1)
-    insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
     insert_rows(Point, POINT_COLUMNS, point_rows)
     profiles = [
         Profile(
@@ -661,17 +659,6 @@ def _store_chunk(
     return count
 
 
-def samples_json(metric_type: str, values: Sequence[Any]) -> str:
-    """The JSON of one (run, series)'s samples, as ``json.dumps(list(values))`` writes
-    it.  Real (finite floats: reports and LNT imports refuse the others) and Status
-    (ints) samples are joined with their ``repr``, which is what the json module writes
-    for them, at a third of its cost per list; Hash samples (strings) go through
-    ``json.dumps`` for its escaping."""
-    if metric_type == Metric.HASH:
-        return json.dumps(list(values))
-    return "[" + ", ".join(map(repr, values)) + "]"
-
-
 def point_row(
     run_id: int,
     series_id: int,
@@ -686,7 +673,8 @@ def point_row(
 
     Real: the summary of the samples, failed when ``statuses`` (the matching
     ``<metric>_status`` samples) say FAIL, ``hash`` the test's binary hash in this run.
-    Status: the worst status.  Hash: the first value.  ``values`` is never empty.
+    Status: the worst status.  Hash: the first value.  ``values`` is never empty;
+    the row ends with them packed (``pack_samples``).
     """
     value = mean = minimum = maximum = stdev = None
     failed = False
@@ -728,21 +716,8 @@ def point_row(
         stdev,
         failed,
         point_hash,
+        pack_samples(metric_type, values),
     )
-
-
-def sample_text(metric_type: str, values: Sequence[Any]) -> str:
-    """``samples_json`` as a field of COPY's text format; a single Real or Status
-    sample, and a single plain hash (printable ASCII, no quote or backslash), are
-    written directly."""
-    if len(values) == 1:
-        if metric_type != Metric.HASH:
-            return f"[{values[0]!r}]"
-        value = values[0]
-        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-            return f'["{value}"]'
-    text = samples_json(metric_type, values)
-    return text.translate(COPY_ESCAPES) if metric_type == Metric.HASH else text
 
 
 def point_line(
@@ -758,23 +733,18 @@ def point_line(
     """``copy_line(point_row(...))``: the ``Point`` row as a line of COPY's text
     format.  A single sample (most cells of an LNT database) is written directly, with
     no tuple and no summary; the rest goes through ``point_row``."""
-    if len(values) == 1:
+    if len(values) == 1 and metric_type != Metric.HASH:
         # POINT_COLUMNS: run, series, order, position, count, valid_count, then value,
-        # mean, minimum, maximum, stdev, failed, hash.
+        # mean, minimum, maximum, stdev, failed, hash, samples.
         head = f"{run_id}\t{series_id}\t{order_id}\t{position}\t1\t1\t"
         if metric_type == Metric.REAL and (
             not statuses or STATUS_FAIL not in [int(s) for s in statuses]
         ):
-            v = repr(float(values[0]))
+            x = float(values[0])
+            v = repr(x)
             h = str(binary_hash)[:256].translate(COPY_ESCAPES) if binary_hash else "\\N"
-            return f"{head}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{h}\n"
-        if metric_type == Metric.STATUS:
-            status = int(values[0])
-            v = repr(float(status))
-            return f"{head}{v}\t\\N\t{v}\t{v}\t\\N\t{status == STATUS_FAIL}\t\\N\n"
-        if metric_type == Metric.HASH:
-            h = str(values[0])[:256].translate(COPY_ESCAPES)
-            return f"{head}\\N\t\\N\t\\N\t\\N\t\\N\tFalse\t{h}\n"
+            packed = REAL_ONE.pack(x).hex()
+            return f"{head}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{h}\t{COPY_REAL_PREFIX}{packed}\n"
     return copy_line(
         point_row(run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash)
     )
@@ -796,6 +766,9 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
         and len(rows) >= COPY_MIN_ROWS
         and not any("" in row for row in rows)
     ):
+        binary = [i for i, v in enumerate(rows[0]) if isinstance(v, bytes)]
+        if binary:  # bytea's hex input (csv would write the bytes' repr)
+            rows = [_hexed(row, binary) for row in rows]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(rows)
         copy_lines(model, columns, [buffer.getvalue()], csv_format=True)
@@ -814,17 +787,37 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
             )
 
 
+def _hexed(row: tuple[Any, ...], columns: list[int]) -> tuple[Any, ...]:
+    """``row`` with the bytes in ``columns`` written as ``bytea``'s hex input."""
+    out = list(row)
+    for i in columns:
+        out[i] = samples_hex(out[i])
+    return tuple(out)
+
+
 # COPY's text format: a field is escaped with backslashes, NULL is \N (so, unlike CSV,
 # an empty string and NULL stay apart).
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+# A packed Real sample list as a bytea field of COPY's text format, up to its values:
+# the hex input ``\x``, its backslash escaped, and the tag.
+COPY_REAL_PREFIX = "\\\\x64"
+
+
 def copy_line(row: Sequence[Any]) -> str:
     """One row as a line of COPY's text format.  Floats are written with ``repr`` (so
-    they come back bit for bit), booleans as True/False, None as NULL."""
+    they come back bit for bit), booleans as True/False, None as NULL, bytes as
+    ``bytea``'s hex input."""
     return (
         "\t".join(
-            "\\N" if v is None else v.translate(COPY_ESCAPES) if isinstance(v, str) else str(v)
+            "\\N"
+            if v is None
+            else v.translate(COPY_ESCAPES)
+            if isinstance(v, str)
+            else "\\" + samples_hex(v)
+            if isinstance(v, bytes)
+            else str(v)
             for v in row
         )
         + "\n"

@@ -11,10 +11,10 @@ is free here (so LNT's links open the same run, machine, order or regression); o
 it gets a new id and the old-link views redirect through the map.  After each phase the
 id sequences are moved past every id used, so later native ids never take an LNT id.
 
-Samples are written as ingest writes them: one ``Sample`` row per (run, series) holding
-the run's samples in LNT's sample-row order, and its ``Point`` aggregate
-(``ingest.point_row``).  On PostgreSQL the rows go in as COPY text lines built by
-``ingest.point_line`` and ``ingest.sample_text`` while ``ingest.copy_lines`` sends them,
+Samples are written as ingest writes them: one ``Point`` row per (run, series), its
+aggregate and the run's samples packed in LNT's sample-row order (``ingest.point_row``).
+On PostgreSQL the rows go in as COPY text lines built by ``ingest.point_line``
+while ``ingest.copy_lines`` sends them,
 and into an empty or small site a chunk rebuilds the hot tables' indexes rather than
 updating them row by row (``_secondary_indexes_rebuilt``; docs/performance.md has the
 figures).  Memory is bounded by one chunk of runs plus per-suite maps of machines,
@@ -47,6 +47,7 @@ from django.db import connection, models, transaction
 from ..analysis.summary import STATUS_FAIL as FAIL
 from ..analysis.summary import status_metric_name
 from ..formats import FormatError, MetricSpec, SuiteSchema, parse_suite_schema
+from ..formats.samples import REAL_ONE
 from ..models import (
     Baseline,
     ChangeIgnore,
@@ -61,7 +62,6 @@ from ..models import (
     RegressionEvent,
     RegressionIndicator,
     Run,
-    Sample,
     Series,
     Test,
     TestSuite,
@@ -69,9 +69,9 @@ from ..models import (
 from .geomeans import run_geomeans_refresh
 from .ingest import (
     COPY_ESCAPES,
+    COPY_REAL_PREFIX,
     POINT_COLUMNS,
     POSITION_GAP,
-    SAMPLE_COLUMNS,
     SPLIT_SEPARATOR,
     copy_lines,
     insert_rows,
@@ -80,8 +80,6 @@ from .ingest import (
     order_sort_key,
     point_line,
     point_row,
-    sample_text,
-    samples_json,
 )
 from .lnt_source import LntFieldChange, LntRun, LntSource, LntSuite
 from .suites import suite_save, suite_schema
@@ -538,14 +536,14 @@ class _Importer:
     def _store_samples(
         self, rows: Iterable[tuple[Any, ...]], local_run: dict[int, tuple[int, int, int, int]]
     ) -> None:
-        """Write the ``Sample`` and ``Point`` rows of LNT's sample ``rows`` (run, test,
+        """Write the ``Point`` rows of LNT's sample ``rows`` (run, test,
         profile, one value per field; ordered by run, test, ID) of the runs in
         ``local_run`` (LNT run id -> local run id, machine, order, position).
 
-        Three passes over the chunk: the first groups LNT's rows per (run, test) and
-        types the values, so that the series can be found or made; the second and
-        third are generators that build the sample and point lines while their COPY
-        sends them, so PostgreSQL stores one part while Python builds the next.
+        Two passes over the chunk: the first groups LNT's rows per (run, test) and
+        types the values, so that the series can be found or made; the second is a
+        generator that builds the point lines while their COPY sends them, so
+        PostgreSQL stores one part while Python builds the next.
         """
         fields_ = self.lnt.fields
         metric_of = [self.metrics[f.lnt_id] for f in fields_]
@@ -641,23 +639,7 @@ class _Importer:
         # loops are cells() unrolled, with the one-sample Real cell (most of them)
         # written in place: per cell, no tuple and no call (docs/performance.md).
         fields_range = range(width)
-        plain = [t == Metric.REAL or t == Metric.STATUS for t in types]
-
-        def sample_lines() -> Iterator[str]:
-            for (run_id, machine_id, _, _), tests_ in by_run.values():
-                lines: list[str] = []
-                add = lines.append
-                for test_id, columns in tests_:
-                    ids = series[(machine_id, test_id)]
-                    for k in fields_range:
-                        values = columns[k]
-                        if values is None:
-                            continue
-                        if plain[k] and len(values) == 1:
-                            add(f"{run_id}\t{ids[k]}\t[{values[0]!r}]\n")
-                        else:
-                            add(f"{run_id}\t{ids[k]}\t{sample_text(types[k], values)}\n")
-                yield "".join(lines)
+        pack_one = REAL_ONE.pack
 
         def point_lines() -> Iterator[str]:
             for run_key, tests_ in by_run.values():
@@ -683,8 +665,10 @@ class _Importer:
                         if real[k] and len(values) == 1 and not (statuses and FAIL in statuses):
                             # point_line's one valid Real sample (statuses are ints here).
                             v = repr(values[0])
+                            packed = pack_one(values[0]).hex()
                             add(
-                                f"{head}{ids[k]}{tail}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{hash_text}\n"
+                                f"{head}{ids[k]}{tail}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{hash_text}"
+                                f"\t{COPY_REAL_PREFIX}{packed}\n"
                             )
                         else:
                             add(
@@ -702,8 +686,7 @@ class _Importer:
                 yield "".join(lines)
 
         if connection.vendor == "postgresql":
-            with _secondary_indexes_rebuilt([Sample, Point], new_rows=cell_count):
-                copy_lines(Sample, SAMPLE_COLUMNS, sample_lines())
+            with _secondary_indexes_rebuilt([Point], new_rows=cell_count):
                 copy_lines(Point, POINT_COLUMNS, point_lines())
         else:
             flat = [
@@ -711,11 +694,6 @@ class _Importer:
                 for run_key, tests_ in by_run.values()
                 for cell in cells(run_key, tests_)
             ]
-            insert_rows(
-                Sample,
-                SAMPLE_COLUMNS,
-                [(r[0], c[0], samples_json(types[c[1]], c[2])) for r, c in flat],
-            )
             insert_rows(
                 Point,
                 POINT_COLUMNS,
