@@ -44,7 +44,6 @@ from ..models import (
     Point,
     Profile,
     Run,
-    Sample,
     Series,
     Test,
     TestSuite,
@@ -64,9 +63,8 @@ MACHINE_POLICIES: tuple[str, ...] = ("match", "update", "split")
 # neighbours before a range has to be renumbered.
 POSITION_GAP = 1 << 32
 SPLIT_SEPARATOR = "~"  # split machines are named "<name>~2", "<name>~3", ...
-# Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
-SAMPLE_COLUMNS = ["run_id", "series_id", "values"]
 COPY_MIN_ROWS = 500  # insert_rows switches to COPY on PostgreSQL from this many rows
+# Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
 POINT_COLUMNS = [
     "run_id",
     "series_id",
@@ -307,7 +305,6 @@ def _result(
 
 def _delete_run_data(run_ids: list[int]) -> None:
     """Remove what was stored for these runs (their rows stay or go above)."""
-    Sample.objects.filter(run_id__in=run_ids).delete()
     Point.objects.filter(run_id__in=run_ids).delete()
     Profile.objects.filter(run_id__in=run_ids).delete()
 
