@@ -1,6 +1,8 @@
 """ingest.insert_rows: what goes in comes back, on the INSERT and the COPY paths alike."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from perf.formats.samples import pack_samples
 from perf.models import Point, Run
@@ -61,6 +63,28 @@ def test_rows_come_back_unchanged_whatever_their_number_and_content(empty_hash):
         for row in Point.objects.filter(run=run).values_list(*ingest.POINT_COLUMNS)
     }
     assert [stored[row[1]] for row in points] == points
+
+
+def test_point_rows_go_in_with_one_binary_copy_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    result = submit_doc(report_doc(tests={f"t{i}": {"execution_time": [1.0]} for i in range(600)}))
+    run = Run.objects.get(id=result.run_id)
+    series_ids = list(Point.objects.filter(run=run).values_list("series_id", flat=True))
+    Point.objects.filter(run=run).delete()
+    with CaptureQueriesContext(connection) as queries:
+        ingest.insert_rows(
+            Point, ingest.POINT_COLUMNS, awkward_rows(run, series_ids, empty_hash=True)
+        )
+    assert [q["sql"].split(" FROM STDIN ")[1] for q in queries] == ["WITH (FORMAT binary)"]
+    assert Point.objects.filter(run=run, hash="").exists()  # not NULL, as CSV would make it
+
+
+def test_a_model_with_a_column_binary_copy_cannot_encode_has_no_encoders():
+    if connection.vendor != "postgresql":
+        pytest.skip("the types are PostgreSQL's")
+    assert ingest._binary_encoders(Run, ["id", "run_fields"]) is None
+    assert ingest._binary_encoders(Point, ingest.POINT_COLUMNS) is not None
 
 
 @pytest.mark.parametrize("size", [1, 5, 64, -1])
