@@ -549,13 +549,52 @@ def _store_samples(
 
 def _test_ids(suite: TestSuite, names: list[str]) -> tuple[dict[str, int], int]:
     """The ids of these tests of the suite, creating the missing ones (and their count)."""
-    tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+    tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
     missing = [n for n in names if n not in tests]
     if missing:
         # Conflicts ignored: a concurrent submission may create the same tests.
         _insert_ignoring_conflicts(Test, {"suite_id": [suite.id] * len(missing), "name": missing})
-        tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+        tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
     return tests, len(missing)
+
+
+def _select_any(
+    model: type[models.Model],
+    columns: list[str],
+    equal: dict[str, Any],
+    column: str,
+    values: Iterable[Any],
+) -> list[tuple[Any, ...]]:
+    """``columns`` of ``model``'s rows whose fields match ``equal`` and whose
+    ``column`` is one of ``values``.
+
+    On PostgreSQL with one array parameter (``column = ANY(%s)``; the same index
+    serves it): Django's ``__in`` binds, and first prepares, every one of thousands
+    of values in Python (0.13 s for 5,000 tests, docs/performance.md).
+    """
+    values = list(values)
+    if connection.vendor != "postgresql":
+        return list(
+            model._default_manager.filter(**equal, **{f"{column}__in": values}).values_list(
+                *columns
+            )
+        )
+    qn = connection.ops.quote_name
+    fields = {name: model._meta.get_field(name) for name in [*columns, *equal, column]}
+    where = [f"{qn(fields[name].column)} = %s" for name in equal]
+    where.append(f"{qn(fields[column].column)} = ANY(%s::{_db_type(fields[column])}[])")
+    sql = (
+        f"SELECT {', '.join(qn(fields[c].column) for c in columns)} "  # noqa: S608 - identifiers quoted, values bound
+        f"FROM {qn(model._meta.db_table)} WHERE {' AND '.join(where)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*equal.values(), values])
+        return cursor.fetchall()
+
+
+def _db_type(field: Any) -> str:
+    """The database type of a column (a foreign key's is its target's)."""
+    return (field.rel_db_type(connection) if field.is_relation else field.db_type(connection)) or ""
 
 
 def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, list[Any]]) -> None:
@@ -575,7 +614,7 @@ def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, lis
         return
     fields = [model._meta.get_field(name.removesuffix("_id")) for name in columns]
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    types = [f.rel_db_type(connection) if f.is_relation else f.db_type(connection) for f in fields]
+    types = [_db_type(f) for f in fields]
     arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
@@ -850,9 +889,7 @@ def _binary_encoders(
     """The binary encoder of each column, or None when one has no encoder."""
     encoders = []
     for name in columns:
-        f = model._meta.get_field(name)
-        db_type = (f.rel_db_type(connection) if f.is_relation else f.db_type(connection)) or ""
-        encoder = _ENCODERS.get(db_type.split("(")[0])
+        encoder = _ENCODERS.get(_db_type(model._meta.get_field(name)).split("(")[0])
         if encoder is None:
             return None
         encoders.append(encoder)
@@ -961,7 +998,7 @@ def copy_lines(
 
 
 def _series_ids(machine: Machine, test_ids: set[int]) -> dict[tuple[int, int], int]:
-    rows = Series.objects.filter(machine=machine, test_id__in=test_ids).values_list(
-        "test_id", "metric_id", "id"
+    rows = _select_any(
+        Series, ["test_id", "metric_id", "id"], {"machine_id": machine.id}, "test_id", test_ids
     )
     return {(t, m): i for t, m, i in rows}
