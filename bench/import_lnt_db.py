@@ -188,7 +188,7 @@ def main() -> None:
         f"{seconds:.2f}s: {values / seconds:,.0f} values/s"
     )
     print(
-        f"bare COPY of the same sample and point rows: {bare:.2f}s "
+        f"bare COPY of the same point rows (samples packed in them): {bare:.2f}s "
         f"({values / bare:,.0f} values/s); import / bare COPY time = {seconds / bare:.1f}x"
     )
     print(
