@@ -29,10 +29,6 @@ _PACKERS = {REAL_TAG: "d", STATUS_TAG: "q"}
 _structs: dict[tuple[bytes, int], struct.Struct] = {}
 
 
-# One Real sample (most cells of an LNT database), for writers that inline it.
-REAL_ONE = struct.Struct(">d")
-
-
 def _struct(tag: bytes, count: int) -> struct.Struct:
     found = _structs.get((tag, count))
     if found is None:
@@ -70,10 +66,3 @@ def unpack_samples(data: bytes | memoryview) -> list[SampleValue]:
             raise ValueError("packed samples: the JSON is not a list")
         return values
     raise ValueError(f"packed samples: unknown tag {tag!r}")
-
-
-def samples_hex(packed: bytes) -> str:
-    """``packed`` as PostgreSQL's hex input of a ``bytea`` (``\\x0102...``): how a row
-    carries it in COPY's CSV format.  (COPY's text format escapes the backslash once
-    more.)"""
-    return "\\x" + packed.hex()

@@ -10,8 +10,6 @@ task; this module never imports tasks); if the broker cannot take it, the run st
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import struct
@@ -20,6 +18,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, Literal
 
 from django.conf import settings
@@ -36,7 +35,7 @@ from ..formats import (
     report_digest,
     revision_sort_key,
 )
-from ..formats.samples import REAL_ONE, pack_samples, samples_hex
+from ..formats.samples import REAL_TAG, STATUS_TAG, pack_samples
 from ..formats.types import STATUS_FAIL
 from ..models import (
     Machine,
@@ -757,63 +756,21 @@ def point_row(
     )
 
 
-def point_line(
-    run_id: int,
-    series_id: int,
-    order_id: int,
-    position: int,
-    metric_type: str,
-    values: Sequence[Any],
-    statuses: Sequence[Any] | None,
-    binary_hash: Any,
-) -> str:
-    """``copy_line(point_row(...))``: the ``Point`` row as a line of COPY's text
-    format.  A single sample (most cells of an LNT database) is written directly, with
-    no tuple and no summary; the rest goes through ``point_row``."""
-    if len(values) == 1 and metric_type != Metric.HASH:
-        # POINT_COLUMNS: run, series, order, position, count, valid_count, then value,
-        # mean, minimum, maximum, stdev, failed, hash, samples.
-        head = f"{run_id}\t{series_id}\t{order_id}\t{position}\t1\t1\t"
-        if metric_type == Metric.REAL and (
-            not statuses or STATUS_FAIL not in [int(s) for s in statuses]
-        ):
-            x = float(values[0])
-            v = repr(x)
-            h = str(binary_hash)[:256].translate(COPY_ESCAPES) if binary_hash else "\\N"
-            packed = REAL_ONE.pack(x).hex()
-            return f"{head}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{h}\t{COPY_REAL_PREFIX}{packed}\n"
-    return copy_line(
-        point_row(run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash)
-    )
-
-
 def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Multi-row INSERT of plain tuples: what bulk_create does, without building model
     instances (most of its cost on a 10,000-row run).  One statement per chunk, and a
     chunk holds every row of a run of up to ~20,000 series on both databases.  On
-    PostgreSQL, from ``COPY_MIN_ROWS`` rows on, one COPY instead (about ten times
-    faster than binding the values of a big INSERT; same rows, same transaction), in
-    COPY's binary format where every column's type has an encoder here (the point
-    rows: no float formatted or parsed), else CSV."""
+    PostgreSQL, from ``COPY_MIN_ROWS`` rows on, one COPY in binary format instead
+    (about ten times faster than binding the values of a big INSERT, and no float
+    formatted or parsed; same rows, same transaction) when every column's type has a
+    binary encoder here (the point rows do)."""
     if not rows:
         return
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         encoders = _binary_encoders(model, columns)
         if encoders is not None:
-            copy_binary(model, columns, rows, encoders)
+            copy_lines(model, columns, [binary_record(row, encoders) for row in rows])
             return
-    # csv writes None and "" alike (an empty field, which COPY reads as NULL): rows
-    # holding an empty string take the INSERT path below.  (csv's C writer formats a
-    # row in about 2/3 of the time ``copy_line`` takes.)
-    if (
-        connection.vendor == "postgresql"
-        and len(rows) >= COPY_MIN_ROWS
-        and not any("" in row for row in rows)
-    ):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(rows)
-        copy_lines(model, columns, [buffer.getvalue()], csv_format=True)
-        return
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -896,103 +853,113 @@ def _binary_encoders(
     return encoders
 
 
-def copy_binary(
-    model: type[models.Model],
-    columns: list[str],
-    rows: Iterable[Sequence[Any]],
-    encoders: list[Callable[[Any], bytes]],
-) -> None:
-    """COPY ``rows`` into ``model``'s table in COPY's binary format, each value
-    written by its column's encoder (``_binary_encoders``), in the current transaction
-    (PostgreSQL only).  An empty string stays an empty string, None is NULL."""
-    head = _ROW_HEAD.pack(len(columns))
-    data = [COPY_BINARY_HEADER]
-    data.extend(
-        head + b"".join([encode(v) for encode, v in zip(encoders, row, strict=True)])
-        for row in rows
+def binary_record(row: Sequence[Any], encoders: list[Callable[[Any], bytes]]) -> bytes:
+    """``row`` as a record of COPY's binary format, each value written by its
+    column's encoder (``_binary_encoders``): None is NULL, an empty string stays one."""
+    return _ROW_HEAD.pack(len(encoders)) + b"".join(
+        [encode(v) for encode, v in zip(encoders, row, strict=True)]
     )
-    data.append(COPY_BINARY_TRAILER)
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)"
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, io.BytesIO(b"".join(data)), size=COPY_READ_SIZE)
-    if connection.queries_logged:  # counted like any statement (query-count tests)
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
-# COPY's text format: a field is escaped with backslashes, NULL is \N (so, unlike CSV,
-# an empty string and NULL stay apart).
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# The encoders of POINT_COLUMNS (their PostgreSQL types; a test checks them against
+# ``_binary_encoders``), for writers that build point records without a connection.
+POINT_ENCODERS = [_int8] * 4 + [_int4] * 2 + [_float8] * 5 + [_bool, _text, _bytea]
+# The record of a point of one valid Real sample (most cells of an LNT database), up
+# to its hash: field count, run, series, order, position, count and valid count (1),
+# value, mean, minimum and maximum (the sample), stdev (NULL), failed (false).  Then
+# the hash (``hash_field``) and the samples: length, tag, the double.
+ONE_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id i iB")
+ONE_REAL_SAMPLES = struct.Struct(">icd")
+# The whole record of a point of one Status sample: the same head with the status as
+# value, minimum and maximum (mean and stdev NULL), failed when it is FAIL, no hash,
+# and the samples: length, tag, the int64.
+ONE_STATUS = struct.Struct(">h iq iq iq iq ii ii id i id id i iB i icq")
 
 
-# A packed Real sample list as a bytea field of COPY's text format, up to its values:
-# the hex input ``\x``, its backslash escaped, and the tag.
-COPY_REAL_PREFIX = "\\\\x64"
+def hash_field(binary_hash: Any) -> bytes:
+    """A point's ``hash`` (the test's binary hash, cut to the column's 256
+    characters; none when empty) as a field of COPY's binary format."""
+    return _text(str(binary_hash)[:256]) if binary_hash else _NULL
 
 
-def copy_line(row: Sequence[Any]) -> str:
-    """One row as a line of COPY's text format.  Floats are written with ``repr`` (so
-    they come back bit for bit), booleans as True/False, None as NULL, bytes as
-    ``bytea``'s hex input."""
-    return (
-        "\t".join(
-            "\\N"
-            if v is None
-            else v.translate(COPY_ESCAPES)
-            if isinstance(v, str)
-            else "\\" + samples_hex(v)
-            if isinstance(v, bytes)
-            else str(v)
-            for v in row
+def point_record(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    statuses: Sequence[Any] | None,
+    binary_hash: Any,
+) -> bytes:
+    """``binary_record(point_row(...), POINT_ENCODERS)``: the ``Point`` row as a record
+    of COPY's binary format.  A single valid Real sample or a single status (most
+    cells of an LNT database) is written directly, with no tuple and no summary."""
+    if (
+        metric_type == Metric.REAL
+        and len(values) == 1
+        and (not statuses or STATUS_FAIL not in [int(s) for s in statuses])
+    ):
+        v = float(values[0])
+        return (
+            ONE_REAL_HEAD.pack(
+                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+                *(4, 1, 4, 1, 8, v, 8, v, 8, v, 8, v, -1, 1, 0),
+            )
+            + hash_field(binary_hash)
+            + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
         )
-        + "\n"
+    if metric_type == Metric.STATUS and len(values) == 1:
+        status = int(values[0])
+        v = float(status)
+        return ONE_STATUS.pack(
+            *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+            *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, status == STATUS_FAIL, -1),
+            *(9, STATUS_TAG, status),
+        )
+    row = point_row(
+        run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
     )
+    return binary_record(row, POINT_ENCODERS)
 
 
 class _LineReader:
-    """A read-only file over an iterator of COPY lines, for ``copy_expert``: each
-    ``read`` pulls lines only as the connection asks for them, so a generator that
-    builds the rows runs while PostgreSQL works on the lines already sent.
+    """A read-only binary file over an iterator of COPY records, for ``copy_expert``:
+    each ``read`` pulls records only as the connection asks for them, so a generator
+    that builds the rows runs while PostgreSQL works on the records already sent.
 
-    A read returns whole lines, at least ``size`` characters of them unless the lines
+    A read returns whole records, at least ``size`` bytes of them unless the records
     run out (psycopg2 sends what it is given; nothing is cut or copied twice)."""
 
-    def __init__(self, lines: Iterable[str]) -> None:
+    def __init__(self, lines: Iterable[bytes]) -> None:
         self.lines = iter(lines)
 
-    def read(self, size: int = -1) -> str:
+    def read(self, size: int = -1) -> bytes:
         parts, length = [], 0
         for line in self.lines:
             parts.append(line)
             length += len(line)
             if length >= size >= 0:
                 break
-        return "".join(parts)
+        return b"".join(parts)
 
 
-COPY_READ_SIZE = 1 << 18  # characters handed to the connection per read
+COPY_READ_SIZE = 1 << 18  # bytes handed to the connection per read
 
 
-def copy_lines(
-    model: type[models.Model],
-    columns: list[str],
-    lines: Iterable[str],
-    *,
-    csv_format: bool = False,
-) -> None:
-    """COPY lines of text format (``copy_line``; CSV with ``csv_format``) into
-    ``model``'s table, in the current transaction (PostgreSQL only).  ``lines`` may be
-    a generator: it is consumed as the rows are sent, so building them overlaps with
-    the server storing them."""
+def copy_lines(model: type[models.Model], columns: list[str], lines: Iterable[bytes]) -> None:
+    """COPY records of COPY's binary format (``binary_record``, ``point_record``; the
+    header and trailer are added here) into ``model``'s table, in the current
+    transaction (PostgreSQL only).  ``lines`` may be a generator: it is consumed as
+    the rows are sent, so building them overlaps with the server storing them."""
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    sql = f"COPY {table} ({cols}) FROM STDIN" + (" WITH (FORMAT csv)" if csv_format else "")
+    sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)"
+    records = chain([COPY_BINARY_HEADER], lines, [COPY_BINARY_TRAILER])
     started = time.monotonic()
     with connection.cursor() as cursor:
         # The raw cursor: Django's has no COPY.
-        cursor.cursor.copy_expert(sql, _LineReader(lines), size=COPY_READ_SIZE)
+        cursor.cursor.copy_expert(sql, _LineReader(records), size=COPY_READ_SIZE)
     if connection.queries_logged:  # counted like any statement (query-count tests)
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 

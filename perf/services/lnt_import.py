@@ -13,8 +13,8 @@ id sequences are moved past every id used, so later native ids never take an LNT
 
 Samples are written as ingest writes them: one ``Point`` row per (run, series), its
 aggregate and the run's samples packed in LNT's sample-row order (``ingest.point_row``).
-On PostgreSQL the rows go in as COPY text lines built by ``ingest.point_line``
-while ``ingest.copy_lines`` sends them,
+On PostgreSQL the rows go in as records of COPY's binary format built by
+``ingest.point_record`` while ``ingest.copy_lines`` sends them,
 and into an empty or small site a chunk rebuilds the hot tables' indexes rather than
 updating them row by row (``_secondary_indexes_rebuilt``; docs/performance.md has the
 figures).  Memory is bounded by one chunk of runs plus per-suite maps of machines,
@@ -47,7 +47,7 @@ from django.db import connection, models, transaction
 from ..analysis.summary import STATUS_FAIL as FAIL
 from ..analysis.summary import status_metric_name
 from ..formats import FormatError, MetricSpec, SuiteSchema, parse_suite_schema
-from ..formats.samples import REAL_ONE
+from ..formats.samples import REAL_TAG
 from ..models import (
     Baseline,
     ChangeIgnore,
@@ -68,17 +68,18 @@ from ..models import (
 )
 from .geomeans import run_geomeans_refresh
 from .ingest import (
-    COPY_ESCAPES,
-    COPY_REAL_PREFIX,
+    ONE_REAL_HEAD,
+    ONE_REAL_SAMPLES,
     POINT_COLUMNS,
     POSITION_GAP,
     SPLIT_SEPARATOR,
     copy_lines,
+    hash_field,
     insert_rows,
     order_get_or_create,
     order_key,
     order_sort_key,
-    point_line,
+    point_record,
     point_row,
 )
 from .lnt_source import LntFieldChange, LntRun, LntSource, LntSuite
@@ -542,7 +543,7 @@ class _Importer:
 
         Two passes over the chunk: the first groups LNT's rows per (run, test) and
         types the values, so that the series can be found or made; the second is a
-        generator that builds the point lines while their COPY sends them, so
+        generator that builds the point records while their COPY sends them, so
         PostgreSQL stores one part while Python builds the next.
         """
         fields_ = self.lnt.fields
@@ -635,27 +636,22 @@ class _Importer:
                             binary[0] if binary else None,
                         )
 
-        # One text per run: the COPY reads whole runs (see ingest.copy_lines).  The
-        # loops are cells() unrolled, with the one-sample Real cell (most of them)
-        # written in place: per cell, no tuple and no call (docs/performance.md).
+        # One piece of data per run: the COPY reads whole runs (see ingest.copy_lines).
+        # The loops are cells() unrolled, with the one-sample Real cell (most of them)
+        # written in place: per cell, no tuple and one struct call (docs/performance.md).
         fields_range = range(width)
-        pack_one = REAL_ONE.pack
+        one_head, one_samples = ONE_REAL_HEAD.pack, ONE_REAL_SAMPLES.pack
+        field_count = len(POINT_COLUMNS)
 
-        def point_lines() -> Iterator[str]:
+        def point_records() -> Iterator[bytes]:
             for run_key, tests_ in by_run.values():
                 run_id, machine_id, order_id, position = run_key
-                head = f"{run_id}\t"
-                tail = f"\t{order_id}\t{position}\t1\t1\t"
-                lines: list[str] = []
-                add = lines.append
+                records: list[bytes] = []
+                add = records.append
                 for test_id, columns in tests_:
                     ids = series[(machine_id, test_id)]
                     binary = columns[hash_index] if hash_index is not None else None
-                    hash_text = (
-                        str(binary[0])[:256].translate(COPY_ESCAPES)
-                        if binary and binary[0]
-                        else "\\N"
-                    )
+                    hash_bytes = hash_field(binary[0] if binary else None)
                     for k in fields_range:
                         values = columns[k]
                         if values is None:
@@ -663,16 +659,19 @@ class _Importer:
                         status = status_of[k]
                         statuses = columns[status] if status is not None else None
                         if real[k] and len(values) == 1 and not (statuses and FAIL in statuses):
-                            # point_line's one valid Real sample (statuses are ints here).
-                            v = repr(values[0])
-                            packed = pack_one(values[0]).hex()
+                            # point_record's one valid Real sample (statuses are ints here).
+                            v = values[0]
                             add(
-                                f"{head}{ids[k]}{tail}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{hash_text}"
-                                f"\t{COPY_REAL_PREFIX}{packed}\n"
+                                one_head(
+                                    *(field_count, 8, run_id, 8, ids[k], 8, order_id, 8, position),
+                                    *(4, 1, 4, 1, 8, v, 8, v, 8, v, 8, v, -1, 1, 0),
+                                )
+                                + hash_bytes
+                                + one_samples(9, REAL_TAG, v)
                             )
                         else:
                             add(
-                                point_line(
+                                point_record(
                                     run_id,
                                     ids[k],  # type: ignore[arg-type] # found or made above
                                     order_id,
@@ -683,11 +682,11 @@ class _Importer:
                                     binary[0] if binary else None,
                                 )
                             )
-                yield "".join(lines)
+                yield b"".join(records)
 
         if connection.vendor == "postgresql":
             with _secondary_indexes_rebuilt([Point], new_rows=cell_count):
-                copy_lines(Point, POINT_COLUMNS, point_lines())
+                copy_lines(Point, POINT_COLUMNS, point_records())
         else:
             flat = [
                 (run_key, cell)

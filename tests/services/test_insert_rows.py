@@ -84,16 +84,16 @@ def test_a_model_with_a_column_binary_copy_cannot_encode_has_no_encoders():
     if connection.vendor != "postgresql":
         pytest.skip("the types are PostgreSQL's")
     assert ingest._binary_encoders(Run, ["id", "run_fields"]) is None
-    assert ingest._binary_encoders(Point, ingest.POINT_COLUMNS) is not None
+    assert ingest._binary_encoders(Point, ingest.POINT_COLUMNS) == ingest.POINT_ENCODERS
 
 
 @pytest.mark.parametrize("size", [1, 5, 64, -1])
 def test_the_line_reader_hands_over_every_line_whole_and_as_much_as_asked(size):
-    lines = [f"{i}\t{'x' * (i % 7)}\n" for i in range(50)]
+    lines = [f"{i}\t{'x' * (i % 7)}\n".encode() for i in range(50)]
     reader = ingest._LineReader(iter(lines))
     pieces = []
     while piece := reader.read(size):
         pieces.append(piece)
-    assert "".join(pieces) == "".join(lines)
-    assert all(p.endswith("\n") for p in pieces)
+    assert b"".join(pieces) == b"".join(lines)
+    assert all(p.endswith(b"\n") for p in pieces)
     assert size < 0 or all(len(p) >= size for p in pieces[:-1])

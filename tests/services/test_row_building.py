@@ -5,7 +5,8 @@ import pytest
 from perf.analysis.summary import summarize
 from perf.formats.samples import pack_samples, unpack_samples
 from perf.models import Metric
-from perf.services.ingest import copy_line, point_line, point_row
+from perf.services import ingest
+from perf.services.ingest import POINT_ENCODERS, binary_record, point_record, point_row
 
 
 @pytest.mark.parametrize("value", [1.0, 0.1, -3.5e-7, 2.0**60])
@@ -46,6 +47,7 @@ def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
         (Metric.REAL, (1e-05,), (0, 1), None),  # statuses that do not pair up, one FAIL
         (Metric.REAL, (1.0, 3.0, 2.0), (0, 1, 0), "tab\there"),  # several samples
         (Metric.REAL, (7.0,), None, ""),  # an empty hash is no hash
+        (Metric.REAL, (0.5,), None, "caf\u00e9" * 100),  # cut to 256 characters, then UTF-8
         (Metric.STATUS, (0,), None, None),
         (Metric.STATUS, (1,), None, "h"),
         (Metric.STATUS, (2, 1, 0), None, None),
@@ -53,12 +55,29 @@ def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
         (Metric.HASH, ("x" * 300, "y"), None, None),  # cut to the column's 256 characters
     ],
 )
-def test_a_point_line_is_the_copy_line_of_its_point_row(metric_type, values, statuses, binary_hash):
+def test_a_point_record_is_the_binary_record_of_its_point_row(
+    metric_type, values, statuses, binary_hash
+):
     row = point_row(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
-    line = point_line(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
-    assert line == copy_line(row)
+    record = point_record(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
+    assert record == binary_record(row, POINT_ENCODERS)
 
 
-def test_a_copy_line_escapes_what_copys_text_format_reads_as_syntax():
-    line = copy_line([1, None, 2.5, True, "a\tb\nc\rd\\e", "", b"d\x00\xff"])
-    assert line == "1\t\\N\t2.5\tTrue\ta\\tb\\nc\\rd\\\\e\t\t\\\\x6400ff\n"
+def test_a_binary_record_is_what_copys_binary_format_reads():
+    record = binary_record(
+        [1, None, 2.5, True, "caf\u00e9", "", b"d\x00"],
+        [ingest._int8, ingest._float8, ingest._float8, ingest._bool, ingest._text]
+        + [ingest._text, ingest._bytea],
+    )
+    assert record == b"".join(
+        [
+            b"\x00\x07",  # field count
+            b"\x00\x00\x00\x08" + (1).to_bytes(8, "big"),
+            b"\xff\xff\xff\xff",  # NULL
+            b"\x00\x00\x00\x08" + bytes.fromhex("4004000000000000"),  # 2.5
+            b"\x00\x00\x00\x01\x01",
+            b"\x00\x00\x00\x05caf\xc3\xa9",
+            b"\x00\x00\x00\x00",  # an empty string, not NULL
+            b"\x00\x00\x00\x02d\x00",
+        ]
+    )
