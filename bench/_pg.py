@@ -60,14 +60,20 @@ def bench_database(*, recreate: bool = True) -> str:
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY rows into a table (text format); returns the count.  Values must not
-    contain tabs, newlines or backslashes (benchmark data never does)."""
+    """COPY rows into a table (text format); returns the count.  Strings must not
+    contain tabs, newlines or backslashes (benchmark data never does); bytes are
+    written as ``bytea``'s hex input."""
     from django.db import connection
 
     buffer = io.StringIO()
     count = 0
     for row in rows:
-        buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+        buffer.write(
+            "\t".join(
+                "\\N" if v is None else "\\\\x" + v.hex() if isinstance(v, bytes) else str(v)
+                for v in row
+            )
+        )
         buffer.write("\n")
         count += 1
     buffer.seek(0)
@@ -91,18 +97,18 @@ def next_ids(table: str, count: int) -> int:
 
 
 def copy_out(run_ids: Sequence[int] | None = None) -> dict[str, tuple[str, str]]:
-    """The sample and point rows ingest wrote (of ``run_ids``, or all), as COPY text:
-    ``{table: (columns, text)}``."""
+    """The point rows ingest wrote (of ``run_ids``, or all; their samples packed in
+    them), as COPY text: ``{table: (columns, text)}``."""
     from django.db import connection
 
-    from perf.services.ingest import POINT_COLUMNS, SAMPLE_COLUMNS
+    from perf.services.ingest import POINT_COLUMNS
 
     where = "" if run_ids is None else f" WHERE run_id IN ({', '.join(map(str, run_ids))})"
     tables = {}
     with connection.cursor() as cursor:
-        for table, columns in (("perf_sample", SAMPLE_COLUMNS), ("perf_point", POINT_COLUMNS)):
+        for table, columns in (("perf_point", POINT_COLUMNS),):
             buffer = io.StringIO()
-            cols = ", ".join(f'"{c}"' if c == "values" else c for c in columns)
+            cols = ", ".join(columns)
             sql = f"COPY (SELECT {cols} FROM {table}{where}) TO STDOUT"  # noqa: S608 - ids, fixed names
             cursor.cursor.copy_expert(sql, buffer)
             tables[table] = (cols, buffer.getvalue())

@@ -14,7 +14,6 @@ Needs PostgreSQL on loopback (BENCH_DATABASE_URL, default .../lntsite_bench, rec
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import time
@@ -26,6 +25,7 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
     """A machine with ``orders`` runs of ``tests`` tests; returns its newest run id."""
     from django.utils import timezone
 
+    from perf.formats.samples import pack_samples
     from perf.models import Machine, Metric, Order, Run, Series, Test, TestSuite
 
     suite = TestSuite.objects.get(name="nts")
@@ -108,7 +108,7 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
                     values = [round(base[s.id] * rng.gauss(1, 0.02), 5)]
                 yield o, s.id, values
 
-    point_rows, sample_rows = [], []
+    point_rows: list[tuple] = []
     for o, series_id, values in rows():
         run_id = first_run + o
         med = statistics.median(values)
@@ -127,23 +127,21 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
                 None,
                 "f",
                 None,
+                pack_samples("Real", values),
             )
         )
-        sample_rows.append((run_id, series_id, json.dumps(values)))
         if len(point_rows) >= 200_000:
-            flush(point_rows, sample_rows)
-    flush(point_rows, sample_rows)
+            flush(point_rows)
+    flush(point_rows)
     Run.objects.filter(machine=machine).update(detection_state="done")
     return first_run + orders - 1
 
 
-def flush(point_rows: list, sample_rows: list) -> None:
-    from perf.services.ingest import POINT_COLUMNS, SAMPLE_COLUMNS
+def flush(point_rows: list) -> None:
+    from perf.services.ingest import POINT_COLUMNS
 
     copy_rows("perf_point", POINT_COLUMNS, point_rows)
-    copy_rows("perf_sample", SAMPLE_COLUMNS, sample_rows)
     point_rows.clear()
-    sample_rows.clear()
 
 
 def time_detection(run_id: int, repeat: int) -> tuple[float, int]:

@@ -15,7 +15,7 @@ every 97th test fails in the newest 5 % of the orders (``failed``), and every ru
 its stored geometric means, as ingest writes them.
 
 The rows are generated with INSERT ... SELECT over generate_series (no ingest: that
-would take hours), with the point and sample tables' indexes off during the load and
+would take hours), with the point table's indexes off during the load and
 rebuilt after, then ``VACUUM (ANALYZE)``.  Idempotent: a database that already holds
 the dataset at this scale is reused; one that holds another scale is refused (use one
 database per scale).  Prints rows, sizes and time.  Needs a superuser role.
@@ -61,22 +61,17 @@ def _step(t0: float, what: str) -> None:
     print(f"  {what} ({time.perf_counter() - t0:.0f}s)", flush=True)
 
 
-def samples_write(cursor: Any, shape: Shape) -> None:
-    """The raw samples behind every point: ``shape.samples`` values spread around the
-    point's value (its minimum, value and maximum for 3).  The one place that knows how
-    samples are stored, so that a change of their storage changes only this."""
-    spread = ", ".join(
-        f"p.minimum + (p.maximum - p.minimum) * {k / max(1, shape.samples - 1)}"
+def samples_sql(shape: Shape) -> str:
+    """The SQL expression of every point's raw samples (in terms of the point's value
+    ``v.x``): ``shape.samples`` values spread from its minimum (0.995 x) to its maximum
+    (1.005 x), packed as ``perf.formats.samples`` packs Real samples (a tag byte, then
+    big-endian float64, which is what ``float8send`` writes).  The one place that knows
+    how samples are stored, so that a change of their storage changes only this."""
+    spread = " || ".join(
+        f"float8send(v.x * (0.995 + 0.01 * {k / max(1, shape.samples - 1)}))"
         for k in range(shape.samples)
     )
-    cursor.execute("ALTER TABLE perf_sample DROP CONSTRAINT IF EXISTS sample_run_series_uniq")
-    cursor.execute(
-        f"""INSERT INTO perf_sample (run_id, series_id, values)
-        SELECT p.run_id, p.series_id, jsonb_build_array({spread}) FROM perf_point p"""  # noqa: S608 - numbers only
-    )
-    cursor.execute(
-        "ALTER TABLE perf_sample ADD CONSTRAINT sample_run_series_uniq UNIQUE (run_id, series_id)"
-    )
+    return f"'d'::bytea || {spread}"
 
 
 def build(cursor: Any, suite_id: int, metric_ids: list[int], shape: Shape) -> None:
@@ -139,10 +134,10 @@ def build(cursor: Any, suite_id: int, metric_ids: list[int], shape: Shape) -> No
     # 3/4 of the history for every 100th test, failures of every 97th test in the
     # newest 5 % of the orders.
     cursor.execute(
-        """INSERT INTO perf_point (run_id, series_id, order_id, position, count, valid_count,
-               value, mean, minimum, maximum, stdev, failed)
+        f"""INSERT INTO perf_point (run_id, series_id, order_id, position, count, valid_count,
+               value, mean, minimum, maximum, stdev, failed, samples)
         SELECT r.id, s.id, r.order_id, r.position, %s, CASE WHEN f.failed THEN 0 ELSE %s END,
-               v.x, v.x, v.x * 0.995, v.x * 1.005, v.x * 0.005, f.failed
+               v.x, v.x, v.x * 0.995, v.x * 1.005, v.x * 0.005, f.failed, {samples_sql(shape)}
         FROM perf_run r
         JOIN perf_series s ON s.machine_id = r.machine_id
         CROSS JOIN LATERAL (SELECT (1 + (s.test_id %% 50) / 10.0)
@@ -150,7 +145,7 @@ def build(cursor: Any, suite_id: int, metric_ids: list[int], shape: Shape) -> No
               * (1 + (random() - 0.5) * 0.02)
               * (CASE WHEN s.test_id %% 100 = 0 AND r.position >= %s THEN 1.1 ELSE 1 END) AS x) v
         CROSS JOIN LATERAL (SELECT s.test_id %% 97 = 0 AND r.position >= %s AS failed) f
-        WHERE r.suite_id = %s""",
+        WHERE r.suite_id = %s""",  # noqa: S608 - numbers only
         [
             shape.samples,
             shape.samples,
@@ -177,8 +172,6 @@ def build(cursor: Any, suite_id: int, metric_ids: list[int], shape: Shape) -> No
         GROUP BY p.run_id, s.metric_id"""
     )
     _step(t0, "run geometric means")
-    samples_write(cursor, shape)
-    _step(t0, f"{shape.points * shape.samples:,} sample values")
     # A change per stepped series (every 100th test, every machine and metric) in 50
     # regressions.
     cursor.execute(
@@ -271,7 +264,7 @@ def dataset_describe() -> None:
                       pg_relation_size(c.oid)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname IN
-              ('perf_run', 'perf_series', 'perf_point', 'perf_sample', 'perf_rungeomean',
+              ('perf_run', 'perf_series', 'perf_point', 'perf_rungeomean',
                'perf_fieldchange', 'perf_regression')
             ORDER BY pg_total_relation_size(c.oid) DESC"""
         )

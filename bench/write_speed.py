@@ -10,7 +10,8 @@ storage cost per sample value.
   parsed beforehand), sample values per second.
 * bare COPY: the sample and point rows of the loaded runs COPYed again into fresh
   tables with no index, key or WAL (temporary tables): the floor.
-* storage: bytes of perf_sample + perf_point (heap, TOAST, indexes) per sample value.
+* storage: bytes of perf_point (heap, TOAST, indexes; the samples are packed in its
+  rows) per sample value.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_h13 \\
         nice -n 10 .venv/bin/python bench/write_speed.py [--tests 1000 --repeat 9 --history 40]
@@ -29,7 +30,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._pg import bare_copy_seconds, bench_database, report_json  # noqa: E402 - after the path is set
+from bench._pg import (  # noqa: E402 - after the path is set
+    backend_cpu_seconds,
+    bare_copy_seconds,
+    bench_database,
+    report_json,
+)
 
 METRICS = ("execution_time", "compile_time")
 SAMPLES = 3
@@ -52,15 +58,25 @@ def report(tests: int, revision: int, rng: random.Random) -> str:
 
 
 def submit_times(tests: int, revisions: range, rng: random.Random) -> list[float]:
+    """Wall seconds of each submission; the CPU seconds of each (this process, and
+    the PostgreSQL backend serving it) are added to ``CPU``."""
     from perf.services.ingest import report_import
 
     times = []
     for revision in revisions:
         raw = report(tests, revision, rng)
+        backend = backend_cpu_seconds() or 0.0
+        cpu = time.process_time()
         started = time.perf_counter()
         report_import(raw, suite="nts", detect=False)
         times.append(time.perf_counter() - started)
+        CPU.append((time.process_time() - cpu, (backend_cpu_seconds() or 0.0) - backend))
     return times
+
+
+# (Python, PostgreSQL) CPU seconds of each timed submission: under load they move far
+# less than wall time (each process gets a fraction of a core).
+CPU: list[tuple[float, float]] = []
 
 
 def main() -> None:
@@ -80,6 +96,7 @@ def main() -> None:
     rng = random.Random(1)
     values_per_run = args.tests * len(METRICS) * SAMPLES
     submit_times(args.tests, range(1, 3), rng)  # warm-up: tests and series exist
+    CPU.clear()
     short = submit_times(args.tests, range(10, 10 + args.repeat), rng)
 
     schemas = suite_schemas()
@@ -97,11 +114,8 @@ def main() -> None:
 
     long = submit_times(args.tests, range(5000, 5000 + args.repeat), rng)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE perf_sample")
         cursor.execute("VACUUM ANALYZE perf_point")
-        cursor.execute(
-            "SELECT pg_total_relation_size('perf_sample') + pg_total_relation_size('perf_point')"
-        )
+        cursor.execute("SELECT pg_total_relation_size('perf_point')")
         stored_bytes = cursor.fetchone()[0]
     runs = Run.objects.count()
 
@@ -113,6 +127,12 @@ def main() -> None:
     print(
         f"submit median, long history ({runs} runs): {long_ms:.0f} ms; long/short = "
         f"{long_ms / short_ms:.2f}"
+    )
+    py_ms = statistics.median(c[0] for c in CPU) * 1000
+    pg_ms = statistics.median(c[1] for c in CPU) * 1000
+    print(
+        f"submit CPU per submission, median of {len(CPU)}: Python {py_ms:.0f} ms + "
+        f"PostgreSQL {pg_ms:.0f} ms"
     )
     total = values_per_run * len(loaded)
     print(
@@ -126,7 +146,7 @@ def main() -> None:
     )
     print(
         f"storage: {stored_bytes / (values_per_run * runs):.1f} bytes per sample value "
-        f"(perf_sample + perf_point with indexes, {runs} runs)"
+        f"(perf_point with indexes, {runs} runs)"
     )
 
 

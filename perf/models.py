@@ -8,24 +8,23 @@ Sample storage, long rather than wide
 -------------------------------------
 LNT stores samples wide: one row per (run, test) with one column per metric, which
 needs DDL for every custom suite and leaves most columns NULL (a test reports two to
-four of the nine ``nts`` metrics).  lntsite stores them long: one ``Sample`` row per
-(run, series), a series being machine x test x metric, holding that run's samples as
-a small array.  Packing the samples of one (run, series) into one row, rather than one
-row per value, divides the row count by the samples-per-run factor and pays
-PostgreSQL's ~28-byte row overhead once per array: 100M values at ~3 per run are
-~33M rows of ~60 bytes plus one index, about 3 GB.
+four of the nine ``nts`` metrics).  lntsite stores them long: one ``Point`` row per
+(run, series), a series being machine x test x metric, holding that run's samples
+packed (``Point.samples``, 8 bytes a Real value; ``perf.formats.samples``) beside
+their summary.  One row per (run, series) rather than one per value divides the row
+count by the samples-per-run factor and pays PostgreSQL's ~28-byte row overhead once
+per run and series (until migration 0017 the samples had a row of their own).
 
 Foreign keys get Django's index unless a composite index already leads with the same
 column (then ``db_index=False`` and a comment say so); on the small tables (suites,
 metrics, machines, orders, regressions, field changes) those indexes serve the joins and
 cascades of the admin and of deletions.
 
-Graphs and detection never read ``Sample``: they read ``Point``, the per-(run,
-series) aggregate (count, median, mean, min, max, standard deviation, failure and
-binary hash) written in the same transaction, indexed by (series, order position) so
-that "the last W points of this series" is an index range scan whatever the length
-of the history.  Raw samples are read for one run (export, run report) or for the
-window of points a detection or a graph already selected.
+Graphs and detection read the per-(run, series) aggregate (count, median, mean, min,
+max, standard deviation, failure and binary hash) of ``Point``, indexed by (series,
+order position) so that "the last W points of this series" is an index range scan
+whatever the length of the history.  Raw samples are unpacked for one run (export,
+run report) or for the window of points a detection or a graph already selected.
 """
 
 from __future__ import annotations
@@ -280,43 +279,6 @@ class CoveringUniqueConstraint(models.UniqueConstraint):
         return [e for e in super()._check(model, connection) if e.id != "models.W039"]
 
 
-class Sample(models.Model):
-    """The raw samples of one run for one series (see the module docstring)."""
-
-    # The keys of the two hot tables (Sample, Point) are checked by their one writer,
-    # not by the database (db_constraint=False; see docs/performance.md): ingest and
-    # import_lnt_db create or lock the run, series and order in the same transaction
-    # before they COPY the rows, and every delete goes through Django's collector
-    # (perf/services/runs.py), which removes these rows with their run or series.
-    # No index of its own on run: the unique (run, series) index below serves it.
-    run = models.ForeignKey(
-        Run, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    # No index of its own on series either (each index costs about as much as the
-    # COPY of the row, see docs/performance.md): every read also names the runs, so the
-    # (run, series) index serves it.  DO_NOTHING: a sample's series belongs to the
-    # machine of its run (ingest, import and machine merge keep it so), and a series
-    # is deleted only with its machine, whose runs -- and so samples -- go too.
-    series = models.ForeignKey(
-        Series,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    values = models.JSONField()  # list of numbers (Real, Status) or strings (Hash)
-
-    class Meta:
-        constraints = [
-            # Serves reading and deleting one run's samples (export, replace, delete),
-            # and the window of samples a detection or graph selected by (run, series).
-            models.UniqueConstraint(fields=["run", "series"], name="sample_run_series_uniq"),
-        ]
-
-    def __str__(self) -> str:
-        return f"Sample run={self.run_id} series={self.series_id}"
-
-
 class Point(models.Model):
     """Per-(run, series) aggregate of the samples: what graphs and detection read.
 
@@ -329,7 +291,11 @@ class Point(models.Model):
 
     # run and series need no index of their own: the unique (run, series) and the
     # (series, position) indexes below lead with them.
-    # Keys checked by the writer, not the database: see Sample.
+    # The keys of this hot table are checked by its one writer, not by the database
+    # (db_constraint=False; see docs/performance.md): ingest and import_lnt_db create
+    # or lock the run, series and order in the same transaction before they COPY the
+    # rows, and every delete goes through Django's collector (perf/services/runs.py),
+    # which removes these rows with their run or series.
     run = models.ForeignKey(
         Run, on_delete=models.CASCADE, related_name="points", db_index=False, db_constraint=False
     )
@@ -356,6 +322,11 @@ class Point(models.Model):
     stdev = models.FloatField(null=True)
     failed = models.BooleanField(default=False)
     hash = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001 - NULL: none
+    # The raw samples the summary above was computed from, in reported order, packed
+    # by perf.formats.samples (25 bytes for three Real samples; read back with
+    # unpack_samples).  Empty list (the tag alone) for points that had no sample row
+    # before the samples moved here (migration 0016).
+    samples = models.BinaryField()
 
     class Meta:
         constraints = [

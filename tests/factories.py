@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from perf.formats.samples import unpack_samples
 from perf.services.ingest import ImportResult, report_import
 from perf.services.tokens import token_create
 from tests.formats.corpus import CORPUS as _CORPUS
@@ -220,3 +221,8 @@ def detected_history(
         run_detect(result.run_id)
         results.append(result)
     return results
+
+
+def unpacked(rows: Any) -> list[tuple[Any, ...]]:
+    """``values_list`` rows whose last column is ``Point.samples``, the samples unpacked."""
+    return [(*row[:-1], unpack_samples(row[-1])) for row in rows]

@@ -9,7 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Metric, Point, Run, Sample, TestSuite
+from ..formats.samples import unpack_samples
+from ..models import Metric, Point, Run, TestSuite
 
 MAX_RUNS_PER_SIDE = 20
 
@@ -109,14 +110,14 @@ def side_samples(side: ResolvedSide, metric: str) -> dict[str, list[float]]:
     """Test name -> the pooled samples of the side's runs for the Real metric named
     ``metric``; failed or non-numeric samples are left out.  One query."""
     out: dict[str, list[float]] = defaultdict(list)
-    rows = Sample.objects.filter(
+    rows = Point.objects.filter(
         run_id__in=side.run_ids,
         series__metric__name=metric,
         series__metric__type=Metric.REAL,
-    ).values_list("series__test__name", "values")
-    for name, values in rows:
+    ).values_list("series__test__name", "samples")
+    for name, packed in rows:
         out[name].extend(
-            v for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+            v for v in unpack_samples(packed) if isinstance(v, float)
         )
     return dict(out)
 

@@ -15,7 +15,8 @@ from typing import Any
 from django.db.models import Max, Min, Q
 
 from ..formats import BUILTIN_SUITES
-from ..models import FieldChange, Machine, Metric, Point, RunGeomean, Sample, Series, TestSuite
+from ..formats.samples import unpack_samples
+from ..models import FieldChange, Machine, Metric, Point, RunGeomean, Series, TestSuite
 
 MAX_PLOTS = 12
 POINT_LIMIT = 20_000  # points per series per request; older ones are paged with ``before``
@@ -181,12 +182,12 @@ def series_around(series_id: int, position: int, *, width: int = 30) -> list[dic
 def series_samples(series_id: int, run_ids: list[int]) -> dict[int, list[Any]]:
     """run id -> raw sample values of one series, for the given runs.  One query.
 
-    Reads by (run, series), the unique index of Sample, so it stays an index scan.
+    Reads by (run, series), the unique index of Point, so it stays an index scan.
     """
-    rows = Sample.objects.filter(series_id=series_id, run_id__in=run_ids).values_list(
-        "run_id", "values"
+    rows = Point.objects.filter(series_id=series_id, run_id__in=run_ids).values_list(
+        "run_id", "samples"
     )
-    return dict(rows)
+    return {run_id: unpack_samples(packed) for run_id, packed in rows}
 
 
 def graph_changes(series_ids: list[int]) -> list[dict[str, Any]]:
@@ -336,17 +337,17 @@ def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | No
     """The raw samples behind one graph point (series ``key`` in run ``run_id``).
 
     None when the run has no samples for that series.  One query, through the
-    unique (run, series) index of Sample.
+    unique (run, series) index of Point.
     """
-    samples: list[Any] | None = (
-        Sample.objects.filter(
+    packed: bytes | None = (
+        Point.objects.filter(
             run_id=run_id,
             series__machine_id=key.machine_id,
             series__test_id=key.test_id,
             series__metric__position=key.metric_position,
             series__metric__suite=suite,
         )
-        .values_list("values", flat=True)
+        .values_list("samples", flat=True)
         .first()
     )
-    return samples
+    return None if packed is None else unpack_samples(packed)

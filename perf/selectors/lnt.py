@@ -1,27 +1,27 @@
 """Reads behind LNT's REST shapes and ``lnt submit``'s run-over-run results.
 
 LNT stores a sample as one row per (run, test, repetition) with one column per
-metric; lntsite stores one ``Sample`` per (run, series) holding the repetitions as
-a list.  These selectors read lntsite's rows and hand back LNT's rows, each with an
-*LNT sample id*: ``base * SAMPLE_ID_STRIDE + k`` where ``base`` is the smallest
-``Sample.id`` of that (run, test) and ``k`` the repetition, so ``samples/<id>``
+metric; lntsite stores one ``Point`` per (run, series) holding the repetitions
+packed (``Point.samples``).  These selectors read lntsite's rows and hand back LNT's
+rows, each with an *LNT sample id*: ``base * SAMPLE_ID_STRIDE + k`` where ``base`` is
+the smallest ``Point.id`` of that (run, test) and ``k`` the repetition (before the
+samples moved into the points it was ``Sample.id``), so ``samples/<id>``
 finds it again with two indexed queries.  Every function issues a fixed number of
 queries whatever the size of the runs.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, JSONField, OuterRef, Subquery, When
 
 from ..analysis.lnt_compare import MetricRule, Side, iter_run_over_run
 from ..formats import DEFAULT_LIMITS
-from ..models import FieldChange, Metric, Point, Run, Sample, TestSuite
+from ..formats.samples import unpack_samples
+from ..models import FieldChange, Metric, Point, Run, TestSuite
 
 # A test holds at most this many repetitions (the report limit), so ids never collide.
 SAMPLE_ID_STRIDE = DEFAULT_LIMITS.max_samples_per_value
@@ -32,13 +32,14 @@ _CHUNK = 10_000
 def _lnt_rows(
     pairs: dict[tuple[int, int], dict[str, Any]], values: list[tuple[int, int, int, str, Any]]
 ) -> None:
-    """Fill ``pairs[(run, test)]['metrics']`` with metric -> values from Sample rows
-    ``(sample id, run id, test id, metric name, values)`` and its smallest sample id."""
-    for sample_id, run_id, test_id, metric, vals in values:
+    """Fill ``pairs[(run, test)]['metrics']`` with metric -> values from Point rows
+    ``(point id, run id, test id, metric name, packed samples)`` and its smallest
+    point id."""
+    for sample_id, run_id, test_id, metric, packed in values:
         pair = pairs.get((run_id, test_id))
         if pair is None:
             continue
-        pair["metrics"][metric] = vals
+        pair["metrics"][metric] = unpack_samples(packed)
         pair["base"] = min(pair.get("base", sample_id), sample_id)
 
 
@@ -65,7 +66,7 @@ def sample_rows(
     repetitions are never split across pages.  Two queries.
     """
     page = list(
-        Sample.objects.filter(run_id__in=run_ids, run__suite=suite)
+        Point.objects.filter(run_id__in=run_ids, run__suite=suite)
         .values_list("run_id", "series__test_id")
         .order_by("run_id", "series__test_id")
         .distinct()[offset : offset + limit]
@@ -74,14 +75,14 @@ def sample_rows(
         return []
     pairs: dict[tuple[int, int], dict[str, Any]] = {p: {"metrics": {}} for p in page}
     heads: dict[tuple[int, int], dict[str, Any]] = {}
-    rows = Sample.objects.filter(
+    rows = Point.objects.filter(
         run_id__in={r for r, _ in page}, series__test_id__in={t for _, t in page}
     ).values_list(
         "id",
         "run_id",
         "series__test_id",
         "series__metric__name",
-        "values",
+        "samples",
         "series__test__name",
         "run__order__fields",
     )
@@ -101,7 +102,7 @@ def sample_row(suite: TestSuite, lnt_sample_id: int) -> dict[str, Any] | None:
     """LNT's ``samples/<id>``: the one repetition that id names, or None.  Two queries."""
     base, k = divmod(lnt_sample_id, SAMPLE_ID_STRIDE)
     found = (
-        Sample.objects.filter(id=base, run__suite=suite).values("run_id", "series__test_id").first()
+        Point.objects.filter(id=base, run__suite=suite).values("run_id", "series__test_id").first()
     )
     if found is None:
         return None
@@ -110,8 +111,8 @@ def sample_row(suite: TestSuite, lnt_sample_id: int) -> dict[str, Any] | None:
     _lnt_rows(
         pairs,
         list(
-            Sample.objects.filter(run_id=key[0], series__test_id=key[1]).values_list(
-                "id", "run_id", "series__test_id", "series__metric__name", "values"
+            Point.objects.filter(run_id=key[0], series__test_id=key[1]).values_list(
+                "id", "run_id", "series__test_id", "series__metric__name", "samples"
             )
         ),
     )
@@ -129,12 +130,15 @@ def run_test_rows(run: Run) -> list[dict[str, Any]]:
     list as the samples), so the export re-imports to the same samples.  One query.
     """
     rows = (
-        Sample.objects.filter(run=run)
+        Point.objects.filter(run=run)
         .order_by("series__test__name", "series__metric__position")
-        .values_list("id", "series__test__name", "series__metric__name", "values")
+        .values_list("id", "series__test__name", "series__metric__name", "samples")
     )
     tests: dict[str, dict[str, Any]] = {}
-    for sample_id, name, metric, vals in rows:
+    for sample_id, name, metric, packed in rows:
+        vals = unpack_samples(packed)
+        if not vals:  # a point stored without its samples (see migration 0016)
+            continue
         test = tests.setdefault(name, {"base": sample_id, "metrics": {}})
         test["base"] = min(test["base"], sample_id)
         test["metrics"][metric] = vals[0] if len(vals) == 1 else vals
@@ -149,22 +153,17 @@ def graph_samples(series_id: int, *, limit: int) -> list[tuple[dict[str, Any], A
 
     (order fields, value, run start time, run id) for the newest ``limit`` samples;
     samples of runs where the test failed are left out, as LNT leaves out samples
-    whose status is not PASS.  Two queries: the newest points by the (series,
-    position) index, then their samples by the (run, series) index.
+    whose status is not PASS.  One query: the newest points, with their samples, by
+    the (series, position) index.
     """
     points = list(
         Point.objects.filter(series_id=series_id, failed=False)
         .order_by("-position", "-run_id")
-        .values_list("run_id", "order__fields", "run__start_time")[:limit]
-    )
-    samples = dict(
-        Sample.objects.filter(series_id=series_id, run_id__in=[p[0] for p in points]).values_list(
-            "run_id", "values"
-        )
+        .values_list("run_id", "order__fields", "run__start_time", "samples")[:limit]
     )
     out: list[tuple[dict[str, Any], Any, datetime, int]] = []
-    for run_id, order, start in points:  # newest first
-        for value in reversed(samples.get(run_id) or []):
+    for run_id, order, start, packed in points:  # newest first
+        for value in reversed(unpack_samples(packed)):
             if value is not None:
                 out.append((order, value, start, run_id))
     return out[:limit][::-1]
@@ -178,9 +177,8 @@ def run_over_run_inputs(
     The previous run is the machine's run at the closest earlier order.  Returns
     (Real metrics in field order, test names of either run by name, current sides,
     previous sides).  Four queries: the run, its predecessor, the suite's Real
-    metrics, and the two runs' points (with the raw samples of those that have
-    several), read in one pass of narrow rows: for a 90,000-test run, one Side per
-    point and nothing else per row.
+    metrics, and the two runs' points (with their raw samples), read in one pass of
+    narrow rows: for a 90,000-test run, one Side per point and nothing else per row.
     """
     run = Run.objects.filter(id=run_id).values("machine_id", "position", "suite_id").first()
     if run is None:
@@ -200,42 +198,34 @@ def run_over_run_inputs(
     metric_names = {metric_id: name for metric_id, name, _, _ in rules}
     run_ids = [run_id] if prev_id is None else [run_id, prev_id]
     # One pass over narrow rows streamed from the server (a big run has hundreds of
-    # thousands): a point with several samples brings them along (a correlated
-    # lookup by the unique (run, series) index); test names and hashes are shared.
-    samples = Sample.objects.filter(run_id=OuterRef("run_id"), series_id=OuterRef("series_id"))
-    points = (
-        Point.objects.filter(run_id__in=run_ids, series__metric__type=Metric.REAL)
-        .annotate(
-            several=Case(
-                When(count__gt=1, then=Subquery(samples.values("values")[:1])),
-                output_field=JSONField(),
-            )
-        )
-        .values_list(
-            "run_id",
-            "series__test__name",
-            "series__metric_id",
-            "failed",
-            "hash",
-            "value",
-            "several",
-        )
+    # thousands): a point brings its packed samples along (a few bytes; unpacked
+    # only when there are several); test names and hashes are shared.
+    points = Point.objects.filter(
+        run_id__in=run_ids, series__metric__type=Metric.REAL
+    ).values_list(
+        "run_id",
+        "series__test__name",
+        "series__metric_id",
+        "failed",
+        "hash",
+        "value",
+        "count",
+        "samples",
     )
     # The ORM's SQL on a plain (server-side where the database has them) cursor: its
-    # per-row converters would cost more than the verdicts.  The JSON comes as text.
+    # per-row converters would cost more than the verdicts.
     sql, params = points.query.sql_with_params()
     sides: dict[int, dict[tuple[str, str], Side]] = {r: {} for r in run_ids}
     shared: dict[str, str] = {}
-    decode = json.JSONDecoder().raw_decode  # the C scanner, no wrappers: 180,000 lists
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(_CHUNK):
-            for r, test, metric_id, failed, hash_, value, several in rows:
+            for r, test, metric_id, failed, hash_, value, count, packed in rows:
                 test = shared.setdefault(test, test)
                 if hash_ is not None:
                     hash_ = shared.setdefault(hash_, hash_)
-                if several is not None:
-                    values = tuple(float(v) for v in decode(several)[0] if v is not None)
+                if count > 1:
+                    values = tuple(float(v) for v in unpack_samples(packed))
                 else:
                     values = () if value is None else (value,)
                 sides[r][(test, metric_names[metric_id])] = Side(values, bool(failed), hash_)

@@ -47,12 +47,12 @@ from ..analysis import (
     screen_suspects,
     slice_bounds,
 )
+from ..formats.samples import unpack_samples
 from ..models import (
     FieldChange,
     Metric,
     Point,
     Run,
-    Sample,
     Series,
 )
 from .claims import rows_claim
@@ -679,10 +679,12 @@ def _load_items(series_ids: list[int], window: Window) -> Items:
     raw: dict[tuple[int, int], list[float]] = {}
     if need:
         wanted = set(need)
-        rows = Sample.objects.filter(
+        rows = Point.objects.filter(
             series_id__in={s for s, _ in need}, run_id__in={r for _, r in need}
-        ).values_list("series_id", "run_id", "values")
-        raw = {(s, r): [float(x) for x in v] for s, r, v in rows if (s, r) in wanted}
+        ).values_list("series_id", "run_id", "samples")
+        raw = {
+            (s, r): [float(x) for x in unpack_samples(v)] for s, r, v in rows if (s, r) in wanted
+        }
     for series_id, position, run_id, value, _, _, failed, binary in points:
         i = index_of.get(position)
         if i is None:

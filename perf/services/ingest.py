@@ -10,16 +10,15 @@ task; this module never imports tasks); if the broker cannot take it, the run st
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import math
+import struct
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, Literal
 
 from django.conf import settings
@@ -38,6 +37,7 @@ from ..formats import (
     report_digest,
     revision_sort_key,
 )
+from ..formats.samples import REAL_TAG, STATUS_TAG, pack_samples
 from ..formats.types import STATUS_FAIL
 from ..models import (
     Machine,
@@ -46,7 +46,6 @@ from ..models import (
     Point,
     Profile,
     Run,
-    Sample,
     Series,
     Test,
     TestSuite,
@@ -66,9 +65,8 @@ MACHINE_POLICIES: tuple[str, ...] = ("match", "update", "split")
 # neighbours before a range has to be renumbered.
 POSITION_GAP = 1 << 32
 SPLIT_SEPARATOR = "~"  # split machines are named "<name>~2", "<name>~3", ...
-# Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
-SAMPLE_COLUMNS = ["run_id", "series_id", "values"]
 COPY_MIN_ROWS = 500  # insert_rows switches to COPY on PostgreSQL from this many rows
+# Column order of the rows ingest writes (bench/ loaders write the same rows with COPY).
 POINT_COLUMNS = [
     "run_id",
     "series_id",
@@ -83,6 +81,7 @@ POINT_COLUMNS = [
     "stdev",
     "failed",
     "hash",
+    "samples",
 ]
 _POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
 
@@ -308,7 +307,6 @@ def _result(
 
 def _delete_run_data(run_ids: list[int]) -> None:
     """Remove what was stored for these runs (their rows stay or go above)."""
-    Sample.objects.filter(run_id__in=run_ids).delete()
     Point.objects.filter(run_id__in=run_ids).delete()
     Profile.objects.filter(run_id__in=run_ids).delete()
 
@@ -554,13 +552,52 @@ def _store_samples(
 
 def _test_ids(suite: TestSuite, names: list[str]) -> tuple[dict[str, int], int]:
     """The ids of these tests of the suite, creating the missing ones (and their count)."""
-    tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+    tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
     missing = [n for n in names if n not in tests]
     if missing:
         # Conflicts ignored: a concurrent submission may create the same tests.
         _insert_ignoring_conflicts(Test, {"suite_id": [suite.id] * len(missing), "name": missing})
-        tests = dict(Test.objects.filter(suite=suite, name__in=names).values_list("name", "id"))
+        tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
     return tests, len(missing)
+
+
+def _select_any(
+    model: type[models.Model],
+    columns: list[str],
+    equal: dict[str, Any],
+    column: str,
+    values: Iterable[Any],
+) -> list[tuple[Any, ...]]:
+    """``columns`` of ``model``'s rows whose fields match ``equal`` and whose
+    ``column`` is one of ``values``.
+
+    On PostgreSQL with one array parameter (``column = ANY(%s)``; the same index
+    serves it): Django's ``__in`` binds, and first prepares, every one of thousands
+    of values in Python (0.13 s for 5,000 tests, docs/performance.md).
+    """
+    values = list(values)
+    if connection.vendor != "postgresql":
+        return list(
+            model._default_manager.filter(**equal, **{f"{column}__in": values}).values_list(
+                *columns
+            )
+        )
+    qn = connection.ops.quote_name
+    fields = {name: model._meta.get_field(name) for name in [*columns, *equal, column]}
+    where = [f"{qn(fields[name].column)} = %s" for name in equal]
+    where.append(f"{qn(fields[column].column)} = ANY(%s::{_db_type(fields[column])}[])")
+    sql = (
+        f"SELECT {', '.join(qn(fields[c].column) for c in columns)} "  # noqa: S608 - identifiers quoted, values bound
+        f"FROM {qn(model._meta.db_table)} WHERE {' AND '.join(where)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*equal.values(), values])
+        return cursor.fetchall()
+
+
+def _db_type(field: Any) -> str:
+    """The database type of a column (a foreign key's is its target's)."""
+    return (field.rel_db_type(connection) if field.is_relation else field.db_type(connection)) or ""
 
 
 def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, list[Any]]) -> None:
@@ -580,7 +617,7 @@ def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, lis
         return
     fields = [model._meta.get_field(name.removesuffix("_id")) for name in columns]
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    types = [f.rel_db_type(connection) if f.is_relation else f.db_type(connection) for f in fields]
+    types = [_db_type(f) for f in fields]
     arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
@@ -620,7 +657,6 @@ def _store_chunk(
         )
         series = _series_ids(machine, test_ids)
 
-    sample_rows: list[tuple[Any, ...]] = []
     point_rows: list[tuple[Any, ...]] = []
     count = 0
     for test in chunk:
@@ -631,7 +667,6 @@ def _store_chunk(
                 continue
             series_id = series[(tests[test.name], metric.id)]
             count += len(values)
-            sample_rows.append((run_id, series_id, samples_json(metric.type, values)))
             status_name = status_metrics.get(metric_name)
             row = point_row(
                 run_id,
@@ -648,7 +683,6 @@ def _store_chunk(
             if metric.type == Metric.REAL and not failed and value is not None and value > 0:
                 total, n = logs.get(metric.id, (0.0, 0))
                 logs[metric.id] = (total + math.log(value), n + 1)
-    insert_rows(Sample, SAMPLE_COLUMNS, sample_rows)
     insert_rows(Point, POINT_COLUMNS, point_rows)
     profiles = [
         Profile(
@@ -665,17 +699,6 @@ def _store_chunk(
     return count
 
 
-def samples_json(metric_type: str, values: Sequence[Any]) -> str:
-    """The JSON of one (run, series)'s samples, as ``json.dumps(list(values))`` writes
-    it.  Real (finite floats: reports and LNT imports refuse the others) and Status
-    (ints) samples are joined with their ``repr``, which is what the json module writes
-    for them, at a third of its cost per list; Hash samples (strings) go through
-    ``json.dumps`` for its escaping."""
-    if metric_type == Metric.HASH:
-        return json.dumps(list(values))
-    return "[" + ", ".join(map(repr, values)) + "]"
-
-
 def point_row(
     run_id: int,
     series_id: int,
@@ -690,7 +713,8 @@ def point_row(
 
     Real: the summary of the samples, failed when ``statuses`` (the matching
     ``<metric>_status`` samples) say FAIL, ``hash`` the test's binary hash in this run.
-    Status: the worst status.  Hash: the first value.  ``values`` is never empty.
+    Status: the worst status.  Hash: the first value.  ``values`` is never empty;
+    the row ends with them packed (``pack_samples``).
     """
     value = mean = minimum = maximum = stdev = None
     failed = False
@@ -732,55 +756,7 @@ def point_row(
         stdev,
         failed,
         point_hash,
-    )
-
-
-def sample_text(metric_type: str, values: Sequence[Any]) -> str:
-    """``samples_json`` as a field of COPY's text format; a single Real or Status
-    sample, and a single plain hash (printable ASCII, no quote or backslash), are
-    written directly."""
-    if len(values) == 1:
-        if metric_type != Metric.HASH:
-            return f"[{values[0]!r}]"
-        value = values[0]
-        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-            return f'["{value}"]'
-    text = samples_json(metric_type, values)
-    return text.translate(COPY_ESCAPES) if metric_type == Metric.HASH else text
-
-
-def point_line(
-    run_id: int,
-    series_id: int,
-    order_id: int,
-    position: int,
-    metric_type: str,
-    values: Sequence[Any],
-    statuses: Sequence[Any] | None,
-    binary_hash: Any,
-) -> str:
-    """``copy_line(point_row(...))``: the ``Point`` row as a line of COPY's text
-    format.  A single sample (most cells of an LNT database) is written directly, with
-    no tuple and no summary; the rest goes through ``point_row``."""
-    if len(values) == 1:
-        # POINT_COLUMNS: run, series, order, position, count, valid_count, then value,
-        # mean, minimum, maximum, stdev, failed, hash.
-        head = f"{run_id}\t{series_id}\t{order_id}\t{position}\t1\t1\t"
-        if metric_type == Metric.REAL and (
-            not statuses or STATUS_FAIL not in [int(s) for s in statuses]
-        ):
-            v = repr(float(values[0]))
-            h = str(binary_hash)[:256].translate(COPY_ESCAPES) if binary_hash else "\\N"
-            return f"{head}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{h}\n"
-        if metric_type == Metric.STATUS:
-            status = int(values[0])
-            v = repr(float(status))
-            return f"{head}{v}\t\\N\t{v}\t{v}\t\\N\t{status == STATUS_FAIL}\t\\N\n"
-        if metric_type == Metric.HASH:
-            h = str(values[0])[:256].translate(COPY_ESCAPES)
-            return f"{head}\\N\t\\N\t\\N\t\\N\t\\N\tFalse\t{h}\n"
-    return copy_line(
-        point_row(run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash)
+        pack_samples(metric_type, values),
     )
 
 
@@ -788,22 +764,17 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
     """Multi-row INSERT of plain tuples: what bulk_create does, without building model
     instances (most of its cost on a 10,000-row run).  One statement per chunk, and a
     chunk holds every row of a run of up to ~20,000 series on both databases.  On
-    PostgreSQL, from ``COPY_MIN_ROWS`` rows on, one COPY instead (about ten times
-    faster than binding the values of a big INSERT; same rows, same transaction)."""
+    PostgreSQL, from ``COPY_MIN_ROWS`` rows on, one COPY in binary format instead
+    (about ten times faster than binding the values of a big INSERT, and no float
+    formatted or parsed; same rows, same transaction) when every column's type has a
+    binary encoder here (the point rows do)."""
     if not rows:
         return
-    # csv writes None and "" alike (an empty field, which COPY reads as NULL): rows
-    # holding an empty string take the INSERT path below.  (csv's C writer formats a
-    # row in about 2/3 of the time ``copy_line`` takes: it stays for submissions.)
-    if (
-        connection.vendor == "postgresql"
-        and len(rows) >= COPY_MIN_ROWS
-        and not any("" in row for row in rows)
-    ):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(rows)
-        copy_lines(model, columns, [buffer.getvalue()], csv_format=True)
-        return
+    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        encoders = _binary_encoders(model, columns)
+        if encoders is not None:
+            copy_lines(model, columns, [binary_record(row, encoders) for row in rows])
+            return
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -818,71 +789,187 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
             )
 
 
-# COPY's text format: a field is escaped with backslashes, NULL is \N (so, unlike CSV,
-# an empty string and NULL stay apart).
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# COPY's binary format (PostgreSQL's "Binary Format" of COPY): a signature and two
+# 32-bit words (flags, header extension length), then per row a 16-bit field count
+# and per field a 32-bit length (-1: NULL) and the value in the type's binary form,
+# big-endian; a field count of -1 ends the data.
+COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_BINARY_TRAILER = b"\xff\xff"
+_NULL = b"\xff\xff\xff\xff"
+_ROW_HEAD = struct.Struct(">h")
+_LENGTH = struct.Struct(">i")
+_INT8 = struct.Struct(">iq")
+_INT4 = struct.Struct(">ii")
+_FLOAT8 = struct.Struct(">id")
+_TRUE, _FALSE = b"\x00\x00\x00\x01\x01", b"\x00\x00\x00\x01\x00"
 
 
-def copy_line(row: Sequence[Any]) -> str:
-    """One row as a line of COPY's text format.  Floats are written with ``repr`` (so
-    they come back bit for bit), booleans as True/False, None as NULL."""
-    return (
-        "\t".join(
-            "\\N" if v is None else v.translate(COPY_ESCAPES) if isinstance(v, str) else str(v)
-            for v in row
-        )
-        + "\n"
+def _int8(v: Any) -> bytes:
+    return _NULL if v is None else _INT8.pack(8, v)
+
+
+def _int4(v: Any) -> bytes:
+    return _NULL if v is None else _INT4.pack(4, v)
+
+
+def _float8(v: Any) -> bytes:
+    return _NULL if v is None else _FLOAT8.pack(8, v)
+
+
+def _bool(v: Any) -> bytes:
+    return _NULL if v is None else _TRUE if v else _FALSE
+
+
+def _text(v: Any) -> bytes:
+    if v is None:
+        return _NULL
+    data = v.encode()
+    return _LENGTH.pack(len(data)) + data
+
+
+def _bytea(v: Any) -> bytes:
+    return _NULL if v is None else _LENGTH.pack(len(v)) + v
+
+
+# Binary encoders by a column's database type (varchar(n) as varchar): these cover
+# the point rows; a model with any other type takes the CSV path.
+_ENCODERS: dict[str, Callable[[Any], bytes]] = {
+    "bigint": _int8,
+    "integer": _int4,
+    "double precision": _float8,
+    "boolean": _bool,
+    "varchar": _text,
+    "text": _text,
+    "bytea": _bytea,
+}
+
+
+def _binary_encoders(
+    model: type[models.Model], columns: list[str]
+) -> list[Callable[[Any], bytes]] | None:
+    """The binary encoder of each column, or None when one has no encoder."""
+    encoders = []
+    for name in columns:
+        encoder = _ENCODERS.get(_db_type(model._meta.get_field(name)).split("(")[0])
+        if encoder is None:
+            return None
+        encoders.append(encoder)
+    return encoders
+
+
+def binary_record(row: Sequence[Any], encoders: list[Callable[[Any], bytes]]) -> bytes:
+    """``row`` as a record of COPY's binary format, each value written by its
+    column's encoder (``_binary_encoders``): None is NULL, an empty string stays one."""
+    return _ROW_HEAD.pack(len(encoders)) + b"".join(
+        [encode(v) for encode, v in zip(encoders, row, strict=True)]
     )
 
 
-class _LineReader:
-    """A read-only file over an iterator of COPY lines, for ``copy_expert``: each
-    ``read`` pulls lines only as the connection asks for them, so a generator that
-    builds the rows runs while PostgreSQL works on the lines already sent.
+# The encoders of POINT_COLUMNS (their PostgreSQL types; a test checks them against
+# ``_binary_encoders``), for writers that build point records without a connection.
+POINT_ENCODERS = [_int8] * 4 + [_int4] * 2 + [_float8] * 5 + [_bool, _text, _bytea]
+# The record of a point of one valid Real sample (most cells of an LNT database), up
+# to its hash: field count, run, series, order, position, count and valid count (1),
+# value, mean, minimum and maximum (the sample), stdev (NULL), failed (false).  Then
+# the hash (``hash_field``) and the samples: length, tag, the double.
+ONE_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id i iB")
+ONE_REAL_SAMPLES = struct.Struct(">icd")
+# The whole record of a point of one Status sample: the same head with the status as
+# value, minimum and maximum (mean and stdev NULL), failed when it is FAIL, no hash,
+# and the samples: length, tag, the int64.
+ONE_STATUS = struct.Struct(">h iq iq iq iq ii ii id i id id i iB i icq")
 
-    A read returns whole lines, at least ``size`` characters of them unless the lines
+
+def hash_field(binary_hash: Any) -> bytes:
+    """A point's ``hash`` (the test's binary hash, cut to the column's 256
+    characters; none when empty) as a field of COPY's binary format."""
+    return _text(str(binary_hash)[:256]) if binary_hash else _NULL
+
+
+def point_record(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    statuses: Sequence[Any] | None,
+    binary_hash: Any,
+) -> bytes:
+    """``binary_record(point_row(...), POINT_ENCODERS)``: the ``Point`` row as a record
+    of COPY's binary format.  A single valid Real sample or a single status (most
+    cells of an LNT database) is written directly, with no tuple and no summary."""
+    if (
+        metric_type == Metric.REAL
+        and len(values) == 1
+        and (not statuses or STATUS_FAIL not in [int(s) for s in statuses])
+    ):
+        v = float(values[0])
+        return (
+            ONE_REAL_HEAD.pack(
+                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+                *(4, 1, 4, 1, 8, v, 8, v, 8, v, 8, v, -1, 1, 0),
+            )
+            + hash_field(binary_hash)
+            + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
+        )
+    if metric_type == Metric.STATUS and len(values) == 1:
+        status = int(values[0])
+        v = float(status)
+        return ONE_STATUS.pack(
+            *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+            *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, status == STATUS_FAIL, -1),
+            *(9, STATUS_TAG, status),
+        )
+    row = point_row(
+        run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
+    )
+    return binary_record(row, POINT_ENCODERS)
+
+
+class _LineReader:
+    """A read-only binary file over an iterator of COPY records, for ``copy_expert``:
+    each ``read`` pulls records only as the connection asks for them, so a generator
+    that builds the rows runs while PostgreSQL works on the records already sent.
+
+    A read returns whole records, at least ``size`` bytes of them unless the records
     run out (psycopg2 sends what it is given; nothing is cut or copied twice)."""
 
-    def __init__(self, lines: Iterable[str]) -> None:
+    def __init__(self, lines: Iterable[bytes]) -> None:
         self.lines = iter(lines)
 
-    def read(self, size: int = -1) -> str:
+    def read(self, size: int = -1) -> bytes:
         parts, length = [], 0
         for line in self.lines:
             parts.append(line)
             length += len(line)
             if length >= size >= 0:
                 break
-        return "".join(parts)
+        return b"".join(parts)
 
 
-COPY_READ_SIZE = 1 << 18  # characters handed to the connection per read
+COPY_READ_SIZE = 1 << 18  # bytes handed to the connection per read
 
 
-def copy_lines(
-    model: type[models.Model],
-    columns: list[str],
-    lines: Iterable[str],
-    *,
-    csv_format: bool = False,
-) -> None:
-    """COPY lines of text format (``copy_line``; CSV with ``csv_format``) into
-    ``model``'s table, in the current transaction (PostgreSQL only).  ``lines`` may be
-    a generator: it is consumed as the rows are sent, so building them overlaps with
-    the server storing them."""
+def copy_lines(model: type[models.Model], columns: list[str], lines: Iterable[bytes]) -> None:
+    """COPY records of COPY's binary format (``binary_record``, ``point_record``; the
+    header and trailer are added here) into ``model``'s table, in the current
+    transaction (PostgreSQL only).  ``lines`` may be a generator: it is consumed as
+    the rows are sent, so building them overlaps with the server storing them."""
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    sql = f"COPY {table} ({cols}) FROM STDIN" + (" WITH (FORMAT csv)" if csv_format else "")
+    sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)"
+    records = chain([COPY_BINARY_HEADER], lines, [COPY_BINARY_TRAILER])
     started = time.monotonic()
     with connection.cursor() as cursor:
         # The raw cursor: Django's has no COPY.
-        cursor.cursor.copy_expert(sql, _LineReader(lines), size=COPY_READ_SIZE)
+        cursor.cursor.copy_expert(sql, _LineReader(records), size=COPY_READ_SIZE)
     if connection.queries_logged:  # counted like any statement (query-count tests)
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def _series_ids(machine: Machine, test_ids: set[int]) -> dict[tuple[int, int], int]:
-    rows = Series.objects.filter(machine=machine, test_id__in=test_ids).values_list(
-        "test_id", "metric_id", "id"
+    rows = _select_any(
+        Series, ["test_id", "metric_id", "id"], {"machine_id": machine.id}, "test_id", test_ids
     )
     return {(t, m): i for t, m, i in rows}

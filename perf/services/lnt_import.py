@@ -11,10 +11,10 @@ is free here (so LNT's links open the same run, machine, order or regression); o
 it gets a new id and the old-link views redirect through the map.  After each phase the
 id sequences are moved past every id used, so later native ids never take an LNT id.
 
-Samples are written as ingest writes them: one ``Sample`` row per (run, series) holding
-the run's samples in LNT's sample-row order, and its ``Point`` aggregate
-(``ingest.point_row``).  On PostgreSQL the rows go in as COPY text lines built by
-``ingest.point_line`` and ``ingest.sample_text`` while ``ingest.copy_lines`` sends them,
+Samples are written as ingest writes them: one ``Point`` row per (run, series), its
+aggregate and the run's samples packed in LNT's sample-row order (``ingest.point_row``).
+On PostgreSQL the rows go in as records of COPY's binary format built by
+``ingest.point_record`` while ``ingest.copy_lines`` sends them,
 and into an empty or small site a chunk rebuilds the hot tables' indexes rather than
 updating them row by row (``_secondary_indexes_rebuilt``; docs/performance.md has the
 figures).  Memory is bounded by one chunk of runs plus per-suite maps of machines,
@@ -47,6 +47,7 @@ from django.db import connection, models, transaction
 from ..analysis.summary import STATUS_FAIL as FAIL
 from ..analysis.summary import status_metric_name
 from ..formats import FormatError, MetricSpec, SuiteSchema, parse_suite_schema
+from ..formats.samples import REAL_TAG
 from ..models import (
     Baseline,
     ChangeIgnore,
@@ -61,27 +62,25 @@ from ..models import (
     RegressionEvent,
     RegressionIndicator,
     Run,
-    Sample,
     Series,
     Test,
     TestSuite,
 )
 from .geomeans import run_geomeans_refresh
 from .ingest import (
-    COPY_ESCAPES,
+    ONE_REAL_HEAD,
+    ONE_REAL_SAMPLES,
     POINT_COLUMNS,
     POSITION_GAP,
-    SAMPLE_COLUMNS,
     SPLIT_SEPARATOR,
     copy_lines,
+    hash_field,
     insert_rows,
     order_get_or_create,
     order_key,
     order_sort_key,
-    point_line,
+    point_record,
     point_row,
-    sample_text,
-    samples_json,
 )
 from .lnt_source import LntFieldChange, LntRun, LntSource, LntSuite
 from .suites import suite_save, suite_schema
@@ -538,14 +537,14 @@ class _Importer:
     def _store_samples(
         self, rows: Iterable[tuple[Any, ...]], local_run: dict[int, tuple[int, int, int, int]]
     ) -> None:
-        """Write the ``Sample`` and ``Point`` rows of LNT's sample ``rows`` (run, test,
+        """Write the ``Point`` rows of LNT's sample ``rows`` (run, test,
         profile, one value per field; ordered by run, test, ID) of the runs in
         ``local_run`` (LNT run id -> local run id, machine, order, position).
 
-        Three passes over the chunk: the first groups LNT's rows per (run, test) and
-        types the values, so that the series can be found or made; the second and
-        third are generators that build the sample and point lines while their COPY
-        sends them, so PostgreSQL stores one part while Python builds the next.
+        Two passes over the chunk: the first groups LNT's rows per (run, test) and
+        types the values, so that the series can be found or made; the second is a
+        generator that builds the point records while their COPY sends them, so
+        PostgreSQL stores one part while Python builds the next.
         """
         fields_ = self.lnt.fields
         metric_of = [self.metrics[f.lnt_id] for f in fields_]
@@ -637,43 +636,22 @@ class _Importer:
                             binary[0] if binary else None,
                         )
 
-        # One text per run: the COPY reads whole runs (see ingest.copy_lines).  The
-        # loops are cells() unrolled, with the one-sample Real cell (most of them)
-        # written in place: per cell, no tuple and no call (docs/performance.md).
+        # One piece of data per run: the COPY reads whole runs (see ingest.copy_lines).
+        # The loops are cells() unrolled, with the one-sample Real cell (most of them)
+        # written in place: per cell, no tuple and one struct call (docs/performance.md).
         fields_range = range(width)
-        plain = [t == Metric.REAL or t == Metric.STATUS for t in types]
+        one_head, one_samples = ONE_REAL_HEAD.pack, ONE_REAL_SAMPLES.pack
+        field_count = len(POINT_COLUMNS)
 
-        def sample_lines() -> Iterator[str]:
-            for (run_id, machine_id, _, _), tests_ in by_run.values():
-                lines: list[str] = []
-                add = lines.append
-                for test_id, columns in tests_:
-                    ids = series[(machine_id, test_id)]
-                    for k in fields_range:
-                        values = columns[k]
-                        if values is None:
-                            continue
-                        if plain[k] and len(values) == 1:
-                            add(f"{run_id}\t{ids[k]}\t[{values[0]!r}]\n")
-                        else:
-                            add(f"{run_id}\t{ids[k]}\t{sample_text(types[k], values)}\n")
-                yield "".join(lines)
-
-        def point_lines() -> Iterator[str]:
+        def point_records() -> Iterator[bytes]:
             for run_key, tests_ in by_run.values():
                 run_id, machine_id, order_id, position = run_key
-                head = f"{run_id}\t"
-                tail = f"\t{order_id}\t{position}\t1\t1\t"
-                lines: list[str] = []
-                add = lines.append
+                records: list[bytes] = []
+                add = records.append
                 for test_id, columns in tests_:
                     ids = series[(machine_id, test_id)]
                     binary = columns[hash_index] if hash_index is not None else None
-                    hash_text = (
-                        str(binary[0])[:256].translate(COPY_ESCAPES)
-                        if binary and binary[0]
-                        else "\\N"
-                    )
+                    hash_bytes = hash_field(binary[0] if binary else None)
                     for k in fields_range:
                         values = columns[k]
                         if values is None:
@@ -681,14 +659,19 @@ class _Importer:
                         status = status_of[k]
                         statuses = columns[status] if status is not None else None
                         if real[k] and len(values) == 1 and not (statuses and FAIL in statuses):
-                            # point_line's one valid Real sample (statuses are ints here).
-                            v = repr(values[0])
+                            # point_record's one valid Real sample (statuses are ints here).
+                            v = values[0]
                             add(
-                                f"{head}{ids[k]}{tail}{v}\t{v}\t{v}\t{v}\t\\N\tFalse\t{hash_text}\n"
+                                one_head(
+                                    *(field_count, 8, run_id, 8, ids[k], 8, order_id, 8, position),
+                                    *(4, 1, 4, 1, 8, v, 8, v, 8, v, 8, v, -1, 1, 0),
+                                )
+                                + hash_bytes
+                                + one_samples(9, REAL_TAG, v)
                             )
                         else:
                             add(
-                                point_line(
+                                point_record(
                                     run_id,
                                     ids[k],  # type: ignore[arg-type] # found or made above
                                     order_id,
@@ -699,23 +682,17 @@ class _Importer:
                                     binary[0] if binary else None,
                                 )
                             )
-                yield "".join(lines)
+                yield b"".join(records)
 
         if connection.vendor == "postgresql":
-            with _secondary_indexes_rebuilt([Sample, Point], new_rows=cell_count):
-                copy_lines(Sample, SAMPLE_COLUMNS, sample_lines())
-                copy_lines(Point, POINT_COLUMNS, point_lines())
+            with _secondary_indexes_rebuilt([Point], new_rows=cell_count):
+                copy_lines(Point, POINT_COLUMNS, point_records())
         else:
             flat = [
                 (run_key, cell)
                 for run_key, tests_ in by_run.values()
                 for cell in cells(run_key, tests_)
             ]
-            insert_rows(
-                Sample,
-                SAMPLE_COLUMNS,
-                [(r[0], c[0], samples_json(types[c[1]], c[2])) for r, c in flat],
-            )
             insert_rows(
                 Point,
                 POINT_COLUMNS,

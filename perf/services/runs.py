@@ -44,7 +44,6 @@ from ..models import (
     RegressionEvent,
     RegressionIndicator,
     Run,
-    Sample,
     Series,
     TestSuite,
 )
@@ -310,11 +309,6 @@ def _series_move(source_id: int, into_id: int) -> None:
         mapping = Case(*[When(series_id=s, then=Value(d)) for s, d in part])
         sources = [s for s, _ in part]
         Point.objects.filter(series_id__in=sources).update(series_id=mapping)
-        # Through the source's runs: perf_sample is indexed by (run, series) only.
-        Sample.objects.filter(
-            run_id__in=Run.objects.filter(machine_id=source_id).values("id"),
-            series_id__in=sources,
-        ).update(series_id=mapping)
 
 
 # --- derived rows ------------------------------------------------------------------

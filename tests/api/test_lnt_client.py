@@ -17,9 +17,9 @@ import yaml
 from django.test import Client
 
 from perf.formats import parse_report
-from perf.models import Run, Sample, TestSuite
+from perf.models import Point, Run, TestSuite
 from perf.services.suites import suite_schemas
-from tests.factories import CORPUS, make_token
+from tests.factories import CORPUS, make_token, unpacked
 
 pytestmark = pytest.mark.django_db
 
@@ -153,9 +153,10 @@ def test_get_run_saves_a_report_that_reimports_and_checks_as_lnt_format(lnt, two
     saved = json.dumps(body, indent=2, sort_keys=True)  # as get-run writes run_<id>.json
     report = parse_report(saved, suite_schemas(), suite="nts")  # checkformat's question
     assert report.format_version == 2 and len(report.tests) == len(body["tests"])
-    before = sorted(Sample.objects.filter(run=run).values_list("series_id", "values"))
+    before = sorted(unpacked(Point.objects.filter(run=run).values_list("series_id", "samples")))
     assert post_run(lnt, saved).status_code == 301  # post-run of the saved file
-    assert sorted(Sample.objects.filter(run=run).values_list("series_id", "values")) == before
+    after = unpacked(Point.objects.filter(run=run).values_list("series_id", "samples"))
+    assert sorted(after) == before
 
 
 def test_rm_run_deletes_with_the_token_and_no_csrf_cookie(lnt, two_runs):
@@ -195,7 +196,7 @@ def test_an_unknown_suite_is_a_json_404_the_client_prints(lnt):
 
 def test_every_api_url_answers_with_or_without_a_trailing_slash(lnt, two_runs):
     run = two_runs[0]
-    test_id = Sample.objects.filter(run=run).values_list("series__test_id", flat=True)[0]
+    test_id = Point.objects.filter(run=run).values_list("series__test_id", flat=True)[0]
     sample_id = lnt.get(f"{API}/samples?runid={run.id}").json()["samples"][0]["id"]
     paths = [
         "machines",

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from perf.models import FieldChange, Machine, Regression, Run, Sample
+from perf.models import FieldChange, Machine, Point, Regression, Run
 from tests.factories import detected_history, make_token
 
 pytestmark = pytest.mark.django_db
@@ -191,7 +191,7 @@ def test_rm_run_deletes_each_run_with_its_derived_changes_and_redetects_neighbou
     assert body["removed_field_changes"] == 1 and len(body["deleted_regressions"]) == 1
     assert body["redetected_runs"] == [results[19].run_id, results[21].run_id]
     assert not Run.objects.filter(id=step).exists()
-    assert not Sample.objects.filter(run_id=step).exists()
+    assert not Point.objects.filter(run_id=step).exists()
     [change] = FieldChange.objects.filter(withdrawn=False)
     assert change.end_order.key == "1021"
     assert Regression.objects.get().indicators.get().field_change == change

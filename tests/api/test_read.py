@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from perf.models import Machine, Run, Sample, Series, Test, TestSuite
+from perf.models import Machine, Point, Run, Series, Test, TestSuite
 from tests.factories import (
     CORPUS,
     make_field_change,
@@ -13,6 +13,7 @@ from tests.factories import (
     make_token,
     report_doc,
     submit_doc,
+    unpacked,
 )
 
 pytestmark = pytest.mark.django_db
@@ -80,8 +81,10 @@ def test_an_exported_run_reimports_to_the_same_samples(client, history):
     exported = client.get(f"{API}/runs/{run_id}").json()
     assert exported["run"]["llvm_project_revision"] == "104"
     original = sorted(
-        Sample.objects.filter(run_id=run_id).values_list(
-            "series__test__name", "series__metric__name", "values"
+        unpacked(
+            Point.objects.filter(run_id=run_id).values_list(
+                "series__test__name", "series__metric__name", "samples"
+            )
         )
     )
     token = make_token("exporter")
@@ -92,8 +95,10 @@ def test_an_exported_run_reimports_to_the_same_samples(client, history):
     assert response.status_code == 301, response.content
     copy_id = response.json()["run_id"]
     copied = sorted(
-        Sample.objects.filter(run_id=copy_id).values_list(
-            "series__test__name", "series__metric__name", "values"
+        unpacked(
+            Point.objects.filter(run_id=copy_id).values_list(
+                "series__test__name", "series__metric__name", "samples"
+            )
         )
     )
     assert copied == original
@@ -240,7 +245,7 @@ def test_deleting_a_run_needs_a_token_and_removes_its_samples(client, history):
     token = make_token()
     assert client.delete(f"{API}/runs/{run_id}", HTTP_AUTHTOKEN=token).status_code == 200
     assert not Run.objects.filter(id=run_id).exists()
-    assert not Sample.objects.filter(run_id=run_id).exists()
+    assert not Point.objects.filter(run_id=run_id).exists()
     assert Series.objects.exists()
 
 

@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from perf.models import Machine, Run, Sample
+from perf.formats.samples import unpack_samples
+from perf.models import Machine, Point, Run
 from tests.factories import CORPUS, make_token, report_doc
 from tests.rowcounts import row_counts
 
@@ -206,7 +207,7 @@ def test_replace_keeps_the_run_id_and_swaps_the_samples(client, token):
     assert second.status_code == 200
     assert second.json()["run_id"] == first.json()["run_id"]
     assert Run.objects.count() == 1
-    assert list(Sample.objects.values_list("values", flat=True)) == [[2.0]]
+    assert [unpack_samples(p) for p in Point.objects.values_list("samples", flat=True)] == [[2.0]]
 
 
 def test_append_keeps_both_runs_at_the_same_order(client, token):
@@ -214,7 +215,9 @@ def test_append_keeps_both_runs_at_the_same_order(client, token):
     second = post(client, token, report_doc(tests={"t": {"execution_time": 2.0}}), merge="append")
     assert second.status_code == 200
     assert Run.objects.count() == 2
-    assert sorted(v[0] for v in Sample.objects.values_list("values", flat=True)) == [1.0, 2.0]
+    assert sorted(
+        unpack_samples(p)[0] for p in Point.objects.values_list("samples", flat=True)
+    ) == [1.0, 2.0]
 
 
 @pytest.mark.parametrize("merge", ["reject", "replace", "append"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from perf.analysis.summary import status_metric_name
+from perf.formats.samples import unpack_samples
 from perf.models import (
     Baseline,
     FieldChange,
@@ -20,7 +21,6 @@ from perf.models import (
     RegressionIndicator,
     Run,
     RunGeomean,
-    Sample,
     Test,
     TestSuite,
 )
@@ -73,10 +73,10 @@ def imported_samples(source_key):
         for m in LntIdMap.objects.filter(source=source_key, kind="run")
     }
     found = {}
-    for run_id, suite, test, metric, values in Sample.objects.values_list(
-        "run_id", "run__suite__name", "series__test__name", "series__metric__name", "values"
+    for run_id, suite, test, metric, packed in Point.objects.values_list(
+        "run_id", "run__suite__name", "series__test__name", "series__metric__name", "samples"
     ):
-        found[(suite, lnt_run[(suite, run_id)], test, metric)] = values
+        found[(suite, lnt_run[(suite, run_id)], test, metric)] = unpack_samples(packed)
     return found
 
 
@@ -114,7 +114,7 @@ def assert_everything_came_over(source_key):
     assert Run.objects.count() == lnt_runs == 20
     expected = expected_samples()
     assert imported_samples(source_key) == expected
-    assert Point.objects.count() == Sample.objects.count() == len(expected)
+    assert Point.objects.count() == len(expected)
     assert FieldChange.objects.filter(method=FieldChange.IMPORTED).count() == 4
     assert RegressionIndicator.objects.count() == 4
     assert Regression.objects.count() == 2
@@ -249,10 +249,10 @@ def test_several_samples_statuses_and_hashes_come_over_and_points_are_ingests():
         run_id=5, series__test__name="test2", series__metric__name="execution_time"
     )
     assert (point.count, point.value, point.failed) == (2, 1.0, False)
-    status = Sample.objects.get(
+    status = Point.objects.get(
         run_id=5, series__test__name="test2", series__metric__name="execution_status"
     )
-    assert status.values == [1, 0]
+    assert unpack_samples(status.samples) == [1, 0]
     hashed = Point.objects.get(
         run_id=7, series__test__name="test_mhash_on_run", series__metric__name="execution_time"
     )
@@ -364,9 +364,9 @@ def test_every_point_is_the_one_ingest_builds_from_its_samples():
     import_corpus()
 
     samples = {
-        (run, test, metric): values
-        for run, test, metric, values in Sample.objects.values_list(
-            "run_id", "series__test_id", "series__metric__name", "values"
+        (run, test, metric): unpack_samples(packed)
+        for run, test, metric, packed in Point.objects.values_list(
+            "run_id", "series__test_id", "series__metric__name", "samples"
         )
     }
     names = {
@@ -395,4 +395,4 @@ def test_every_point_is_the_one_ingest_builds_from_its_samples():
             samples.get((run, test, status)) if status else None,
             binary[0] if binary else None,
         )
-        assert tuple(row) == expected, (suite, run, test, metric)
+        assert (*row[:-1], bytes(row[-1])) == expected, (suite, run, test, metric)

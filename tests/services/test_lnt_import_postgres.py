@@ -12,7 +12,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from perf.models import Point, Sample
+from perf.models import Point
 from perf.services import ingest, lnt_import
 from perf.services.lnt_import import lnt_db_import
 from perf.services.lnt_source import lnt_source_open
@@ -100,16 +100,16 @@ def test_the_import_is_not_held_to_the_web_requests_statement_timeout():
 
 
 def hot_table_indexes():
-    """Every index of the hot tables with its definition, and every constraint."""
+    """Every index of the hot table with its definition, and every constraint."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes "
-            "WHERE tablename IN ('perf_sample', 'perf_point') ORDER BY indexname"
+            "WHERE tablename = 'perf_point' ORDER BY indexname"
         )
         indexes = cursor.fetchall()
         cursor.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid IN ('perf_sample'::regclass, 'perf_point'::regclass) ORDER BY conname"
+            "WHERE conrelid = 'perf_point'::regclass ORDER BY conname"
         )
         return indexes, cursor.fetchall()
 
@@ -123,7 +123,8 @@ def test_an_import_into_an_empty_site_leaves_every_index_and_constraint_as_it_fo
 
     assert any(q["sql"].startswith("DROP INDEX") for q in queries)  # they were rebuilt
     assert hot_table_indexes() == before
-    assert any("UNIQUE (run_id, series_id)" in d for _, d in before[1])
+    # (run, series) uniqueness is the covering unique index (migration 0014).
+    assert any("UNIQUE INDEX point_run_series_uniq" in d for _, d in before[0])
 
 
 def test_a_chunk_that_fails_after_the_drop_puts_every_index_back(monkeypatch):
@@ -142,7 +143,7 @@ def test_a_chunk_that_fails_after_the_drop_puts_every_index_back(monkeypatch):
         import_corpus()
 
     assert hot_table_indexes() == before
-    assert not Sample.objects.exists()
+    assert not Point.objects.exists()
 
 
 def test_uniqueness_is_checked_again_before_the_chunk_can_commit():
@@ -150,7 +151,7 @@ def test_uniqueness_is_checked_again_before_the_chunk_can_commit():
     twice = list(Point.objects.values_list(*ingest.POINT_COLUMNS)[:1])
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        with lnt_import._secondary_indexes_rebuilt([Sample, Point], new_rows=10):
+        with lnt_import._secondary_indexes_rebuilt([Point], new_rows=10):
             ingest.insert_rows(Point, ingest.POINT_COLUMNS, twice)
 
     assert Point.objects.count() == 3
@@ -160,7 +161,7 @@ def test_a_table_much_bigger_than_the_chunk_keeps_its_indexes_updated_row_by_row
     submit_doc(report_doc(tests={f"t{i}": {"execution_time": [1.0]} for i in range(20)}))
 
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        with lnt_import._secondary_indexes_rebuilt([Sample, Point], new_rows=2):
+        with lnt_import._secondary_indexes_rebuilt([Point], new_rows=2):
             pass
 
     assert not [q for q in queries if "DROP" in q["sql"] or "CREATE" in q["sql"]]

@@ -1,36 +1,36 @@
 """ingest's row builders: the fast paths write what the general ones write."""
 
-import json
-
 import pytest
 
 from perf.analysis.summary import summarize
+from perf.formats.samples import pack_samples, unpack_samples
 from perf.models import Metric
-from perf.services.ingest import copy_line, point_line, point_row, sample_text, samples_json
-
-
-@pytest.mark.parametrize(
-    ("metric_type", "values"),
-    [
-        (Metric.REAL, [1.0]),
-        (
-            Metric.REAL,
-            [0.1, 1e-05, 1e20, 123456789.123456789, -0.0, 5e-324, 1.7976931348623157e308],
-        ),
-        (Metric.STATUS, [0, 1, 2]),
-        (Metric.HASH, ['a"b\\c', "\u00e9\n", "x"]),
-    ],
-)
-def test_samples_json_writes_what_json_dumps_writes(metric_type, values):
-    assert samples_json(metric_type, tuple(values)) == json.dumps(values)
-    assert json.loads(samples_json(metric_type, values)) == values
+from perf.services import ingest
+from perf.services.ingest import POINT_ENCODERS, binary_record, point_record, point_row
 
 
 @pytest.mark.parametrize("value", [1.0, 0.1, -3.5e-7, 2.0**60])
 def test_a_single_real_sample_gives_the_point_summarize_gives(value):
     row = point_row(1, 2, 3, 4, Metric.REAL, (value,), None, "h1")
     s = summarize([value])
-    assert row == (1, 2, 3, 4, 1, 1, s.value, s.mean, s.minimum, s.maximum, s.stdev, False, "h1")
+    packed = pack_samples(Metric.REAL, [value])
+    assert row == (
+        *(1, 2, 3, 4, 1, 1, s.value, s.mean, s.minimum, s.maximum, s.stdev, False, "h1"),
+        packed,
+    )
+
+
+@pytest.mark.parametrize(
+    ("metric_type", "values"),
+    [
+        (Metric.REAL, (1.0, 3.0, 2.0)),
+        (Metric.STATUS, (2, 1, 0)),
+        (Metric.HASH, ("x" * 300, "y")),  # whole, where the point's hash is cut
+    ],
+)
+def test_a_point_row_ends_with_its_samples_packed_in_order(metric_type, values):
+    row = point_row(1, 2, 3, 4, metric_type, values, None, None)
+    assert unpack_samples(row[-1]) == list(values)
 
 
 def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
@@ -47,6 +47,7 @@ def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
         (Metric.REAL, (1e-05,), (0, 1), None),  # statuses that do not pair up, one FAIL
         (Metric.REAL, (1.0, 3.0, 2.0), (0, 1, 0), "tab\there"),  # several samples
         (Metric.REAL, (7.0,), None, ""),  # an empty hash is no hash
+        (Metric.REAL, (0.5,), None, "caf\u00e9" * 100),  # cut to 256 characters, then UTF-8
         (Metric.STATUS, (0,), None, None),
         (Metric.STATUS, (1,), None, "h"),
         (Metric.STATUS, (2, 1, 0), None, None),
@@ -54,30 +55,29 @@ def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
         (Metric.HASH, ("x" * 300, "y"), None, None),  # cut to the column's 256 characters
     ],
 )
-def test_a_point_line_is_the_copy_line_of_its_point_row(metric_type, values, statuses, binary_hash):
+def test_a_point_record_is_the_binary_record_of_its_point_row(
+    metric_type, values, statuses, binary_hash
+):
     row = point_row(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
-    line = point_line(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
-    assert line == copy_line(row)
+    record = point_record(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
+    assert record == binary_record(row, POINT_ENCODERS)
 
 
-@pytest.mark.parametrize(
-    ("metric_type", "values"),
-    [
-        (Metric.REAL, (0.1,)),
-        (Metric.REAL, (1e20, -0.0)),
-        (Metric.STATUS, (2,)),
-        (Metric.HASH, ("a1b2",)),
-        (Metric.HASH, ('say "hi"',)),
-        (Metric.HASH, ("back\\slash",)),
-        (Metric.HASH, ("tab\t",)),
-        (Metric.HASH, ("caf\u00e9",)),
-        (Metric.HASH, ("a", "b")),
-    ],
-)
-def test_a_sample_text_is_the_samples_json_as_copy_writes_a_field(metric_type, values):
-    assert sample_text(metric_type, values) == copy_line([samples_json(metric_type, values)])[:-1]
-
-
-def test_a_copy_line_escapes_what_copys_text_format_reads_as_syntax():
-    line = copy_line([1, None, 2.5, True, "a\tb\nc\rd\\e", ""])
-    assert line == "1\t\\N\t2.5\tTrue\ta\\tb\\nc\\rd\\\\e\t\n"
+def test_a_binary_record_is_what_copys_binary_format_reads():
+    record = binary_record(
+        [1, None, 2.5, True, "caf\u00e9", "", b"d\x00"],
+        [ingest._int8, ingest._float8, ingest._float8, ingest._bool, ingest._text]
+        + [ingest._text, ingest._bytea],
+    )
+    assert record == b"".join(
+        [
+            b"\x00\x07",  # field count
+            b"\x00\x00\x00\x08" + (1).to_bytes(8, "big"),
+            b"\xff\xff\xff\xff",  # NULL
+            b"\x00\x00\x00\x08" + bytes.fromhex("4004000000000000"),  # 2.5
+            b"\x00\x00\x00\x01\x01",
+            b"\x00\x00\x00\x05caf\xc3\xa9",
+            b"\x00\x00\x00\x00",  # an empty string, not NULL
+            b"\x00\x00\x00\x02d\x00",
+        ]
+    )
