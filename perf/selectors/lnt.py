@@ -12,7 +12,7 @@ queries whatever the size of the runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +20,15 @@ from django.db import connection
 from django.db.models import Case, JSONField, OuterRef, Subquery, When
 
 from ..analysis.lnt_compare import MetricRule, Side, iter_run_over_run
-from ..formats import DEFAULT_LIMITS
+from ..analysis.summary import status_metric_name
+from ..formats import DEFAULT_LIMITS, Report
 from ..models import FieldChange, Metric, Point, Run, Sample, TestSuite
+from ..services.ingest import POINT_COLUMNS, point_row
 
 # A test holds at most this many repetitions (the report limit), so ids never collide.
 SAMPLE_ID_STRIDE = DEFAULT_LIMITS.max_samples_per_value
+# One run's Side of each (test, metric).
+Sides = Mapping[tuple[str, str], Side]
 # Rows fetched per round trip when a read streams a big run's rows.
 _CHUNK = 10_000
 
@@ -171,16 +175,21 @@ def graph_samples(series_id: int, *, limit: int) -> list[tuple[dict[str, Any], A
 
 
 def run_over_run_inputs(
-    run_id: int,
-) -> tuple[list[MetricRule], list[str], dict[tuple[str, str], Side], dict[tuple[str, str], Side]]:
+    run_id: int, report: Report | None = None
+) -> tuple[list[MetricRule], list[str], Sides, dict[tuple[str, str], Side]]:
     """What LNT's submission report compares: the run and the machine's previous run.
 
     The previous run is the machine's run at the closest earlier order.  Returns
     (Real metrics in field order, test names of either run by name, current sides,
-    previous sides).  Four queries: the run, its predecessor, the suite's Real
-    metrics, and the two runs' points (with the raw samples of those that have
-    several), read in one pass of narrow rows: for a 90,000-test run, one Side per
-    point and nothing else per row.
+    previous sides).  Four queries: the run, its predecessor, the suite's metrics,
+    and the runs' points (with the raw samples of those that have several), read in
+    one pass of narrow rows: for a 90,000-test run, one Side per point and nothing
+    else per row.
+
+    ``report``, when given, is the report just stored as this run (``ImportResult.report``):
+    the run's own sides are then derived from it as they are asked for (what ingest
+    stored for each: ``point_row``'s value, failed and hash), and only the previous
+    run's points are read -- half the rows, and no Side held for the new run.
     """
     run = Run.objects.filter(id=run_id).values("machine_id", "position", "suite_id").first()
     if run is None:
@@ -191,14 +200,39 @@ def run_over_run_inputs(
         .values_list("id", flat=True)
         .first()
     )
-    rules = list(
-        Metric.objects.filter(suite_id=run["suite_id"], type=Metric.REAL)
+    suite_metrics = list(
+        Metric.objects.filter(suite_id=run["suite_id"])
         .order_by("position")
-        .values_list("id", "name", "bigger_is_better", "ignore_same_hash")
+        .values_list("id", "name", "type", "bigger_is_better", "ignore_same_hash")
     )
-    metrics = [MetricRule(name, bool(bib), bool(ish)) for _, name, bib, ish in rules]
-    metric_names = {metric_id: name for metric_id, name, _, _ in rules}
-    run_ids = [run_id] if prev_id is None else [run_id, prev_id]
+    rules = [row for row in suite_metrics if row[2] == Metric.REAL]
+    metrics = [MetricRule(name, bool(bib), bool(ish)) for _, name, _, bib, ish in rules]
+    metric_names = {metric_id: name for metric_id, name, _, _, _ in rules}
+    run_ids = [] if report is not None else [run_id]
+    if prev_id is not None:
+        run_ids.append(prev_id)
+    sides = _point_sides(run_ids, metric_names)
+    previous = sides.get(prev_id, {}) if prev_id is not None else {}
+    current: Sides
+    if report is None:
+        current = sides.get(run_id, {})
+        names = {test for side in sides.values() for test, _ in side}
+    else:
+        current = _ReportSides(report, [name for _, name, _, _, _ in suite_metrics])
+        # As read back: the tests with a Real point.
+        real = {metric.name for metric in metrics}
+        names = {test.name for test in report.tests if not real.isdisjoint(test.samples)}
+        names.update(test for test, _ in previous)
+    return metrics, sorted(names), current, previous
+
+
+def _point_sides(
+    run_ids: list[int], metric_names: dict[int, str]
+) -> dict[int, dict[tuple[str, str], Side]]:
+    """The Real points of these runs as Sides, by run and (test, metric).  One query."""
+    sides: dict[int, dict[tuple[str, str], Side]] = {r: {} for r in run_ids}
+    if not run_ids:
+        return sides
     # One pass over narrow rows streamed from the server (a big run has hundreds of
     # thousands): a point with several samples brings them along (a correlated
     # lookup by the unique (run, series) index); test names and hashes are shared.
@@ -224,7 +258,6 @@ def run_over_run_inputs(
     # The ORM's SQL on a plain (server-side where the database has them) cursor: its
     # per-row converters would cost more than the verdicts.  The JSON comes as text.
     sql, params = points.query.sql_with_params()
-    sides: dict[int, dict[tuple[str, str], Side]] = {r: {} for r in run_ids}
     shared: dict[str, str] = {}
     decode = json.JSONDecoder().raw_decode  # the C scanner, no wrappers: 180,000 lists
     with connection.chunked_cursor() as cursor:
@@ -239,25 +272,81 @@ def run_over_run_inputs(
                 else:
                     values = () if value is None else (value,)
                 sides[r][(test, metric_names[metric_id])] = Side(values, bool(failed), hash_)
-    names = {test for side in sides.values() for test, _ in side}
-    previous = sides.get(prev_id, {}) if prev_id is not None else {}
-    return metrics, sorted(names), sides[run_id], previous
+    return sides
 
 
-def submission_results(run_id: int) -> list[tuple[str, str, str | None]]:
+_POINT_VALUE = POINT_COLUMNS.index("value")
+_POINT_FAILED = POINT_COLUMNS.index("failed")
+_POINT_HASH = POINT_COLUMNS.index("hash")
+
+
+class _ReportSides(Mapping[tuple[str, str], Side]):
+    """The Sides of a run read from the report it was stored from, built when asked
+    for (``get``) and not kept: what ``_point_sides`` reads back from that run's
+    points, since each is what ingest's ``point_row`` stored."""
+
+    def __init__(self, report: Report, suite_metrics: list[str]) -> None:
+        self._tests = {test.name: test for test in report.tests}
+        # As ingest pairs them: a Real metric's Status metric among the suite's.
+        self._status = {name: status_metric_name(name, suite_metrics) for name in suite_metrics}
+
+    def __getitem__(self, key: tuple[str, str]) -> Side:
+        side = self.get(key)
+        if side is None:
+            raise KeyError(key)
+        return side
+
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
+        test_name, metric = key
+        test = self._tests.get(test_name)
+        if test is None:
+            return default
+        samples = test.samples
+        values = samples.get(metric)
+        if values is None:
+            return default
+        binary_hash = samples.get("hash")  # as ingest reads the test's binary hash
+        status_name = self._status.get(metric)
+        statuses = samples.get(status_name) if status_name else None
+        if not statuses:  # every sample valid (most points): the samples as reported
+            point_hash = str(binary_hash[0])[:256] if binary_hash else None
+            return Side(values if len(values) > 1 else (float(values[0]),), False, point_hash)
+        row = point_row(
+            0, 0, 0, 0, Metric.REAL, values, statuses, binary_hash[0] if binary_hash else None
+        )
+        value = row[_POINT_VALUE]
+        kept = values if len(values) > 1 else () if value is None else (value,)
+        return Side(kept, bool(row[_POINT_FAILED]), row[_POINT_HASH])
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for name, test in self._tests.items():
+            for metric in test.samples:
+                if metric in self._status:
+                    yield name, metric
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def submission_results(
+    run_id: int, report: Report | None = None
+) -> list[tuple[str, str, str | None]]:
     """LNT's run-over-run verdicts for a new run (``lnt_compare.run_over_run``).
 
-    At most five queries (``run_over_run_inputs``: four); no detection.
+    At most five queries (``run_over_run_inputs``: four); no detection.  ``report``:
+    the report just stored as this run, which spares reading the run back.
     """
-    return list(iter_submission_results(run_id))
+    return list(iter_submission_results(run_id, report))
 
 
-def iter_submission_results(run_id: int) -> Iterator[tuple[str, str, str | None]]:
+def iter_submission_results(
+    run_id: int, report: Report | None = None
+) -> Iterator[tuple[str, str, str | None]]:
     """``submission_results`` yielded one at a time, for a caller that serialises
     them as they come (a 90,000-test run has 450,000).  The queries run on the
     first ``next``.
     """
-    yield from iter_run_over_run(*run_over_run_inputs(run_id))
+    yield from iter_run_over_run(*run_over_run_inputs(run_id, report))
 
 
 def series_regressions(series_id: int) -> list[dict[str, Any]]:
