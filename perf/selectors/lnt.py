@@ -12,14 +12,14 @@ queries whatever the size of the runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import Case, JSONField, OuterRef, Subquery, When
 
-from ..analysis.lnt_compare import MetricRule, Side, iter_run_over_run
+from ..analysis.lnt_compare import MetricRule, Side, iter_test_sides
 from ..analysis.summary import status_metric_name
 from ..formats import DEFAULT_LIMITS, Report
 from ..models import FieldChange, Metric, Point, Run, Sample, TestSuite
@@ -27,8 +27,8 @@ from ..services.ingest import POINT_COLUMNS, point_row
 
 # A test holds at most this many repetitions (the report limit), so ids never collide.
 SAMPLE_ID_STRIDE = DEFAULT_LIMITS.max_samples_per_value
-# One run's Side of each (test, metric).
-Sides = Mapping[tuple[str, str], Side]
+# A test's (current, previous) Sides by metric name.
+TestSides = Callable[[str], tuple[dict[str, Side], dict[str, Side]]]
 # Rows fetched per round trip when a read streams a big run's rows.
 _CHUNK = 10_000
 
@@ -176,24 +176,24 @@ def graph_samples(series_id: int, *, limit: int) -> list[tuple[dict[str, Any], A
 
 def run_over_run_inputs(
     run_id: int, report: Report | None = None
-) -> tuple[list[MetricRule], list[str], Sides, dict[tuple[str, str], Side]]:
+) -> tuple[list[MetricRule], list[str], TestSides]:
     """What LNT's submission report compares: the run and the machine's previous run.
 
     The previous run is the machine's run at the closest earlier order.  Returns
-    (Real metrics in field order, test names of either run by name, current sides,
-    previous sides).  Four queries: the run, its predecessor, the suite's metrics,
-    and the runs' points (with the raw samples of those that have several), read in
-    one pass of narrow rows: for a 90,000-test run, one Side per point and nothing
-    else per row.
+    (Real metrics in field order, test names of either run by name, a function that
+    gives a test's (current, previous) Sides by metric name).  Four queries: the run,
+    its predecessor, the suite's metrics, and the runs' points (with the raw samples
+    of those that have several), read in one pass of narrow rows: for a 90,000-test
+    run, one Side per point and nothing else per row.
 
     ``report``, when given, is the report just stored as this run (``ImportResult.report``):
-    the run's own sides are then derived from it as they are asked for (what ingest
-    stored for each: ``point_row``'s value, failed and hash), and only the previous
-    run's points are read -- half the rows, and no Side held for the new run.
+    the run's own Sides are then derived from it when asked for (what ingest stored
+    for each: ``point_row``'s value, failed and hash), and only the previous run's
+    points are read -- half the rows, and no Side held for the new run.
     """
     run = Run.objects.filter(id=run_id).values("machine_id", "position", "suite_id").first()
     if run is None:
-        return [], [], {}, {}
+        return [], [], lambda test: ({}, {})
     prev_id = (
         Run.objects.filter(machine_id=run["machine_id"], position__lt=run["position"])
         .order_by("-position", "-id")
@@ -213,24 +213,32 @@ def run_over_run_inputs(
         run_ids.append(prev_id)
     sides = _point_sides(run_ids, metric_names)
     previous = sides.get(prev_id, {}) if prev_id is not None else {}
-    current: Sides
+    empty: dict[str, Side] = {}
+    names = set(previous)
     if report is None:
         current = sides.get(run_id, {})
-        names = {test for side in sides.values() for test, _ in side}
+        names.update(current)
+
+        def test_sides(test: str) -> tuple[dict[str, Side], dict[str, Side]]:
+            return current.get(test, empty), previous.get(test, empty)
+
     else:
-        current = _ReportSides(report, [name for _, name, _, _, _ in suite_metrics])
-        # As read back: the tests with a Real point.
-        real = {metric.name for metric in metrics}
-        names = {test.name for test in report.tests if not real.isdisjoint(test.samples)}
-        names.update(test for test, _ in previous)
-    return metrics, sorted(names), current, previous
+        reported = _ReportSides(
+            report, [name for _, name, _, _, _ in suite_metrics], set(metric_names.values())
+        )
+        names.update(reported.names())
+
+        def test_sides(test: str) -> tuple[dict[str, Side], dict[str, Side]]:
+            return reported.of(test), previous.get(test, empty)
+
+    return metrics, sorted(names), test_sides
 
 
 def _point_sides(
     run_ids: list[int], metric_names: dict[int, str]
-) -> dict[int, dict[tuple[str, str], Side]]:
-    """The Real points of these runs as Sides, by run and (test, metric).  One query."""
-    sides: dict[int, dict[tuple[str, str], Side]] = {r: {} for r in run_ids}
+) -> dict[int, dict[str, dict[str, Side]]]:
+    """The Real points of these runs as Sides, by run, test and metric.  One query."""
+    sides: dict[int, dict[str, dict[str, Side]]] = {r: {} for r in run_ids}
     if not run_ids:
         return sides
     # One pass over narrow rows streamed from the server (a big run has hundreds of
@@ -264,14 +272,17 @@ def _point_sides(
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(_CHUNK):
             for r, test, metric_id, failed, hash_, value, several in rows:
-                test = shared.setdefault(test, test)
                 if hash_ is not None:
                     hash_ = shared.setdefault(hash_, hash_)
                 if several is not None:
                     values = tuple(float(v) for v in decode(several)[0] if v is not None)
                 else:
                     values = () if value is None else (value,)
-                sides[r][(test, metric_names[metric_id])] = Side(values, bool(failed), hash_)
+                by_test = sides[r]
+                metric_sides = by_test.get(test)
+                if metric_sides is None:
+                    metric_sides = by_test[test] = {}
+                metric_sides[metric_names[metric_id]] = Side(values, bool(failed), hash_)
     return sides
 
 
@@ -280,52 +291,49 @@ _POINT_FAILED = POINT_COLUMNS.index("failed")
 _POINT_HASH = POINT_COLUMNS.index("hash")
 
 
-class _ReportSides(Mapping[tuple[str, str], Side]):
-    """The Sides of a run read from the report it was stored from, built when asked
-    for (``get``) and not kept: what ``_point_sides`` reads back from that run's
-    points, since each is what ingest's ``point_row`` stored."""
+class _ReportSides:
+    """The Sides of a run read from the report it was stored from, built per test
+    when asked for (``of``) and not kept: what ``_point_sides`` reads back from that
+    run's points, since each is what ingest's ``point_row`` stored."""
 
-    def __init__(self, report: Report, suite_metrics: list[str]) -> None:
+    def __init__(self, report: Report, suite_metrics: list[str], real: set[str]) -> None:
+        self._report = report
+        self._real = real
         self._tests = {test.name: test for test in report.tests}
         # As ingest pairs them: a Real metric's Status metric among the suite's.
         self._status = {name: status_metric_name(name, suite_metrics) for name in suite_metrics}
 
-    def __getitem__(self, key: tuple[str, str]) -> Side:
-        side = self.get(key)
-        if side is None:
-            raise KeyError(key)
-        return side
+    def names(self) -> Iterator[str]:
+        """The tests with a Real point, as read back."""
+        real = self._real
+        return (t.name for t in self._report.tests if not real.isdisjoint(t.samples))
 
-    def get(self, key: tuple[str, str], default: Any = None) -> Any:
-        test_name, metric = key
+    def of(self, test_name: str) -> dict[str, Side]:
+        """The test's Sides by Real metric; empty for a test the report does not have."""
         test = self._tests.get(test_name)
         if test is None:
-            return default
+            return {}
         samples = test.samples
-        values = samples.get(metric)
-        if values is None:
-            return default
         binary_hash = samples.get("hash")  # as ingest reads the test's binary hash
-        status_name = self._status.get(metric)
-        statuses = samples.get(status_name) if status_name else None
-        if not statuses:  # every sample valid (most points): the samples as reported
-            point_hash = str(binary_hash[0])[:256] if binary_hash else None
-            return Side(values if len(values) > 1 else (float(values[0]),), False, point_hash)
-        row = point_row(
-            0, 0, 0, 0, Metric.REAL, values, statuses, binary_hash[0] if binary_hash else None
-        )
-        value = row[_POINT_VALUE]
-        kept = values if len(values) > 1 else () if value is None else (value,)
-        return Side(kept, bool(row[_POINT_FAILED]), row[_POINT_HASH])
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        for name, test in self._tests.items():
-            for metric in test.samples:
-                if metric in self._status:
-                    yield name, metric
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+        point_hash = str(binary_hash[0])[:256] if binary_hash else None
+        real = self._real
+        sides = {}
+        for metric, values in samples.items():
+            if metric not in real:
+                continue
+            status_name = self._status.get(metric)
+            statuses = samples.get(status_name) if status_name else None
+            if not statuses:  # every sample valid (most points): the samples as reported
+                kept = values if len(values) > 1 else (float(values[0]),)
+                sides[metric] = Side(kept, False, point_hash)  # type: ignore[arg-type]
+                continue
+            row = point_row(
+                0, 0, 0, 0, Metric.REAL, values, statuses, binary_hash[0] if binary_hash else None
+            )
+            value = row[_POINT_VALUE]
+            kept = values if len(values) > 1 else () if value is None else (value,)
+            sides[metric] = Side(kept, bool(row[_POINT_FAILED]), row[_POINT_HASH])  # type: ignore[arg-type]
+        return sides
 
 
 def submission_results(
@@ -346,7 +354,7 @@ def iter_submission_results(
     them as they come (a 90,000-test run has 450,000).  The queries run on the
     first ``next``.
     """
-    yield from iter_run_over_run(*run_over_run_inputs(run_id, report))
+    yield from iter_test_sides(*run_over_run_inputs(run_id, report))
 
 
 def series_regressions(series_id: int) -> list[dict[str, Any]]:
