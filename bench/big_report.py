@@ -19,10 +19,10 @@ the production timeout) on 127.0.0.1:PORT against a fresh PostgreSQL database
     .venv/bin/python bench/big_report.py --tests 20000 --formats v2   # a quick run
 
 ``--stages`` instead runs each step of a v2 submission in this process and prints
-its CPU time, its PostgreSQL backend's, and its peak RSS growth (the run-over-run answer is the ``test_results``
-that ``submitRun`` returns for every test and Real metric, streamed as ``submitRun``
-does: compared from the report just stored, and with the run read back as round 2
-did).
+its CPU time, its PostgreSQL backend's, and its peak RSS growth (the run-over-run
+answer is the ``test_results`` that ``submitRun`` returns for every test and Real
+metric, streamed as ``submitRun`` does: compared from the report just stored, and
+with the run read back as round 2 did).
 
 Loopback only.  Exit status 1 when a submission did not answer 200/301.
 """

@@ -11,9 +11,9 @@ from perf.analysis.lnt_compare import (
     UNCHANGED_PASS,
     MetricRule,
     Side,
+    iter_test_sides,
     pass_fail_status,
     performance_status,
-    iter_test_sides,
     run_over_run,
 )
 
