@@ -315,7 +315,8 @@ class _ReportSides:
             return {}
         samples = test.samples
         binary_hash = samples.get("hash")  # as ingest reads the test's binary hash
-        point_hash = str(binary_hash[0])[:256] if binary_hash else None
+        # point_row's hash: none for an empty one either.
+        point_hash = str(binary_hash[0])[:256] if binary_hash and binary_hash[0] else None
         real = self._real
         sides = {}
         for metric, values in samples.items():

@@ -99,7 +99,7 @@ def varied_tests(seed: int) -> dict[str, dict]:
         if rng.random() < 0.5:
             test["score"] = [round(rng.uniform(1, 100), 1) for _ in range(rng.choice([1, 4]))]
         if rng.random() < 0.5:
-            test["hash"] = rng.choice(["aa", "bb", "x" * 300])
+            test["hash"] = rng.choice(["aa", "bb", "x" * 300, ""])
         tests[f"t{t:02d}"] = test
     # Failing in every run, with one sample and with several.
     tests["failing"] = {"execution_time": 1.0, "execution_status": 1, "compile_time": [1, 2]}
