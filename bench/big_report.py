@@ -19,9 +19,10 @@ the production timeout) on 127.0.0.1:PORT against a fresh PostgreSQL database
     .venv/bin/python bench/big_report.py --tests 20000 --formats v2   # a quick run
 
 ``--stages`` instead runs each step of a v2 submission in this process and prints
-its CPU time and peak RSS growth (the run-over-run answer is the ``test_results``
-that ``submitRun`` returns for every test and Real metric, built whole as round 1
-did and streamed as ``submitRun`` now does).
+its CPU time, its PostgreSQL backend's, and its peak RSS growth (the run-over-run
+answer is the ``test_results`` that ``submitRun`` returns for every test and Real
+metric, streamed as ``submitRun`` does: compared from the report just stored, and
+with the run read back as round 2 did).
 
 Loopback only.  Exit status 1 when a submission did not answer 200/301.
 """
@@ -200,27 +201,29 @@ def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bo
 
 def stages(tests: int) -> None:
     """CPU time and RSS growth of each step of a submission, in this process."""
-    from perf.api.lnt_shapes import submission_body_chunks, submission_test_results
+    from django.db import connection
+
+    from perf.api.lnt_shapes import submission_body_chunks
     from perf.formats import BUILTIN_SUITES, parse_report, report_digest
     from perf.selectors import lnt
     from perf.services.ingest import report_import
 
     me = os.getpid()
+    with connection.cursor() as cursor:  # this process's PostgreSQL backend (on loopback)
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
 
     def step(name: str, run: Any) -> Any:
         _reset_peak(me)
-        before, cpu = _status(me, "VmRSS"), time.process_time()
+        before, cpu, pg = _status(me, "VmRSS"), time.process_time(), _cpu_seconds(backend)
         result = run()
-        print(f"  {name}: {time.process_time() - cpu:.1f} CPU s, "
+        print(f"  {name}: {time.process_time() - cpu:.1f} CPU s "
+              f"(PostgreSQL {_cpu_seconds(backend) - pg:.1f} s), "
               f"peak RSS +{_status(me, 'VmHWM') - before} MB")
         return result
 
-    def whole(run_id: int) -> int:  # serialised as round 1 did: every row a list, one string
-        results = submission_test_results(lnt.submission_results(run_id))
-        return len(json.dumps({"test_results": results}).encode())
-
-    def streamed(run_id: int) -> int:  # the reply as submitRun streams it
-        chunks = submission_body_chunks({}, lnt.iter_submission_results(run_id))
+    def streamed(run_id: int, *report: Any) -> int:  # the reply as submitRun streams it
+        chunks = submission_body_chunks({}, lnt.iter_submission_results(run_id, *report))
         return sum(len(chunk) for chunk in chunks)
 
     for i in range(2):
@@ -232,10 +235,16 @@ def stages(tests: int) -> None:
         result = step(
             "import (parse, digest, store)", lambda raw=raw: report_import(raw, suite="nts")
         )
-        # Streamed first: memory the whole answer frees stays in RSS and would hide it.
-        size = step("run-over-run answer, streamed", partial(streamed, result.run_id))
-        step(f"run-over-run answer ({size / 1e6:.1f} MB of JSON), serialised whole as round 1 "
-             "did", partial(whole, result.run_id))
+        # Smallest first: memory a step frees stays in RSS and would hide the next's.
+        if getattr(result, "report", None) is not None:  # not on trees before 2026-11-30 06:00
+            step(
+                "run-over-run answer, streamed, from the stored report (as submitRun does)",
+                partial(streamed, result.run_id, result.report),
+            )
+        size = step("run-over-run answer, streamed, the run read back as round 2 did",
+                    partial(streamed, result.run_id))
+        print(f"  (the answer: {size / 1e6:.1f} MB of JSON)")
+        del result
 
 
 def main() -> int:

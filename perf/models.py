@@ -225,9 +225,27 @@ class Test(models.Model):
 class Series(models.Model):
     """One machine x test x metric: the unit of graphs and of detection."""
 
-    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="series")
-    test = models.ForeignKey(Test, on_delete=models.PROTECT, related_name="series")
-    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="series")
+    # Keys checked by their writers, not the database (db_constraint=False, as for
+    # Point): ingest and import_lnt_db create series for the machine they locked, the
+    # tests they just read or created and the suite's metrics, in one transaction;
+    # deletes go through Django's collector, which applies CASCADE and PROTECT itself.
+    # A machine's first 90,000-test report creates 360,000 series, and their deferred
+    # key checks (three per row) cost PostgreSQL ~3 s at commit (README "Big reports").
+    # No index of their own on machine or test: the unique index below leads with
+    # machine, and series_test_idx serves test.
+    machine = models.ForeignKey(
+        Machine,
+        on_delete=models.CASCADE,
+        related_name="series",
+        db_index=False,
+        db_constraint=False,
+    )
+    test = models.ForeignKey(
+        Test, on_delete=models.PROTECT, related_name="series", db_index=False, db_constraint=False
+    )
+    metric = models.ForeignKey(
+        Metric, on_delete=models.PROTECT, related_name="series", db_constraint=False
+    )
 
     class Meta:
         constraints = [

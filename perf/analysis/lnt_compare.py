@@ -28,7 +28,8 @@ Pure: plain numbers in, strings out; scipy for the rank test.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from scipy import stats
@@ -156,30 +157,66 @@ def iter_run_over_run(
     current: Mapping[tuple[str, str], Side],
     previous: Mapping[tuple[str, str], Side],
 ) -> Iterator[tuple[str, str, str | None]]:
-    """``run_over_run``'s rows, one metric at a time: at most one metric's verdicts
-    are held (as indexes into ``tests``), and a row's name is built as it is yielded.
+    """``run_over_run``'s rows, yielded one at a time (``iter_test_sides``)."""
 
+    def sides(test: str) -> tuple[Mapping[str, Side], Mapping[str, Side]]:
+        return (
+            {m.name: side for m in metrics if (side := current.get((test, m.name))) is not None},
+            {m.name: side for m in metrics if (side := previous.get((test, m.name))) is not None},
+        )
+
+    return iter_test_sides(metrics, tests, sides)
+
+
+# Every (test status, value status) pair a row can have, so that a verdict is kept as
+# one small integer: (test index << _PAIR_BITS) | pair index.
+_PAIRS = [
+    (status, perf)
+    for status in (UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED)
+    for perf in (None, UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED)
+]
+_PAIR_INDEX = {pair: index for index, pair in enumerate(_PAIRS)}
+_PAIR_BITS = 5
+_PAIR_MASK = (1 << _PAIR_BITS) - 1
+
+
+def iter_test_sides(
+    metrics: Sequence[MetricRule],
+    tests: Sequence[str],
+    sides: Callable[[str], tuple[Mapping[str, Side], Mapping[str, Side]]],
+) -> Iterator[tuple[str, str, str | None]]:
+    """``run_over_run``'s rows, from ``sides(test)``: (current, previous) Sides of
+    that test by metric name (a metric missing from a mapping: the test does not
+    have it in that run).
+
+    ``sides`` is asked once per test, in ``tests`` order, all on the first ``next``:
+    the verdicts are kept as one machine integer each (8 bytes a row, 3.6 MB for a
+    90,000-test run of five metrics), and a row's name is built as it is yielded.
     A test with the metric in neither run (most tests of most metrics: a suite has
     more Real metrics than a test reports) is "unchanged, no value" without a look
     at the rules.
     """
     unchanged = _BUCKETS.index("unchanged")
-    for metric in metrics:
-        name = metric.name
-        # Per bucket: (test index, test status, value status).
-        buckets: list[list[tuple[int, str, str | None]]] = [[] for _ in _BUCKETS]
-        for i, test in enumerate(tests):
-            key = (test, name)
-            now = current.get(key)
-            before = previous.get(key)
+    plain = _PAIR_INDEX[(UNCHANGED_PASS, None)]
+    # Per metric, per bucket: the verdicts, in test order.
+    kept = [[array("q") for _ in _BUCKETS] for _ in metrics]
+    for i, test in enumerate(tests):
+        now_sides, before_sides = sides(test)
+        row = i << _PAIR_BITS
+        for metric, buckets in zip(metrics, kept, strict=True):
+            now = now_sides.get(metric.name)
+            before = before_sides.get(metric.name)
             if now is None and before is None:
-                buckets[unchanged].append((i, UNCHANGED_PASS, None))
+                buckets[unchanged].append(row | plain)
                 continue
             status, perf, bucket = _verdict(metric, now or _EMPTY, before or _EMPTY)
-            buckets[bucket].append((i, status, perf))
-        for bucket_rows in buckets:
-            for i, status, perf in bucket_rows:
-                yield f"{tests[i]}.{name}", status, perf
+            buckets[bucket].append(row | _PAIR_INDEX[(status, perf)])
+    for metric, buckets in zip(metrics, kept, strict=True):
+        name = metric.name
+        for verdicts in buckets:
+            for code in verdicts:
+                status, perf = _PAIRS[code & _PAIR_MASK]
+                yield f"{tests[code >> _PAIR_BITS]}.{name}", status, perf
 
 
 _EMPTY = Side()

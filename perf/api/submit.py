@@ -68,7 +68,9 @@ def _submit(
     # `lnt submit -v` prints; lntsite's own detection runs in the background.
     # Verdicts are yielded one at a time; the first few are computed here (so
     # report_time counts the comparison), a big run's are streamed into the reply.
-    results = lnt.iter_submission_results(result.run_id)
+    # The report just stored stands for the new run: only the previous one is read.
+    results = lnt.iter_submission_results(result.run_id, result.report)
+    result.report = None  # held by the results from here on, until they are sent
     first = list(islice(results, STREAM_RESULTS_FROM))
     finished = time.monotonic()
     run_path = reverse("perf:run-detail", args=[result.suite, result.run_id])

@@ -12,19 +12,23 @@ queries whatever the size of the runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
-from ..analysis.lnt_compare import MetricRule, Side, iter_run_over_run
-from ..formats import DEFAULT_LIMITS
+from ..analysis.lnt_compare import MetricRule, Side, iter_test_sides
+from ..analysis.summary import status_metric_name
+from ..formats import DEFAULT_LIMITS, Report
 from ..formats.samples import unpack_samples
 from ..models import FieldChange, Metric, Point, Run, TestSuite
+from ..services.ingest import POINT_COLUMNS, point_row
 
 # A test holds at most this many repetitions (the report limit), so ids never collide.
 SAMPLE_ID_STRIDE = DEFAULT_LIMITS.max_samples_per_value
+# A test's (current, previous) Sides by metric name.
+TestSides = Callable[[str], tuple[dict[str, Side], dict[str, Side]]]
 # Rows fetched per round trip when a read streams a big run's rows.
 _CHUNK = 10_000
 
@@ -170,33 +174,72 @@ def graph_samples(series_id: int, *, limit: int) -> list[tuple[dict[str, Any], A
 
 
 def run_over_run_inputs(
-    run_id: int,
-) -> tuple[list[MetricRule], list[str], dict[tuple[str, str], Side], dict[tuple[str, str], Side]]:
+    run_id: int, report: Report | None = None
+) -> tuple[list[MetricRule], list[str], TestSides]:
     """What LNT's submission report compares: the run and the machine's previous run.
 
     The previous run is the machine's run at the closest earlier order.  Returns
-    (Real metrics in field order, test names of either run by name, current sides,
-    previous sides).  Four queries: the run, its predecessor, the suite's Real
-    metrics, and the two runs' points (with their raw samples), read in one pass of
-    narrow rows: for a 90,000-test run, one Side per point and nothing else per row.
+    (Real metrics in field order, test names of either run by name, a function that
+    gives a test's (current, previous) Sides by metric name).  Four queries: the run,
+    its predecessor, the suite's metrics, and the runs' points (with the raw samples
+    of those that have several), read in one pass of narrow rows: for a 90,000-test
+    run, one Side per point and nothing else per row.
+
+    ``report``, when given, is the report just stored as this run (``ImportResult.report``):
+    the run's own Sides are then derived from it when asked for (what ingest stored
+    for each: ``point_row``'s value, failed and hash), and only the previous run's
+    points are read -- half the rows, and no Side held for the new run.
     """
     run = Run.objects.filter(id=run_id).values("machine_id", "position", "suite_id").first()
     if run is None:
-        return [], [], {}, {}
+        return [], [], lambda test: ({}, {})
     prev_id = (
         Run.objects.filter(machine_id=run["machine_id"], position__lt=run["position"])
         .order_by("-position", "-id")
         .values_list("id", flat=True)
         .first()
     )
-    rules = list(
-        Metric.objects.filter(suite_id=run["suite_id"], type=Metric.REAL)
+    suite_metrics = list(
+        Metric.objects.filter(suite_id=run["suite_id"])
         .order_by("position")
-        .values_list("id", "name", "bigger_is_better", "ignore_same_hash")
+        .values_list("id", "name", "type", "bigger_is_better", "ignore_same_hash")
     )
-    metrics = [MetricRule(name, bool(bib), bool(ish)) for _, name, bib, ish in rules]
-    metric_names = {metric_id: name for metric_id, name, _, _ in rules}
-    run_ids = [run_id] if prev_id is None else [run_id, prev_id]
+    rules = [row for row in suite_metrics if row[2] == Metric.REAL]
+    metrics = [MetricRule(name, bool(bib), bool(ish)) for _, name, _, bib, ish in rules]
+    metric_names = {metric_id: name for metric_id, name, _, _, _ in rules}
+    run_ids = [] if report is not None else [run_id]
+    if prev_id is not None:
+        run_ids.append(prev_id)
+    sides = _point_sides(run_ids, metric_names)
+    previous = sides.get(prev_id, {}) if prev_id is not None else {}
+    empty: dict[str, Side] = {}
+    names = set(previous)
+    if report is None:
+        current = sides.get(run_id, {})
+        names.update(current)
+
+        def test_sides(test: str) -> tuple[dict[str, Side], dict[str, Side]]:
+            return current.get(test, empty), previous.get(test, empty)
+
+    else:
+        reported = _ReportSides(
+            report, [name for _, name, _, _, _ in suite_metrics], set(metric_names.values())
+        )
+        names.update(reported.names())
+
+        def test_sides(test: str) -> tuple[dict[str, Side], dict[str, Side]]:
+            return reported.of(test), previous.get(test, empty)
+
+    return metrics, sorted(names), test_sides
+
+
+def _point_sides(
+    run_ids: list[int], metric_names: dict[int, str]
+) -> dict[int, dict[str, dict[str, Side]]]:
+    """The Real points of these runs as Sides, by run, test and metric.  One query."""
+    sides: dict[int, dict[str, dict[str, Side]]] = {r: {} for r in run_ids}
+    if not run_ids:
+        return sides
     # One pass over narrow rows streamed from the server (a big run has hundreds of
     # thousands): a point brings its packed samples along (a few bytes; unpacked
     # only when there are several); test names and hashes are shared.
@@ -215,7 +258,6 @@ def run_over_run_inputs(
     # The ORM's SQL on a plain (server-side where the database has them) cursor: its
     # per-row converters would cost more than the verdicts.
     sql, params = points.query.sql_with_params()
-    sides: dict[int, dict[tuple[str, str], Side]] = {r: {} for r in run_ids}
     shared: dict[str, str] = {}
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -228,26 +270,84 @@ def run_over_run_inputs(
                     values = tuple(float(v) for v in unpack_samples(packed))
                 else:
                     values = () if value is None else (value,)
-                sides[r][(test, metric_names[metric_id])] = Side(values, bool(failed), hash_)
-    names = {test for side in sides.values() for test, _ in side}
-    previous = sides.get(prev_id, {}) if prev_id is not None else {}
-    return metrics, sorted(names), sides[run_id], previous
+                by_test = sides[r]
+                metric_sides = by_test.get(test)
+                if metric_sides is None:
+                    metric_sides = by_test[test] = {}
+                metric_sides[metric_names[metric_id]] = Side(values, bool(failed), hash_)
+    return sides
 
 
-def submission_results(run_id: int) -> list[tuple[str, str, str | None]]:
+_POINT_VALUE = POINT_COLUMNS.index("value")
+_POINT_FAILED = POINT_COLUMNS.index("failed")
+_POINT_HASH = POINT_COLUMNS.index("hash")
+
+
+class _ReportSides:
+    """The Sides of a run read from the report it was stored from, built per test
+    when asked for (``of``) and not kept: what ``_point_sides`` reads back from that
+    run's points, since each is what ingest's ``point_row`` stored."""
+
+    def __init__(self, report: Report, suite_metrics: list[str], real: set[str]) -> None:
+        self._report = report
+        self._real = real
+        self._tests = {test.name: test for test in report.tests}
+        # As ingest pairs them: a Real metric's Status metric among the suite's.
+        self._status = {name: status_metric_name(name, suite_metrics) for name in suite_metrics}
+
+    def names(self) -> Iterator[str]:
+        """The tests with a Real point, as read back."""
+        real = self._real
+        return (t.name for t in self._report.tests if not real.isdisjoint(t.samples))
+
+    def of(self, test_name: str) -> dict[str, Side]:
+        """The test's Sides by Real metric; empty for a test the report does not have."""
+        test = self._tests.get(test_name)
+        if test is None:
+            return {}
+        samples = test.samples
+        binary_hash = samples.get("hash")  # as ingest reads the test's binary hash
+        # point_row's hash: none for an empty one either.
+        point_hash = str(binary_hash[0])[:256] if binary_hash and binary_hash[0] else None
+        real = self._real
+        sides = {}
+        for metric, values in samples.items():
+            if metric not in real:
+                continue
+            status_name = self._status.get(metric)
+            statuses = samples.get(status_name) if status_name else None
+            if not statuses:  # every sample valid (most points): the samples as reported
+                kept = values if len(values) > 1 else (float(values[0]),)
+                sides[metric] = Side(kept, False, point_hash)  # type: ignore[arg-type]
+                continue
+            row = point_row(
+                0, 0, 0, 0, Metric.REAL, values, statuses, binary_hash[0] if binary_hash else None
+            )
+            value = row[_POINT_VALUE]
+            kept = values if len(values) > 1 else () if value is None else (value,)
+            sides[metric] = Side(kept, bool(row[_POINT_FAILED]), row[_POINT_HASH])  # type: ignore[arg-type]
+        return sides
+
+
+def submission_results(
+    run_id: int, report: Report | None = None
+) -> list[tuple[str, str, str | None]]:
     """LNT's run-over-run verdicts for a new run (``lnt_compare.run_over_run``).
 
-    At most five queries (``run_over_run_inputs``: four); no detection.
+    At most five queries (``run_over_run_inputs``: four); no detection.  ``report``:
+    the report just stored as this run, which spares reading the run back.
     """
-    return list(iter_submission_results(run_id))
+    return list(iter_submission_results(run_id, report))
 
 
-def iter_submission_results(run_id: int) -> Iterator[tuple[str, str, str | None]]:
+def iter_submission_results(
+    run_id: int, report: Report | None = None
+) -> Iterator[tuple[str, str, str | None]]:
     """``submission_results`` yielded one at a time, for a caller that serialises
     them as they come (a 90,000-test run has 450,000).  The queries run on the
     first ``next``.
     """
-    yield from iter_run_over_run(*run_over_run_inputs(run_id))
+    yield from iter_test_sides(*run_over_run_inputs(run_id, report))
 
 
 def series_regressions(series_id: int) -> list[dict[str, Any]]:

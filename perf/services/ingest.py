@@ -112,6 +112,9 @@ class ImportResult:
     already_stored: bool = False
     seconds: float = 0.0  # time spent storing the run
     warnings: list[str] = field(default_factory=list)
+    # The report stored (or found already stored) as this run: submitRun's answer
+    # compares it with the previous run without reading the new run back.
+    report: Report | None = field(default=None, repr=False, compare=False)
 
 
 def run_import(
@@ -151,6 +154,7 @@ def run_import(
     with transaction.atomic():
         result = _import(report, schema, merge, select_machine, source, source_detail)
         result.seconds = time.monotonic() - started
+        result.report = report
         if dry_run:
             transaction.set_rollback(True)
             return result

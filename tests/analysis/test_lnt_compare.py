@@ -1,5 +1,7 @@
 """LNT's two-run verdicts (what `lnt submit -v` prints), on plain numbers."""
 
+import tracemalloc
+
 import pytest
 
 from perf.analysis.lnt_compare import (
@@ -9,6 +11,7 @@ from perf.analysis.lnt_compare import (
     UNCHANGED_PASS,
     MetricRule,
     Side,
+    iter_test_sides,
     pass_fail_status,
     performance_status,
     run_over_run,
@@ -107,3 +110,27 @@ def test_run_over_run_lists_every_test_and_metric_grouped_as_lnt_does():
 def test_without_a_previous_run_every_test_is_added():
     rows = run_over_run([MetricRule("t")], ["x"], {("x", "t"): Side([1.0])}, {})
     assert rows == [("x.t", UNCHANGED_PASS, None)]
+
+
+def test_the_verdicts_of_a_big_run_are_kept_in_a_few_bytes_each():
+    # 20,000 tests x 5 metrics: 100,000 rows, whose verdicts are all known before the
+    # first is yielded.  Each is kept as one 8-byte integer (a row as a tuple with its
+    # name would take ~150 bytes); the Sides are asked for a test at a time, not kept.
+    metrics = [MetricRule(f"m{k}") for k in range(5)]
+    tests = [f"test_{i:06d}" for i in range(20_000)]
+
+    def sides(test: str):
+        number = int(test[5:])
+        now = {"m0": Side([1.0 + number % 3]), "m1": Side([2.0], failed=number % 7 == 0)}
+        return now, {"m0": Side([1.0]), "m2": Side([3.0])}
+
+    tracemalloc.start()
+    try:
+        rows = iter_test_sides(metrics, tests, sides)
+        first = next(rows)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert first == ("test_000001.m0", UNCHANGED_PASS, REGRESSED)  # regressions first
+    assert sum(1 for _ in rows) == 5 * len(tests) - 1
+    assert peak < 12 * 5 * len(tests), peak  # bytes

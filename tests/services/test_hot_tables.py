@@ -1,12 +1,13 @@
 """perf_point carries no foreign-key constraints and fewer indexes
 (docs/performance.md): their writers and deleters keep every row pointing at its run,
-its series (of the run's machine) and its run's order.  These tests look for rows
-that a database constraint would have caught."""
+its series (of the run's machine) and its run's order, and every series at its
+machine, test and metric.  These tests look for rows that a database constraint
+would have caught."""
 
 import pytest
 
 from perf.formats.samples import unpack_samples
-from perf.models import Machine, Point, Run, Series
+from perf.models import Machine, Metric, Point, Run, Series, Test
 from perf.services.runs import machine_delete, machine_merge, run_delete
 from tests.factories import report_doc, submit_doc
 
@@ -31,7 +32,20 @@ def dangling():
         for r, s, o in Point.objects.values_list("run_id", "series_id", "order_id")
         if r not in runs or series.get(s) != runs[r] or orders[r] != o
     ]
-    return bad
+    return bad + dangling_series()
+
+
+def dangling_series():
+    """Series whose machine, test or metric is gone (Series' keys are not checked by
+    the database either)."""
+    machines = set(Machine.objects.values_list("id", flat=True))
+    tests = set(Test.objects.values_list("id", flat=True))
+    metrics = set(Metric.objects.values_list("id", flat=True))
+    return [
+        ("series", s, (m, t, k))
+        for s, m, t, k in Series.objects.values_list("id", "machine_id", "test_id", "metric_id")
+        if m not in machines or t not in tests or k not in metrics
+    ]
 
 
 def test_a_submission_writes_rows_that_point_at_its_run_series_and_order():
