@@ -19,10 +19,20 @@ def pid_in(pidfile: Path, other_than: int = 0, timeout: float = 20) -> int:
             pid = int(pidfile.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             pid = 0
-        if pid and pid != other_than and Path(f"/proc/{pid}").exists():
+        # Its own group yet: the script writes the pid as it forks, before the child's
+        # setsid, and a group kill in between finds no such group.
+        if pid and pid != other_than and group_of(pid) == pid:
             return pid
         time.sleep(0.05)
     raise AssertionError(f"no process other than {other_than} in {pidfile}")
+
+
+def group_of(pid: int) -> int:
+    """The process group of ``pid``, 0 when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def running(pid: int) -> bool:
@@ -58,6 +68,8 @@ def test_a_killed_process_is_started_again_and_term_stops_both(tmp_path):
         if supervisor.poll() is None:
             os.killpg(supervisor.pid, signal.SIGKILL)
             supervisor.wait(timeout=5)
+        if supervisor.stderr is not None:
+            supervisor.stderr.close()  # a failed run must not leave its pipe to the GC
 
 
 def test_a_process_that_keeps_dying_young_is_started_again_later_each_time(tmp_path):
