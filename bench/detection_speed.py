@@ -74,6 +74,7 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
             "detection_state",
             "detection_attempts",
             "detection_error",
+            "report_digest",
         ],
         (
             (
@@ -91,6 +92,7 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
                 "",
                 "done",
                 1,
+                "",
                 "",
             )
             for o in range(orders)

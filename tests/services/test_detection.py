@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from perf.analysis import find_change_points, levels_of, means_of
-from perf.models import FieldChange, Regression, RegressionIndicator, Run
+from perf.models import FieldChange, Point, Regression, RegressionIndicator, Run
 from perf.services import detection
 from perf.services.detection import run_detect
 from perf.tasks import detect_run_task, enqueue_detection
@@ -353,3 +353,29 @@ def test_the_screen_reads_each_runs_mean_exactly_as_the_analysis_computes_it(mon
     assert means[0].tolist() == means_of(series).tolist()
     assert levels[0].tolist() == levels_of(series).tolist()
     assert means[0].tolist() != levels[0].tolist()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the binary COPY is PostgreSQL's")
+def test_the_levels_read_by_binary_copy_are_the_rows_a_plain_select_reads():
+    rng = random.Random(5)
+    history([1.0] * 4, tests=["a", "b"])
+    # A failed run (value kept, failed set) and a point with one sample.
+    submit_doc(report_doc(revision=1004, tests={
+        "a": {"execution_time": noisy(1.0, rng), "execution_status": 1},
+        "b": {"execution_time": [1.0]},
+    }))
+    series = sorted(set(Point.objects.values_list("series_id", flat=True)))
+    positions = sorted(set(Point.objects.values_list("position", flat=True)))
+    window = detection.Window(positions=positions, order_ids=[], offset=0, total=len(positions))
+    columns = detection._level_columns(series, window)
+    rows = list(
+        Point.objects.filter(series_id__in=series).values_list(
+            "series_id", "position", "value", "count", "failed", "mean", "valid_count"
+        )
+    )
+    got = sorted(zip(*(c.tolist() for c in columns), strict=True))
+    nan_as_none = [
+        tuple(None if isinstance(v, float) and np.isnan(v) else v for v in row) for row in got
+    ]
+    assert [(s, p, v, c, bool(f), m, k) for s, p, v, c, f, m, k in nan_as_none] == sorted(rows)
+    assert any(row[4] for row in rows) and any(row[3] == 1 for row in rows)
