@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import re2  # google-re2: linear-time matching for user-given test-name filters
+from django.db import connection
 from django.db.models import BigIntegerField, Count, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -460,8 +461,18 @@ def series_history(
 
     The window starts at the order of the machine's ``points``-th previous run (a
     subquery evaluated once), so each series is one short range scan of the
-    (series, position) index; failed points count as unknown (None).
+    (series, position) index; failed points count as unknown (None).  On PostgreSQL
+    each series' window comes back as one row of arrays (``_series_history_arrays``).
     """
+    if connection.vendor == "postgresql":
+        return _series_history_arrays(new, series_ids, points)
+    return _series_history_points(new, series_ids, points)
+
+
+def _series_history_points(
+    new: Run, series_ids: list[int], points: int
+) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+    """``series_history`` a point a row (any database)."""
     position = new.order.position
     lowest = (
         Run.objects.filter(machine_id=new.machine_id, order__position__lt=position)
@@ -487,6 +498,55 @@ def series_history(
         last[series_id] = run_id
     # Several runs at the window's first order can add a few: keep the newest.
     return {s: values[-points:] for s, values in history.items()}, last
+
+
+# One row per series: its window's values and runs, newest first, read by a LIMIT
+# range scan of the (series, position) index in the index's own order.  The row-per-
+# point shape it replaces read ~100,000 rows for a 5,000-test report, sorted them on
+# disk (the planner expects a thousand) and built a Python tuple for each: 124 ms.
+_HISTORY_SQL = """
+WITH lowest AS (
+    SELECT COALESCE((
+        SELECT o.position FROM perf_run r JOIN perf_order o ON o.id = r.order_id
+        WHERE r.machine_id = %(machine)s AND o.position < %(position)s
+        ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
+    ), -9223372036854775808) AS position
+)
+SELECT s.id, w.values, w.runs
+FROM unnest(%(series)s::bigint[]) AS s(id)
+CROSS JOIN lowest
+CROSS JOIN LATERAL (
+    SELECT array_agg(CASE WHEN p.failed THEN NULL ELSE p.value END ORDER BY p.position DESC)
+               AS values,
+           array_agg(p.run_id ORDER BY p.position DESC) AS runs
+    FROM (
+        SELECT position, value, failed, run_id FROM perf_point
+        WHERE series_id = s.id AND position < %(position)s AND position >= lowest.position
+        ORDER BY position DESC LIMIT %(points)s
+    ) AS p
+) AS w
+WHERE w.values IS NOT NULL
+"""
+
+
+def _series_history_arrays(
+    new: Run, series_ids: list[int], points: int
+) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+    """``series_history`` on PostgreSQL: the same window, one row per series."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HISTORY_SQL,
+            {
+                "machine": new.machine_id,
+                "position": new.order.position,
+                "skip": points - 1,
+                "series": series_ids,
+                "points": points,
+            },
+        )
+        rows = cursor.fetchall()
+    history = {series_id: values[::-1] for series_id, values, _ in rows}
+    return history, {series_id: runs[0] for series_id, _, runs in rows}
 
 
 def _geomean(values: list[float]) -> float | None:
