@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -78,8 +79,7 @@ MIN_HISTORY = 10
 """Known runs before the new one below which an unflagged move is FEW, not NOISE."""
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """One test's move from the old run to the new one (one Real metric).
 
     ``delta`` is ``(new - old) / |old|`` in percent, signed.  ``new_level`` and
@@ -88,7 +88,8 @@ class Move:
     or missing run; only the last ``window_before`` count.  ``adjacent`` says the old
     run is the newest of them.  ``stored`` is the detector's live change at the new
     run's order: DETECTED, SUSPECT or "".  ``same_binary``: the metric ignores moves
-    of an unchanged binary and both runs report the same binary hash.
+    of an unchanged binary and both runs report the same binary hash.  A tuple: a
+    report builds thousands, and a frozen dataclass costs more to build.
     """
 
     delta: float

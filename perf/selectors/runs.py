@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cached_property
+from typing import Any, NamedTuple, Protocol
 
 import re2  # google-re2: linear-time matching for user-given test-name filters
 from django.db import connection
@@ -201,7 +202,7 @@ def baseline_run(suite: TestSuite, key: str, machine_id: int) -> Run | None:
 # --- the comparison -------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportRow:
     test_id: int
     test: str
@@ -323,6 +324,18 @@ class ReportData:
     # is that run, else the history is moved to the old run's level (see verdict.judge).
     history_last: dict[int, int] = field(default_factory=dict)
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
+
+    @cached_property
+    def by_test(self) -> tuple[dict[int, dict[int, dict[int, tuple[Any, ...]]]], dict[int, str]]:
+        """(metric id -> test id -> run id -> point row, test id -> name), built once for
+        all the comparisons of the data."""
+        by_metric: dict[int, dict[int, dict[int, tuple[Any, ...]]]] = {}
+        names: dict[int, str] = {}
+        for row in self.points:
+            run_id, _series, test_id, test_name, metric_id = row[:5]
+            names[test_id] = test_name
+            by_metric.setdefault(metric_id, {}).setdefault(test_id, {})[run_id] = row
+        return by_metric, names
 
 
 def run_metric_ids(run: Run) -> set[int]:
@@ -555,26 +568,29 @@ def _geomean(values: list[float]) -> float | None:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-@dataclass
-class _Side:
-    """One test's state in one run: present at all, failed, its value if valid."""
+class _Side(NamedTuple):
+    """One test's state in one run: present at all, failed, its value if valid.  A
+    tuple: a report builds two a test."""
 
     present: bool = False
     failed: bool = False
     value: float | None = None
 
 
+_ABSENT = _Side()
+
+
 def _sides(
     rows: dict[int, tuple[Any, ...]], status_rows: dict[int, tuple[Any, ...]], run_id: int | None
 ) -> _Side:
     if run_id is None:
-        return _Side()
+        return _ABSENT
     real, status = rows.get(run_id), status_rows.get(run_id)
     if real is None and status is None:
-        return _Side()
+        return _ABSENT
     failed = bool((real is not None and real[7]) or (status is not None and status[7]))
     value = real[5] if real is not None and not real[7] else None
-    return _Side(present=True, failed=failed, value=value)
+    return _Side(True, failed, value)
 
 
 def _binary(rows: dict[int, tuple[Any, ...]], run_id: int | None) -> str | None:
@@ -631,12 +647,7 @@ def report_compare(
     test is "added".  The geometric mean is over tests with positive values in both
     runs.
     """
-    by_metric: dict[int, dict[int, dict[int, tuple[Any, ...]]]] = {}
-    names: dict[int, str] = {}
-    for row in data.points:
-        run_id, _series, test_id, test_name, metric_id = row[:5]
-        names[test_id] = test_name
-        by_metric.setdefault(metric_id, {}).setdefault(test_id, {})[run_id] = row
+    by_metric, names = data.by_test
     status_of = status_metrics or {}
     reports = []
     for metric in metrics:
