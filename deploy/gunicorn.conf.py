@@ -108,11 +108,11 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def pre_fork(server: Any, worker: Any) -> None:
-    """Move what the master imported (preload_app: Django, the site, ~110,000 objects)
-    to the collector's permanent generation before a worker forks: a worker's full
-    collections then walk only its own objects.  A 5,000-test run report allocates
-    enough to start one a request, and walking the imports cost it ~70 ms
-    (README "Reads at scale").  Also spares the forked pages copy-on-write."""
+    """Move what the master imported (preload_app: Django and the site) to the
+    collector's permanent generation before a worker forks: a worker's full collections
+    then walk only its own objects.  A 5,000-test run report allocates enough to start
+    one a request, and walking the imports cost it ~90 ms (README "Reads at scale").
+    Also spares the forked pages copy-on-write."""
     gc.freeze()
 
 
