@@ -20,6 +20,7 @@ DATABASE_URL.  Needs a superuser role (the build disables triggers); stops by it
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -149,6 +150,10 @@ def time_pages(args: argparse.Namespace, scales: list[tuple[float, str]]) -> dic
             name: path for name, path in pages_list(args).items() if any(w in name for w in wanted)
         }
     client = Client()
+    if args.gc_freeze:
+        client.get("/")  # the lazy imports of a first request, as a preloaded master has
+        gc.collect()
+        gc.freeze()
     timings: dict[float, dict[str, list[float]]] = {scale: {} for scale, _ in scales}
     for name in pages[scales[0][0]]:
         for _ in range(args.repeat + 1):  # the first round warms caches and is dropped
@@ -197,6 +202,12 @@ def main() -> int:
         default="",
         help="time only the pages whose name contains one of these, comma-separated "
         "(e.g. 'run report,status')",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="freeze the imported objects out of the garbage collector's reach before "
+        "timing, as the gunicorn master does before it forks a worker (deploy/gunicorn.conf.py)",
     )
     args = parser.parse_args()
     scales = scales_parse(args.scale or [f"1={os.environ.get('DATABASE_URL', '')}"])

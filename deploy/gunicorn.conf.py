@@ -19,6 +19,7 @@ address, one nginx upstream member each.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -104,6 +105,15 @@ def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """Move what the master imported (preload_app: Django and the site) to the
+    collector's permanent generation before a worker forks: a worker's full collections
+    then walk only its own objects.  A 5,000-test run report allocates enough to start
+    one a request, and walking the imports cost it ~90 ms (README "Reads at scale").
+    Also spares the forked pages copy-on-write."""
+    gc.freeze()
 
 
 def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:

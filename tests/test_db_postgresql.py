@@ -116,3 +116,9 @@ def test_it_never_renices_a_process_that_is_not_a_local_postgres_server():
     postgresql._renice("db.example.com", os.getpid(), 19)  # a pid of another host's server
     postgresql._renice("127.0.0.1", os.getpid(), 19)  # a local pid, but not postgres
     assert niceness(os.getpid()) == mine
+
+
+def test_the_sites_connections_run_without_jit():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

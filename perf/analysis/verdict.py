@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -78,8 +79,7 @@ MIN_HISTORY = 10
 """Known runs before the new one below which an unflagged move is FEW, not NOISE."""
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """One test's move from the old run to the new one (one Real metric).
 
     ``delta`` is ``(new - old) / |old|`` in percent, signed.  ``new_level`` and
@@ -88,7 +88,8 @@ class Move:
     or missing run; only the last ``window_before`` count.  ``adjacent`` says the old
     run is the newest of them.  ``stored`` is the detector's live change at the new
     run's order: DETECTED, SUSPECT or "".  ``same_binary``: the metric ignores moves
-    of an unchanged binary and both runs report the same binary hash.
+    of an unchanged binary and both runs report the same binary hash.  A tuple: a
+    report builds thousands, and a frozen dataclass costs more to build.
     """
 
     delta: float
@@ -146,11 +147,7 @@ def judge(
     # 3.6, and unconfirmed flags on the demo data rise from 0.41 to 0.49 tests per run
     # (bench/report_quality.py); the detection's own looks need two runs at the level.
     width = params.window_before
-    before = np.full((count, width), np.nan)
-    for k, move in enumerate(moves):
-        values = _floats(move.history[-width:])
-        if len(values):
-            before[k, width - len(values) :] = values
+    before = _windows(moves, width)
     known = np.count_nonzero(~np.isnan(before), axis=1)
     with np.errstate(all="ignore"):
         median = np.nanmedian(np.where(known[:, None] > 0, before, 0.0), axis=1)
@@ -172,27 +169,25 @@ def judge(
     with np.errstate(all="ignore"):
         noise = np.maximum(scale, params.noise_floor_relative * np.abs(median))
         noise_percent = noise / np.abs(median) * 100.0
-    verdicts = []
-    for k, move in enumerate(moves):
-        kind = _kind(
-            move,
-            passed=bool(
-                cells.candidate[k]
-                and np.sign(cells.new[k] - cells.old[k]) == np.sign(move.delta)
-            ),
-            known=int(known[k]),
-            min_change=min_change,
-            min_history=min_history,
+    deltas = np.array([m.delta for m in moves], dtype=np.float64)
+    passed = cells.candidate & (np.sign(cells.new - cells.old) == np.sign(deltas))
+    # Python lists from here: a numpy scalar a move costs more than the whole judgement.
+    return [
+        Verdict(
+            kind=_kind(move, passed=ok, known=runs, min_change=min_change, min_history=min_history),
+            noise=noise_k,
+            z=z_k,
+            known=runs,
         )
-        verdicts.append(
-            Verdict(
-                kind=kind,
-                noise=_finite_or_none(noise_percent[k]),
-                z=_finite_or_none(cells.z[k]),
-                known=int(known[k]),
-            )
+        for move, ok, runs, noise_k, z_k in zip(
+            moves,
+            passed.tolist(),
+            known.tolist(),
+            _finite_or_none_list(noise_percent),
+            _finite_or_none_list(cells.z),
+            strict=True,
         )
-    return verdicts
+    ]
 
 
 def _kind(move: Move, *, passed: bool, known: int, min_change: float, min_history: int) -> str:
@@ -207,12 +202,24 @@ def _kind(move: Move, *, passed: bool, known: int, min_change: float, min_histor
     return FEW if known < min_history else NOISE
 
 
-def _floats(values: Sequence[float | None]) -> FloatArray:
-    """``values`` as float64, NaN for None and for every non-finite value."""
-    array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    array[~np.isfinite(array)] = np.nan
-    return array
+def _windows(moves: Sequence[Move], width: int) -> FloatArray:
+    """The last ``width`` history values of each move, one row a move, right-aligned,
+    NaN before a short history and for None and every non-finite value."""
+    tails = [m.history[-width:] for m in moves]
+    lengths = np.array([len(t) for t in tails], dtype=np.intp)
+    # float64 turns None into NaN; one array for all moves, not one a move.
+    flat = np.array([v for t in tails for v in t], dtype=np.float64)
+    flat[~np.isfinite(flat)] = np.nan
+    rows = np.repeat(np.arange(len(moves), dtype=np.intp), lengths)
+    ends = np.cumsum(lengths)
+    # Column of each value: its rank from its move's last value, counted from the right.
+    columns = width - (ends[rows] - np.arange(len(flat), dtype=np.intp))
+    before = np.full((len(moves), width), np.nan)
+    before[rows, columns] = flat
+    return before
 
 
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
+def _finite_or_none_list(values: FloatArray) -> list[float | None]:
+    """``values`` as Python floats, None for every non-finite one."""
+    finite = np.isfinite(values)
+    return [v if ok else None for v, ok in zip(values.tolist(), finite.tolist(), strict=True)]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cached_property
+from typing import Any, NamedTuple, Protocol
 
 import re2  # google-re2: linear-time matching for user-given test-name filters
+from django.db import connection
 from django.db.models import BigIntegerField, Count, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -200,7 +202,7 @@ def baseline_run(suite: TestSuite, key: str, machine_id: int) -> Run | None:
 # --- the comparison -------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportRow:
     test_id: int
     test: str
@@ -322,6 +324,18 @@ class ReportData:
     # is that run, else the history is moved to the old run's level (see verdict.judge).
     history_last: dict[int, int] = field(default_factory=dict)
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
+
+    @cached_property
+    def by_test(self) -> tuple[dict[int, dict[int, dict[int, tuple[Any, ...]]]], dict[int, str]]:
+        """(metric id -> test id -> run id -> point row, test id -> name), built once for
+        all the comparisons of the data."""
+        by_metric: dict[int, dict[int, dict[int, tuple[Any, ...]]]] = {}
+        names: dict[int, str] = {}
+        for row in self.points:
+            run_id, _series, test_id, test_name, metric_id = row[:5]
+            names[test_id] = test_name
+            by_metric.setdefault(metric_id, {}).setdefault(test_id, {})[run_id] = row
+        return by_metric, names
 
 
 def run_metric_ids(run: Run) -> set[int]:
@@ -460,8 +474,18 @@ def series_history(
 
     The window starts at the order of the machine's ``points``-th previous run (a
     subquery evaluated once), so each series is one short range scan of the
-    (series, position) index; failed points count as unknown (None).
+    (series, position) index; failed points count as unknown (None).  On PostgreSQL
+    each series' window comes back as one row of arrays (``_series_history_arrays``).
     """
+    if connection.vendor == "postgresql":
+        return _series_history_arrays(new, series_ids, points)
+    return _series_history_points(new, series_ids, points)
+
+
+def _series_history_points(
+    new: Run, series_ids: list[int], points: int
+) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+    """``series_history`` a point a row (any database)."""
     position = new.order.position
     lowest = (
         Run.objects.filter(machine_id=new.machine_id, order__position__lt=position)
@@ -489,32 +513,84 @@ def series_history(
     return {s: values[-points:] for s, values in history.items()}, last
 
 
+# One row per series: its window's values, newest first, and the run of the newest, by
+# LIMIT range scans of the (series, position) index in the index's own order (no sort;
+# ARRAY() keeps its subquery's order).  The row-per-point shape it replaces read
+# ~100,000 rows for a 5,000-test report, sorted them on disk (the planner expects a
+# thousand) and built a Python tuple for each.
+_HISTORY_SQL = """
+WITH lowest AS (
+    SELECT COALESCE((
+        SELECT o.position FROM perf_run r JOIN perf_order o ON o.id = r.order_id
+        WHERE r.machine_id = %(machine)s AND o.position < %(position)s
+        ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
+    ), -9223372036854775808) AS position
+)
+SELECT s.id,
+    ARRAY(
+        SELECT CASE WHEN p.failed THEN NULL ELSE p.value END FROM perf_point p
+        WHERE p.series_id = s.id AND p.position < %(position)s AND p.position >= lowest.position
+        ORDER BY p.position DESC LIMIT %(points)s
+    ),
+    (
+        SELECT p.run_id FROM perf_point p
+        WHERE p.series_id = s.id AND p.position < %(position)s AND p.position >= lowest.position
+        ORDER BY p.position DESC LIMIT 1
+    )
+FROM unnest(%(series)s::bigint[]) AS s(id) CROSS JOIN lowest
+"""
+
+
+def _series_history_arrays(
+    new: Run, series_ids: list[int], points: int
+) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+    """``series_history`` on PostgreSQL: the same window, one row per series."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HISTORY_SQL,
+            {
+                "machine": new.machine_id,
+                "position": new.order.position,
+                "skip": points - 1,
+                "series": series_ids,
+                "points": points,
+            },
+        )
+        rows = cursor.fetchall()
+    # A series with no point in the window has no history (an empty array, no run).
+    history = {series_id: values[::-1] for series_id, values, _ in rows if values}
+    return history, {series_id: run for series_id, values, run in rows if values}
+
+
 def _geomean(values: list[float]) -> float | None:
     if not values:
         return None
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-@dataclass
-class _Side:
-    """One test's state in one run: present at all, failed, its value if valid."""
+class _Side(NamedTuple):
+    """One test's state in one run: present at all, failed, its value if valid.  A
+    tuple: a report builds two a test."""
 
     present: bool = False
     failed: bool = False
     value: float | None = None
 
 
+_ABSENT = _Side()
+
+
 def _sides(
     rows: dict[int, tuple[Any, ...]], status_rows: dict[int, tuple[Any, ...]], run_id: int | None
 ) -> _Side:
     if run_id is None:
-        return _Side()
+        return _ABSENT
     real, status = rows.get(run_id), status_rows.get(run_id)
     if real is None and status is None:
-        return _Side()
+        return _ABSENT
     failed = bool((real is not None and real[7]) or (status is not None and status[7]))
     value = real[5] if real is not None and not real[7] else None
-    return _Side(present=True, failed=failed, value=value)
+    return _Side(True, failed, value)
 
 
 def _binary(rows: dict[int, tuple[Any, ...]], run_id: int | None) -> str | None:
@@ -571,12 +647,7 @@ def report_compare(
     test is "added".  The geometric mean is over tests with positive values in both
     runs.
     """
-    by_metric: dict[int, dict[int, dict[int, tuple[Any, ...]]]] = {}
-    names: dict[int, str] = {}
-    for row in data.points:
-        run_id, _series, test_id, test_name, metric_id = row[:5]
-        names[test_id] = test_name
-        by_metric.setdefault(metric_id, {}).setdefault(test_id, {})[run_id] = row
+    by_metric, names = data.by_test
     status_of = status_metrics or {}
     reports = []
     for metric in metrics:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
@@ -134,3 +135,27 @@ def test_clean_runs_are_rarely_flagged_and_real_steps_are_found():
 def test_with_little_history_nothing_is_called_within_the_noise():
     found = _verdicts(0.0, noise=0.02, runs=6)
     assert found[NOISE] == 0 and found[FEW] > 0.7 * 4000
+
+
+def test_judging_a_list_at_once_gives_each_move_its_own_verdict():
+    # Histories of every shape side by side: longer than the window, short, empty,
+    # with failed (None) and non-finite runs, steps and a distant old run.
+    window = DetectionParams().window_before
+    rng = random.Random(11)
+    moves = []
+    for k in range(60):
+        past: list[float | None] = [
+            None if rng.random() < 0.1 else v
+            for v in history(rng.choice([0, 1, 3, window - 1, window, window + 7]), seed=k)
+        ]
+        if k % 9 == 0 and past:
+            past[-1] = float("inf")
+        new = 1.3 if k % 4 == 0 else 1.0 + rng.gauss(0.0, 0.01)
+        moves.append(move(new, past, old=1.0, adjacent=k % 5 != 0))
+    together = judge(moves)
+    assert together == [judge([m])[0] for m in moves]
+    # Only the window's last runs count, and only the finite ones.
+    assert [v.known for v in together] == [
+        sum(1 for x in m.history[-window:] if x is not None and math.isfinite(x)) for m in moves
+    ]
+    assert {v.kind for v in together} >= {CHANGED, FEW, NOISE, SMALL}

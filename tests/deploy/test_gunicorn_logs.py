@@ -32,3 +32,15 @@ def test_a_worker_timeout_error_line_and_an_access_line_are_written_without_the_
     assert TOKEN not in text
     assert "%(U)s" in conf["access_log_format"]  # the path without its query string
     assert "%(r)s" not in conf["access_log_format"] and "%(q)s" not in conf["access_log_format"]
+
+
+def test_the_master_freezes_its_imports_before_each_fork():
+    import gc
+
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.db import connection  # noqa: F401 -- read by a skipif condition
 from django.urls import reverse
 
 from perf.models import Baseline, FieldChange, Run
@@ -502,3 +503,30 @@ def test_a_test_failing_twice_is_an_existing_failure_in_every_format(client):
     assert row["group"] == "existing_failures"
     body = client.get(url, query).content.decode()
     assert "Existing failures <strong>1</strong>" in body
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="the one-row-per-series read is PostgreSQL's"
+)
+def test_the_history_read_a_series_a_row_is_the_one_read_a_point_a_row():
+    from perf.models import Series
+    from perf.selectors.runs import _series_history_arrays, _series_history_points
+
+    # 9 orders: t/gappy skips every third, t/flaky fails every other, t/late starts
+    # at the 7th; the window (5 runs) starts inside the history.
+    for i in range(9):
+        tests = {"t/steady": {"execution_time": [1.0 + i / 100]}}
+        if i % 3:
+            tests["t/gappy"] = {"execution_time": [2.0 + i / 100]}
+        tests["t/flaky"] = {"execution_time": 3.0 + i / 100, "execution_status": i % 2}
+        if i >= 6:
+            tests["t/late"] = {"execution_time": [4.0 + i / 100]}
+        result = submit_doc(report_doc(revision=1000 + i, tests=tests))
+    new = Run.objects.select_related("order").get(id=result.run_id)
+    series = sorted(Series.objects.filter(machine_id=new.machine_id).values_list("id", flat=True))
+    for points in (1, 5, 20):
+        arrays = _series_history_arrays(new, series, points)
+        assert arrays == _series_history_points(new, series, points)
+    history, _ = arrays
+    assert any(None in values for values in history.values())  # t/flaky's failures
+    assert len({len(values) for values in history.values()}) > 1  # gaps and a late start
