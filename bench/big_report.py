@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _pg import ROOT, bench_database  # noqa: E402 - after the path is set
+from _pg import ROOT, bench_database, v2_report  # noqa: E402 - after the path is set
 
 METRICS_PER_TEST = 4  # compile_time, execution_time (3 samples), hash, code_size
 
@@ -68,19 +68,14 @@ def big_report(tests: int, *, machine: str, revision: int, version: int, seed: i
             )
         )
     if version == 2:
-        doc: dict[str, Any] = {
-            "format_version": "2",
-            "machine": {"name": machine, "hardware": "x86_64", "os": "linux"},
-            "run": {
-                "start_time": "2026-03-02T01:10:00",
-                "end_time": "2026-03-02T01:52:13",
-                "llvm_project_revision": str(revision),
-            },
-            "tests": [
+        doc: dict[str, Any] = v2_report(
+            machine,
+            revision,
+            [
                 {"name": n, "compile_time": c, "execution_time": e, "hash": h, "code_size": s}
                 for n, c, e, h, s in rows
             ],
-        }
+        )
     else:
         entries = []
         for n, c, e, h, s in rows:

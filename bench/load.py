@@ -42,6 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pg import v2_report  # noqa: E402 - after the path is set (pure: no Django)
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 
@@ -75,15 +78,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(machine: str, revision: int, tests: int, rng: random.Random) -> str:
     return json.dumps(
-        {
-            "format_version": "2",
-            "machine": {"name": machine, "hardware": "x86_64", "os": "linux"},
-            "run": {
-                "start_time": "2026-03-02T01:10:00",
-                "end_time": "2026-03-02T01:52:13",
-                "llvm_project_revision": str(revision),
-            },
-            "tests": [
+        v2_report(
+            machine,
+            revision,
+            [
                 {
                     "name": f"SingleSource/Benchmarks/load/t{i:04d}",
                     "execution_time": [round(1.0 + i / 1000 + rng.gauss(0, 0.01), 5)],
@@ -91,7 +89,7 @@ def report(machine: str, revision: int, tests: int, rng: random.Random) -> str:
                 }
                 for i in range(tests)
             ],
-        }
+        )
     )
 
 

@@ -661,7 +661,6 @@ def _level_columns(series_ids: list[int], window: Window) -> tuple[Any, ...] | N
     NULL value and mean come as NaN, as ``np.asarray(..., dtype=float)`` makes them.
     """
     table = connection.ops.quote_name(Point._meta.db_table)
-    names = ", ".join(name for name, _ in _LEVEL_FIELDS)
     bounds = [window.positions[0], window.positions[-1]]
     if connection.vendor == "postgresql":
         select = (
@@ -682,6 +681,7 @@ def _level_columns(series_ids: list[int], window: Window) -> tuple[Any, ...] | N
         if not records.size:
             return None
         return tuple(records[name] for name, _ in _LEVEL_FIELDS)
+    names = ", ".join(name for name, _ in _LEVEL_FIELDS)
     marks = ", ".join(["%s"] * len(series_ids))
     with connection.cursor() as cursor:
         cursor.execute(
