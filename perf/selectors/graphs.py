@@ -1,8 +1,8 @@
 """Read side of the graph page: series, their points, samples and change markers.
 
 A graph shows at most MAX_PLOTS series; each series reads at most ``limit`` points
-with one index range scan on (series, position), so the number of queries is
-bounded by MAX_PLOTS whatever the length of the history.
+with one index range scan on (series, position), and the points of all the series
+come in one query (``series_windows``), whatever the length of the history.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Max, Min, Q
+from django.db import connection
+from django.db.models import Max, Min, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from ..formats import BUILTIN_SUITES
 from ..formats.samples import unpack_samples
@@ -49,15 +51,15 @@ class MeanKey:
         return f"{self.machine_id}.{self.metric_position}"
 
 
-# What a graph point carries: the value and its spread, the order, the run's date and
-# free parameters (hover), and the run id (click).
+# What a graph point carries: its series, the value and its spread, the order, the
+# run's date (hover; its free parameters are added by ``_point_rows``), and the run id
+# (click).
 POINT_FIELDS = (
     "run_id",
     "position",
     "value",
     "mean",
     "minimum",
-    "maximum",
     "stdev",
     "failed",
     # The order's label as its key (the order fields' values in the suite's order),
@@ -65,7 +67,7 @@ POINT_FIELDS = (
     # graph of 10 series x 400 points (docs/performance.md "Reads at scale").
     "order__key",
     "run__start_time",
-    "run__parameters",
+    "series_id",
 )
 
 
@@ -125,13 +127,21 @@ def machines_running(
 
 
 def graph_series(suite: TestSuite, keys: list[PlotKey]) -> list[dict[str, Any]]:
-    """The series behind ``keys`` with their names, in the keys' order.  One query."""
+    """The series behind ``keys`` with their names, in the keys' order.  One query.
+
+    It asks for the keys' machines x tests x metric positions and keeps the keys in
+    Python: at most MAX_PLOTS of each, so at most MAX_PLOTS ** 3 rows (a graph of one
+    test on ten machines reads exactly its ten), where an OR of one condition a key
+    took the ORM longer to compile (5 ms for ten keys) than PostgreSQL took to run.
+    """
     if not keys:
         return []
-    match = Q()
-    for k in keys:
-        match |= Q(machine_id=k.machine_id, test_id=k.test_id, metric__position=k.metric_position)
-    rows = Series.objects.filter(match, metric__suite=suite).values(
+    rows = Series.objects.filter(
+        machine_id__in={k.machine_id for k in keys},
+        test_id__in={k.test_id for k in keys},
+        metric__position__in={k.metric_position for k in keys},
+        metric__suite=suite,
+    ).values(
         "id",
         "machine_id",
         "machine__name",
@@ -149,45 +159,124 @@ def graph_series(suite: TestSuite, keys: list[PlotKey]) -> list[dict[str, Any]]:
     return [by_key[k] | {"key": str(k)} for k in keys if k in by_key]
 
 
-def series_window(
-    series_id: int, *, before: int | None = None, limit: int = POINT_LIMIT
-) -> tuple[list[dict[str, Any]], bool]:
-    """The newest ``limit`` points of a series (before position ``before``), oldest first.
+def _sliced_union(parts: list[QuerySet[Point, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of several sliced (ORDER BY ... LIMIT) querysets of points.
 
-    Returns (points, more) where ``more`` says older points exist.  One query.
+    One query, a UNION ALL of the parts, where the database can combine sliced
+    queries (PostgreSQL: each part stays one LIMIT range scan of (series, position));
+    else one query a part (SQLite, which runs in-process, where a query costs no round
+    trip).  The rows come in no particular order.
     """
-    qs = Point.objects.filter(series_id=series_id)
-    if before is not None:
-        qs = qs.filter(position__lt=before)
-    rows = list(qs.order_by("-position", "-run_id").values(*POINT_FIELDS)[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    rows.reverse()
-    return rows, more
+    if not parts:
+        return []
+    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        return list(parts[0].union(*parts[1:], all=True))
+    return [row for part in parts for row in part]
 
 
-def series_around(series_id: int, position: int, *, width: int = 30) -> list[dict[str, Any]]:
-    """``width`` points before ``position`` and ``width`` from it on, oldest first.
+def _points_by_series(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """series id -> its rows, oldest first (by position, then run)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: (r["series_id"], r["position"], r["run_id"])):
+        out.setdefault(row["series_id"], []).append(row)
+    return out
 
-    Two queries, both index range scans; serves the small graphs of a regression.
+
+def _point_rows(series_id: int) -> QuerySet[Point, dict[str, Any]]:
+    # The run's parameters as their JSON text: the page decodes the hovered point's
+    # only, and decoding one JSON object a point was the largest Python cost of a
+    # graph of 10 series (docs/performance.md "Graph data").
+    return Point.objects.filter(series_id=series_id).values(
+        *POINT_FIELDS, run_parameters=Cast("run__parameters", TextField())
+    )
+
+
+# ``series_windows`` on PostgreSQL: one LIMIT range scan of (series, position) a
+# series, in one statement whose text is built once (the ORM's UNION of ten sliced
+# querysets took longer to compile than the database took to run it), rows as plain
+# tuples in POINT_FIELDS' order plus the run's parameters as JSON text.
+_WINDOWS_SQL = """
+SELECT p.run_id, p.position, p.value, p.mean, p.minimum, p.stdev, p.failed, o.key,
+    r.start_time, p.series_id, r.parameters::text
+FROM unnest(%(series)s::bigint[]) AS s(id)
+CROSS JOIN LATERAL (
+    SELECT * FROM perf_point p WHERE p.series_id = s.id {before}
+    ORDER BY p.position DESC, p.run_id DESC LIMIT %(limit)s
+) p
+JOIN perf_run r ON r.id = p.run_id
+JOIN perf_order o ON o.id = p.order_id
+"""
+_WINDOW_NAMES = (*POINT_FIELDS, "run_parameters")
+
+
+def series_windows(
+    series_ids: list[int], *, before: int | None = None, limit: int = POINT_LIMIT
+) -> dict[int, tuple[list[dict[str, Any]], bool]]:
+    """series id -> (its newest ``limit`` points before position ``before``, oldest
+    first; whether older points exist), for every series of ``series_ids``.
+
+    Each series is one range scan of the (series, position) index that stops after
+    ``limit`` + 1 points, whatever the length of its history.  One query on
+    PostgreSQL (``_WINDOWS_SQL``); elsewhere one a series (SQLite runs in-process: no
+    round trip to save).  Each row carries ``run_parameters``, the run's parameters
+    as JSON text.
     """
-    fields = POINT_FIELDS
-    base = Point.objects.filter(series_id=series_id)
-    before = list(base.filter(position__lt=position).order_by("-position").values(*fields)[:width])
-    after = list(base.filter(position__gte=position).order_by("position").values(*fields)[:width])
-    before.reverse()
-    return before + after
+    if not series_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        older = "AND p.position < %(before)s" if before is not None else ""
+        sql = _WINDOWS_SQL.format(before=older)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"series": series_ids, "before": before, "limit": limit + 1})
+            rows = [dict(zip(_WINDOW_NAMES, row, strict=True)) for row in cursor.fetchall()]
+    else:
+        rows = []
+        for series_id in series_ids:
+            qs = _point_rows(series_id)
+            if before is not None:
+                qs = qs.filter(position__lt=before)
+            rows.extend(qs.order_by("-position", "-run_id")[: limit + 1])
+    found = _points_by_series(rows)
+    out = {}
+    for series_id in series_ids:
+        points = found.get(series_id, [])
+        out[series_id] = (points[-limit:], len(points) > limit)
+    return out
 
 
-def series_samples(series_id: int, run_ids: list[int]) -> dict[int, list[Any]]:
-    """run id -> raw sample values of one series, for the given runs.  One query.
+def series_around(
+    series_ids: list[int], position: int, *, width: int = 30
+) -> dict[int, list[dict[str, Any]]]:
+    """series id -> its ``width`` points before ``position`` and ``width`` from it on,
+    oldest first.  Two range scans a series, all in one query where the database
+    allows (``_sliced_union``); serves the small graphs of a regression."""
+    parts = []
+    for series_id in series_ids:
+        base = _point_rows(series_id)
+        parts.append(base.filter(position__lt=position).order_by("-position")[:width])
+        parts.append(base.filter(position__gte=position).order_by("position")[:width])
+    found = _points_by_series(_sliced_union(parts))
+    return {series_id: found.get(series_id, []) for series_id in series_ids}
+
+
+def series_samples(runs_by_series: dict[int, list[int]]) -> dict[tuple[int, int], list[Any]]:
+    """(series id, run id) -> raw sample values, for each series' given runs.  One query.
 
     Reads by (run, series), the unique index of Point, so it stays an index scan.
     """
-    rows = Point.objects.filter(series_id=series_id, run_id__in=run_ids).values_list(
-        "run_id", "samples"
-    )
-    return {run_id: unpack_samples(packed) for run_id, packed in rows}
+    if not runs_by_series:
+        return {}
+    rows = Point.objects.filter(
+        series_id__in=list(runs_by_series),
+        run_id__in={r for runs in runs_by_series.values() for r in runs},
+    ).values_list("series_id", "run_id", "samples")
+    # Two series of one machine share its runs: keep each series' own runs only.
+    wanted = {(s, r) for s, runs in runs_by_series.items() for r in runs}
+    return {
+        (series_id, run_id): unpack_samples(packed)
+        for series_id, run_id, packed in rows
+        if (series_id, run_id) in wanted
+    }
 
 
 def graph_changes(series_ids: list[int]) -> list[dict[str, Any]]:

@@ -255,6 +255,9 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
     carries ``baselines``: ``[{"name", "order", "value"}]``, its value at each baseline
     order of the suite (``series_baseline_values``), then its test's value in each run
     of LNT's ``baseline.<title>=<run id>`` (``run_baseline_values``, one more query).
+    ``params`` maps each point's run id to the run's parameters as JSON text (the page
+    decodes the hovered point's only).  The points of all the series are one query on
+    PostgreSQL (``series_windows``), their samples one more.
     """
     suite_obj = suite_or_404(suite)
     query = graph_query(request)
@@ -291,24 +294,25 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
             series, query.baseline_runs, suite_obj
         ).items():
             baselines.setdefault(sid, []).extend(lines)
+    ids = [s["id"] for s in series]
+    if around.lstrip("-").isdigit():
+        width = int_param(request, "width", 30, lo=2, hi=500)
+        around_rows = graphs.series_around(ids, int(around), width=width)
+        windows = {sid: (rows, False) for sid, rows in around_rows.items()}
+    else:
+        windows = graphs.series_windows(
+            ids, before=int(before) if before.lstrip("-").isdigit() else None
+        )
+    shown = {sid: graphs.downsample(rows, max_points) for sid, (rows, _) in windows.items()}
+    samples = {}
+    if want_samples:  # the newest SAMPLE_POINT_LIMIT points of each series
+        recent = graphs.SAMPLE_POINT_LIMIT
+        samples = graphs.series_samples(
+            {sid: [p["run_id"] for p in rows[-recent:]] for sid, (rows, _) in shown.items()}
+        )
     out = []
     for s in series:
-        more = False
-        if around.lstrip("-").isdigit():
-            points = graphs.series_around(
-                s["id"], int(around), width=int_param(request, "width", 30, lo=2, hi=500)
-            )
-        else:
-            points, more = graphs.series_window(
-                s["id"], before=int(before) if before.lstrip("-").isdigit() else None
-            )
-        points, thinned = graphs.downsample(points, max_points)
-        params = {str(p["run_id"]): p["run__parameters"] for p in points}
-        samples = None
-        if want_samples:
-            recent = [p["run_id"] for p in points[-graphs.SAMPLE_POINT_LIMIT :]]
-            by_run = graphs.series_samples(s["id"], recent)
-            samples = [by_run.get(p["run_id"]) for p in points]
+        points, thinned = shown[s["id"]]
         out.append(
             {
                 "key": s["key"],
@@ -320,11 +324,15 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
                 ),
                 "bigger_is_better": s["metric__bigger_is_better"],
                 "points": _point_arrays(points),
-                "params": params,
-                "samples": samples,
+                # run id -> the run's parameters as JSON text, decoded by the page for
+                # the hovered point only.
+                "params": {str(p["run_id"]): p["run_parameters"] for p in points},
+                "samples": [samples.get((s["id"], p["run_id"])) for p in points]
+                if want_samples
+                else None,
                 "changes": changes_by_series.get(s["id"], []),
                 "baselines": baselines.get(s["id"], []),
-                "more_before": more,
+                "more_before": windows[s["id"]][1],
                 "downsampled": thinned,
             }
         )

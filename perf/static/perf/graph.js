@@ -383,7 +383,9 @@
         (c.suspect ? " (suspect: not yet confirmed by later runs)" : "") +
         (c.regression ? " · regression #" + c.regression : ""));
     });
-    var params = hit.series.params[String(p.run[hit.i])] || {};
+    // A run's parameters come as their JSON text: decoded for the hovered point only.
+    var raw = hit.series.params[String(p.run[hit.i])];
+    var params = raw ? JSON.parse(raw) : {};
     Object.keys(params).forEach(function (k) { row(k, typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])); });
     info.appendChild(dl);
     if (!hit.series.is_mean) showSamples(hit.series.key, p.run[hit.i], dl, unit);
