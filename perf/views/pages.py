@@ -55,13 +55,17 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
     if machine is None:
         raise Http404("No such machine.")
     page = page_of(request)
-    runs = page_rows(page, run_selectors.machine_runs_page(machine, page.offset, page.size + 1))
+    fetched = run_selectors.machine_runs_page(machine, page.offset, page.size + 1)
+    runs = page_rows(page, fetched)
     latest = comparison = None
-    if runs:
-        latest = selectors.run_get(suite_obj, runs[0]["id"]) if page.number == 1 else None
-    if latest is not None:
+    if runs and page.number == 1:
+        latest = runs[0]
         metrics = selectors.suite_metrics(suite_obj)
-        previous = run_selectors.run_previous(latest)
+        # The previous run is on this page (or the extra row read) unless every run
+        # of the page is at the latest order: no query for it, as a rule.
+        previous = run_selectors.run_previous(
+            latest, newest_first=fetched, complete=not page.has_next
+        )
         # The page shows the groups' counts only: the history of small moves, which
         # cannot change a count, is not read (run_selectors.report_data).
         (comparison,) = _comparisons(
