@@ -54,6 +54,7 @@ def test_hostile_names_are_escaped_on_every_page(client):
         reverse("perf:daily", args=[suite]),
         reverse("perf:search", args=[suite]) + "?q=script",
         reverse("perf:search", args=[suite]) + "?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        reverse("perf:machine-summary", args=[suite, run.machine_id]),
     ]
     shown = {}
     for url in pages:
