@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Max, Min, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Max, Min, QuerySet
 
 from ..formats import BUILTIN_SUITES
 from ..formats.samples import unpack_samples
@@ -51,9 +50,10 @@ class MeanKey:
         return f"{self.machine_id}.{self.metric_position}"
 
 
-# What a graph point carries: its series, the value and its spread, the order, the
-# run's date (hover; its free parameters are added by ``_point_rows``), and the run id
-# (click).
+# What a graph point carries: its series, the value and its spread, the order and the
+# run's date (hover), and the run id (click).  Not the run's free parameters: one JSON
+# object a point was half the bytes of a graph of 10 series and the largest Python
+# cost; the hover reads them with the point's samples (``point_samples``).
 POINT_FIELDS = (
     "run_id",
     "position",
@@ -69,6 +69,45 @@ POINT_FIELDS = (
     "run__start_time",
     "series_id",
 )
+
+
+class GraphPoint(NamedTuple):
+    """One graph point as the page's columns (the first nine fields, in the order of
+    ``POINT_COLUMNS``), then its raw value (thinning) and its series.  A tuple, so that
+    PostgreSQL's rows are used as they come and a series' columns are one ``zip``."""
+
+    position: int
+    time: int  # the run's start, seconds since the epoch
+    run: int
+    order: str  # the order's label (``order_key_label``)
+    median: float | None  # None when failed, as are the three below
+    min: float | None
+    mean: float | None
+    stdev: float | None
+    failed: bool
+    value: float | None
+    series_id: int
+
+
+POINT_COLUMNS = GraphPoint._fields[:9]
+
+
+def _graph_point(row: dict[str, Any]) -> GraphPoint:
+    """A GraphPoint from a row of POINT_FIELDS (what ``_WINDOWS_SQL`` computes)."""
+    failed = row["failed"]
+    return GraphPoint(
+        row["position"],
+        int(row["run__start_time"].timestamp()),
+        row["run_id"],
+        order_key_label(row["order__key"]),
+        None if failed else row["value"],
+        None if failed else row["minimum"],
+        None if failed else row["mean"],
+        None if failed else row["stdev"],
+        failed,
+        row["value"],
+        row["series_id"],
+    )
 
 
 def order_key_label(key: str) -> str:
@@ -174,30 +213,31 @@ def _sliced_union(parts: list[QuerySet[Point, dict[str, Any]]]) -> list[dict[str
     return [row for part in parts for row in part]
 
 
-def _points_by_series(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    """series id -> its rows, oldest first (by position, then run)."""
-    out: dict[int, list[dict[str, Any]]] = {}
-    for row in sorted(rows, key=lambda r: (r["series_id"], r["position"], r["run_id"])):
-        out.setdefault(row["series_id"], []).append(row)
+def _points_by_series(points: list[GraphPoint]) -> dict[int, list[GraphPoint]]:
+    """series id -> its points, oldest first (by position, then run)."""
+    out: dict[int, list[GraphPoint]] = {}
+    for point in sorted(points, key=lambda p: (p.series_id, p.position, p.run)):
+        out.setdefault(point.series_id, []).append(point)
     return out
 
 
 def _point_rows(series_id: int) -> QuerySet[Point, dict[str, Any]]:
-    # The run's parameters as their JSON text: the page decodes the hovered point's
-    # only, and decoding one JSON object a point was the largest Python cost of a
-    # graph of 10 series (docs/performance.md "Graph data").
-    return Point.objects.filter(series_id=series_id).values(
-        *POINT_FIELDS, run_parameters=Cast("run__parameters", TextField())
-    )
+    return Point.objects.filter(series_id=series_id).values(*POINT_FIELDS)
 
 
 # ``series_windows`` on PostgreSQL: one LIMIT range scan of (series, position) a
 # series, in one statement whose text is built once (the ORM's UNION of ten sliced
 # querysets took longer to compile than the database took to run it), rows as plain
-# tuples in POINT_FIELDS' order plus the run's parameters as JSON text.
+# tuples in GraphPoint's order, computed by the database (no Python a point but the
+# tuple).
 _WINDOWS_SQL = """
-SELECT p.run_id, p.position, p.value, p.mean, p.minimum, p.stdev, p.failed, o.key,
-    r.start_time, p.series_id, r.parameters::text
+SELECT p.position, floor(extract(epoch FROM r.start_time))::bigint, p.run_id,
+    replace(o.key, chr(31), ', '),
+    CASE WHEN p.failed THEN NULL ELSE p.value END,
+    CASE WHEN p.failed THEN NULL ELSE p.minimum END,
+    CASE WHEN p.failed THEN NULL ELSE p.mean END,
+    CASE WHEN p.failed THEN NULL ELSE p.stdev END,
+    p.failed, p.value, p.series_id
 FROM unnest(%(series)s::bigint[]) AS s(id)
 CROSS JOIN LATERAL (
     SELECT * FROM perf_point p WHERE p.series_id = s.id {before}
@@ -206,20 +246,18 @@ CROSS JOIN LATERAL (
 JOIN perf_run r ON r.id = p.run_id
 JOIN perf_order o ON o.id = p.order_id
 """
-_WINDOW_NAMES = (*POINT_FIELDS, "run_parameters")
 
 
 def series_windows(
     series_ids: list[int], *, before: int | None = None, limit: int = POINT_LIMIT
-) -> dict[int, tuple[list[dict[str, Any]], bool]]:
+) -> dict[int, tuple[list[GraphPoint], bool]]:
     """series id -> (its newest ``limit`` points before position ``before``, oldest
     first; whether older points exist), for every series of ``series_ids``.
 
     Each series is one range scan of the (series, position) index that stops after
     ``limit`` + 1 points, whatever the length of its history.  One query on
     PostgreSQL (``_WINDOWS_SQL``); elsewhere one a series (SQLite runs in-process: no
-    round trip to save).  Each row carries ``run_parameters``, the run's parameters
-    as JSON text.
+    round trip to save).
     """
     if not series_ids:
         return {}
@@ -228,25 +266,25 @@ def series_windows(
         sql = _WINDOWS_SQL.format(before=older)
         with connection.cursor() as cursor:
             cursor.execute(sql, {"series": series_ids, "before": before, "limit": limit + 1})
-            rows = [dict(zip(_WINDOW_NAMES, row, strict=True)) for row in cursor.fetchall()]
+            points = [GraphPoint._make(row) for row in cursor.fetchall()]
     else:
-        rows = []
+        points = []
         for series_id in series_ids:
             qs = _point_rows(series_id)
             if before is not None:
                 qs = qs.filter(position__lt=before)
-            rows.extend(qs.order_by("-position", "-run_id")[: limit + 1])
-    found = _points_by_series(rows)
+            points.extend(map(_graph_point, qs.order_by("-position", "-run_id")[: limit + 1]))
+    found = _points_by_series(points)
     out = {}
     for series_id in series_ids:
-        points = found.get(series_id, [])
-        out[series_id] = (points[-limit:], len(points) > limit)
+        window = found.get(series_id, [])
+        out[series_id] = (window[-limit:], len(window) > limit)
     return out
 
 
 def series_around(
     series_ids: list[int], position: int, *, width: int = 30
-) -> dict[int, list[dict[str, Any]]]:
+) -> dict[int, list[GraphPoint]]:
     """series id -> its ``width`` points before ``position`` and ``width`` from it on,
     oldest first.  Two range scans a series, all in one query where the database
     allows (``_sliced_union``); serves the small graphs of a regression."""
@@ -255,7 +293,7 @@ def series_around(
         base = _point_rows(series_id)
         parts.append(base.filter(position__lt=position).order_by("-position")[:width])
         parts.append(base.filter(position__gte=position).order_by("position")[:width])
-    found = _points_by_series(_sliced_union(parts))
+    found = _points_by_series([_graph_point(row) for row in _sliced_union(parts)])
     return {series_id: found.get(series_id, []) for series_id in series_ids}
 
 
@@ -302,7 +340,7 @@ def graph_changes(series_ids: list[int]) -> list[dict[str, Any]]:
     )
 
 
-def downsample(points: list[dict[str, Any]], max_points: int) -> tuple[list[dict[str, Any]], bool]:
+def downsample(points: list[GraphPoint], max_points: int) -> tuple[list[GraphPoint], bool]:
     """Keep the lowest and highest point of each of max_points/2 buckets.  Pure.
 
     Min/max per bucket keeps every step and spike visible, unlike averaging; points
@@ -310,18 +348,24 @@ def downsample(points: list[dict[str, Any]], max_points: int) -> tuple[list[dict
     """
     if len(points) <= max_points:
         return points, False
-    valued = [p for p in points if p["value"] is not None]
+    valued = [p for p in points if p.value is not None]
     buckets = max(1, max_points // 2)
     size = len(valued) / buckets
-    kept: list[dict[str, Any]] = []
+    kept: list[GraphPoint] = []
     for b in range(buckets):
         chunk = valued[int(b * size) : int((b + 1) * size)]
         if not chunk:
             continue
-        lo = min(chunk, key=lambda p: p["value"])
-        hi = max(chunk, key=lambda p: p["value"])
-        kept.extend(sorted({id(lo): lo, id(hi): hi}.values(), key=lambda p: p["position"]))
+        lo = min(chunk, key=lambda p: p.value)  # type: ignore[arg-type,return-value]
+        hi = max(chunk, key=lambda p: p.value)  # type: ignore[arg-type,return-value]
+        kept.extend(sorted({id(lo): lo, id(hi): hi}.values(), key=lambda p: p.position))
     return kept, True
+
+
+def point_columns(points: list[GraphPoint]) -> dict[str, list[Any]]:
+    """The page's columns of a series' points (``POINT_COLUMNS``): one list a field."""
+    columns = list(zip(*points, strict=True)) if points else [()] * len(POINT_COLUMNS)
+    return {name: list(values) for name, values in zip(POINT_COLUMNS, columns, strict=False)}
 
 
 def mean_series(suite: TestSuite, keys: list[MeanKey]) -> list[dict[str, Any]]:
@@ -422,13 +466,16 @@ def _best_of_runs(
     return {o: (statistics.geometric_mean(v), len(v)) for o, v in values.items()}
 
 
-def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | None:
-    """The raw samples behind one graph point (series ``key`` in run ``run_id``).
+def point_samples(
+    suite: TestSuite, key: PlotKey, run_id: int
+) -> tuple[list[Any] | None, dict[str, Any]]:
+    """The raw samples behind one graph point (series ``key`` in run ``run_id``) and
+    the run's free parameters, for the point the page's cursor rests on.
 
-    None when the run has no samples for that series.  One query, through the
+    (None, {}) when the run has no point of that series.  One query, through the
     unique (run, series) index of Point.
     """
-    packed: bytes | None = (
+    row = (
         Point.objects.filter(
             run_id=run_id,
             series__machine_id=key.machine_id,
@@ -436,7 +483,9 @@ def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | No
             series__metric__position=key.metric_position,
             series__metric__suite=suite,
         )
-        .values_list("samples", flat=True)
+        .values_list("samples", "run__parameters")
         .first()
     )
-    return None if packed is None else unpack_samples(packed)
+    if row is None:
+        return None, {}
+    return unpack_samples(row[0]), row[1]

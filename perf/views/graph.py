@@ -231,20 +231,6 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
     )
 
 
-def _point_arrays(points: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {
-        "position": [p["position"] for p in points],
-        "time": [int(p["run__start_time"].timestamp()) for p in points],
-        "run": [p["run_id"] for p in points],
-        "order": [graphs.order_key_label(p["order__key"]) for p in points],
-        "median": [None if p["failed"] else p["value"] for p in points],
-        "min": [None if p["failed"] else p["minimum"] for p in points],
-        "mean": [None if p["failed"] else p["mean"] for p in points],
-        "stdev": [None if p["failed"] else p["stdev"] for p in points],
-        "failed": [p["failed"] for p in points],
-    }
-
-
 def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
     """Points, samples and change markers of up to MAX_PLOTS series, as JSON,
     then the geometric-mean series of up to MAX_MEANS ``mean`` keys (whole history).
@@ -255,9 +241,9 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
     carries ``baselines``: ``[{"name", "order", "value"}]``, its value at each baseline
     order of the suite (``series_baseline_values``), then its test's value in each run
     of LNT's ``baseline.<title>=<run id>`` (``run_baseline_values``, one more query).
-    ``params`` maps each point's run id to the run's parameters as JSON text (the page
-    decodes the hovered point's only).  The points of all the series are one query on
-    PostgreSQL (``series_windows``), their samples one more.
+    The points of all the series are one query on PostgreSQL (``series_windows``),
+    their samples one more.  The runs' free parameters are not here: the hover reads
+    them with the point's samples (``graph_samples``).
     """
     suite_obj = suite_or_404(suite)
     query = graph_query(request)
@@ -308,7 +294,7 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
     if want_samples:  # the newest SAMPLE_POINT_LIMIT points of each series
         recent = graphs.SAMPLE_POINT_LIMIT
         samples = graphs.series_samples(
-            {sid: [p["run_id"] for p in rows[-recent:]] for sid, (rows, _) in shown.items()}
+            {sid: [p.run for p in rows[-recent:]] for sid, (rows, _) in shown.items()}
         )
     out = []
     for s in series:
@@ -323,11 +309,8 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
                     suite_obj.name, s["metric__name"], s["metric__unit_abbrev"]
                 ),
                 "bigger_is_better": s["metric__bigger_is_better"],
-                "points": _point_arrays(points),
-                # run id -> the run's parameters as JSON text, decoded by the page for
-                # the hovered point only.
-                "params": {str(p["run_id"]): p["run_parameters"] for p in points},
-                "samples": [samples.get((s["id"], p["run_id"])) for p in points]
+                "points": graphs.point_columns(points),
+                "samples": [samples.get((s["id"], p.run)) for p in points]
                 if want_samples
                 else None,
                 "changes": changes_by_series.get(s["id"], []),
@@ -366,7 +349,6 @@ def _mean_json(suite_obj: Any, mean: dict[str, Any]) -> dict[str, Any]:
             "failed": [False] * len(rows),
             "tests": [r["tests"] for r in rows],
         },
-        "params": {},
         "samples": None,
         "changes": [],
         "more_before": False,
@@ -375,7 +357,8 @@ def _mean_json(suite_obj: Any, mean: dict[str, Any]) -> dict[str, Any]:
 
 
 def graph_samples(request: HttpRequest, suite: str) -> JsonResponse:
-    """The raw samples behind one point: ``?plot=<machine>.<test>.<field>&run=<id>``.
+    """The raw samples behind one point and its run's free parameters:
+    ``?plot=<machine>.<test>.<field>&run=<id>``.
 
     Fetched by the graph's hover, one point at a time.  Bad keys are a JSON 400
     naming the parameter; a run without samples for that series answers ``null``.
@@ -389,5 +372,7 @@ def graph_samples(request: HttpRequest, suite: str) -> JsonResponse:
         )
     if not run.isdigit() or len(run) > 18:
         return JsonResponse({"error": "run must be a run id"}, status=400)
-    samples = graphs.point_samples(suite_obj, keys[0], int(run))
-    return JsonResponse({"plot": str(keys[0]), "run": int(run), "samples": samples})
+    samples, parameters = graphs.point_samples(suite_obj, keys[0], int(run))
+    return JsonResponse(
+        {"plot": str(keys[0]), "run": int(run), "samples": samples, "parameters": parameters}
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.urls import reverse
 
@@ -76,9 +74,13 @@ def test_graph_data_is_json_not_html(client):
     assert response["Content-Type"] == "application/json"
     names = {s["test"] for s in response.json()["series"]}
     assert names == {SCRIPT, ATTRIBUTE}
-    # The runs' parameters come as JSON text, decoded by the page (into text nodes).
-    params = response.json()["series"][0]["params"]
-    assert SCRIPT in [json.loads(p)["build_log"] for p in params.values()]
+    # The run's parameters come with a point's samples, as JSON (the page puts them
+    # in text nodes).
+    samples = client.get(
+        reverse("perf:graph-samples", args=["nts"]), {"plot": plots[0], "run": run.id}
+    )
+    assert samples["Content-Type"] == "application/json"
+    assert samples.json()["parameters"]["build_log"] == SCRIPT
 
 
 def test_hostile_names_are_escaped_in_the_compare_rows_form_and_graph_baselines(client):

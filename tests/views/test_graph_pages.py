@@ -228,7 +228,7 @@ def test_the_points_and_samples_of_several_series_come_in_fixed_queries(
         assert s["points"]["order"] == ["1000", "1001", "1002", "1003"]
         assert s["samples"] == [pytest.approx([level, level * 1.001, level * 0.999])] * 4
         assert not s["more_before"] and not s["downsampled"]
-        assert set(s["params"]) == {str(r) for r in s["points"]["run"]}
+        assert "params" not in s  # the hover reads a run's parameters (graph-samples)
     # Older points of all the series: before the newest order, in the same queries.
     newest = data["series"][0]["points"]["position"][-1]
     with django_assert_num_queries(4 + point_queries(len(plots))):
@@ -244,14 +244,23 @@ def test_the_points_and_samples_of_several_series_come_in_fixed_queries(
     assert all(s["points"]["order"] == ["1001", "1002", "1003"] for s in around["series"])
 
 
-def test_samples_of_a_point_are_served_one_point_at_a_time(client, django_assert_num_queries):
+def test_samples_and_parameters_of_a_point_are_served_one_point_at_a_time(
+    client, django_assert_num_queries
+):
     results = submit_grid(machines=1, tests=1, orders=2)
     plot, run = plot_of("box-0", "suite/t0"), results[-1].run_id
     url = reverse(SAMPLES, args=["nts"])
+    Run.objects.filter(id=run).update(parameters={"compiler": "clang 21"})
     with django_assert_num_queries(2):
         data = client.get(url, {"plot": plot, "run": run}).json()
-    assert data == {"plot": plot, "run": run, "samples": [1.0, 1.001, 0.999]}
-    assert client.get(url, {"plot": plot, "run": 10**12}).json()["samples"] is None
+    assert data == {
+        "plot": plot,
+        "run": run,
+        "samples": [1.0, 1.001, 0.999],
+        "parameters": {"compiler": "clang 21"},
+    }
+    missing = client.get(url, {"plot": plot, "run": 10**12}).json()
+    assert missing["samples"] is None and missing["parameters"] == {}
 
 
 @pytest.mark.parametrize(
