@@ -6,7 +6,7 @@ of the moved tests only (``counts_only``), alternated in one process.
 
 On the dataset of bench/make_dataset.py.  For each machine named: the median wall time
 of --repeat comparisons each way (its newest run against the previous one, every Real
-metric, as perf/views/pages.py ``machine_detail`` makes it), and a check that both give
+metric, as perf/views/pages.py ``machine_summary`` makes it), and a check that both give
 the same counts.  Read-only; stops by itself.
 """
 

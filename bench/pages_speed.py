@@ -63,6 +63,9 @@ def pages_list(args: argparse.Namespace) -> dict[str, str]:
         "machines": reverse("perf:machine-list", args=[s]),
         "machine": reverse("perf:machine-detail", args=[s, machine.id]),
         "machine 5,000 tests": reverse("perf:machine-detail", args=[s, big.id]),
+        # The latest run's counts, which the machine page fetches once shown.
+        "machine summary": reverse("perf:machine-summary", args=[s, machine.id]),
+        "machine summary 5,000 tests": reverse("perf:machine-summary", args=[s, big.id]),
         "run report": run_url,
         "run report + baseline": run_url + f"?baseline={runs[1].id}",
         "run report CSV": run_url + "?format=csv",

@@ -1,18 +1,20 @@
 """Read side of the graph page: series, their points, samples and change markers.
 
 A graph shows at most MAX_PLOTS series; each series reads at most ``limit`` points
-with one index range scan on (series, position), so the number of queries is
-bounded by MAX_PLOTS whatever the length of the history.
+with one index range scan on (series, position), and the points of all the series
+come in one query (``series_windows``), whatever the length of the history.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Max, Min, Q
+from django.db import connection
+from django.db.models import Max, Min, QuerySet
 
 from ..formats import BUILTIN_SUITES
 from ..formats.samples import unpack_samples
@@ -49,15 +51,16 @@ class MeanKey:
         return f"{self.machine_id}.{self.metric_position}"
 
 
-# What a graph point carries: the value and its spread, the order, the run's date and
-# free parameters (hover), and the run id (click).
+# What a graph point carries: its series, the value and its spread, the order and the
+# run's date (hover), and the run id (click).  Not the run's free parameters: one JSON
+# object a point was half the bytes of a graph of 10 series and the largest Python
+# cost; the hover reads them with the point's samples (``point_samples``).
 POINT_FIELDS = (
     "run_id",
     "position",
     "value",
     "mean",
     "minimum",
-    "maximum",
     "stdev",
     "failed",
     # The order's label as its key (the order fields' values in the suite's order),
@@ -65,8 +68,47 @@ POINT_FIELDS = (
     # graph of 10 series x 400 points (docs/performance.md "Reads at scale").
     "order__key",
     "run__start_time",
-    "run__parameters",
+    "series_id",
 )
+
+
+class GraphPoint(NamedTuple):
+    """One graph point as the page's columns (the first nine fields, in the order of
+    ``POINT_COLUMNS``), then its raw value (thinning) and its series.  A tuple, so that
+    PostgreSQL's rows are used as they come and a series' columns are one ``zip``."""
+
+    position: int
+    time: int  # the run's start, seconds since the epoch
+    run: int
+    order: str  # the order's label (``order_key_label``)
+    median: float | None  # None when failed, as are the three below
+    min: float | None
+    mean: float | None
+    stdev: float | None
+    failed: bool
+    value: float | None
+    series_id: int
+
+
+POINT_COLUMNS = GraphPoint._fields[:9]
+
+
+def _graph_point(row: dict[str, Any]) -> GraphPoint:
+    """A GraphPoint from a row of POINT_FIELDS (what ``_WINDOWS_SQL`` computes)."""
+    failed = row["failed"]
+    return GraphPoint(
+        row["position"],
+        int(row["run__start_time"].timestamp()),
+        row["run_id"],
+        order_key_label(row["order__key"]),
+        None if failed else row["value"],
+        None if failed else row["minimum"],
+        None if failed else row["mean"],
+        None if failed else row["stdev"],
+        failed,
+        row["value"],
+        row["series_id"],
+    )
 
 
 def order_key_label(key: str) -> str:
@@ -125,13 +167,21 @@ def machines_running(
 
 
 def graph_series(suite: TestSuite, keys: list[PlotKey]) -> list[dict[str, Any]]:
-    """The series behind ``keys`` with their names, in the keys' order.  One query."""
+    """The series behind ``keys`` with their names, in the keys' order.  One query.
+
+    It asks for the keys' machines x tests x metric positions and keeps the keys in
+    Python: at most MAX_PLOTS of each, so at most MAX_PLOTS ** 3 rows (a graph of one
+    test on ten machines reads exactly its ten), where an OR of one condition a key
+    took the ORM longer to compile (5 ms for ten keys) than PostgreSQL took to run.
+    """
     if not keys:
         return []
-    match = Q()
-    for k in keys:
-        match |= Q(machine_id=k.machine_id, test_id=k.test_id, metric__position=k.metric_position)
-    rows = Series.objects.filter(match, metric__suite=suite).values(
+    rows = Series.objects.filter(
+        machine_id__in={k.machine_id for k in keys},
+        test_id__in={k.test_id for k in keys},
+        metric__position__in={k.metric_position for k in keys},
+        metric__suite=suite,
+    ).values(
         "id",
         "machine_id",
         "machine__name",
@@ -149,45 +199,186 @@ def graph_series(suite: TestSuite, keys: list[PlotKey]) -> list[dict[str, Any]]:
     return [by_key[k] | {"key": str(k)} for k in keys if k in by_key]
 
 
-def series_window(
-    series_id: int, *, before: int | None = None, limit: int = POINT_LIMIT
-) -> tuple[list[dict[str, Any]], bool]:
-    """The newest ``limit`` points of a series (before position ``before``), oldest first.
+def _sliced_union(parts: list[QuerySet[Point, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of several sliced (ORDER BY ... LIMIT) querysets of points.
 
-    Returns (points, more) where ``more`` says older points exist.  One query.
+    One query, a UNION ALL of the parts, where the database can combine sliced
+    queries (PostgreSQL: each part stays one LIMIT range scan of (series, position));
+    else one query a part (SQLite, which runs in-process, where a query costs no round
+    trip).  The rows come in no particular order.
     """
-    qs = Point.objects.filter(series_id=series_id)
-    if before is not None:
-        qs = qs.filter(position__lt=before)
-    rows = list(qs.order_by("-position", "-run_id").values(*POINT_FIELDS)[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    rows.reverse()
-    return rows, more
+    if not parts:
+        return []
+    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        return list(parts[0].union(*parts[1:], all=True))
+    return [row for part in parts for row in part]
 
 
-def series_around(series_id: int, position: int, *, width: int = 30) -> list[dict[str, Any]]:
-    """``width`` points before ``position`` and ``width`` from it on, oldest first.
+def _points_by_series(points: list[GraphPoint]) -> dict[int, list[GraphPoint]]:
+    """series id -> its points, oldest first (by position, then run)."""
+    out: dict[int, list[GraphPoint]] = {}
+    for point in sorted(points, key=lambda p: (p.series_id, p.position, p.run)):
+        out.setdefault(point.series_id, []).append(point)
+    return out
 
-    Two queries, both index range scans; serves the small graphs of a regression.
+
+def _point_rows(series_id: int) -> QuerySet[Point, dict[str, Any]]:
+    return Point.objects.filter(series_id=series_id).values(*POINT_FIELDS)
+
+
+# ``series_windows`` on PostgreSQL: one LIMIT range scan of (series, position) a
+# series, in one statement whose text is built once (the ORM's UNION of ten sliced
+# querysets took longer to compile than the database took to run it), rows as plain
+# tuples in GraphPoint's order, computed by the database (no Python a point but the
+# tuple).
+_WINDOWS_SQL = """
+SELECT p.position, floor(extract(epoch FROM r.start_time))::bigint, p.run_id,
+    replace(o.key, chr(31), ', '),
+    CASE WHEN p.failed THEN NULL ELSE p.value END,
+    CASE WHEN p.failed THEN NULL ELSE p.minimum END,
+    CASE WHEN p.failed THEN NULL ELSE p.mean END,
+    CASE WHEN p.failed THEN NULL ELSE p.stdev END,
+    p.failed, p.value, p.series_id
+FROM unnest(%(series)s::bigint[]) AS s(id)
+CROSS JOIN LATERAL (
+    SELECT * FROM perf_point p WHERE p.series_id = s.id {before}
+    ORDER BY p.position DESC, p.run_id DESC LIMIT %(limit)s
+) p
+JOIN perf_run r ON r.id = p.run_id
+JOIN perf_order o ON o.id = p.order_id
+"""
+
+
+def series_windows(
+    series_ids: list[int], *, before: int | None = None, limit: int = POINT_LIMIT
+) -> dict[int, tuple[list[GraphPoint], bool]]:
+    """series id -> (its newest ``limit`` points before position ``before``, oldest
+    first; whether older points exist), for every series of ``series_ids``.
+
+    Each series is one range scan of the (series, position) index that stops after
+    ``limit`` + 1 points, whatever the length of its history.  One query on
+    PostgreSQL (``_WINDOWS_SQL``); elsewhere one a series (SQLite runs in-process: no
+    round trip to save).
     """
-    fields = POINT_FIELDS
-    base = Point.objects.filter(series_id=series_id)
-    before = list(base.filter(position__lt=position).order_by("-position").values(*fields)[:width])
-    after = list(base.filter(position__gte=position).order_by("position").values(*fields)[:width])
-    before.reverse()
-    return before + after
+    if not series_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        older = "AND p.position < %(before)s" if before is not None else ""
+        sql = _WINDOWS_SQL.format(before=older)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"series": series_ids, "before": before, "limit": limit + 1})
+            points = [GraphPoint._make(row) for row in cursor.fetchall()]
+    else:
+        points = []
+        for series_id in series_ids:
+            qs = _point_rows(series_id)
+            if before is not None:
+                qs = qs.filter(position__lt=before)
+            points.extend(map(_graph_point, qs.order_by("-position", "-run_id")[: limit + 1]))
+    found = _points_by_series(points)
+    out = {}
+    for series_id in series_ids:
+        window = found.get(series_id, [])
+        out[series_id] = (window[-limit:], len(window) > limit)
+    return out
 
 
-def series_samples(series_id: int, run_ids: list[int]) -> dict[int, list[Any]]:
-    """run id -> raw sample values of one series, for the given runs.  One query.
+# ``series_windows_json``: the same windows, each series' columns built as JSON by
+# PostgreSQL.  The LIMIT scans come first, the run and order joins after them (inside
+# the LATERAL the planner hashed the whole run table once a series); ``rn`` numbers a
+# window from its newest point, so that the extra point that says "more" is counted
+# but not sent.
+_WINDOWS_JSON_SQL = """
+WITH pts AS (
+    SELECT p.*, row_number() OVER (
+        PARTITION BY p.series_id ORDER BY p.position DESC, p.run_id DESC) AS rn
+    FROM unnest(%(series)s::bigint[]) AS s(id)
+    CROSS JOIN LATERAL (
+        SELECT p.series_id, p.position, p.run_id, p.order_id, p.value, p.minimum,
+            p.mean, p.stdev, p.failed
+        FROM perf_point p WHERE p.series_id = s.id {before}
+        ORDER BY p.position DESC, p.run_id DESC LIMIT %(limit)s + 1
+    ) p
+)
+SELECT pts.series_id, max(pts.rn) > %(limit)s, json_build_object(
+    'position', json_agg(pts.position ORDER BY pts.rn DESC) FILTER (WHERE rn <= %(limit)s),
+    'time', json_agg(floor(extract(epoch FROM r.start_time))::bigint ORDER BY pts.rn DESC)
+        FILTER (WHERE rn <= %(limit)s),
+    'run', json_agg(pts.run_id ORDER BY pts.rn DESC) FILTER (WHERE rn <= %(limit)s),
+    'order', json_agg(replace(o.key, chr(31), ', ') ORDER BY pts.rn DESC)
+        FILTER (WHERE rn <= %(limit)s),
+    'median', json_agg(CASE WHEN pts.failed THEN NULL ELSE pts.value END ORDER BY pts.rn DESC)
+        FILTER (WHERE rn <= %(limit)s),
+    'min', json_agg(CASE WHEN pts.failed THEN NULL ELSE pts.minimum END ORDER BY pts.rn DESC)
+        FILTER (WHERE rn <= %(limit)s),
+    'mean', json_agg(CASE WHEN pts.failed THEN NULL ELSE pts.mean END ORDER BY pts.rn DESC)
+        FILTER (WHERE rn <= %(limit)s),
+    'stdev', json_agg(CASE WHEN pts.failed THEN NULL ELSE pts.stdev END ORDER BY pts.rn DESC)
+        FILTER (WHERE rn <= %(limit)s),
+    'failed', json_agg(pts.failed ORDER BY pts.rn DESC) FILTER (WHERE rn <= %(limit)s)
+)::text
+FROM pts JOIN perf_run r ON r.id = pts.run_id JOIN perf_order o ON o.id = pts.order_id
+GROUP BY pts.series_id
+"""
+_NO_POINTS_JSON = json.dumps({name: [] for name in POINT_COLUMNS})
+
+
+def series_windows_json(
+    series_ids: list[int], *, before: int | None = None, limit: int = POINT_LIMIT
+) -> dict[int, tuple[str, bool]] | None:
+    """``series_windows`` with each window as the JSON text of its ``point_columns``,
+    built by PostgreSQL: series id -> (JSON text, whether older points exist).  One
+    query; None on a database that cannot build it (the caller uses
+    ``series_windows``).  Turning 4,000 points into Python objects and back into JSON
+    was most of the time of a graph of 10 series (docs/performance.md "Graph data").
+    """
+    if connection.vendor != "postgresql":
+        return None
+    if not series_ids:
+        return {}
+    older = "AND p.position < %(before)s" if before is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _WINDOWS_JSON_SQL.format(before=older),
+            {"series": series_ids, "before": before, "limit": limit},
+        )
+        found = {series_id: (columns, more) for series_id, more, columns in cursor.fetchall()}
+    return {s: found.get(s, (_NO_POINTS_JSON, False)) for s in series_ids}
+
+
+def series_around(
+    series_ids: list[int], position: int, *, width: int = 30
+) -> dict[int, list[GraphPoint]]:
+    """series id -> its ``width`` points before ``position`` and ``width`` from it on,
+    oldest first.  Two range scans a series, all in one query where the database
+    allows (``_sliced_union``); serves the small graphs of a regression."""
+    parts = []
+    for series_id in series_ids:
+        base = _point_rows(series_id)
+        parts.append(base.filter(position__lt=position).order_by("-position")[:width])
+        parts.append(base.filter(position__gte=position).order_by("position")[:width])
+    found = _points_by_series([_graph_point(row) for row in _sliced_union(parts)])
+    return {series_id: found.get(series_id, []) for series_id in series_ids}
+
+
+def series_samples(runs_by_series: dict[int, list[int]]) -> dict[tuple[int, int], list[Any]]:
+    """(series id, run id) -> raw sample values, for each series' given runs.  One query.
 
     Reads by (run, series), the unique index of Point, so it stays an index scan.
     """
-    rows = Point.objects.filter(series_id=series_id, run_id__in=run_ids).values_list(
-        "run_id", "samples"
-    )
-    return {run_id: unpack_samples(packed) for run_id, packed in rows}
+    if not runs_by_series:
+        return {}
+    rows = Point.objects.filter(
+        series_id__in=list(runs_by_series),
+        run_id__in={r for runs in runs_by_series.values() for r in runs},
+    ).values_list("series_id", "run_id", "samples")
+    # Two series of one machine share its runs: keep each series' own runs only.
+    wanted = {(s, r) for s, runs in runs_by_series.items() for r in runs}
+    return {
+        (series_id, run_id): unpack_samples(packed)
+        for series_id, run_id, packed in rows
+        if (series_id, run_id) in wanted
+    }
 
 
 def graph_changes(series_ids: list[int]) -> list[dict[str, Any]]:
@@ -213,7 +404,7 @@ def graph_changes(series_ids: list[int]) -> list[dict[str, Any]]:
     )
 
 
-def downsample(points: list[dict[str, Any]], max_points: int) -> tuple[list[dict[str, Any]], bool]:
+def downsample(points: list[GraphPoint], max_points: int) -> tuple[list[GraphPoint], bool]:
     """Keep the lowest and highest point of each of max_points/2 buckets.  Pure.
 
     Min/max per bucket keeps every step and spike visible, unlike averaging; points
@@ -221,18 +412,24 @@ def downsample(points: list[dict[str, Any]], max_points: int) -> tuple[list[dict
     """
     if len(points) <= max_points:
         return points, False
-    valued = [p for p in points if p["value"] is not None]
+    valued = [p for p in points if p.value is not None]
     buckets = max(1, max_points // 2)
     size = len(valued) / buckets
-    kept: list[dict[str, Any]] = []
+    kept: list[GraphPoint] = []
     for b in range(buckets):
         chunk = valued[int(b * size) : int((b + 1) * size)]
         if not chunk:
             continue
-        lo = min(chunk, key=lambda p: p["value"])
-        hi = max(chunk, key=lambda p: p["value"])
-        kept.extend(sorted({id(lo): lo, id(hi): hi}.values(), key=lambda p: p["position"]))
+        lo = min(chunk, key=lambda p: p.value)  # type: ignore[arg-type,return-value]
+        hi = max(chunk, key=lambda p: p.value)  # type: ignore[arg-type,return-value]
+        kept.extend(sorted({id(lo): lo, id(hi): hi}.values(), key=lambda p: p.position))
     return kept, True
+
+
+def point_columns(points: list[GraphPoint]) -> dict[str, list[Any]]:
+    """The page's columns of a series' points (``POINT_COLUMNS``): one list a field."""
+    columns = list(zip(*points, strict=True)) if points else [()] * len(POINT_COLUMNS)
+    return {name: list(values) for name, values in zip(POINT_COLUMNS, columns, strict=False)}
 
 
 def mean_series(suite: TestSuite, keys: list[MeanKey]) -> list[dict[str, Any]]:
@@ -333,13 +530,16 @@ def _best_of_runs(
     return {o: (statistics.geometric_mean(v), len(v)) for o, v in values.items()}
 
 
-def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | None:
-    """The raw samples behind one graph point (series ``key`` in run ``run_id``).
+def point_samples(
+    suite: TestSuite, key: PlotKey, run_id: int
+) -> tuple[list[Any] | None, dict[str, Any]]:
+    """The raw samples behind one graph point (series ``key`` in run ``run_id``) and
+    the run's free parameters, for the point the page's cursor rests on.
 
-    None when the run has no samples for that series.  One query, through the
+    (None, {}) when the run has no point of that series.  One query, through the
     unique (run, series) index of Point.
     """
-    packed: bytes | None = (
+    row = (
         Point.objects.filter(
             run_id=run_id,
             series__machine_id=key.machine_id,
@@ -347,7 +547,9 @@ def point_samples(suite: TestSuite, key: PlotKey, run_id: int) -> list[Any] | No
             series__metric__position=key.metric_position,
             series__metric__suite=suite,
         )
-        .values_list("samples", flat=True)
+        .values_list("samples", "run__parameters")
         .first()
     )
-    return None if packed is None else unpack_samples(packed)
+    if row is None:
+        return None, {}
+    return unpack_samples(row[0]), row[1]

@@ -10,6 +10,7 @@ Django), the change detector's own model.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
@@ -145,26 +146,38 @@ def home_summary(suite: TestSuite | None = None, *, limit: int = 15) -> dict[str
     return {"recent": recent, "active": active, "open_regressions": open_by_suite}
 
 
-def machine_runs_page(machine: Machine, offset: int, limit: int) -> list[dict[str, Any]]:
-    """A machine's runs, newest order first, with each run's order position.  One query."""
-    return list(
+def machine_runs_page(machine: Machine, offset: int, limit: int) -> list[Run]:
+    """A machine's runs, newest order first, with their orders (``run.order``), and
+    ``run.machine`` set to ``machine`` (no query for it).  One query."""
+    runs = list(
         Run.objects.filter(machine=machine)
-        .order_by("-order__position", "-id")
-        .values("id", "start_time", "submitted_at", "detection_state", "order_id", "order__fields")[
-            offset : offset + limit
-        ]
+        .select_related("order")
+        .order_by("-order__position", "-id")[offset : offset + limit]
     )
+    for run in runs:
+        run.machine = machine
+    return runs
 
 
 # --- finding the runs to compare ------------------------------------------------------
 
 
-def run_previous(run: Run) -> Run | None:
-    """The machine's run at the closest earlier order (by position).  One query.
+def run_previous(
+    run: Run, *, newest_first: Sequence[Run] = (), complete: bool = False
+) -> Run | None:
+    """The machine's run at the closest earlier order (by position).  At most one query.
 
     Runs appended at the same order are not "previous": the report compares
-    revisions, not repeats.
+    revisions, not repeats.  ``newest_first``: the machine's runs already read, from
+    ``run`` on, in ``machine_runs_page``'s order (its first page): the previous run is
+    the first of them at an earlier order, found without a query; ``complete`` says
+    they are all the machine's runs from ``run`` on, so that none means no previous run.
     """
+    for other in newest_first:
+        if other.order.position < run.order.position:
+            return other
+    if complete:
+        return None
     return (
         Run.objects.filter(machine_id=run.machine_id, order__position__lt=run.order.position)
         .select_related("machine", "order")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -231,20 +233,6 @@ def graph(request: HttpRequest, suite: str) -> HttpResponse:
     )
 
 
-def _point_arrays(points: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {
-        "position": [p["position"] for p in points],
-        "time": [int(p["run__start_time"].timestamp()) for p in points],
-        "run": [p["run_id"] for p in points],
-        "order": [graphs.order_key_label(p["order__key"]) for p in points],
-        "median": [None if p["failed"] else p["value"] for p in points],
-        "min": [None if p["failed"] else p["minimum"] for p in points],
-        "mean": [None if p["failed"] else p["mean"] for p in points],
-        "stdev": [None if p["failed"] else p["stdev"] for p in points],
-        "failed": [p["failed"] for p in points],
-    }
-
-
 def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
     """Points, samples and change markers of up to MAX_PLOTS series, as JSON,
     then the geometric-mean series of up to MAX_MEANS ``mean`` keys (whole history).
@@ -255,6 +243,9 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
     carries ``baselines``: ``[{"name", "order", "value"}]``, its value at each baseline
     order of the suite (``series_baseline_values``), then its test's value in each run
     of LNT's ``baseline.<title>=<run id>`` (``run_baseline_values``, one more query).
+    The points of all the series are one query on PostgreSQL (``series_windows``),
+    their samples one more.  The runs' free parameters are not here: the hover reads
+    them with the point's samples (``graph_samples``).
     """
     suite_obj = suite_or_404(suite)
     query = graph_query(request)
@@ -291,45 +282,87 @@ def graph_data(request: HttpRequest, suite: str) -> JsonResponse:
             series, query.baseline_runs, suite_obj
         ).items():
             baselines.setdefault(sid, []).extend(lines)
+    ids = [s["id"] for s in series]
+    older = int(before) if before.lstrip("-").isdigit() else None
+    # The common case, whole windows without samples: PostgreSQL builds the points'
+    # JSON (a window holds at most POINT_LIMIT points, so nothing is thinned).
+    ready = (
+        graphs.series_windows_json(ids, before=older)
+        if not around and not want_samples and max_points >= graphs.POINT_LIMIT
+        else None
+    )
+    if ready is not None:
+        return _series_json_response(
+            [_series_json(suite_obj, s, changes_by_series, baselines) for s in series],
+            [ready[s["id"]] for s in series],
+            [_mean_json(suite_obj, m) for m in graphs.mean_series(suite_obj, means)],
+        )
+    if around.lstrip("-").isdigit():
+        width = int_param(request, "width", 30, lo=2, hi=500)
+        around_rows = graphs.series_around(ids, int(around), width=width)
+        windows = {sid: (rows, False) for sid, rows in around_rows.items()}
+    else:
+        windows = graphs.series_windows(ids, before=older)
+    shown = {sid: graphs.downsample(rows, max_points) for sid, (rows, _) in windows.items()}
+    samples = {}
+    if want_samples:  # the newest SAMPLE_POINT_LIMIT points of each series
+        recent = graphs.SAMPLE_POINT_LIMIT
+        samples = graphs.series_samples(
+            {sid: [p.run for p in rows[-recent:]] for sid, (rows, _) in shown.items()}
+        )
     out = []
     for s in series:
-        more = False
-        if around.lstrip("-").isdigit():
-            points = graphs.series_around(
-                s["id"], int(around), width=int_param(request, "width", 30, lo=2, hi=500)
-            )
-        else:
-            points, more = graphs.series_window(
-                s["id"], before=int(before) if before.lstrip("-").isdigit() else None
-            )
-        points, thinned = graphs.downsample(points, max_points)
-        params = {str(p["run_id"]): p["run__parameters"] for p in points}
-        samples = None
-        if want_samples:
-            recent = [p["run_id"] for p in points[-graphs.SAMPLE_POINT_LIMIT :]]
-            by_run = graphs.series_samples(s["id"], recent)
-            samples = [by_run.get(p["run_id"]) for p in points]
+        points, thinned = shown[s["id"]]
         out.append(
-            {
-                "key": s["key"],
-                "machine": s["machine__name"],
-                "test": s["test__name"],
-                "metric": s["metric__display_name"] or s["metric__name"],
-                "unit": graphs.metric_unit(
-                    suite_obj.name, s["metric__name"], s["metric__unit_abbrev"]
-                ),
-                "bigger_is_better": s["metric__bigger_is_better"],
-                "points": _point_arrays(points),
-                "params": params,
-                "samples": samples,
-                "changes": changes_by_series.get(s["id"], []),
-                "baselines": baselines.get(s["id"], []),
-                "more_before": more,
+            _series_json(suite_obj, s, changes_by_series, baselines)
+            | {
+                "points": graphs.point_columns(points),
+                "samples": [samples.get((s["id"], p.run)) for p in points]
+                if want_samples
+                else None,
+                "more_before": windows[s["id"]][1],
                 "downsampled": thinned,
             }
         )
     out.extend(_mean_json(suite_obj, m) for m in graphs.mean_series(suite_obj, means))
     return JsonResponse({"series": out})
+
+
+def _series_json(
+    suite_obj: Any,
+    s: dict[str, Any],
+    changes: dict[int, list[dict[str, Any]]],
+    baselines: dict[int, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """A plotted series' names, unit, changes and baselines: all but its points."""
+    return {
+        "key": s["key"],
+        "machine": s["machine__name"],
+        "test": s["test__name"],
+        "metric": s["metric__display_name"] or s["metric__name"],
+        "unit": graphs.metric_unit(suite_obj.name, s["metric__name"], s["metric__unit_abbrev"]),
+        "bigger_is_better": s["metric__bigger_is_better"],
+        "samples": None,
+        "changes": changes.get(s["id"], []),
+        "baselines": baselines.get(s["id"], []),
+        "downsampled": False,
+    }
+
+
+def _series_json_response(
+    series: list[dict[str, Any]], points: list[tuple[str, bool]], means: list[dict[str, Any]]
+) -> HttpResponse:
+    """The graph data of ``series`` whose points are JSON text already (``points``:
+    (JSON text, more before) each), then the ``means``: the same document as
+    JsonResponse({"series": [...]}) would write, the points' text put in as it is."""
+    parts = []
+    for row, (columns, more) in zip(series, points, strict=True):
+        text = json.dumps(row | {"more_before": more}, cls=DjangoJSONEncoder)
+        parts.append(text[:-1] + ', "points": ' + columns + "}")  # a dict's text ends in }
+    parts.extend(json.dumps(m, cls=DjangoJSONEncoder) for m in means)
+    return HttpResponse(
+        '{"series": [' + ", ".join(parts) + "]}", content_type="application/json"
+    )
 
 
 def _mean_json(suite_obj: Any, mean: dict[str, Any]) -> dict[str, Any]:
@@ -358,7 +391,6 @@ def _mean_json(suite_obj: Any, mean: dict[str, Any]) -> dict[str, Any]:
             "failed": [False] * len(rows),
             "tests": [r["tests"] for r in rows],
         },
-        "params": {},
         "samples": None,
         "changes": [],
         "more_before": False,
@@ -367,7 +399,8 @@ def _mean_json(suite_obj: Any, mean: dict[str, Any]) -> dict[str, Any]:
 
 
 def graph_samples(request: HttpRequest, suite: str) -> JsonResponse:
-    """The raw samples behind one point: ``?plot=<machine>.<test>.<field>&run=<id>``.
+    """The raw samples behind one point and its run's free parameters:
+    ``?plot=<machine>.<test>.<field>&run=<id>``.
 
     Fetched by the graph's hover, one point at a time.  Bad keys are a JSON 400
     naming the parameter; a run without samples for that series answers ``null``.
@@ -381,5 +414,7 @@ def graph_samples(request: HttpRequest, suite: str) -> JsonResponse:
         )
     if not run.isdigit() or len(run) > 18:
         return JsonResponse({"error": "run must be a run id"}, status=400)
-    samples = graphs.point_samples(suite_obj, keys[0], int(run))
-    return JsonResponse({"plot": str(keys[0]), "run": int(run), "samples": samples})
+    samples, parameters = graphs.point_samples(suite_obj, keys[0], int(run))
+    return JsonResponse(
+        {"plot": str(keys[0]), "run": int(run), "samples": samples, "parameters": parameters}
+    )

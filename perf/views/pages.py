@@ -50,23 +50,18 @@ def machine_list(request: HttpRequest, suite: str) -> HttpResponse:
 
 
 def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpResponse:
+    """A machine and its runs, newest order first (what LNT's machine page shows).
+
+    The comparison of its latest run with the previous one is not built here: the
+    page fetches its counts from ``machine_summary`` once shown (a link to the run
+    report without JavaScript).  Three queries whatever the number of tests.
+    """
     suite_obj = suite_or_404(suite)
     machine = selectors.machine_find(suite_obj, str(machine_id))
     if machine is None:
         raise Http404("No such machine.")
     page = page_of(request)
     runs = page_rows(page, run_selectors.machine_runs_page(machine, page.offset, page.size + 1))
-    latest = comparison = None
-    if runs:
-        latest = selectors.run_get(suite_obj, runs[0]["id"]) if page.number == 1 else None
-    if latest is not None:
-        metrics = selectors.suite_metrics(suite_obj)
-        previous = run_selectors.run_previous(latest)
-        # The page shows the groups' counts only: the history of small moves, which
-        # cannot change a count, is not read (run_selectors.report_data).
-        (comparison,) = _comparisons(
-            latest, [(previous, "previous")], metrics, metrics, counts_only=True
-        )
     return render(
         request,
         "perf/machine_detail.html",
@@ -75,9 +70,41 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
             "machine": machine,
             "runs": runs,
             "page": page,
-            "latest": latest,
-            "comparison": comparison,
+            "latest": runs[0] if runs and page.number == 1 else None,
         },
+    )
+
+
+# Runs read to find the latest run's previous one without a query of its own.
+_SUMMARY_RUNS = 10
+
+
+def machine_summary(request: HttpRequest, suite: str, machine_id: int) -> HttpResponse:
+    """The latest run of a machine against its previous one: each Real metric's
+    counts of regressions, improvements, failures... (an HTML fragment that the
+    machine page inserts).  Seven queries whatever the number of tests; 404 for a
+    machine without runs."""
+    suite_obj = suite_or_404(suite)
+    machine = selectors.machine_find(suite_obj, str(machine_id))
+    if machine is None:
+        raise Http404("No such machine.")
+    fetched = run_selectors.machine_runs_page(machine, 0, _SUMMARY_RUNS)
+    if not fetched:
+        raise Http404("This machine has no runs.")
+    latest = fetched[0]
+    metrics = selectors.suite_metrics(suite_obj)
+    previous = run_selectors.run_previous(
+        latest, newest_first=fetched, complete=len(fetched) < _SUMMARY_RUNS
+    )
+    # Only the groups' counts are shown: the history of small moves, which cannot
+    # change a count, is not read (run_selectors.report_data).
+    (comparison,) = _comparisons(
+        latest, [(previous, "previous")], metrics, metrics, counts_only=True
+    )
+    return render(
+        request,
+        "perf/includes/machine_summary.html",
+        {"suite": suite_obj, "latest": latest, "comparison": comparison},
     )
 
 

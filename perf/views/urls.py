@@ -19,6 +19,11 @@ urlpatterns = [
     path(suite + "profile/<int:run_id>/<int:test_id>", profiles.profile_view, name="profile"),
     path(suite + "machines", pages.machine_list, name="machine-list"),
     path(suite + "machines/<int:machine_id>", pages.machine_detail, name="machine-detail"),
+    path(
+        suite + "machines/<int:machine_id>/summary",
+        pages.machine_summary,
+        name="machine-summary",
+    ),
     path(suite + "compare", pages.compare, name="compare"),
     path(suite + "orders", orders.order_list, name="order-list"),
     path(suite + "orders/<id:order_id>", orders.order_detail, name="order-detail"),

@@ -56,6 +56,8 @@ def graph_ids(history):  # noqa: F811 - the imported fixture
     metric = Metric.objects.get(suite__name="nts", name="execution_time")
     box0, test = Machine.objects.get(name="box-0"), Test.objects.get(name="suite/t0")
     first = Run.objects.filter(machine=box0).order_by("position").first()
+    # Free parameters on the newest runs: the hover decodes them from their JSON text.
+    Run.objects.filter(order__key="1005").update(parameters={"build_log": "<b>log</b>"})
     return metric, box0, test, first.id
 
 
@@ -83,6 +85,7 @@ def test_a_person_overlays_machines_adds_a_mean_and_reads_raw_samples(
     page.locator("#hover-info[data-samples=shown]").wait_for()
     info = page.locator("#hover-info").inner_text()
     assert "1005" in info and "1.2000, 1.2012, 1.1988 s" in info
+    assert "BUILD_LOG\n<b>log</b>" in info  # as text, not markup (CSS upper-cases terms)
     page.screenshot(path=str(ARTIFACTS / "graph-machines-samples.png"), full_page=True)
 
     page.get_by_label("Machines", exact=True).select_option(label="box-0")

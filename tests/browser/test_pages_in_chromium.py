@@ -71,6 +71,10 @@ def test_a_person_follows_a_machine_to_a_run_and_a_graph(history, live_server, b
     page, errors = browser_page
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="box-0").first.click()
+    # The latest run's counts arrive with their own request, into the page.
+    summary = page.locator("#latest-summary[data-state=loaded]")
+    summary.wait_for()
+    assert "Execution Time" in summary.inner_text()
     # The run the latest is compared with ("run 10", at the step), not the menu's
     # "Latest runs".
     page.get_by_role("link", name=re.compile(r"^run \d+$")).first.click()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
+from django.db import connection
 
 from perf.formats import STATUS_FAIL
-from perf.models import Machine, Metric, Run, Test
+from perf.models import Machine, Metric, Run, Series, Test
 from perf.selectors import graphs
 from tests.factories import report_doc, submit_doc, submit_grid
 
@@ -72,10 +74,11 @@ def test_point_samples_are_the_raw_values_of_one_run_and_series(django_assert_nu
     run = Run.objects.select_related("suite").get(id=results[-1].run_id)
     test = Test.objects.get(name="suite/t0")
     key = graphs.PlotKey(run.machine_id, test.id, execution_time().position)
+    Run.objects.filter(id=run.id).update(parameters={"compiler": "clang 21"})
     with django_assert_num_queries(1):
-        samples = graphs.point_samples(run.suite, key, run.id)
-    assert samples == [1.0, 1.001, 0.999]
-    assert graphs.point_samples(run.suite, key, 10**12) is None
+        samples, parameters = graphs.point_samples(run.suite, key, run.id)
+    assert samples == [1.0, 1.001, 0.999] and parameters == {"compiler": "clang 21"}
+    assert graphs.point_samples(run.suite, key, 10**12) == (None, {})
 
 
 def test_units_fall_back_to_seconds_only_for_time_metrics_of_builtin_suites():
@@ -100,3 +103,53 @@ def test_an_order_key_reads_as_its_fields_values_in_the_suites_order():
     key = order_key({"build": "7", "llvm_project_revision": "600123"}, fields)
     assert order_key_label(key) == "600123, 7"
     assert order_key_label(order_key({"llvm_project_revision": "600123"}, fields[:1])) == "600123"
+
+
+def test_a_window_of_points_is_the_same_from_the_database_and_from_python():
+    """``series_windows`` computes its points in SQL on PostgreSQL; ``series_around``
+    builds them from ORM rows: both give the same points, failed ones included."""
+    submit_grid(machines=1, tests=2, orders=4)
+    tests = {"suite/t0": {"execution_time": 9.0, "execution_status": STATUS_FAIL}}
+    submit_doc(report_doc(machine="box-0", revision=1004, tests=tests))
+    ids = list(
+        Run.objects.first().machine.series.filter(metric=execution_time()).values_list(
+            "id", flat=True
+        )
+    )
+    windows = graphs.series_windows(ids)
+    around = graphs.series_around(ids, 10**9, width=100)
+    for series_id in ids:
+        points, more = windows[series_id]
+        assert points == around[series_id] and not more
+    t0 = Test.objects.get(name="suite/t0")
+    (failing,) = [s for s in ids if windows[s][0][-1].order == "1004"]
+    newest = windows[failing][0][-1]
+    assert newest.failed and newest.median is None and newest.min is None
+    assert Run.objects.get(id=newest.run).start_time.timestamp() == newest.time
+    columns = graphs.point_columns(windows[failing][0])
+    assert columns["order"] == ["1000", "1001", "1002", "1003", "1004"]
+    assert columns["median"][-1] is None and columns["failed"][-1] is True
+    assert {p.series_id for p in windows[failing][0]} == {failing}
+    assert failing == t0.series.get(metric=execution_time()).id
+    older, more = graphs.series_windows(ids, before=newest.position, limit=2)[failing]
+    assert [p.order for p in older] == ["1002", "1003"] and more
+
+
+def test_postgresql_builds_the_same_point_columns_as_python():
+    submit_grid(machines=1, tests=2, orders=4)
+    tests = {"suite/t0": {"execution_time": 9.0, "execution_status": STATUS_FAIL}}
+    submit_doc(report_doc(machine="box-0", revision=1004, tests=tests))
+    ids = list(Series.objects.filter(metric=execution_time()).values_list("id", flat=True))
+    first = Run.objects.order_by("position").first().position
+    for options in ({}, {"limit": 2}, {"before": first + 1}, {"before": first}):
+        ready = graphs.series_windows_json(ids, **options)
+        if connection.vendor != "postgresql":
+            assert ready is None  # the caller builds them from series_windows
+            return
+        windows = graphs.series_windows(ids, **options)
+        for series_id in ids:
+            points, more = windows[series_id]
+            text, more_json = ready[series_id]
+            assert json.loads(text) == graphs.point_columns(points), options
+            assert more_json == more
+    assert json.loads(ready[ids[0]][0])["position"] == []  # nothing before the first

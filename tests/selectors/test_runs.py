@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from perf.models import Metric
-from perf.selectors.graphs import downsample, plot_keys_parse
+from perf.selectors.graphs import GraphPoint, downsample, plot_keys_parse
 from perf.selectors.runs import (
     FilterError,
     ReportData,
@@ -310,9 +310,11 @@ def test_plot_keys_drop_junk_and_duplicates_and_are_capped():
 
 
 def test_downsampling_keeps_every_spike():
-    points = [{"position": i, "value": 1.0} for i in range(10_000)]
-    points[7777]["value"] = 50.0
+    def point(i: int, value: float) -> GraphPoint:
+        return GraphPoint(i, 0, i, str(i), value, value, value, 0.0, False, value, 1)
+
+    points = [point(i, 50.0 if i == 7777 else 1.0) for i in range(10_000)]
     kept, thinned = downsample(points, 1000)
     assert thinned and len(kept) <= 1000
-    assert max(p["value"] for p in kept) == 50.0
+    assert max(p.value for p in kept) == 50.0
     assert downsample(points[:10], 1000) == (points[:10], False)

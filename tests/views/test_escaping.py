@@ -52,6 +52,7 @@ def test_hostile_names_are_escaped_on_every_page(client):
         reverse("perf:daily", args=[suite]),
         reverse("perf:search", args=[suite]) + "?q=script",
         reverse("perf:search", args=[suite]) + "?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        reverse("perf:machine-summary", args=[suite, run.machine_id]),
     ]
     shown = {}
     for url in pages:
@@ -73,8 +74,13 @@ def test_graph_data_is_json_not_html(client):
     assert response["Content-Type"] == "application/json"
     names = {s["test"] for s in response.json()["series"]}
     assert names == {SCRIPT, ATTRIBUTE}
-    params = response.json()["series"][0]["params"]
-    assert SCRIPT in [p["build_log"] for p in params.values()]
+    # The run's parameters come with a point's samples, as JSON (the page puts them
+    # in text nodes).
+    samples = client.get(
+        reverse("perf:graph-samples", args=["nts"]), {"plot": plots[0], "run": run.id}
+    )
+    assert samples["Content-Type"] == "application/json"
+    assert samples.json()["parameters"]["build_log"] == SCRIPT
 
 
 def test_hostile_names_are_escaped_in_the_compare_rows_form_and_graph_baselines(client):

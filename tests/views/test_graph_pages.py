@@ -7,6 +7,7 @@ import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from perf.models import Machine, Metric, Run, Test
@@ -15,6 +16,13 @@ from tests.factories import submit_grid
 pytestmark = pytest.mark.django_db
 
 GRAPH, DATA, SAMPLES = "perf:graph", "perf:graph-data", "perf:graph-samples"
+
+
+def point_queries(scans: int) -> int:
+    """Queries for ``scans`` range scans of points (one a series; two a series for
+    ``around``): one on PostgreSQL (their UNION ALL), one a scan on SQLite (which runs
+    in-process: no round trips to save)."""
+    return 1 if connection.features.supports_slicing_ordering_in_compound else scans
 
 
 def field() -> int:
@@ -203,14 +211,56 @@ def test_removing_a_series_keeps_the_others_and_the_options(client):
     assert ("mean", mean) not in last and ("plot", a) in last
 
 
-def test_samples_of_a_point_are_served_one_point_at_a_time(client, django_assert_num_queries):
+def test_the_points_and_samples_of_several_series_come_in_fixed_queries(
+    client, django_assert_num_queries
+):
+    submit_grid(machines=2, tests=2, orders=4)
+    # Two tests of each machine: two series share every run, and keep their own samples.
+    plots = [plot_of(f"box-{m}", f"suite/t{t}") for m in range(2) for t in range(2)]
+    url = reverse(DATA, args=["nts"])
+    # suite, series, changes, the values at baseline orders, the points, their samples
+    with django_assert_num_queries(5 + point_queries(len(plots))):
+        data = client.get(url, {"plot": plots, "samples": "1"}).json()
+    assert [s["key"] for s in data["series"]] == plots
+    for s, level in zip(data["series"], [1.0, 1.1, 1.0, 1.1], strict=True):
+        positions = s["points"]["position"]
+        assert positions == sorted(positions) and len(positions) == 4
+        assert s["points"]["order"] == ["1000", "1001", "1002", "1003"]
+        assert s["samples"] == [pytest.approx([level, level * 1.001, level * 0.999])] * 4
+        assert not s["more_before"] and not s["downsampled"]
+        assert "params" not in s  # the hover reads a run's parameters (graph-samples)
+    # Older points of all the series: before the newest order, in the same queries.
+    newest = data["series"][0]["points"]["position"][-1]
+    with django_assert_num_queries(4 + point_queries(len(plots))):
+        older = client.get(url, {"plot": plots, "before": newest}).json()
+    assert all(s["points"]["order"] == ["1000", "1001", "1002"] for s in older["series"])
+    # The small graphs of a regression: ``width`` points each side of a position; no
+    # baselines read; two range scans a series.
+    third, newest = data["series"][0]["points"]["position"][2:]
+    with django_assert_num_queries(3 + point_queries(2 * len(plots))):
+        around = client.get(url, {"plot": plots, "around": third, "width": 2}).json()
+    assert all(s["points"]["order"] == ["1000", "1001", "1002", "1003"] for s in around["series"])
+    around = client.get(url, {"plot": plots, "around": newest, "width": 2}).json()
+    assert all(s["points"]["order"] == ["1001", "1002", "1003"] for s in around["series"])
+
+
+def test_samples_and_parameters_of_a_point_are_served_one_point_at_a_time(
+    client, django_assert_num_queries
+):
     results = submit_grid(machines=1, tests=1, orders=2)
     plot, run = plot_of("box-0", "suite/t0"), results[-1].run_id
     url = reverse(SAMPLES, args=["nts"])
+    Run.objects.filter(id=run).update(parameters={"compiler": "clang 21"})
     with django_assert_num_queries(2):
         data = client.get(url, {"plot": plot, "run": run}).json()
-    assert data == {"plot": plot, "run": run, "samples": [1.0, 1.001, 0.999]}
-    assert client.get(url, {"plot": plot, "run": 10**12}).json()["samples"] is None
+    assert data == {
+        "plot": plot,
+        "run": run,
+        "samples": [1.0, 1.001, 0.999],
+        "parameters": {"compiler": "clang 21"},
+    }
+    missing = client.get(url, {"plot": plot, "run": 10**12}).json()
+    assert missing["samples"] is None and missing["parameters"] == {}
 
 
 @pytest.mark.parametrize(
@@ -235,9 +285,9 @@ def test_lnt_baseline_runs_are_dashed_lines_of_each_plotted_test_in_that_run(
     first = results[0].run_id  # box-0 at the first order: t0 at its old level
     plots = [plot_of("box-0", "suite/t0"), plot_of("box-1", "suite/t0")]
     params = {"plot": plots, "baseline.before": str(first), "baseline.x": "999999"}
-    # suite, series, changes, the suite's baselines, the baseline runs' values, then
-    # each series' points
-    with django_assert_num_queries(5 + len(plots)):
+    # suite, series, changes, the suite's baselines, the baseline runs' values, the
+    # series' points
+    with django_assert_num_queries(5 + point_queries(len(plots))):
         data = client.get(reverse(DATA, args=["nts"]), params).json()
     for series in data["series"]:
         assert series["baselines"] == [

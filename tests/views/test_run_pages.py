@@ -113,14 +113,53 @@ def test_machine_page_compares_latest_with_previous_in_fixed_queries(
 ):
     submit_grid(machines=1, tests=3, orders=orders, step_at=orders - 1)
     machine_id = Run.objects.first().machine_id
-    # Points (with the status metrics'), history (every series) and detected changes:
-    # three queries for the comparison, whatever the history.  (The runs' samples are
-    # no longer read: the verdict is the detector's model on the points' levels.)
-    with django_assert_num_queries(9):
+    # The page: suite, machine, its runs with their orders.  No comparison.
+    with django_assert_num_queries(3):
         response = client.get(reverse("perf:machine-detail", args=["nts", machine_id]))
     body = response.content.decode()
-    assert "Latest run" in body
-    assert f"order {1000 + orders - 2}" in body
+    summary_url = reverse("perf:machine-summary", args=["nts", machine_id])
+    assert f'data-fragment="{summary_url}"' in body
+    assert f"(order {1000 + orders - 1})" in body and "data summary" not in body
+    # Its summary: suite, machine, its newest runs (the latest and the previous run
+    # are among them), the suite's metrics; then points (with the status metrics'),
+    # history (of the moved series) and detected changes: three queries for the
+    # comparison, whatever the history.  (The runs' samples are not read: the verdict
+    # is the detector's model on the points' levels.)
+    with django_assert_num_queries(7):
+        fragment = client.get(summary_url).content.decode()
+    assert fragment.lstrip().startswith('<section class="card" id="latest-summary">')
+    assert f"order {1000 + orders - 2}" in fragment and "<html" not in fragment
+
+
+def test_machine_summary_is_a_404_for_a_machine_without_runs(client):
+    from perf.models import Machine, TestSuite
+
+    machine = Machine.objects.create(suite=TestSuite.objects.get(name="nts"), name="idle")
+    assert client.get(reverse("perf:machine-summary", args=["nts", machine.id])).status_code == 404
+    body = client.get(reverse("perf:machine-detail", args=["nts", machine.id])).content.decode()
+    assert "No runs." in body and "data-fragment" not in body
+
+
+def test_the_previous_run_is_found_among_runs_already_read_else_by_one_query(
+    django_assert_num_queries,
+):
+    from perf.selectors.runs import machine_runs_page, run_previous
+
+    submit_grid(machines=1, tests=1, orders=3)
+    machine = Run.objects.first().machine
+    with django_assert_num_queries(1):
+        runs = machine_runs_page(machine, 0, 10)
+        assert [r.order.label for r in runs] == ["1002", "1001", "1000"]
+        assert runs[0].machine == machine
+    latest = runs[0]
+    with django_assert_num_queries(0):
+        assert run_previous(latest, newest_first=runs) == runs[1]
+        assert run_previous(runs[2], newest_first=runs[2:], complete=True) is None
+    # Only the latest run read (a page of runs at one order): the previous is looked up.
+    with django_assert_num_queries(1):
+        assert run_previous(latest, newest_first=runs[:1]) == runs[1]
+    with django_assert_num_queries(1):
+        assert run_previous(latest) == runs[1]
 
 
 def test_machine_page_counts_each_group_as_the_run_report_does(client):
@@ -128,7 +167,7 @@ def test_machine_page_counts_each_group_as_the_run_report_does(client):
     machine_id = Run.objects.get(id=new).machine_id
     report = client.get(run_url(new) + "?metric=execution_time&format=json").json()
     rows = report["comparisons"][0]["rows"]
-    body = client.get(reverse("perf:machine-detail", args=["nts", machine_id])).content.decode()
+    body = client.get(reverse("perf:machine-summary", args=["nts", machine_id])).content.decode()
     summary = body.split('class="data summary"')[1].split("</table>")[0]
     row = summary.split("?metric=execution_time")[1].split("</tr>")[0]
     cells = [c.split(">")[-1] for c in row.split("</td>")[:9]]

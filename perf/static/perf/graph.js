@@ -383,13 +383,12 @@
         (c.suspect ? " (suspect: not yet confirmed by later runs)" : "") +
         (c.regression ? " · regression #" + c.regression : ""));
     });
-    var params = hit.series.params[String(p.run[hit.i])] || {};
-    Object.keys(params).forEach(function (k) { row(k, typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])); });
     info.appendChild(dl);
     if (!hit.series.is_mean) showSamples(hit.series.key, p.run[hit.i], dl, unit);
   }
 
-  // The raw samples behind the hovered point, fetched once per point on hover.
+  // The raw samples behind the hovered point and its run's free parameters, fetched
+  // once per point on hover (the graph data carries neither).
   function showSamples(key, run, dl, unit) {
     var id = key + "@" + run;
     var d = el("div");
@@ -398,11 +397,19 @@
     d.appendChild(dd);
     dl.appendChild(d);
     info.dataset.samples = "loading";
-    function fill(samples) {
+    function fill(json) {
       if (!dl.isConnected) return; // the cursor moved on to another point
+      var samples = json.samples;
       dd.textContent = samples === null ? "none stored" : samples.map(function (v) {
         return typeof v === "number" ? Number(v).toPrecision(5) : String(v);
       }).join(", ") + (samples.length ? unit : "");
+      var params = json.parameters || {};
+      Object.keys(params).forEach(function (k) {
+        var p = el("div");
+        p.appendChild(el("dt", k));
+        p.appendChild(el("dd", typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])));
+        dl.insertBefore(p, d);
+      });
       info.dataset.samples = "shown";
     }
     if (sampleCache.has(id)) { fill(sampleCache.get(id)); return; }
@@ -413,7 +420,7 @@
       var params = new URLSearchParams({ plot: key, run: String(run) });
       fetch(config.samplesUrl + "?" + params.toString(), { credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-        .then(function (json) { sampleCache.set(id, json.samples); fill(json.samples); })
+        .then(function (json) { sampleCache.set(id, json); fill(json); })
         .catch(function (err) { if (dl.isConnected) dd.textContent = "could not load: " + err.message; });
     }, 150);
   }
