@@ -15,7 +15,7 @@ import math
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
@@ -661,33 +661,40 @@ def _store_chunk(
         )
         series = _series_ids(machine, test_ids)
 
-    point_rows: list[tuple[Any, ...]] = []
+    # On PostgreSQL a run's points go in as one binary COPY, each record built from
+    # its summary as the connection asks for it; elsewhere (and for a few rows) as a
+    # multi-row INSERT of ``point_row`` tuples.
+    copy = connection.vendor == "postgresql" and len(wanted) >= COPY_MIN_ROWS
     count = 0
-    for test in chunk:
-        binary_hash = test.samples.get("hash")
-        for metric_name, values in test.samples.items():
-            metric = metrics.get(metric_name)
-            if metric is None:  # validated upstream; a schema changed under us
-                continue
-            series_id = series[(tests[test.name], metric.id)]
-            count += len(values)
-            status_name = status_metrics.get(metric_name)
-            row = point_row(
-                run_id,
-                series_id,
-                order.id,
-                order.position,
-                metric.type,
-                values,
-                test.samples.get(status_name) if status_name else None,
-                binary_hash[0] if binary_hash else None,
-            )
-            point_rows.append(row)
-            value, failed = row[_POINT_VALUE], row[_POINT_FAILED]
-            if metric.type == Metric.REAL and not failed and value is not None and value > 0:
-                total, n = logs.get(metric.id, (0.0, 0))
-                logs[metric.id] = (total + math.log(value), n + 1)
-    insert_rows(Point, POINT_COLUMNS, point_rows)
+
+    def points() -> Iterator[Any]:
+        nonlocal count
+        for test in chunk:
+            binary_hash = test.samples.get("hash")
+            first_hash = binary_hash[0] if binary_hash else None
+            for metric_name, values in test.samples.items():
+                metric = metrics.get(metric_name)
+                if metric is None:  # validated upstream; a schema changed under us
+                    continue
+                series_id = series[(tests[test.name], metric.id)]
+                count += len(values)
+                status_name = status_metrics.get(metric_name)
+                statuses = test.samples.get(status_name) if status_name else None
+                fields = point_fields(metric.type, values, statuses, first_hash)
+                keys = (run_id, series_id, order.id, order.position)
+                if copy:
+                    yield fields_record(*keys, metric.type, values, fields)
+                else:
+                    yield fields_row(*keys, metric.type, values, fields)
+                value, failed = fields[0], fields[5]
+                if metric.type == Metric.REAL and not failed and value is not None and value > 0:
+                    total, n = logs.get(metric.id, (0.0, 0))
+                    logs[metric.id] = (total + math.log(value), n + 1)
+
+    if copy:
+        copy_lines(Point, POINT_COLUMNS, points())
+    else:
+        insert_rows(Point, POINT_COLUMNS, list(points()))
     profiles = [
         Profile(
             run_id=run_id,
@@ -703,6 +710,41 @@ def _store_chunk(
     return count
 
 
+# A point's summary columns, ``value`` to ``hash`` in POINT_COLUMNS order.
+PointFields = tuple[
+    float | None, float | None, float | None, float | None, float | None, bool, str | None
+]
+
+
+def point_fields(
+    metric_type: str, values: Sequence[Any], statuses: Sequence[Any] | None, binary_hash: Any
+) -> PointFields:
+    """The summary columns (``value``, ``mean``, ``minimum``, ``maximum``, ``stdev``,
+    ``failed``, ``hash``) of one (run, series)'s samples.
+
+    Real: the summary of the samples, failed when ``statuses`` (the matching
+    ``<metric>_status`` samples) say FAIL, ``hash`` the test's binary hash in this run.
+    Status: the worst status.  Hash: the first value.  ``values`` is never empty.
+    """
+    if metric_type == Metric.REAL:
+        point_hash = str(binary_hash)[:256] if binary_hash else None
+        if len(values) == 1 and (not statuses or STATUS_FAIL not in [int(s) for s in statuses]):
+            # One valid sample (most tests): what ``summarize`` returns, without building it.
+            value = float(values[0])
+            return value, value, value, value, None, False, point_hash
+        summary = summarize(
+            [float(v) for v in values], [int(s) for s in statuses] if statuses else None
+        )
+        return (
+            *(summary.value, summary.mean, summary.minimum, summary.maximum, summary.stdev),
+            *(summary.failed, point_hash),
+        )
+    if metric_type == Metric.STATUS:
+        status = float(worst_status([int(v) for v in values]))
+        return status, None, status, status, None, status == STATUS_FAIL, None
+    return None, None, None, None, None, False, str(values[0])[:256]
+
+
 def point_row(
     run_id: int,
     series_id: int,
@@ -713,53 +755,26 @@ def point_row(
     statuses: Sequence[Any] | None,
     binary_hash: Any,
 ) -> tuple[Any, ...]:
-    """The ``Point`` row (in ``POINT_COLUMNS`` order) of one (run, series)'s samples.
+    """The ``Point`` row (in ``POINT_COLUMNS`` order) of one (run, series)'s samples:
+    its keys, ``point_fields`` and the samples packed (``pack_samples``)."""
+    fields = point_fields(metric_type, values, statuses, binary_hash)
+    return fields_row(run_id, series_id, order_id, position, metric_type, values, fields)
 
-    Real: the summary of the samples, failed when ``statuses`` (the matching
-    ``<metric>_status`` samples) say FAIL, ``hash`` the test's binary hash in this run.
-    Status: the worst status.  Hash: the first value.  ``values`` is never empty;
-    the row ends with them packed (``pack_samples``).
-    """
-    value = mean = minimum = maximum = stdev = None
-    failed = False
-    point_hash = None
-    if (
-        metric_type == Metric.REAL
-        and len(values) == 1
-        and (not statuses or STATUS_FAIL not in [int(s) for s in statuses])
-    ):
-        # One valid sample (most tests): what ``summarize`` returns, without building it.
-        value = mean = minimum = maximum = float(values[0])
-        if binary_hash:
-            point_hash = str(binary_hash)[:256]
-    elif metric_type == Metric.REAL:
-        summary = summarize(
-            [float(v) for v in values], [int(s) for s in statuses] if statuses else None
-        )
-        value, mean, stdev, failed = summary.value, summary.mean, summary.stdev, summary.failed
-        minimum, maximum = summary.minimum, summary.maximum
-        if binary_hash:
-            point_hash = str(binary_hash)[:256]
-    elif metric_type == Metric.STATUS:
-        status = worst_status([int(v) for v in values])
-        value = minimum = maximum = float(status)
-        failed = status == STATUS_FAIL
-    else:
-        point_hash = str(values[0])[:256]
+
+def fields_row(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    fields: PointFields,
+) -> tuple[Any, ...]:
+    """``point_row`` from its ``point_fields``, already computed."""
     return (
-        run_id,
-        series_id,
-        order_id,
-        position,
-        len(values),
-        len(values),  # valid_count: as ingest has always stored it
-        value,
-        mean,
-        minimum,
-        maximum,
-        stdev,
-        failed,
-        point_hash,
+        *(run_id, series_id, order_id, position),
+        *(len(values), len(values)),  # count, valid_count: as ingest has always stored them
+        *fields,
         pack_samples(metric_type, values),
     )
 
@@ -882,6 +897,9 @@ ONE_REAL_SAMPLES = struct.Struct(">icd")
 # value, minimum and maximum (mean and stdev NULL), failed when it is FAIL, no hash,
 # and the samples: length, tag, the int64.
 ONE_STATUS = struct.Struct(">h iq iq iq iq ii ii id i id id i iB i icq")
+# The head of a Real point of several valid samples, up to its failed flag: every
+# summary column set (``fields_record``).
+FULL_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id id iB")
 
 
 def hash_field(binary_hash: Any) -> bytes:
@@ -925,10 +943,46 @@ def point_record(
             *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, status == STATUS_FAIL, -1),
             *(9, STATUS_TAG, status),
         )
-    row = point_row(
-        run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
-    )
+    fields = point_fields(metric_type, values, statuses, binary_hash)
+    return fields_record(run_id, series_id, order_id, position, metric_type, values, fields)
+
+
+def fields_record(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    fields: PointFields,
+) -> bytes:
+    """The record of ``point_row`` from its ``point_fields``, already computed (ingest
+    reads the value and failed flag for the run's geometric means).  A Real point with
+    every summary column set (several valid samples) is packed with one struct."""
+    if metric_type == Metric.REAL and fields[4] is not None:  # a stdev: all five floats
+        n = len(values)
+        return (
+            FULL_REAL_HEAD.pack(
+                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+                *(4, n, 4, n, 8, fields[0], 8, fields[1], 8, fields[2], 8, fields[3]),
+                *(8, fields[4], 1, fields[5]),
+            )
+            + _text(fields[6])
+            + _real_samples_field(values)
+        )
+    row = fields_row(run_id, series_id, order_id, position, metric_type, values, fields)
     return binary_record(row, POINT_ENCODERS)
+
+
+def _real_samples_field(values: Sequence[Any]) -> bytes:
+    """``pack_samples`` of Real ``values`` as a bytea field of COPY's binary format."""
+    packer = _SAMPLES_FIELDS.get(len(values))
+    if packer is None:
+        packer = _SAMPLES_FIELDS[len(values)] = struct.Struct(f">ic{len(values)}d")
+    return packer.pack(1 + 8 * len(values), REAL_TAG, *values)
+
+
+_SAMPLES_FIELDS: dict[int, struct.Struct] = {}
 
 
 class _LineReader:
