@@ -105,10 +105,12 @@ def main() -> None:
         for i in range(args.history)
     ]
     before = set(Run.objects.values_list("id", flat=True))
+    backend, cpu = backend_cpu_seconds() or 0.0, time.process_time()
     started = time.perf_counter()
     for parsed in reports:
         run_import(parsed, schemas["nts"], detect=False)
     loading = time.perf_counter() - started
+    loading_cpu = (time.process_time() - cpu, (backend_cpu_seconds() or 0.0) - backend)
     loaded = sorted(set(Run.objects.values_list("id", flat=True)) - before)
     bare = bare_copy_seconds(loaded)
 
@@ -138,6 +140,10 @@ def main() -> None:
     print(
         f"import_run: {len(loaded)} runs, {total:,} values in {loading:.2f}s = "
         f"{total / loading:,.0f} values/s"
+    )
+    print(
+        f"import_run CPU per run: Python {loading_cpu[0] / len(loaded) * 1000:.1f} ms + "
+        f"PostgreSQL {loading_cpu[1] / len(loaded) * 1000:.1f} ms"
     )
     print(
         f"bare COPY of the same rows: {bare:.2f}s = {total / bare:,.0f} values/s; "
