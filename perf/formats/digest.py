@@ -29,13 +29,21 @@ _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=T
 
 
 def _test_entry(test: TestResult) -> list[object]:
-    """One test in the digested document, as the JSON value it is encoded as."""
+    """One test in the digested document, as the JSON value it is encoded as: its
+    metrics in name order (names are unique), every number as a float."""
+    samples = test.samples
     return [
         test.name,
-        sorted(
-            [metric, [float(v) if isinstance(v, int | float) else v for v in values]]
-            for metric, values in test.samples.items()
-        ),
+        [
+            [
+                metric,
+                [
+                    v if type(v) is float else float(v) if isinstance(v, int | float) else v
+                    for v in samples[metric]
+                ],
+            ]
+            for metric in sorted(samples)
+        ],
         hashlib.sha256(test.profile).hexdigest() if test.profile is not None else None,
     ]
 
