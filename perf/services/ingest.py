@@ -15,7 +15,8 @@ import math
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
@@ -163,6 +164,31 @@ def run_import(
             callback = enqueue
             transaction.on_commit(lambda: callback(run_id), robust=True)
     return result
+
+
+# Session settings of ``import_run`` (PostgreSQL, ``bulk_session``): a report's commit
+# does not wait for its WAL to reach the disk.  A crash of the server may lose the
+# last reports committed, never part of one; importing the same files again stores
+# them (the others answer "already stored").  Durability, not consistency, is traded.
+IMPORT_RUN_SETTINGS = {"synchronous_commit": "off"}
+
+
+@contextmanager
+def bulk_session(settings: Mapping[str, str]) -> Iterator[None]:
+    """These session settings for the connection (PostgreSQL; elsewhere nothing),
+    RESET afterwards to the connection's own.  For commands that write in bulk."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        for name, value in settings.items():
+            cursor.execute(f"SET {name} = %s", [value])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for name in settings:
+                cursor.execute(f"RESET {name}")
 
 
 def report_import(
@@ -665,31 +691,36 @@ def _store_chunk(
     # its summary as the connection asks for it; elsewhere (and for a few rows) as a
     # multi-row INSERT of ``point_row`` tuples.
     copy = connection.vendor == "postgresql" and len(wanted) >= COPY_MIN_ROWS
+    build = fields_record if copy else fields_row
+    order_id, position = order.id, order.position
+    # Per metric name: its id, type, paired status metric, and whether it is Real.
+    plans = {
+        name: (m.id, m.type, status_metrics.get(name), m.type == Metric.REAL)
+        for name, m in metrics.items()
+    }
     count = 0
 
     def points() -> Iterator[Any]:
         nonlocal count
         for test in chunk:
-            binary_hash = test.samples.get("hash")
+            samples = test.samples
+            test_id = tests[test.name]
+            binary_hash = samples.get("hash")
             first_hash = binary_hash[0] if binary_hash else None
-            for metric_name, values in test.samples.items():
-                metric = metrics.get(metric_name)
-                if metric is None:  # validated upstream; a schema changed under us
+            for metric_name, values in samples.items():
+                plan = plans.get(metric_name)
+                if plan is None:  # validated upstream; a schema changed under us
                     continue
-                series_id = series[(tests[test.name], metric.id)]
+                metric_id, metric_type, status_name, real = plan
                 count += len(values)
-                status_name = status_metrics.get(metric_name)
-                statuses = test.samples.get(status_name) if status_name else None
-                fields = point_fields(metric.type, values, statuses, first_hash)
-                keys = (run_id, series_id, order.id, order.position)
-                if copy:
-                    yield fields_record(*keys, metric.type, values, fields)
-                else:
-                    yield fields_row(*keys, metric.type, values, fields)
-                value, failed = fields[0], fields[5]
-                if metric.type == Metric.REAL and not failed and value is not None and value > 0:
-                    total, n = logs.get(metric.id, (0.0, 0))
-                    logs[metric.id] = (total + math.log(value), n + 1)
+                statuses = samples.get(status_name) if status_name else None
+                fields = point_fields(metric_type, values, statuses, first_hash)
+                series_id = series[(test_id, metric_id)]
+                yield build(run_id, series_id, order_id, position, metric_type, values, fields)
+                value = fields[0]
+                if real and not fields[5] and value is not None and value > 0:
+                    total, n = logs.get(metric_id, (0.0, 0))
+                    logs[metric_id] = (total + math.log(value), n + 1)
 
     if copy:
         copy_lines(Point, POINT_COLUMNS, points())
