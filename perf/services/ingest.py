@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, Max
+from django.db.models import F
 
 from lntsite.db.postgresql import allow
 
@@ -244,10 +244,17 @@ def _import(
     source: str,
     source_detail: str,
 ) -> ImportResult:
-    suite = TestSuite.objects.filter(name=schema.name).first()
+    # The suite comes with its metrics (one query); a suite without metrics is looked up.
+    metrics = {
+        m.name: m for m in Metric.objects.filter(suite__name=schema.name).select_related("suite")
+    }
+    suite = (
+        next(iter(metrics.values())).suite
+        if metrics
+        else TestSuite.objects.filter(name=schema.name).first()
+    )
     if suite is None:
         raise ImportRefused(f"unknown test suite {schema.name!r}", status=404)
-    metrics = {m.name: m for m in Metric.objects.filter(suite=suite)}
 
     machine, added_machine = _select_machine(suite, report, select_machine)
     order = order_get_or_create(suite, report.order, schema.order_fields)
@@ -305,7 +312,7 @@ def _import(
         ).id
 
     added_tests, added_samples = _store_samples(
-        suite, machine, order, run_id, report, schema, metrics
+        suite, machine, order, run_id, report, schema, metrics, fresh=not replaced
     )
     return _result(
         run_id,
@@ -497,24 +504,25 @@ def order_get_or_create(
 
 
 def _new_position(suite: TestSuite, sort_key: str | None) -> int:
-    """A position for a new order between its neighbours (caller holds the suite lock)."""
-    orders = Order.objects.filter(suite=suite)
-    last = orders.aggregate(m=Max("position"))["m"]
+    """A position for a new order between its neighbours (caller holds the suite lock).
+
+    One query: the suite's last position and the positions of the orders that sort
+    just after and just before ``sort_key``."""
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(position) FROM {table} WHERE suite_id = %s), "  # noqa: S608 - quoted table name, values bound
+            f"(SELECT position FROM {table} WHERE suite_id = %s AND sort_key > %s "
+            "ORDER BY sort_key LIMIT 1), "
+            f"(SELECT position FROM {table} WHERE suite_id = %s AND sort_key < %s "
+            "ORDER BY sort_key DESC LIMIT 1)",
+            [suite.id, suite.id, sort_key, suite.id, sort_key],
+        )
+        last, nxt, prev = cursor.fetchone()
     if last is None:
         return 0
-    if sort_key is None:
+    if sort_key is None or nxt is None:
         return last + POSITION_GAP
-    nxt = (
-        orders.filter(sort_key__gt=sort_key).order_by("sort_key").values_list("position", flat=True)
-    ).first()
-    if nxt is None:
-        return last + POSITION_GAP
-    prev = (
-        orders.filter(sort_key__lt=sort_key)
-        .order_by("-sort_key")
-        .values_list("position", flat=True)
-        .first()
-    )
     if prev is None:
         return nxt - POSITION_GAP
     if nxt - prev >= 2:
@@ -561,10 +569,13 @@ def _store_samples(
     report: Report,
     schema: SuiteSchema,
     metrics: dict[str, Metric],
+    *,
+    fresh: bool,
 ) -> tuple[int, int]:
     """Insert tests, series, samples, points and the run's geometric means,
     ``STORE_CHUNK_TESTS`` tests at a time: six queries per chunk whatever its size, and
-    two for the means.  Returns (tests added, samples stored)."""
+    one for the means (two when the run is not ``fresh``, i.e. replaced: its old means
+    are removed).  Returns (tests added, samples stored)."""
     added_tests = added_samples = 0
     status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     logs: dict[int, tuple[float, int]] = {}
@@ -576,7 +587,7 @@ def _store_samples(
             machine, order, run_id, chunk, tests, metrics, status_metrics, logs
         )
     # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
-    run_geomeans_save(run_id, logs)
+    run_geomeans_save(run_id, logs, fresh=fresh)
     return added_tests, added_samples
 
 
