@@ -84,7 +84,6 @@ POINT_COLUMNS = [
     "hash",
     "samples",
 ]
-_POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
 
 
 class ImportRefused(Exception):
@@ -174,20 +173,20 @@ IMPORT_RUN_SETTINGS = {"synchronous_commit": "off"}
 
 
 @contextmanager
-def bulk_session(settings: Mapping[str, str]) -> Iterator[None]:
+def bulk_session(session_settings: Mapping[str, str]) -> Iterator[None]:
     """These session settings for the connection (PostgreSQL; elsewhere nothing),
     RESET afterwards to the connection's own.  For commands that write in bulk."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        for name, value in settings.items():
+        for name, value in session_settings.items():
             cursor.execute(f"SET {name} = %s", [value])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            for name in settings:
+            for name in session_settings:
                 cursor.execute(f"RESET {name}")
 
 
