@@ -6,7 +6,9 @@
 Takes page names of bench/pages_speed.py (on the dataset of bench/make_dataset.py in
 DATABASE_URL) or paths.  For each: the request's wall time, its queries' count and total
 time, then the --top slowest queries with the plan PostgreSQL runs for them (lines cut
-at --width characters, id lists elided).  Read-only; stops by itself.
+at --width characters, id lists elided); with --profile N, the N functions that took
+the most time of their own over two more requests (cProfile).  Read-only; stops by
+itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +39,12 @@ def main() -> int:
     parser.add_argument("pages", nargs="+", help="page names of pages_speed.py, or paths")
     parser.add_argument("--top", type=int, default=2, help="queries explained per page")
     parser.add_argument("--width", type=int, default=150, help="characters per plan line")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="also cProfile two more requests and print this many functions by own time",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         print("DATABASE_URL must point at a PostgreSQL database", file=sys.stderr)
@@ -72,7 +81,28 @@ def main() -> int:
             print(f"-- {float(q['time']) * 1000:.0f} ms: {elide(sql)[:200]}")
             for line in plan:
                 print("   " + elide(line)[: args.width])
+        if args.profile:
+            profile(client, path, args.profile, args.width)
     return 0
+
+
+def profile(client: Any, path: str, top: int, width: int) -> None:
+    """cProfile two requests of ``path``; print the ``top`` functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(2):
+        client.get(path)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    print(f"-- cProfile, two requests, top {top} by own time:")
+    for line in out.getvalue().splitlines():
+        if line.strip() and not line.lstrip().startswith(("Ordered by", "List reduced")):
+            print("   " + line.strip()[:width])
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ storage cost per sample value.
   at a new order each time; the median over --repeat submissions on a short history
   and again after --history more runs were loaded, and the ratio long / short.
 * import_run: --history runs of the same shape stored with ``run_import`` (reports
-  parsed beforehand), sample values per second.
+  parsed beforehand) in the import_run command's session settings
+  (``IMPORT_RUN_SETTINGS``), sample values per second, and the CPU per run.
 * bare COPY: the sample and point rows of the loaded runs COPYed again into fresh
   tables with no index, key or WAL (temporary tables): the floor.
 * storage: bytes of perf_point (heap, TOAST, indexes; the samples are packed in its
@@ -90,7 +91,7 @@ def main() -> None:
 
     from perf.formats import parse_report
     from perf.models import Run
-    from perf.services.ingest import run_import
+    from perf.services.ingest import IMPORT_RUN_SETTINGS, bulk_session, run_import
     from perf.services.suites import suite_schemas
 
     rng = random.Random(1)
@@ -105,10 +106,13 @@ def main() -> None:
         for i in range(args.history)
     ]
     before = set(Run.objects.values_list("id", flat=True))
+    backend, cpu = backend_cpu_seconds() or 0.0, time.process_time()
     started = time.perf_counter()
-    for parsed in reports:
-        run_import(parsed, schemas["nts"], detect=False)
+    with bulk_session(IMPORT_RUN_SETTINGS):  # as the import_run command does
+        for parsed in reports:
+            run_import(parsed, schemas["nts"], detect=False)
     loading = time.perf_counter() - started
+    loading_cpu = (time.process_time() - cpu, (backend_cpu_seconds() or 0.0) - backend)
     loaded = sorted(set(Run.objects.values_list("id", flat=True)) - before)
     bare = bare_copy_seconds(loaded)
 
@@ -138,6 +142,10 @@ def main() -> None:
     print(
         f"import_run: {len(loaded)} runs, {total:,} values in {loading:.2f}s = "
         f"{total / loading:,.0f} values/s"
+    )
+    print(
+        f"import_run CPU per run: Python {loading_cpu[0] / len(loaded) * 1000:.1f} ms + "
+        f"PostgreSQL {loading_cpu[1] / len(loaded) * 1000:.1f} ms"
     )
     print(
         f"bare COPY of the same rows: {bare:.2f}s = {total / bare:,.0f} values/s; "

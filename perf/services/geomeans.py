@@ -60,15 +60,18 @@ def run_geomeans_refresh(run_ids: list[int]) -> int:
     return len(means)
 
 
-def run_geomeans_save(run_id: int, logs: Mapping[int, tuple[float, int]]) -> int:
+def run_geomeans_save(
+    run_id: int, logs: Mapping[int, tuple[float, int]], *, fresh: bool = False
+) -> int:
     """Store one run's geometric means from sums its writer kept while writing its points.
 
     ``logs``: Real metric id -> (sum of ln(value), number of values) over the run's
     points that are not failed and have a positive value -- what
     ``run_geomeans_refresh`` reads back from the points, without a query over them
     (on a 90,000-test run that aggregate is the slowest statement of the import).
-    Metrics without such a point get no row; rows of other metrics are removed.
-    Two queries (one when there is nothing to store).
+    Metrics without such a point get no row; rows of other metrics are removed, unless
+    the run is ``fresh`` (created in this transaction: it has no rows yet).  Two
+    queries; one when there is nothing to store or the run is fresh.
     """
     means = [
         RunGeomean(run_id=run_id, metric_id=metric_id, value=math.exp(total / count), tests=count)
@@ -82,6 +85,8 @@ def run_geomeans_save(run_id: int, logs: Mapping[int, tuple[float, int]]) -> int
             unique_fields=["run", "metric"],
             update_fields=["value", "tests"],
         )
+    if fresh:
+        return len(means)
     RunGeomean.objects.filter(run_id=run_id).exclude(
         metric_id__in=[m.metric_id for m in means]
     ).delete()

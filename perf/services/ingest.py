@@ -15,7 +15,8 @@ import math
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, Max
+from django.db.models import F
 
 from lntsite.db.postgresql import allow
 
@@ -83,7 +84,6 @@ POINT_COLUMNS = [
     "hash",
     "samples",
 ]
-_POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
 
 
 class ImportRefused(Exception):
@@ -165,6 +165,31 @@ def run_import(
     return result
 
 
+# Session settings of ``import_run`` (PostgreSQL, ``bulk_session``): a report's commit
+# does not wait for its WAL to reach the disk.  A crash of the server may lose the
+# last reports committed, never part of one; importing the same files again stores
+# them (the others answer "already stored").  Durability, not consistency, is traded.
+IMPORT_RUN_SETTINGS = {"synchronous_commit": "off"}
+
+
+@contextmanager
+def bulk_session(session_settings: Mapping[str, str]) -> Iterator[None]:
+    """These session settings for the connection (PostgreSQL; elsewhere nothing),
+    RESET afterwards to the connection's own.  For commands that write in bulk."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        for name, value in session_settings.items():
+            cursor.execute(f"SET {name} = %s", [value])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for name in session_settings:
+                cursor.execute(f"RESET {name}")
+
+
 def report_import(
     raw: bytes | str,
     *,
@@ -218,10 +243,17 @@ def _import(
     source: str,
     source_detail: str,
 ) -> ImportResult:
-    suite = TestSuite.objects.filter(name=schema.name).first()
+    # The suite comes with its metrics (one query); a suite without metrics is looked up.
+    metrics = {
+        m.name: m for m in Metric.objects.filter(suite__name=schema.name).select_related("suite")
+    }
+    suite = (
+        next(iter(metrics.values())).suite
+        if metrics
+        else TestSuite.objects.filter(name=schema.name).first()
+    )
     if suite is None:
         raise ImportRefused(f"unknown test suite {schema.name!r}", status=404)
-    metrics = {m.name: m for m in Metric.objects.filter(suite=suite)}
 
     machine, added_machine = _select_machine(suite, report, select_machine)
     order = order_get_or_create(suite, report.order, schema.order_fields)
@@ -279,7 +311,7 @@ def _import(
         ).id
 
     added_tests, added_samples = _store_samples(
-        suite, machine, order, run_id, report, schema, metrics
+        suite, machine, order, run_id, report, schema, metrics, fresh=not replaced
     )
     return _result(
         run_id,
@@ -471,24 +503,25 @@ def order_get_or_create(
 
 
 def _new_position(suite: TestSuite, sort_key: str | None) -> int:
-    """A position for a new order between its neighbours (caller holds the suite lock)."""
-    orders = Order.objects.filter(suite=suite)
-    last = orders.aggregate(m=Max("position"))["m"]
+    """A position for a new order between its neighbours (caller holds the suite lock).
+
+    One query: the suite's last position and the positions of the orders that sort
+    just after and just before ``sort_key``."""
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(position) FROM {table} WHERE suite_id = %s), "  # noqa: S608 - quoted table name, values bound
+            f"(SELECT position FROM {table} WHERE suite_id = %s AND sort_key > %s "
+            "ORDER BY sort_key LIMIT 1), "
+            f"(SELECT position FROM {table} WHERE suite_id = %s AND sort_key < %s "
+            "ORDER BY sort_key DESC LIMIT 1)",
+            [suite.id, suite.id, sort_key, suite.id, sort_key],
+        )
+        last, nxt, prev = cursor.fetchone()
     if last is None:
         return 0
-    if sort_key is None:
+    if sort_key is None or nxt is None:
         return last + POSITION_GAP
-    nxt = (
-        orders.filter(sort_key__gt=sort_key).order_by("sort_key").values_list("position", flat=True)
-    ).first()
-    if nxt is None:
-        return last + POSITION_GAP
-    prev = (
-        orders.filter(sort_key__lt=sort_key)
-        .order_by("-sort_key")
-        .values_list("position", flat=True)
-        .first()
-    )
     if prev is None:
         return nxt - POSITION_GAP
     if nxt - prev >= 2:
@@ -535,10 +568,13 @@ def _store_samples(
     report: Report,
     schema: SuiteSchema,
     metrics: dict[str, Metric],
+    *,
+    fresh: bool,
 ) -> tuple[int, int]:
     """Insert tests, series, samples, points and the run's geometric means,
     ``STORE_CHUNK_TESTS`` tests at a time: six queries per chunk whatever its size, and
-    two for the means.  Returns (tests added, samples stored)."""
+    one for the means (two when the run is not ``fresh``, i.e. replaced: its old means
+    are removed).  Returns (tests added, samples stored)."""
     added_tests = added_samples = 0
     status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     logs: dict[int, tuple[float, int]] = {}
@@ -550,7 +586,7 @@ def _store_samples(
             machine, order, run_id, chunk, tests, metrics, status_metrics, logs
         )
     # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
-    run_geomeans_save(run_id, logs)
+    run_geomeans_save(run_id, logs, fresh=fresh)
     return added_tests, added_samples
 
 
@@ -661,33 +697,45 @@ def _store_chunk(
         )
         series = _series_ids(machine, test_ids)
 
-    point_rows: list[tuple[Any, ...]] = []
+    # On PostgreSQL a run's points go in as one binary COPY, each record built from
+    # its summary as the connection asks for it; elsewhere (and for a few rows) as a
+    # multi-row INSERT of ``point_row`` tuples.
+    copy = connection.vendor == "postgresql" and len(wanted) >= COPY_MIN_ROWS
+    build = fields_record if copy else fields_row
+    order_id, position = order.id, order.position
+    # Per metric name: its id, type, paired status metric, and whether it is Real.
+    plans = {
+        name: (m.id, m.type, status_metrics.get(name), m.type == Metric.REAL)
+        for name, m in metrics.items()
+    }
     count = 0
-    for test in chunk:
-        binary_hash = test.samples.get("hash")
-        for metric_name, values in test.samples.items():
-            metric = metrics.get(metric_name)
-            if metric is None:  # validated upstream; a schema changed under us
-                continue
-            series_id = series[(tests[test.name], metric.id)]
-            count += len(values)
-            status_name = status_metrics.get(metric_name)
-            row = point_row(
-                run_id,
-                series_id,
-                order.id,
-                order.position,
-                metric.type,
-                values,
-                test.samples.get(status_name) if status_name else None,
-                binary_hash[0] if binary_hash else None,
-            )
-            point_rows.append(row)
-            value, failed = row[_POINT_VALUE], row[_POINT_FAILED]
-            if metric.type == Metric.REAL and not failed and value is not None and value > 0:
-                total, n = logs.get(metric.id, (0.0, 0))
-                logs[metric.id] = (total + math.log(value), n + 1)
-    insert_rows(Point, POINT_COLUMNS, point_rows)
+
+    def points() -> Iterator[Any]:
+        nonlocal count
+        for test in chunk:
+            samples = test.samples
+            test_id = tests[test.name]
+            binary_hash = samples.get("hash")
+            first_hash = binary_hash[0] if binary_hash else None
+            for metric_name, values in samples.items():
+                plan = plans.get(metric_name)
+                if plan is None:  # validated upstream; a schema changed under us
+                    continue
+                metric_id, metric_type, status_name, real = plan
+                count += len(values)
+                statuses = samples.get(status_name) if status_name else None
+                fields = point_fields(metric_type, values, statuses, first_hash)
+                series_id = series[(test_id, metric_id)]
+                yield build(run_id, series_id, order_id, position, metric_type, values, fields)
+                value = fields[0]
+                if real and not fields[5] and value is not None and value > 0:
+                    total, n = logs.get(metric_id, (0.0, 0))
+                    logs[metric_id] = (total + math.log(value), n + 1)
+
+    if copy:
+        copy_lines(Point, POINT_COLUMNS, points())
+    else:
+        insert_rows(Point, POINT_COLUMNS, list(points()))
     profiles = [
         Profile(
             run_id=run_id,
@@ -703,6 +751,41 @@ def _store_chunk(
     return count
 
 
+# A point's summary columns, ``value`` to ``hash`` in POINT_COLUMNS order.
+PointFields = tuple[
+    float | None, float | None, float | None, float | None, float | None, bool, str | None
+]
+
+
+def point_fields(
+    metric_type: str, values: Sequence[Any], statuses: Sequence[Any] | None, binary_hash: Any
+) -> PointFields:
+    """The summary columns (``value``, ``mean``, ``minimum``, ``maximum``, ``stdev``,
+    ``failed``, ``hash``) of one (run, series)'s samples.
+
+    Real: the summary of the samples, failed when ``statuses`` (the matching
+    ``<metric>_status`` samples) say FAIL, ``hash`` the test's binary hash in this run.
+    Status: the worst status.  Hash: the first value.  ``values`` is never empty.
+    """
+    if metric_type == Metric.REAL:
+        point_hash = str(binary_hash)[:256] if binary_hash else None
+        if len(values) == 1 and (not statuses or STATUS_FAIL not in [int(s) for s in statuses]):
+            # One valid sample (most tests): what ``summarize`` returns, without building it.
+            value = float(values[0])
+            return value, value, value, value, None, False, point_hash
+        summary = summarize(
+            [float(v) for v in values], [int(s) for s in statuses] if statuses else None
+        )
+        return (
+            *(summary.value, summary.mean, summary.minimum, summary.maximum, summary.stdev),
+            *(summary.failed, point_hash),
+        )
+    if metric_type == Metric.STATUS:
+        status = float(worst_status([int(v) for v in values]))
+        return status, None, status, status, None, status == STATUS_FAIL, None
+    return None, None, None, None, None, False, str(values[0])[:256]
+
+
 def point_row(
     run_id: int,
     series_id: int,
@@ -713,53 +796,26 @@ def point_row(
     statuses: Sequence[Any] | None,
     binary_hash: Any,
 ) -> tuple[Any, ...]:
-    """The ``Point`` row (in ``POINT_COLUMNS`` order) of one (run, series)'s samples.
+    """The ``Point`` row (in ``POINT_COLUMNS`` order) of one (run, series)'s samples:
+    its keys, ``point_fields`` and the samples packed (``pack_samples``)."""
+    fields = point_fields(metric_type, values, statuses, binary_hash)
+    return fields_row(run_id, series_id, order_id, position, metric_type, values, fields)
 
-    Real: the summary of the samples, failed when ``statuses`` (the matching
-    ``<metric>_status`` samples) say FAIL, ``hash`` the test's binary hash in this run.
-    Status: the worst status.  Hash: the first value.  ``values`` is never empty;
-    the row ends with them packed (``pack_samples``).
-    """
-    value = mean = minimum = maximum = stdev = None
-    failed = False
-    point_hash = None
-    if (
-        metric_type == Metric.REAL
-        and len(values) == 1
-        and (not statuses or STATUS_FAIL not in [int(s) for s in statuses])
-    ):
-        # One valid sample (most tests): what ``summarize`` returns, without building it.
-        value = mean = minimum = maximum = float(values[0])
-        if binary_hash:
-            point_hash = str(binary_hash)[:256]
-    elif metric_type == Metric.REAL:
-        summary = summarize(
-            [float(v) for v in values], [int(s) for s in statuses] if statuses else None
-        )
-        value, mean, stdev, failed = summary.value, summary.mean, summary.stdev, summary.failed
-        minimum, maximum = summary.minimum, summary.maximum
-        if binary_hash:
-            point_hash = str(binary_hash)[:256]
-    elif metric_type == Metric.STATUS:
-        status = worst_status([int(v) for v in values])
-        value = minimum = maximum = float(status)
-        failed = status == STATUS_FAIL
-    else:
-        point_hash = str(values[0])[:256]
+
+def fields_row(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    fields: PointFields,
+) -> tuple[Any, ...]:
+    """``point_row`` from its ``point_fields``, already computed."""
     return (
-        run_id,
-        series_id,
-        order_id,
-        position,
-        len(values),
-        len(values),  # valid_count: as ingest has always stored it
-        value,
-        mean,
-        minimum,
-        maximum,
-        stdev,
-        failed,
-        point_hash,
+        *(run_id, series_id, order_id, position),
+        *(len(values), len(values)),  # count, valid_count: as ingest has always stored them
+        *fields,
         pack_samples(metric_type, values),
     )
 
@@ -882,6 +938,9 @@ ONE_REAL_SAMPLES = struct.Struct(">icd")
 # value, minimum and maximum (mean and stdev NULL), failed when it is FAIL, no hash,
 # and the samples: length, tag, the int64.
 ONE_STATUS = struct.Struct(">h iq iq iq iq ii ii id i id id i iB i icq")
+# The head of a Real point of several valid samples, up to its failed flag: every
+# summary column set (``fields_record``).
+FULL_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id id iB")
 
 
 def hash_field(binary_hash: Any) -> bytes:
@@ -925,10 +984,46 @@ def point_record(
             *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, status == STATUS_FAIL, -1),
             *(9, STATUS_TAG, status),
         )
-    row = point_row(
-        run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
-    )
+    fields = point_fields(metric_type, values, statuses, binary_hash)
+    return fields_record(run_id, series_id, order_id, position, metric_type, values, fields)
+
+
+def fields_record(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    fields: PointFields,
+) -> bytes:
+    """The record of ``point_row`` from its ``point_fields``, already computed (ingest
+    reads the value and failed flag for the run's geometric means).  A Real point with
+    every summary column set (several valid samples) is packed with one struct."""
+    if metric_type == Metric.REAL and fields[4] is not None:  # a stdev: all five floats
+        n = len(values)
+        return (
+            FULL_REAL_HEAD.pack(
+                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+                *(4, n, 4, n, 8, fields[0], 8, fields[1], 8, fields[2], 8, fields[3]),
+                *(8, fields[4], 1, fields[5]),
+            )
+            + _text(fields[6])
+            + _real_samples_field(values)
+        )
+    row = fields_row(run_id, series_id, order_id, position, metric_type, values, fields)
     return binary_record(row, POINT_ENCODERS)
+
+
+def _real_samples_field(values: Sequence[Any]) -> bytes:
+    """``pack_samples`` of Real ``values`` as a bytea field of COPY's binary format."""
+    packer = _SAMPLES_FIELDS.get(len(values))
+    if packer is None:
+        packer = _SAMPLES_FIELDS[len(values)] = struct.Struct(f">ic{len(values)}d")
+    return packer.pack(1 + 8 * len(values), REAL_TAG, *values)
+
+
+_SAMPLES_FIELDS: dict[int, struct.Struct] = {}
 
 
 class _LineReader:

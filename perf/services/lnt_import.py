@@ -73,6 +73,7 @@ from .ingest import (
     POINT_COLUMNS,
     POSITION_GAP,
     SPLIT_SEPARATOR,
+    bulk_session,
     copy_lines,
     hash_field,
     insert_rows,
@@ -154,7 +155,7 @@ def lnt_db_import(
     if not source.is_lnt():
         raise LntImportError("the source has no TestSuite tables: is it an LNT database?")
     summary = LntImportSummary()
-    with _bulk_session():
+    with bulk_session(BULK_SETTINGS):
         for lnt_suite in source.suites():
             _Importer(source, lnt_suite, source_key, profiles_dir, schemas_dir, summary).run(
                 chunk_runs, progress
@@ -182,23 +183,6 @@ BULK_SETTINGS = {
     # ``_secondary_indexes_rebuilt``) without spilling to disk.
     "maintenance_work_mem": "256MB",
 }
-
-
-@contextmanager
-def _bulk_session() -> Iterator[None]:
-    """``BULK_SETTINGS`` for the import's connection, RESET afterwards."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        for name, value in BULK_SETTINGS.items():
-            cursor.execute(f"SET {name} = %s", [value])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            for name in BULK_SETTINGS:
-                cursor.execute(f"RESET {name}")
 
 
 def lnt_run_total(source: LntSource) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from perf.analysis import means_of
@@ -29,3 +31,13 @@ def test_a_mean_whose_exact_sum_overflows_is_finite_and_within_the_samples() -> 
     mean = sample_mean(samples)
     assert min(samples) <= mean <= max(samples)
     assert mean == means_of([samples])[0]
+
+
+@pytest.mark.parametrize(
+    "samples", [[3.0], [2.0, 1.0], [1.0, 3.0, 2.0], [0.1, 0.7, 0.2, 0.4], [5.0, 5.0, 1e-300]]
+)
+def test_the_value_is_the_median_and_the_extremes_are_the_samples(samples: list[float]) -> None:
+    summary = summarize(samples)
+    assert summary.value == statistics.median(samples)
+    assert (summary.minimum, summary.maximum) == (min(samples), max(samples))
+    assert (summary.reported, summary.valid, summary.failed) == (len(samples), len(samples), False)

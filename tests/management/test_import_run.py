@@ -88,3 +88,32 @@ def test_a_profile_entry_is_stored_without_a_warning():
     assert error is None
     assert "warning:" not in err
     assert Profile.objects.get().test.name == "foo"
+
+
+
+def test_its_commits_do_not_wait_for_the_disk_and_the_setting_is_reset_after(monkeypatch):
+    # import_run trades durability for speed (IMPORT_RUN_SETTINGS): each file is still
+    # committed on its own; only PostgreSQL has the setting.
+    from django.db import connection
+
+    from perf.management.commands import import_run as command
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    seen = []
+    real = command.report_import
+
+    def spy(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(command, "report_import", spy)
+    _, _, error = run_import(str(BASE / "nts-run1.json"), str(BASE / "nts-run2.json"))
+    assert error is None
+    assert seen == ["off", "off"]
+    assert Run.objects.count() == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"

@@ -34,6 +34,25 @@ def test_an_import_costs_the_same_queries_for_10_and_2000_tests(phase):
     assert big <= 30
 
 
+def test_a_run_at_a_new_order_of_a_known_machine_takes_16_queries():
+    # Each is a round trip, and round trips are most of a submission's wall time on a
+    # loaded machine: the suite comes with its metrics, a new order's neighbours are
+    # read in one query, and a new run has no old geometric means to remove (was 19).
+    submit_doc(many_tests_doc(20, revision=1))
+    submit_doc(many_tests_doc(20, revision=2))
+    assert queries_for(many_tests_doc(20, revision=3)) == 16
+
+
+def test_a_replaced_run_keeps_only_its_new_geometric_means():
+    from perf.models import RunGeomean
+
+    submit_doc(report_doc(tests={"a": {"execution_time": 2.0, "compile_time": 3.0}}))
+    doc = report_doc(tests={"a": {"execution_time": 4.0}})
+    report_import(json.dumps(doc), suite="nts", merge="replace")
+    means = list(RunGeomean.objects.values_list("metric__name", "value"))
+    assert means == [("execution_time", pytest.approx(4.0))]
+
+
 def test_an_import_costs_the_same_queries_whatever_the_history():
     for revision in range(1, 4):
         submit_doc(many_tests_doc(20, revision=revision))

@@ -46,6 +46,9 @@ def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
         (Metric.REAL, (1.5,), (1,), "h"),  # one sample that failed
         (Metric.REAL, (1e-05,), (0, 1), None),  # statuses that do not pair up, one FAIL
         (Metric.REAL, (1.0, 3.0, 2.0), (0, 1, 0), "tab\there"),  # several samples
+        (Metric.REAL, (1.0, 3.0, 2.0, 0.5), None, None),  # several samples, all valid
+        (Metric.REAL, (4, 2.5), (0, 0), "h" * 300),  # an int sample; the hash cut
+        (Metric.REAL, (1.0, 3.0), (1, 1), None),  # every sample failed
         (Metric.REAL, (7.0,), None, ""),  # an empty hash is no hash
         (Metric.REAL, (0.5,), None, "caf\u00e9" * 100),  # cut to 256 characters, then UTF-8
         (Metric.STATUS, (0,), None, None),

@@ -7,7 +7,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from perf.formats import FormatError
-from perf.services.ingest import MACHINE_POLICIES, MERGE_POLICIES, ImportRefused, report_import
+from perf.services.ingest import (
+    IMPORT_RUN_SETTINGS,
+    MACHINE_POLICIES,
+    MERGE_POLICIES,
+    ImportRefused,
+    bulk_session,
+    report_import,
+)
 from perf.tasks import enqueue_detection
 
 
@@ -59,32 +66,33 @@ class Command(BaseCommand):
         progress = tqdm(
             files, desc="importing", unit="file", file=self.stderr, disable=len(files) < 10
         )
-        for path in progress:
-            try:
-                result = report_import(
-                    path.read_bytes(),
-                    suite=options["suite"],
-                    merge=options["merge"],
-                    select_machine=options["select_machine"],
-                    source="import_run",
-                    source_detail=str(path),
-                    dry_run=options["dry_run"],
-                    enqueue=enqueue_detection,
-                )
-            except (FormatError, ImportRefused) as exc:
-                failures.append(f"{path}: {exc.message}")
-                continue
-            except OSError as exc:
-                failures.append(f"{path}: {exc.strerror}")
-                continue
-            if result.already_stored:  # the identical report was imported before
-                self.stderr.write(f"{path}: already stored as run {result.run_id}")
-                continue
-            runs += 1
-            tests += result.added_tests
-            samples += result.added_samples
-            for warning in result.warnings:
-                self.stderr.write(f"{path}: warning: {warning}")
+        with bulk_session(IMPORT_RUN_SETTINGS):  # each file still its own transaction
+            for path in progress:
+                try:
+                    result = report_import(
+                        path.read_bytes(),
+                        suite=options["suite"],
+                        merge=options["merge"],
+                        select_machine=options["select_machine"],
+                        source="import_run",
+                        source_detail=str(path),
+                        dry_run=options["dry_run"],
+                        enqueue=enqueue_detection,
+                    )
+                except (FormatError, ImportRefused) as exc:
+                    failures.append(f"{path}: {exc.message}")
+                    continue
+                except OSError as exc:
+                    failures.append(f"{path}: {exc.strerror}")
+                    continue
+                if result.already_stored:  # the identical report was imported before
+                    self.stderr.write(f"{path}: already stored as run {result.run_id}")
+                    continue
+                runs += 1
+                tests += result.added_tests
+                samples += result.added_samples
+                for warning in result.warnings:
+                    self.stderr.write(f"{path}: warning: {warning}")
         verb = "Validated" if options["dry_run"] else "Imported"
         inputs = len(files) + len(missing)
         self.stdout.write(
