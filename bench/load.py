@@ -239,8 +239,11 @@ def pg_connect(database_url: str) -> Any:
     return conn
 
 
-def sample_connections(database_url: str, stop: threading.Event, peak: list[int]) -> None:
-    """Peak connections to the stack's database, this sampler's own excluded; while
+def sample_connections(
+    database_url: str, stop: threading.Event, peak: list[int], others: list[int] | None = None
+) -> None:
+    """Peak connections to the stack's database, this sampler's own excluded (and in
+    ``others``, to the server's other databases: work that shares its CPU); while
     the database is away (bench/faults.py stops it) it tries again."""
     import psycopg2
 
@@ -250,10 +253,14 @@ def sample_connections(database_url: str, stop: threading.Event, peak: list[int]
             conn = conn or pg_connect(database_url)
             with conn.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "SELECT count(*) FILTER (WHERE datname = current_database()),"
+                    " count(*) FILTER (WHERE datname <> current_database()) "
+                    "FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
                 )
-                peak[0] = max(peak[0], cursor.fetchone()[0])
+                ours, theirs = cursor.fetchone()
+                peak[0] = max(peak[0], ours)
+                if others is not None:
+                    others[0] = max(others[0], theirs)
         except psycopg2.Error:
             if conn is not None:
                 conn.close()
@@ -329,9 +336,27 @@ def tree_cpu_seconds(roots: list[int]) -> float:
     return total / tick
 
 
+def postmaster_pid(database_url: str) -> int | None:
+    """The pid of the PostgreSQL server (postmaster) that serves ``database_url``, when
+    it runs on this host: the parent of the backend a connection gets.  None when the
+    server is elsewhere (its backend's pid is not ours to see)."""
+    conn = pg_connect(database_url)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = int(cursor.fetchone()[0])
+    try:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    finally:
+        conn.close()
+    return int(fields[1])  # ppid, field 4 of /proc/PID/stat
+
+
 def stack_cpu(pg_pids: list[int]) -> dict[str, float]:
-    """CPU seconds used so far by each component of the stack (postgres: the clusters
-    whose postmaster pids are given; the shared one serves others too)."""
+    """CPU seconds used so far by each component of the stack (postgres: the servers
+    whose postmaster pids are given, every database on them: a shared server's other
+    databases count too, see ``other_databases_peak_connections``)."""
     run_dir = Path(os.environ.get("PERF_VAR_DIR", ROOT / "var")) / "run"
     used = {}
     for name, prefixes in COMPONENTS.items():
@@ -345,11 +370,28 @@ def stack_cpu(pg_pids: list[int]) -> dict[str, float]:
     return used
 
 
-def make_token(nonce: str) -> str:
+# deploy/prod.sh's database when DATABASE_URL is not set (the stack's default).
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lntsite_prod"
+
+
+def stack_database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def make_token(nonce: str, database_url: str = "") -> str:
+    """A submission token in the stack's database (``database_url``, else the one
+    deploy/prod.sh uses): manage.py is given it explicitly, since without
+    DATABASE_URL in the environment it would write the token to its SQLite default."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url or stack_database_url(),
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
+    }
     result = subprocess.run(  # noqa: S603 - our own manage.py, the stack's environment
         [sys.executable, "manage.py", "create_token", f"load-bench-{nonce}"],
         cwd=ROOT,
-        env={**os.environ, "DEBUG": "0", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench")},
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -389,20 +431,26 @@ def replica_connection_bound() -> tuple[int, str]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The load run; returns its figures (also used by tests/deploy/test_stack.py)."""
-    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lntsite_prod")
+    database_url = stack_database_url()
     replica_url = os.environ.get("DATABASE_REPLICA_URL", "")
-    token = args.token or make_token(args.nonce)
+    token = args.token or make_token(args.nonce, database_url)
     tally = Tally()
     stop = threading.Event()
-    peak, replica_peak = [0], [0]
-    samplers = [threading.Thread(target=sample_connections, args=(database_url, stop, peak))]
+    peak, replica_peak, others_peak = [0], [0], [0]
+    samplers = [
+        threading.Thread(target=sample_connections, args=(database_url, stop, peak, others_peak))
+    ]
     if replica_url:
         samplers.append(
             threading.Thread(target=sample_connections, args=(replica_url, stop, replica_peak))
         )
     for sampler in samplers:
         sampler.start()
-    cpu_before = stack_cpu(args.pg_pid)
+    # The servers whose CPU counts: those given, else the stack's own when it runs here.
+    pg_pids = args.pg_pid or [
+        pid for url in (database_url, replica_url) if url and (pid := postmaster_pid(url))
+    ]
+    cpu_before = stack_cpu(pg_pids)
     deadline = time.monotonic() + args.seconds
     threads = [
         threading.Thread(target=submitter, args=(i, args, token, deadline, tally))
@@ -433,7 +481,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pending = pending_detections(database_url, list(tally.accepted.values()))
     detected_after = time.monotonic() - load_ended
     cpu_wall = time.monotonic() - started
-    cpu = {k: round(v - cpu_before[k], 1) for k, v in stack_cpu(args.pg_pid).items()}
+    cpu = {k: round(v - cpu_before[k], 1) for k, v in stack_cpu(pg_pids).items()}
     bound, formula = connection_bound()
     replica_figures: dict[str, Any] = {}
     if replica_url:
@@ -472,6 +520,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # was done, and how many of the machine's cores that kept busy on average
         "cpu_seconds": cpu,
         "cpu_cores_busy": round(sum(cpu.values()) / cpu_wall, 2),
+        # connections to the PostgreSQL server's other databases at most: when not 0,
+        # cpu_seconds["postgres"] counts their work too (a shared server)
+        "other_databases_peak_connections": others_peak[0],
         "peak_connections": peak[0],
         "connection_bound": bound,
         "connection_formula": formula,
@@ -503,7 +554,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         action="append",
         default=[],
-        help="postmaster pid of a private cluster the stack uses (its CPU is counted)",
+        help="postmaster pid of a cluster the stack uses (its CPU is counted); default: "
+        "the server of DATABASE_URL (and DATABASE_REPLICA_URL) when it runs on this host",
     )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 600:
