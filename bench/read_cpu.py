@@ -64,6 +64,9 @@ def production_environment(root: Path, var: Path) -> None:
         }
     )
     (var / "metrics").mkdir(parents=True, exist_ok=True)
+    # In the tree, as gunicorn runs (chdir): Celery's app puts the working directory
+    # first on sys.path, which would otherwise import another tree's ``perf``.
+    os.chdir(root)
     sys.path.insert(0, str(root))
 
 
@@ -202,11 +205,16 @@ def main() -> int:
     var = Path(tempfile.mkdtemp(prefix="lntsite-read-cpu-"))
     if args.child or args.profile:
         path, *assignments = args.root[0].split(",")
-        production_environment(Path(path).resolve(), var)
+        tree = Path(path).resolve()
+        production_environment(tree, var)
         os.environ.update(a.split("=", 1) for a in assignments)
         import django
 
         django.setup()
+        import perf
+
+        if not Path(perf.__file__).resolve().is_relative_to(tree):
+            sys.exit(f"imported {perf.__file__}, not the tree {path}")
         if args.profile:
             profile(args)
         else:
