@@ -406,8 +406,8 @@ def knob(name: str, default: int) -> int:
 
 def connection_bound() -> tuple[int, str]:
     """The most connections the stack can hold on the primary, from deploy/prod.sh's
-    settings: one per gunicorn thread and per Celery process (CONN_MAX_AGE=0: only
-    while it works), beat none (it only publishes), 1 for a ``manage.py`` command.
+    settings: one per gunicorn thread and per Celery process (kept between requests,
+    PERF_CONN_MAX_AGE), beat none (it only publishes), 1 for a ``manage.py`` command.
     A page read from the replica may also open one on the primary (a 404 retried
     there), so the replica does not lower this bound."""
     nodes = knob("PERF_WEB_NODES", 1)

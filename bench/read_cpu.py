@@ -9,8 +9,9 @@ request log at INFO to a file) and the WSGI application gunicorn runs, called in
 process, no HTTP: each read is requested ``--requests`` times (after a warm-up) and
 its cost is the process's CPU time (user + system) over the requests, plus, when the
 database server runs on this host, the CPU of the whole server over the same requests
-(its backends: one per request with CONN_MAX_AGE=0), so run it on a server of its own
-(--pg-pid, or a DATABASE_URL on a private cluster) for an exact PostgreSQL figure.
+(its backends: one per request unless DATABASE_CONN_MAX_AGE is set), so run it on a
+server of its own (--pg-pid, or a DATABASE_URL on a private cluster) for an exact
+PostgreSQL figure.
 
 With several ``--root`` trees (e.g. the old tree and the new), each round measures
 every tree in turn in a fresh child process, so that a shared machine's load falls on
