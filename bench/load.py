@@ -14,7 +14,9 @@ identical report (which the server answers with the stored run).  Readers fetch 
 over HTTPS (keep-alive) and API reads over HTTP.  At the end it prints read and
 submission p50/p95, the number of 5xx answers, runs accepted vs stored (each exactly
 once), how long after the load detection was done for every run, and peak PostgreSQL
-connections (pg_stat_activity) against the bound (README "Scaling out")
+connections held by the stack (pg_stat_activity's client backends whose client end is
+still open on this host; server_peak_connections also counts server processes still
+ending after their client closed) against the bound (README "Scaling out")
 
     web_nodes x (web_workers x web_threads + submit_workers)
       + celery_workers x celery_concurrency + 1
@@ -239,28 +241,56 @@ def pg_connect(database_url: str) -> Any:
     return conn
 
 
+def live_client_ports(server_port: int) -> set[int]:
+    """The local ports of this host's established TCP connections to ``server_port``
+    (/proc/net/tcp and tcp6): the database connections a local client still holds."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, remote, state = line.split()[1:4]
+            if state == "01" and int(remote.rsplit(":", 1)[1], 16) == server_port:
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
 def sample_connections(
-    database_url: str, stop: threading.Event, peak: list[int], others: list[int] | None = None
+    database_url: str,
+    stop: threading.Event,
+    peak: list[int],
+    others: list[int] | None = None,
+    server_peak: list[int] | None = None,
 ) -> None:
-    """Peak connections to the stack's database, this sampler's own excluded (and in
-    ``others``, to the server's other databases: work that shares its CPU); while
-    the database is away (bench/faults.py stops it) it tries again."""
+    """Peak connections the stack holds to its database, this sampler's own excluded:
+    the server's client backends whose client end is still open here (a server
+    process whose client has closed lingers in pg_stat_activity while it ends, for
+    longer on a loaded machine; ``server_peak`` gets the count with those).  In
+    ``others``, connections to the server's other databases: work that shares its CPU.
+    While the database is away (bench/faults.py stops it) it tries again."""
     import psycopg2
 
+    server_port = urllib.parse.urlparse(database_url).port or 5432
     conn = None
     while not stop.is_set():
         try:
             conn = conn or pg_connect(database_url)
             with conn.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*) FILTER (WHERE datname = current_database()),"
-                    " count(*) FILTER (WHERE datname <> current_database()) "
-                    "FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                    "SELECT datname = current_database(), client_port FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
                 )
-                ours, theirs = cursor.fetchone()
-                peak[0] = max(peak[0], ours)
-                if others is not None:
-                    others[0] = max(others[0], theirs)
+                rows = cursor.fetchall()
+            live = live_client_ports(server_port)
+            ours = [port for is_ours, port in rows if is_ours]
+            # A unix-socket client (no port) cannot be told apart: counted as held.
+            peak[0] = max(peak[0], sum(1 for port in ours if port is None or port in live))
+            if server_peak is not None:
+                server_peak[0] = max(server_peak[0], len(ours))
+            if others is not None:
+                others[0] = max(others[0], len(rows) - len(ours))
         except psycopg2.Error:
             if conn is not None:
                 conn.close()
@@ -436,9 +466,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     token = args.token or make_token(args.nonce, database_url)
     tally = Tally()
     stop = threading.Event()
-    peak, replica_peak, others_peak = [0], [0], [0]
+    peak, replica_peak, others_peak, server_peak = [0], [0], [0], [0]
     samplers = [
-        threading.Thread(target=sample_connections, args=(database_url, stop, peak, others_peak))
+        threading.Thread(
+            target=sample_connections,
+            args=(database_url, stop, peak, others_peak, server_peak),
+        )
     ]
     if replica_url:
         samplers.append(
@@ -524,6 +557,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # cpu_seconds["postgres"] counts their work too (a shared server)
         "other_databases_peak_connections": others_peak[0],
         "peak_connections": peak[0],
+        # with the server processes still ending after their client closed
+        "server_peak_connections": server_peak[0],
         "connection_bound": bound,
         "connection_formula": formula,
         **replica_figures,

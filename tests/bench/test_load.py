@@ -60,3 +60,19 @@ def test_the_postmaster_found_is_the_parent_of_this_connections_server_process()
     assert Path(f"/proc/{postmaster}/comm").read_text().strip() == "postgres"
     # Its CPU, reaped backends included, is what load.py counts for "postgres".
     assert load.tree_cpu_seconds([postmaster]) > 0
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_a_connection_counts_as_held_while_its_client_end_is_open():
+    import psycopg2
+
+    db = connection.settings_dict
+    port = int(db["PORT"] or 5432)
+    conn = psycopg2.connect(host=db["HOST"], port=port, user=db["USER"], dbname=db["NAME"])
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT client_port FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        local_port = cursor.fetchone()[0]
+    assert local_port in load.live_client_ports(port)
+    conn.close()
+    assert local_port not in load.live_client_ports(port)
