@@ -26,6 +26,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -187,6 +188,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sort", default="tottime", help="cProfile sort key")
     parser.add_argument("--top", type=int, default=30, help="cProfile lines")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--var", default="", help=argparse.SUPPRESS)  # the parent's scratch
     args = parser.parse_args(argv)
     if not args.root:
         args.root = [str(BENCH.parent)]
@@ -203,7 +205,7 @@ def label(root: str) -> str:
 
 def main() -> int:
     args = parse_args()
-    var = Path(tempfile.mkdtemp(prefix="lntsite-read-cpu-"))
+    var = Path(args.var or tempfile.mkdtemp(prefix="lntsite-read-cpu-"))
     if args.child or args.profile:
         path, *assignments = args.root[0].split(",")
         tree = Path(path).resolve()
@@ -218,6 +220,7 @@ def main() -> int:
             sys.exit(f"imported {perf.__file__}, not the tree {path}")
         if args.profile:
             profile(args)
+            shutil.rmtree(var)
         else:
             print(json.dumps(measure(args)))  # noqa: T201 - read by the parent
         return 0
@@ -225,13 +228,16 @@ def main() -> int:
     log = var / "requests.log"
     for round_ in range(args.rounds):
         for root in args.root:
-            command = [sys.executable, __file__, "--child", "--root", root]
+            command = [sys.executable, __file__, "--child", "--root", root, "--var", str(var)]
             command += ["--requests", str(args.requests)]
             command += [f"--pg-pid={pid}" for pid in args.pg_pid]
             with log.open("a") as stderr:
-                out = subprocess.run(  # noqa: S603 - this script, in a child
-                    command, stdout=subprocess.PIPE, stderr=stderr, text=True, check=True
-                ).stdout
+                child = subprocess.run(  # noqa: S603 - this script, in a child
+                    command, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False
+                )
+            if child.returncode:
+                sys.exit(f"{root} failed: see the end of {log}")
+            out = child.stdout
             results[root].append(json.loads(out))
             print(f"round {round_ + 1} {root}: done", file=sys.stderr)  # noqa: T201
     header = "read".ljust(14) + "".join(f" | {label(root):>22}" for root in args.root)
@@ -250,6 +256,7 @@ def main() -> int:
         "mean of reads".ljust(14)
         + "".join(f" | {total[r][0]:13.1f} / {total[r][1]:6.1f}" for r in args.root)
     )
+    shutil.rmtree(var)  # kept when a child failed: its log is there
     return 0
 
 
