@@ -14,7 +14,9 @@ identical report (which the server answers with the stored run).  Readers fetch 
 over HTTPS (keep-alive) and API reads over HTTP.  At the end it prints read and
 submission p50/p95, the number of 5xx answers, runs accepted vs stored (each exactly
 once), how long after the load detection was done for every run, and peak PostgreSQL
-connections (pg_stat_activity) against the bound (README "Scaling out")
+connections held by the stack (pg_stat_activity's client backends whose client end is
+still open on this host; server_peak_connections also counts server processes still
+ending after their client closed) against the bound (README "Scaling out")
 
     web_nodes x (web_workers x web_threads + submit_workers)
       + celery_workers x celery_concurrency + 1
@@ -239,21 +241,56 @@ def pg_connect(database_url: str) -> Any:
     return conn
 
 
-def sample_connections(database_url: str, stop: threading.Event, peak: list[int]) -> None:
-    """Peak connections to the stack's database, this sampler's own excluded; while
-    the database is away (bench/faults.py stops it) it tries again."""
+def live_client_ports(server_port: int) -> set[int]:
+    """The local ports of this host's established TCP connections to ``server_port``
+    (/proc/net/tcp and tcp6): the database connections a local client still holds."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, remote, state = line.split()[1:4]
+            if state == "01" and int(remote.rsplit(":", 1)[1], 16) == server_port:
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def sample_connections(
+    database_url: str,
+    stop: threading.Event,
+    peak: list[int],
+    others: list[int] | None = None,
+    server_peak: list[int] | None = None,
+) -> None:
+    """Peak connections the stack holds to its database, this sampler's own excluded:
+    the server's client backends whose client end is still open here (a server
+    process whose client has closed lingers in pg_stat_activity while it ends, for
+    longer on a loaded machine; ``server_peak`` gets the count with those).  In
+    ``others``, connections to the server's other databases: work that shares its CPU.
+    While the database is away (bench/faults.py stops it) it tries again."""
     import psycopg2
 
+    server_port = urllib.parse.urlparse(database_url).port or 5432
     conn = None
     while not stop.is_set():
         try:
             conn = conn or pg_connect(database_url)
             with conn.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "SELECT datname = current_database(), client_port FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
                 )
-                peak[0] = max(peak[0], cursor.fetchone()[0])
+                rows = cursor.fetchall()
+            live = live_client_ports(server_port)
+            ours = [port for is_ours, port in rows if is_ours]
+            # A unix-socket client (no port) cannot be told apart: counted as held.
+            peak[0] = max(peak[0], sum(1 for port in ours if port is None or port in live))
+            if server_peak is not None:
+                server_peak[0] = max(server_peak[0], len(ours))
+            if others is not None:
+                others[0] = max(others[0], len(rows) - len(ours))
         except psycopg2.Error:
             if conn is not None:
                 conn.close()
@@ -329,9 +366,27 @@ def tree_cpu_seconds(roots: list[int]) -> float:
     return total / tick
 
 
+def postmaster_pid(database_url: str) -> int | None:
+    """The pid of the PostgreSQL server (postmaster) that serves ``database_url``, when
+    it runs on this host: the parent of the backend a connection gets.  None when the
+    server is elsewhere (its backend's pid is not ours to see)."""
+    conn = pg_connect(database_url)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = int(cursor.fetchone()[0])
+    try:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    finally:
+        conn.close()
+    return int(fields[1])  # ppid, field 4 of /proc/PID/stat
+
+
 def stack_cpu(pg_pids: list[int]) -> dict[str, float]:
-    """CPU seconds used so far by each component of the stack (postgres: the clusters
-    whose postmaster pids are given; the shared one serves others too)."""
+    """CPU seconds used so far by each component of the stack (postgres: the servers
+    whose postmaster pids are given, every database on them: a shared server's other
+    databases count too, see ``other_databases_peak_connections``)."""
     run_dir = Path(os.environ.get("PERF_VAR_DIR", ROOT / "var")) / "run"
     used = {}
     for name, prefixes in COMPONENTS.items():
@@ -345,11 +400,28 @@ def stack_cpu(pg_pids: list[int]) -> dict[str, float]:
     return used
 
 
-def make_token(nonce: str) -> str:
+# deploy/prod.sh's database when DATABASE_URL is not set (the stack's default).
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lntsite_prod"
+
+
+def stack_database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def make_token(nonce: str, database_url: str = "") -> str:
+    """A submission token in the stack's database (``database_url``, else the one
+    deploy/prod.sh uses): manage.py is given it explicitly, since without
+    DATABASE_URL in the environment it would write the token to its SQLite default."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url or stack_database_url(),
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
+    }
     result = subprocess.run(  # noqa: S603 - our own manage.py, the stack's environment
         [sys.executable, "manage.py", "create_token", f"load-bench-{nonce}"],
         cwd=ROOT,
-        env={**os.environ, "DEBUG": "0", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench")},
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -364,8 +436,8 @@ def knob(name: str, default: int) -> int:
 
 def connection_bound() -> tuple[int, str]:
     """The most connections the stack can hold on the primary, from deploy/prod.sh's
-    settings: one per gunicorn thread and per Celery process (CONN_MAX_AGE=0: only
-    while it works), beat none (it only publishes), 1 for a ``manage.py`` command.
+    settings: one per gunicorn thread and per Celery process (kept between requests,
+    PERF_CONN_MAX_AGE), beat none (it only publishes), 1 for a ``manage.py`` command.
     A page read from the replica may also open one on the primary (a 404 retried
     there), so the replica does not lower this bound."""
     nodes = knob("PERF_WEB_NODES", 1)
@@ -389,20 +461,29 @@ def replica_connection_bound() -> tuple[int, str]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The load run; returns its figures (also used by tests/deploy/test_stack.py)."""
-    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lntsite_prod")
+    database_url = stack_database_url()
     replica_url = os.environ.get("DATABASE_REPLICA_URL", "")
-    token = args.token or make_token(args.nonce)
+    token = args.token or make_token(args.nonce, database_url)
     tally = Tally()
     stop = threading.Event()
-    peak, replica_peak = [0], [0]
-    samplers = [threading.Thread(target=sample_connections, args=(database_url, stop, peak))]
+    peak, replica_peak, others_peak, server_peak = [0], [0], [0], [0]
+    samplers = [
+        threading.Thread(
+            target=sample_connections,
+            args=(database_url, stop, peak, others_peak, server_peak),
+        )
+    ]
     if replica_url:
         samplers.append(
             threading.Thread(target=sample_connections, args=(replica_url, stop, replica_peak))
         )
     for sampler in samplers:
         sampler.start()
-    cpu_before = stack_cpu(args.pg_pid)
+    # The servers whose CPU counts: those given, else the stack's own when it runs here.
+    pg_pids = args.pg_pid or [
+        pid for url in (database_url, replica_url) if url and (pid := postmaster_pid(url))
+    ]
+    cpu_before = stack_cpu(pg_pids)
     deadline = time.monotonic() + args.seconds
     threads = [
         threading.Thread(target=submitter, args=(i, args, token, deadline, tally))
@@ -433,7 +514,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pending = pending_detections(database_url, list(tally.accepted.values()))
     detected_after = time.monotonic() - load_ended
     cpu_wall = time.monotonic() - started
-    cpu = {k: round(v - cpu_before[k], 1) for k, v in stack_cpu(args.pg_pid).items()}
+    cpu = {k: round(v - cpu_before[k], 1) for k, v in stack_cpu(pg_pids).items()}
     bound, formula = connection_bound()
     replica_figures: dict[str, Any] = {}
     if replica_url:
@@ -472,7 +553,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # was done, and how many of the machine's cores that kept busy on average
         "cpu_seconds": cpu,
         "cpu_cores_busy": round(sum(cpu.values()) / cpu_wall, 2),
+        # connections to the PostgreSQL server's other databases at most: when not 0,
+        # cpu_seconds["postgres"] counts their work too (a shared server)
+        "other_databases_peak_connections": others_peak[0],
         "peak_connections": peak[0],
+        # with the server processes still ending after their client closed
+        "server_peak_connections": server_peak[0],
         "connection_bound": bound,
         "connection_formula": formula,
         **replica_figures,
@@ -503,7 +589,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         action="append",
         default=[],
-        help="postmaster pid of a private cluster the stack uses (its CPU is counted)",
+        help="postmaster pid of a cluster the stack uses (its CPU is counted); default: "
+        "the server of DATABASE_URL (and DATABASE_REPLICA_URL) when it runs on this host",
     )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 600:

@@ -8,8 +8,9 @@ whole request bodies first (deploy/nginx.conf), so a slow client never holds a w
 Sizes (environment, defaults for this 2-core machine):
   web:    PERF_WEB_WORKERS=3 x PERF_WEB_THREADS=4  (gthread: reads wait on the database)
   submit: PERF_SUBMIT_WORKERS=2 x 1                 (sync: parsing a report is CPU work)
-Each thread holds at most one database connection, only during a request
-(CONN_MAX_AGE=0), which gives the connection bound stated in the README.
+Each thread holds at most one database connection (kept between requests for
+DATABASE_CONN_MAX_AGE seconds, 60 from deploy/prod.sh), which gives the connection
+bound stated in the README.
 
 Scaled out (README "Scaling out"), deploy/prod.sh starts PERF_WEB_NODES independent
 instances of each pool, as if on as many machines: PERF_NODE names the instance
@@ -61,7 +62,7 @@ else:
 # lntsite/wsgi.py; the broker ~5 s), so a worker is only killed by a real bug, not by a
 # frozen service.
 # Import Django once in the master: workers start (and restart) in milliseconds.
-# Safe: no database connection is opened at import time (CONN_MAX_AGE=0).
+# Safe: no database connection is opened at import time, so none is shared by forks.
 preload_app = True
 # The submit pool's own timeout (PERF_SUBMIT_TIMEOUT), sized for the largest report
 # it accepts (lntsite/workers.py: 136 s for PERF_MAX_SUBMISSION_BYTES = 50 MiB).

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple, Protocol
 
 import re2  # google-re2: linear-time matching for user-given test-name filters
 from django.db import connection
-from django.db.models import BigIntegerField, Count, Max, Subquery, Value
+from django.db.models import BigIntegerField, BooleanField, Count, Max, Q, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from ..analysis import verdict
@@ -465,10 +466,22 @@ def report_data(
     data.changes = {
         c["series_id"]: c
         for c in FieldChange.objects.filter(
-            series_id__in=list(values), end_order_id=new.order_id, withdrawn=False
+            _series_in(list(values)), end_order_id=new.order_id, withdrawn=False
         ).values("series_id", "confirmed", "is_regression", "indicator__regression_id")
     }
     return data
+
+
+def _series_in(ids: list[int]) -> Q | RawSQL:
+    """A filter of FieldChange rows whose series is one of ``ids``.  On PostgreSQL
+    ``series_id = ANY(array)``, one parameter: the plan PostgreSQL makes of the
+    ``IN`` list Django writes, but Django prepares and binds each of a thousand ids
+    in Python first, 5 ms of a 1,000-test run page's CPU."""
+    if connection.vendor != "postgresql":
+        return Q(series_id__in=ids)
+    table = FieldChange._meta.db_table
+    # S611: the table name is the model's own, the ids are bound as one parameter.
+    return RawSQL(f'"{table}"."series_id" = ANY(%s::bigint[])', (ids,), BooleanField())  # noqa: S611
 
 
 def _moved(new: float | None, old: float | None, min_change: float) -> bool:

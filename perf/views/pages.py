@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape
 
 from .. import selectors
 from ..models import Metric, Run, TestSuite
@@ -18,6 +20,7 @@ from ..selectors import runs as run_selectors
 from . import lnt_links
 from .common import float_param, page_of, page_rows, suite_or_404
 from .overview import run_report_text
+from .report_rows import RowLinks, report_rows_html
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -259,6 +262,14 @@ def _render_report(
     if output == "txt":  # plain text for e-mail (perf/views/overview.py)
         return run_report_text(sections, {**context, "suite": suite})
     graph_url = reverse("perf:graph", args=[suite.name])
+    regressions_url = reverse("perf:regression-list", args=[suite.name])
+    from_point_action = csrf_input = ""
+    if context.get("mode") == "run" and request.user.is_authenticated:
+        from_point_action = reverse("perf:regression-from-point", args=[suite.name])
+        csrf_input = (
+            '<input type="hidden" name="csrfmiddlewaretoken" '
+            f'value="{escape(get_token(request))}">'
+        )
     groups = []
     for s in sections:
         report = s["report"]
@@ -281,8 +292,16 @@ def _render_report(
         if report:
             new = s["comparison"].new
             # The graph link of each row, but for the test id, built once.
-            s["plot_prefix"] = f"{graph_url}?plot={new.machine_id}."
-            s["plot_suffix"] = f".{report.metric.position}&highlight={new.id}"
+            links = RowLinks(
+                plot_prefix=f"{graph_url}?plot={new.machine_id}.",
+                plot_suffix=f".{report.metric.position}&highlight={new.id}",
+                regressions_url=regressions_url,
+                from_point_action=from_point_action,
+                csrf_input=csrf_input,
+                order_id=new.order_id,
+            )
+            for group in s["groups"]:
+                group["rows_html"] = report_rows_html(group["rows"], links)
         groups.append(s)
     query = request.GET.copy()
     query.pop("format", None)

@@ -98,6 +98,13 @@ def niceness(pid_file: Path) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
+def environment(pid_file: Path) -> dict[str, str]:
+    """The environment the process a pid file names was started with."""
+    pid = pid_file.read_text().split()[0]
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+
+
 def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token(stack):
     # The write side yields the CPU to page reads: PERF_WRITE_NICE (10 by default) above
     # the niceness prod.sh was started with (nice(1) adds; this test may run niced).
@@ -106,6 +113,9 @@ def test_the_stack_takes_load_with_no_5xx_stores_each_run_once_and_logs_no_token
     assert niceness(run / "gunicorn-web.pid") == base
     assert niceness(run / "gunicorn-submit.pid") == min(base + 10, 19)
     assert niceness(run / "celery-worker.pid") == min(base + 10, 19)
+    # Every process keeps its database connection (PERF_CONN_MAX_AGE, 60 s).
+    for name in ("gunicorn-web", "gunicorn-submit", "celery-worker"):
+        assert environment(run / f"{name}.pid")["DATABASE_CONN_MAX_AGE"] == "60", name
     token = make_token("load-bot")
     slow = load.SlowClients(int(stack["PERF_HTTP_PORT"]))
     slow.start()
