@@ -10,10 +10,13 @@ Django), the change detector's own model.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import re2  # google-re2: linear-time matching for user-given test-name filters
 from django.db import connection
 from django.db.models import BigIntegerField, Count, Max, Subquery, Value
@@ -22,6 +25,7 @@ from django.db.models.functions import Coalesce
 from ..analysis import verdict
 from ..analysis.changepoints import DetectionParams
 from ..analysis.summary import status_metric_name
+from ..copy_out import copy_records
 from ..models import (
     FieldChange,
     Machine,
@@ -312,6 +316,50 @@ class MetricReport:
         return [row for key, _ in GROUPS for row in self.groups.get(key, [])]
 
 
+FloatArray = npt.NDArray[np.float64]
+
+
+def _no_levels() -> FloatArray:
+    return np.full((0, 0), np.nan)
+
+
+@dataclass
+class History:
+    """The recent history of some series as one matrix (``series_history``).
+
+    ``levels[rows[s]]`` is series s's window: the values of its last points before the
+    new run's order, oldest first, right-aligned, NaN for a failed point and before a
+    short history -- the shape ``verdict.judge`` takes whole (``verdict.windows``), so
+    no Python value is built per point.  ``last`` maps each series with a point in its
+    window to the run of its newest point: the old run is "adjacent" when it is that
+    run, else the history is moved to the old run's level (see ``verdict.judge``).
+    """
+
+    rows: dict[int, int] = field(default_factory=dict)  # series id -> row of levels
+    levels: FloatArray = field(default_factory=_no_levels)
+    last: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(
+        cls, values: dict[int, list[float | None]], last: dict[int, int], points: int
+    ) -> History:
+        """The history of the series of ``values`` (series -> its values, oldest
+        first, None for a failed point; only the last ``points`` count)."""
+        return cls(
+            rows={series_id: k for k, series_id in enumerate(values)},
+            levels=verdict.windows(list(values.values()), points),
+            last=last,
+        )
+
+    def windows(self, series_ids: Sequence[int | None]) -> FloatArray:
+        """The windows of ``series_ids``, a row each; all NaN for a series not read."""
+        width = self.levels.shape[1]
+        padded = np.concatenate([self.levels, np.full((1, width), np.nan)])
+        missing = len(self.levels)  # the row of NaN
+        return padded[[self.rows.get(s, missing) if s is not None else missing
+                       for s in series_ids]]
+
+
 @dataclass
 class ReportData:
     """What a comparison of two runs reads: see ``report_data``."""
@@ -319,10 +367,7 @@ class ReportData:
     # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count,
     # binary hash)
     points: list[tuple[Any, ...]]
-    history: dict[int, list[float | None]] = field(default_factory=dict)  # series -> values
-    # series -> the run of its newest history point: the old run is "adjacent" when it
-    # is that run, else the history is moved to the old run's level (see verdict.judge).
-    history_last: dict[int, int] = field(default_factory=dict)
+    history: History = field(default_factory=History)
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
 
     @cached_property
@@ -339,9 +384,13 @@ class ReportData:
 
 
 def run_metric_ids(run: Run) -> set[int]:
-    """The metrics that have at least one point in ``run``.  One query."""
+    """The metrics that have at least one point in ``run``.  One query.
+
+    A point's series is of its run's machine: the filter on it lets the join read the
+    machine's series (by the (machine, test, metric) index), not every series of the
+    site."""
     return set(
-        Point.objects.filter(run_id=run.id)
+        Point.objects.filter(run_id=run.id, series__machine_id=run.machine_id)
         .values_list("series__metric_id", flat=True)
         .distinct()
         .order_by()
@@ -409,9 +458,16 @@ def report_data(
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
+    # A point's series is of its run's machine: the series joined are those of the
+    # runs' machines (their (machine, test, metric) index), not every series of the
+    # metrics on the site, and the changes are looked up by machine, not by a list of
+    # thousands of series (which Django prepares one value at a time).
+    machine_ids = list(dict.fromkeys([new.machine_id, *(o.machine_id for o in olds if o)]))
     points = list(
         Point.objects.filter(
-            run_id__in=run_ids, series__metric_id__in=[*metric_ids, *(status_metric_ids or [])]
+            run_id__in=run_ids,
+            series__machine_id__in=machine_ids,
+            series__metric_id__in=[*metric_ids, *(status_metric_ids or [])],
         ).values_list(
             "run_id",
             "series_id",
@@ -448,12 +504,13 @@ def report_data(
             )
         }
     if compared:
-        data.history, data.history_last = series_history(new, sorted(compared))
+        data.history = series_history(new, sorted(compared))
     data.changes = {
         c["series_id"]: c
         for c in FieldChange.objects.filter(
-            series_id__in=list(values), end_order_id=new.order_id, withdrawn=False
+            machine_id__in=machine_ids, end_order_id=new.order_id, withdrawn=False
         ).values("series_id", "confirmed", "is_regression", "indicator__regression_id")
+        if c["series_id"] in values
     }
     return data
 
@@ -468,23 +525,22 @@ def _moved(new: float | None, old: float | None, min_change: float) -> bool:
 
 def series_history(
     new: Run, series_ids: list[int], *, points: int = DetectionParams().window_before
-) -> tuple[dict[int, list[float | None]], dict[int, int]]:
-    """(series id -> values of its last ``points`` points before ``new``'s order, series
-    id -> the run of its newest point).  One query.
+) -> History:
+    """The values of the last ``points`` points before ``new``'s order of each series,
+    as one matrix (``History``; failed points count as unknown, NaN).  One query.
 
     The window starts at the order of the machine's ``points``-th previous run (a
     subquery evaluated once), so each series is one short range scan of the
-    (series, position) index; failed points count as unknown (None).  On PostgreSQL
-    each series' window comes back as one row of arrays (``_series_history_arrays``).
+    (series, position) index, which covers the columns read (index-only on
+    PostgreSQL).  On PostgreSQL each series' window comes back as one row of fixed-width
+    columns by binary COPY straight into numpy (``_series_history_copy``).
     """
     if connection.vendor == "postgresql":
-        return _series_history_arrays(new, series_ids, points)
+        return _series_history_copy(new, series_ids, points)
     return _series_history_points(new, series_ids, points)
 
 
-def _series_history_points(
-    new: Run, series_ids: list[int], points: int
-) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+def _series_history_points(new: Run, series_ids: list[int], points: int) -> History:
     """``series_history`` a point a row (any database)."""
     position = new.order.position
     lowest = (
@@ -504,20 +560,22 @@ def _series_history_points(
         .order_by("series_id", "position")
         .values_list("series_id", "run_id", "value", "failed")
     )
-    history: dict[int, list[float | None]] = {}
+    values: dict[int, list[float | None]] = {}
     last: dict[int, int] = {}
     for series_id, run_id, value, failed in rows:
-        history.setdefault(series_id, []).append(None if failed else value)
+        values.setdefault(series_id, []).append(None if failed else value)
         last[series_id] = run_id
-    # Several runs at the window's first order can add a few: keep the newest.
-    return {s: values[-points:] for s, values in history.items()}, last
+    # Several runs at the window's first order can add a few: the newest are kept.
+    return History.from_values({s: values.get(s, []) for s in series_ids}, last, points)
 
 
-# One row per series: its window's values, newest first, and the run of the newest, by
-# LIMIT range scans of the (series, position) index in the index's own order (no sort;
-# ARRAY() keeps its subquery's order).  The row-per-point shape it replaces read
-# ~100,000 rows for a 5,000-test report, sorted them on disk (the planner expects a
-# thousand) and built a Python tuple for each.
+# One row per series: its window's values, newest first, padded with NaN to ``points``
+# columns, and the run of the newest point (0: no point), by LIMIT range scans of the
+# (series, position) index in the index's own order (no sort; ARRAY() keeps its
+# subquery's order); OFFSET 0 keeps the array from being computed once a column.
+# Every column has a fixed width and none is NULL, so the binary COPY of the rows is
+# one numpy array (``copy_out``): no Python value per point, as a cursor would make
+# (~100,000 for a 5,000-test report).
 _HISTORY_SQL = """
 WITH lowest AS (
     SELECT COALESCE((
@@ -526,40 +584,53 @@ WITH lowest AS (
         ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
     ), -9223372036854775808) AS position
 )
-SELECT s.id,
-    ARRAY(
-        SELECT CASE WHEN p.failed THEN NULL ELSE p.value END FROM perf_point p
-        WHERE p.series_id = s.id AND p.position < %(position)s AND p.position >= lowest.position
-        ORDER BY p.position DESC LIMIT %(points)s
-    ),
-    (
-        SELECT p.run_id FROM perf_point p
-        WHERE p.series_id = s.id AND p.position < %(position)s AND p.position >= lowest.position
-        ORDER BY p.position DESC LIMIT 1
-    )
-FROM unnest(%(series)s::bigint[]) AS s(id) CROSS JOIN lowest
+SELECT w.row::int4, COALESCE(w.run, 0), {columns} FROM (
+    SELECT s.row,
+        ARRAY(
+            SELECT CASE WHEN p.failed THEN 'NaN' ELSE COALESCE(p.value, 'NaN') END
+            FROM perf_point p
+            WHERE p.series_id = s.id AND p.position < %(position)s
+                AND p.position >= lowest.position
+            ORDER BY p.position DESC LIMIT %(points)s
+        ) AS v,
+        (
+            SELECT p.run_id FROM perf_point p
+            WHERE p.series_id = s.id AND p.position < %(position)s
+                AND p.position >= lowest.position
+            ORDER BY p.position DESC LIMIT 1
+        ) AS run
+    FROM unnest(%(series)s::bigint[]) WITH ORDINALITY AS s(id, row) CROSS JOIN lowest
+    OFFSET 0
+) w
 """
 
 
-def _series_history_arrays(
-    new: Run, series_ids: list[int], points: int
-) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+def _series_history_copy(new: Run, series_ids: list[int], points: int) -> History:
     """``series_history`` on PostgreSQL: the same window, one row per series."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _HISTORY_SQL,
-            {
-                "machine": new.machine_id,
-                "position": new.order.position,
-                "skip": points - 1,
-                "series": series_ids,
-                "points": points,
-            },
-        )
-        rows = cursor.fetchall()
-    # A series with no point in the window has no history (an empty array, no run).
-    history = {series_id: values[::-1] for series_id, values, _ in rows if values}
-    return history, {series_id: run for series_id, values, run in rows if values}
+    columns = ", ".join(f"COALESCE(w.v[{k}], 'NaN')" for k in range(1, points + 1))
+    fields = [("row", "int4"), ("run", "int8")] + [(f"v{k}", "float8") for k in range(points)]
+    records = copy_records(
+        _HISTORY_SQL.format(columns=columns),
+        {
+            "machine": new.machine_id,
+            "position": new.order.position,
+            "skip": points - 1,
+            "series": series_ids,
+            "points": points,
+        },
+        fields,
+    )
+    rows = records["row"].astype(np.intp) - 1  # ORDINALITY counts from 1
+    levels = np.full((len(series_ids), points), np.nan)
+    if points:
+        # Newest first, padded on the right: reversed, oldest first and right-aligned.
+        levels[rows] = np.column_stack([records[f"v{k}"] for k in range(points)])[:, ::-1]
+    return History(
+        rows={series_id: k for k, series_id in enumerate(series_ids)},
+        levels=levels,
+        last={series_ids[k]: run for k, run in zip(rows.tolist(), records["run"].tolist(),
+                                                   strict=True) if run},
+    )
 
 
 def _geomean(values: list[float]) -> float | None:
@@ -648,6 +719,7 @@ def report_compare(
     runs.
     """
     by_metric, names = data.by_test
+    history_last = data.history.last
     status_of = status_metrics or {}
     reports = []
     for metric in metrics:
@@ -694,8 +766,8 @@ def report_compare(
                     delta=row.delta,
                     new_level=new.value,
                     old_level=old.value,
-                    history=data.history.get(series_id, []),  # type: ignore[arg-type]
-                    adjacent=data.history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
+                    history=(),  # the matrix of data.history below
+                    adjacent=history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
                     stored=row.detected,
                     same_binary=metric.ignore_same_hash
                     and _binary(runs, old_run_id) is not None
@@ -706,7 +778,12 @@ def report_compare(
             if old.value > 0 and new.value > 0:
                 olds.append(old.value)
                 news.append(new.value)
-        for row, found in zip(judged, verdict.judge(moves, min_change=min_change), strict=True):
+        found_all = verdict.judge(
+            moves,
+            min_change=min_change,
+            history=data.history.windows([row.series_id for row in judged]),
+        )
+        for row, found in zip(judged, found_all, strict=True):
             row.verdict, row.noise, row.z, row.history_runs = (
                 found.kind,
                 found.noise,

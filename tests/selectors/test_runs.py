@@ -14,6 +14,7 @@ from perf.models import Metric
 from perf.selectors.graphs import downsample, plot_keys_parse
 from perf.selectors.runs import (
     FilterError,
+    History,
     ReportData,
     name_filter_compile,
     report_compare,
@@ -41,8 +42,7 @@ def report(points, metrics=(TIME,), *, history=None, last=OLD, changes=None, **k
     history = history or {}
     data = ReportData(
         points=points,
-        history=history,
-        history_last={series: last for series in history},
+        history=History.from_values(history, {series: last for series in history}, 20),
         changes=changes or {},
     )
     (result,) = report_compare(data, OLD, NEW, list(metrics), status_metrics=STATUS_OF, **kwargs)
