@@ -25,6 +25,7 @@ os.environ.setdefault("PERF_DEBUG_TOOLBAR", "0")
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
 LONG_LIST = re.compile(r"(\{|\()(\d+, ?|\d+,){8,}\d+(\}|\))")
+COPY_OUT = re.compile(r"COPY \((.*)\) TO STDOUT \(FORMAT binary\)", re.DOTALL)
 
 
 def elide(text: str) -> str:
@@ -66,6 +67,9 @@ def main() -> int:
         )
         for q in sorted(queries, key=lambda q: -float(q["time"]))[: args.top]:
             sql = q["sql"]
+            copied = COPY_OUT.fullmatch(sql)
+            if copied:  # a binary COPY (perf/copy_out.py): the plan of its query
+                sql = copied.group(1)
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 plan = [row[0] for row in cursor.fetchall()]

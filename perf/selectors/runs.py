@@ -364,8 +364,8 @@ class History:
 class ReportData:
     """What a comparison of two runs reads: see ``report_data``."""
 
-    # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count,
-    # binary hash)
+    # (run_id, series_id, test_id, test name, metric_id, value, failed, binary hash):
+    # the point's columns are those the (run, series) index covers (an index-only scan).
     points: list[tuple[Any, ...]]
     history: History = field(default_factory=History)
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
@@ -475,9 +475,7 @@ def report_data(
             "series__test__name",
             "series__metric_id",
             "value",
-            "stdev",
             "failed",
-            "count",
             "hash",
         )
     )
@@ -488,7 +486,7 @@ def report_data(
     values: dict[int, dict[int, float | None]] = {}
     for row in points:
         if row[4] in wanted:
-            values.setdefault(row[1], {})[row[0]] = None if row[7] else row[5]
+            values.setdefault(row[1], {})[row[0]] = None if row[6] else row[5]
     compared = {
         series_id
         for series_id, by_run in values.items()
@@ -615,7 +613,9 @@ def _series_history_copy(new: Run, series_ids: list[int], points: int) -> Histor
             "machine": new.machine_id,
             "position": new.order.position,
             "skip": points - 1,
-            "series": series_ids,
+            # One array literal, not thousands of values for psycopg to adapt one by
+            # one (ids are ints: nothing to quote).
+            "series": "{" + ",".join(map(str, series_ids)) + "}",
             "points": points,
         },
         fields,
@@ -659,15 +659,15 @@ def _sides(
     real, status = rows.get(run_id), status_rows.get(run_id)
     if real is None and status is None:
         return _ABSENT
-    failed = bool((real is not None and real[7]) or (status is not None and status[7]))
-    value = real[5] if real is not None and not real[7] else None
+    failed = bool((real is not None and real[6]) or (status is not None and status[6]))
+    value = real[5] if real is not None and not real[6] else None
     return _Side(True, failed, value)
 
 
 def _binary(rows: dict[int, tuple[Any, ...]], run_id: int | None) -> str | None:
     """The binary hash a test's point in ``run_id`` reported, if any."""
     row = rows.get(run_id) if run_id is not None else None
-    return row[9] if row is not None and len(row) > 9 else None
+    return row[7] if row is not None and len(row) > 7 else None
 
 
 def _group_by_status(old: _Side, new: _Side, has_old_run: bool) -> str | None:
@@ -761,6 +761,10 @@ def report_compare(
                 report.groups[row.group].append(row)
                 continue
             row.delta = (new.value - old.value) / abs(old.value) * 100.0
+            same_binary = False
+            if metric.ignore_same_hash:
+                old_hash = _binary(runs, old_run_id)
+                same_binary = old_hash is not None and old_hash == _binary(runs, new_run_id)
             moves.append(
                 verdict.Move(
                     delta=row.delta,
@@ -769,9 +773,7 @@ def report_compare(
                     history=(),  # the matrix of data.history below
                     adjacent=history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
                     stored=row.detected,
-                    same_binary=metric.ignore_same_hash
-                    and _binary(runs, old_run_id) is not None
-                    and _binary(runs, old_run_id) == _binary(runs, new_run_id),
+                    same_binary=same_binary,
                 )
             )
             judged.append(row)

@@ -29,9 +29,9 @@ STATUS_OF = {TIME.id: STATUS.id}
 OLD, NEW = 10, 11
 
 
-def point(run, test, metric, value, stdev=None, failed=False, count=1, binary=None):
+def point(run, test, metric, value, failed=False, binary=None):
     series = 100 * metric.id + test
-    return (run, series, test, f"t{test}", metric.id, value, stdev, failed, count, binary)
+    return (run, series, test, f"t{test}", metric.id, value, failed, binary)
 
 
 def status(run, test, failed):
