@@ -51,7 +51,7 @@ against the series' recent noise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -101,9 +101,9 @@ class Move(NamedTuple):
     same_binary: bool = False
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The judgement of one move.
+class Verdict(NamedTuple):
+    """The judgement of one move.  A tuple, as ``Move``: a report builds thousands, and
+    a frozen dataclass costs several times more to build.
 
     ``noise`` is the detector's noise estimate of one run's level, in percent of the
     history's median, None with fewer than two known runs (no pair to estimate it).

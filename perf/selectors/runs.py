@@ -636,7 +636,7 @@ def _series_history_copy(new: Run, series_ids: list[int], points: int) -> Histor
 def _geomean(values: list[float]) -> float | None:
     if not values:
         return None
-    return math.exp(sum(math.log(v) for v in values) / len(values))
+    return math.exp(sum(map(math.log, values)) / len(values))  # map: no generator frame
 
 
 class _Side(NamedTuple):
@@ -649,6 +649,7 @@ class _Side(NamedTuple):
 
 
 _ABSENT = _Side()
+_NO_ROWS: dict[int, tuple[Any, ...]] = {}  # a test's rows in no run (read, never written)
 
 
 def _sides(
@@ -720,6 +721,7 @@ def report_compare(
     """
     by_metric, names = data.by_test
     history_last = data.history.last
+    has_old_run = old_run_id is not None
     status_of = status_metrics or {}
     reports = []
     for metric in metrics:
@@ -733,7 +735,7 @@ def report_compare(
         olds: list[float] = []
         news: list[float] = []
         for test_id in dict.fromkeys([*real_rows, *status_rows]):
-            runs, statuses = real_rows.get(test_id, {}), status_rows.get(test_id, {})
+            runs, statuses = real_rows.get(test_id, _NO_ROWS), status_rows.get(test_id, _NO_ROWS)
             old = _sides(runs, statuses, old_run_id)
             new = _sides(runs, statuses, new_run_id)
             if not new.present and not old.present:
@@ -748,7 +750,7 @@ def report_compare(
                 old=old.value,
                 new=new.value,
                 delta=None,
-                group=_group_by_status(old, new, old_run_id is not None) or "",
+                group=_group_by_status(old, new, has_old_run) or "",
                 detected=(("detected" if change["confirmed"] else "suspect") if change else ""),
                 regression_id=change["indicator__regression_id"] if change else None,
             )
