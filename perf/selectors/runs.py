@@ -568,9 +568,11 @@ def _series_history_points(new: Run, series_ids: list[int], points: int) -> Hist
 
 
 # One row per series: its window's values, newest first, padded with NaN to ``points``
-# columns, and the run of the newest point (0: no point), by LIMIT range scans of the
-# (series, position) index in the index's own order (no sort; ARRAY() keeps its
-# subquery's order); OFFSET 0 keeps the array from being computed once a column.
+# columns, and the run of the newest point (0: no point), by one LIMIT range scan of
+# the (series, position) index a series in the index's own order (no sort; ARRAY()
+# keeps its subquery's order): a 2-D array of [value, run] pairs, so that the newest
+# run needs no second descent of the index (run ids are far below 2**53, exact as
+# float8).  OFFSET 0 keeps the array from being computed once a column.
 # Every column has a fixed width and none is NULL, so the binary COPY of the rows is
 # one numpy array (``copy_out``): no Python value per point, as a cursor would make
 # (~100,000 for a 5,000-test report).
@@ -582,21 +584,17 @@ WITH lowest AS (
         ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
     ), -9223372036854775808) AS position
 )
-SELECT w.row::int4, COALESCE(w.run, 0), {columns} FROM (
+SELECT w.row::int4, COALESCE(w.v[1][2]::int8, 0), {columns} FROM (
     SELECT s.row,
         ARRAY(
-            SELECT CASE WHEN p.failed THEN 'NaN' ELSE COALESCE(p.value, 'NaN') END
+            SELECT ARRAY[
+                CASE WHEN p.failed THEN 'NaN' ELSE COALESCE(p.value, 'NaN') END, p.run_id
+            ]
             FROM perf_point p
             WHERE p.series_id = s.id AND p.position < %(position)s
                 AND p.position >= lowest.position
             ORDER BY p.position DESC LIMIT %(points)s
-        ) AS v,
-        (
-            SELECT p.run_id FROM perf_point p
-            WHERE p.series_id = s.id AND p.position < %(position)s
-                AND p.position >= lowest.position
-            ORDER BY p.position DESC LIMIT 1
-        ) AS run
+        ) AS v
     FROM unnest(%(series)s::bigint[]) WITH ORDINALITY AS s(id, row) CROSS JOIN lowest
     OFFSET 0
 ) w
@@ -605,7 +603,7 @@ SELECT w.row::int4, COALESCE(w.run, 0), {columns} FROM (
 
 def _series_history_copy(new: Run, series_ids: list[int], points: int) -> History:
     """``series_history`` on PostgreSQL: the same window, one row per series."""
-    columns = ", ".join(f"COALESCE(w.v[{k}], 'NaN')" for k in range(1, points + 1))
+    columns = ", ".join(f"COALESCE(w.v[{k}][1], 'NaN')" for k in range(1, points + 1))
     fields = [("row", "int4"), ("run", "int8")] + [(f"v{k}", "float8") for k in range(points)]
     records = copy_records(
         _HISTORY_SQL.format(columns=columns),
