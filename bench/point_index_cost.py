@@ -1,11 +1,14 @@
-"""Write cost of the covering point index (migration 0014), as a ratio measured in one run.
+"""Write cost of a covering point index, as a ratio measured in one run.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_bench_idx \\
-        .venv/bin/python bench/point_index_cost.py [--tests 2000 --history 200 --runs 30]
+        .venv/bin/python bench/point_index_cost.py [--index series] [--tests 2000 --runs 30]
 
-Two tables with perf_point's columns and indexes, differing only in the unique
-(run_id, series_id) index: plain, as before 0014, or covering, INCLUDE (value, failed,
-hash), as after.  Both get ``--history`` runs of ``--tests`` points first (so the
+Two tables with perf_point's columns and indexes, differing only in one index.  With
+``--index unique`` (migration 0014): the unique (run_id, series_id) index, plain as
+before 0014, or covering, INCLUDE (value, failed, hash), as after.  With ``--index
+series`` (migration 0019; both tables with 0014's covering unique index): the
+(series_id, position) index, plain as before 0019, or covering, INCLUDE (value,
+failed, run_id), as after.  Both get ``--history`` runs of ``--tests`` points first (so the
 indexes are not empty), then ``--runs`` more are inserted one run a statement and a
 commit each (as ingest writes a run's points), alternating between the tables so that
 the machine's load falls on both alike.  Prints the median time per run on each, the
@@ -34,6 +37,15 @@ UNIQUE = {
     "plain": "UNIQUE (run_id, series_id)",
     "covering": "UNIQUE (run_id, series_id) INCLUDE (value, failed, hash)",
 }
+SERIES = {
+    "plain": "(series_id, position)",
+    "covering": "(series_id, position) INCLUDE (value, failed, run_id)",
+}
+# --index -> table kind -> (its unique constraint, its (series, position) index)
+LAYOUTS = {
+    "unique": {kind: (UNIQUE[kind], SERIES["plain"]) for kind in UNIQUE},
+    "series": {kind: (UNIQUE["covering"], SERIES[kind]) for kind in SERIES},
+}
 INSERT = """INSERT INTO {table} (run_id, series_id, order_id, position, count, valid_count,
     value, mean, minimum, maximum, stdev, failed, hash)
     SELECT %(run)s, s, %(run)s, %(run)s::bigint << 32, 3, 3, v, v, v * 0.99, v * 1.01,
@@ -58,7 +70,14 @@ def main() -> int:
     parser.add_argument("--tests", type=int, default=2000, help="points per run")
     parser.add_argument("--history", type=int, default=200, help="runs loaded first")
     parser.add_argument("--runs", type=int, default=30, help="timed runs per table")
+    parser.add_argument(
+        "--index",
+        choices=list(LAYOUTS),
+        default="unique",
+        help="the index compared plain and covering: unique (run, series) or (series, position)",
+    )
     args = parser.parse_args()
+    layout = LAYOUTS[args.index]
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     name = urlparse(url).path.lstrip("/")
     admin = connect(url, "postgres")
@@ -69,17 +88,17 @@ def main() -> int:
     admin.close()
     conn = connect(url)
     with conn.cursor() as cursor:
-        for kind, unique in UNIQUE.items():
+        for kind, (unique, series) in layout.items():
             cursor.execute(f"CREATE TABLE pt_{kind} ({COLUMNS}, {unique})")
-            cursor.execute(f"CREATE INDEX ON pt_{kind} (series_id, position)")
+            cursor.execute(f"CREATE INDEX ON pt_{kind} {series}")
             for run in range(args.history):
                 cursor.execute(INSERT.format(table=f"pt_{kind}"), {"run": run, "tests": args.tests})
     conn.commit()
     with conn.cursor() as cursor:
         cursor.execute("CHECKPOINT")
-    times: dict[str, list[float]] = {kind: [] for kind in UNIQUE}
+    times: dict[str, list[float]] = {kind: [] for kind in layout}
     for run in range(args.history, args.history + args.runs):
-        order = list(UNIQUE) if run % 2 else list(UNIQUE)[::-1]
+        order = list(layout) if run % 2 else list(layout)[::-1]
         for kind in order:
             started = time.perf_counter()
             with conn.cursor() as cursor:
@@ -91,7 +110,7 @@ def main() -> int:
     print(f"{args.runs} runs of {args.tests} points on each table, after {args.history} runs")
     medians = {kind: statistics.median(t) * 1000 for kind, t in times.items()}
     with conn.cursor() as cursor:
-        for kind in UNIQUE:
+        for kind in layout:
             cursor.execute("SELECT pg_indexes_size(%s), pg_table_size(%s)", [f"pt_{kind}"] * 2)
             indexes, heap = cursor.fetchone()
             print(

@@ -51,7 +51,7 @@ against the series' recent noise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -101,9 +101,9 @@ class Move(NamedTuple):
     same_binary: bool = False
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The judgement of one move.
+class Verdict(NamedTuple):
+    """The judgement of one move.  A tuple, as ``Move``: a report builds thousands, and
+    a frozen dataclass costs several times more to build.
 
     ``noise`` is the detector's noise estimate of one run's level, in percent of the
     history's median, None with fewer than two known runs (no pair to estimate it).
@@ -129,6 +129,7 @@ def judge(
     min_change: float = 1.0,
     min_history: int = MIN_HISTORY,
     params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+    history: FloatArray | None = None,
 ) -> list[Verdict]:
     """The verdict of each move (see the module docstring), in order.
 
@@ -138,6 +139,12 @@ def judge(
     check runs with ``min_after = 1``.  Vectorised: one evaluation of the detector's
     conditions for the whole list, since a report judges thousands of tests.
     ``bigger_is_better`` plays no part: it only names the direction.
+
+    ``history``, when given, is the moves' histories as one matrix, a row a move
+    (``windows`` of them: oldest first, right-aligned, NaN for an unknown run; of any
+    width, only the last ``window_before`` columns count); the moves' own
+    ``history`` is then not read.  A caller that reads the histories as a matrix (the
+    run report) so builds no Python value per history point.
     """
     count = len(moves)
     if count == 0:
@@ -147,7 +154,10 @@ def judge(
     # 3.6, and unconfirmed flags on the demo data rise from 0.41 to 0.49 tests per run
     # (bench/report_quality.py); the detection's own looks need two runs at the level.
     width = params.window_before
-    before = _windows(moves, width)
+    if history is None:
+        before = windows([m.history for m in moves], width)
+    else:
+        before = _fit(history, count, width)
     known = np.count_nonzero(~np.isnan(before), axis=1)
     with np.errstate(all="ignore"):
         median = np.nanmedian(np.where(known[:, None] > 0, before, 0.0), axis=1)
@@ -202,20 +212,34 @@ def _kind(move: Move, *, passed: bool, known: int, min_change: float, min_histor
     return FEW if known < min_history else NOISE
 
 
-def _windows(moves: Sequence[Move], width: int) -> FloatArray:
-    """The last ``width`` history values of each move, one row a move, right-aligned,
-    NaN before a short history and for None and every non-finite value."""
-    tails = [m.history[-width:] for m in moves]
+def windows(histories: Sequence[Sequence[float | None]], width: int) -> FloatArray:
+    """The last ``width`` values of each history, one row a history, right-aligned
+    (oldest first), NaN before a short history and for None and every non-finite
+    value: ``judge``'s ``history`` matrix."""
+    tails = [h[-width:] for h in histories]
     lengths = np.array([len(t) for t in tails], dtype=np.intp)
-    # float64 turns None into NaN; one array for all moves, not one a move.
+    # float64 turns None into NaN; one array for all histories, not one a history.
     flat = np.array([v for t in tails for v in t], dtype=np.float64)
     flat[~np.isfinite(flat)] = np.nan
-    rows = np.repeat(np.arange(len(moves), dtype=np.intp), lengths)
+    rows = np.repeat(np.arange(len(histories), dtype=np.intp), lengths)
     ends = np.cumsum(lengths)
-    # Column of each value: its rank from its move's last value, counted from the right.
+    # Column of each value: its rank from its history's last value, counted from the right.
     columns = width - (ends[rows] - np.arange(len(flat), dtype=np.intp))
-    before = np.full((len(moves), width), np.nan)
+    before = np.full((len(histories), width), np.nan)
     before[rows, columns] = flat
+    return before
+
+
+def _fit(history: FloatArray, count: int, width: int) -> FloatArray:
+    """A copy of a ``count`` x any-width history matrix as ``width`` columns: its last
+    ``width``, NaN-padded on the left when it is narrower; non-finite values NaN."""
+    if history.shape[0] != count:
+        raise ValueError(f"history has {history.shape[0]} rows for {count} moves")
+    before = np.full((count, width), np.nan)
+    kept = min(width, history.shape[1])
+    if kept:
+        before[:, width - kept :] = history[:, history.shape[1] - kept :]
+    before[~np.isfinite(before)] = np.nan
     return before
 
 

@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import re2  # google-re2: linear-time matching for user-given test-name filters
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, Count, Max, Q, Subquery, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import BigIntegerField, Count, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from ..analysis import verdict
 from ..analysis.changepoints import DetectionParams
 from ..analysis.summary import status_metric_name
+from ..copy_out import copy_records
 from ..models import (
     FieldChange,
     Machine,
@@ -326,17 +328,58 @@ class MetricReport:
         return [row for key, _ in GROUPS for row in self.groups.get(key, [])]
 
 
+FloatArray = npt.NDArray[np.float64]
+
+
+def _no_levels() -> FloatArray:
+    return np.full((0, 0), np.nan)
+
+
+@dataclass
+class History:
+    """The recent history of some series as one matrix (``series_history``).
+
+    ``levels[rows[s]]`` is series s's window: the values of its last points before the
+    new run's order, oldest first, right-aligned, NaN for a failed point and before a
+    short history -- the shape ``verdict.judge`` takes whole (``verdict.windows``), so
+    no Python value is built per point.  ``last`` maps each series with a point in its
+    window to the run of its newest point: the old run is "adjacent" when it is that
+    run, else the history is moved to the old run's level (see ``verdict.judge``).
+    """
+
+    rows: dict[int, int] = field(default_factory=dict)  # series id -> row of levels
+    levels: FloatArray = field(default_factory=_no_levels)
+    last: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(
+        cls, values: dict[int, list[float | None]], last: dict[int, int], points: int
+    ) -> History:
+        """The history of the series of ``values`` (series -> its values, oldest
+        first, None for a failed point; only the last ``points`` count)."""
+        return cls(
+            rows={series_id: k for k, series_id in enumerate(values)},
+            levels=verdict.windows(list(values.values()), points),
+            last=last,
+        )
+
+    def windows(self, series_ids: Sequence[int | None]) -> FloatArray:
+        """The windows of ``series_ids``, a row each; all NaN for a series not read."""
+        width = self.levels.shape[1]
+        padded = np.concatenate([self.levels, np.full((1, width), np.nan)])
+        missing = len(self.levels)  # the row of NaN
+        return padded[[self.rows.get(s, missing) if s is not None else missing
+                       for s in series_ids]]
+
+
 @dataclass
 class ReportData:
     """What a comparison of two runs reads: see ``report_data``."""
 
-    # (run_id, series_id, test_id, test name, metric_id, value, stdev, failed, count,
-    # binary hash)
+    # (run_id, series_id, test_id, test name, metric_id, value, failed, binary hash):
+    # the point's columns are those the (run, series) index covers (an index-only scan).
     points: list[tuple[Any, ...]]
-    history: dict[int, list[float | None]] = field(default_factory=dict)  # series -> values
-    # series -> the run of its newest history point: the old run is "adjacent" when it
-    # is that run, else the history is moved to the old run's level (see verdict.judge).
-    history_last: dict[int, int] = field(default_factory=dict)
+    history: History = field(default_factory=History)
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
 
     @cached_property
@@ -353,9 +396,13 @@ class ReportData:
 
 
 def run_metric_ids(run: Run) -> set[int]:
-    """The metrics that have at least one point in ``run``.  One query."""
+    """The metrics that have at least one point in ``run``.  One query.
+
+    A point's series is of its run's machine: the filter on it lets the join read the
+    machine's series (by the (machine, test, metric) index), not every series of the
+    site."""
     return set(
-        Point.objects.filter(run_id=run.id)
+        Point.objects.filter(run_id=run.id, series__machine_id=run.machine_id)
         .values_list("series__metric_id", flat=True)
         .distinct()
         .order_by()
@@ -423,9 +470,16 @@ def report_data(
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
+    # A point's series is of its run's machine: the series joined are those of the
+    # runs' machines (their (machine, test, metric) index), not every series of the
+    # metrics on the site, and the changes are looked up by machine, not by a list of
+    # thousands of series (which Django prepares one value at a time).
+    machine_ids = list(dict.fromkeys([new.machine_id, *(o.machine_id for o in olds if o)]))
     points = list(
         Point.objects.filter(
-            run_id__in=run_ids, series__metric_id__in=[*metric_ids, *(status_metric_ids or [])]
+            run_id__in=run_ids,
+            series__machine_id__in=machine_ids,
+            series__metric_id__in=[*metric_ids, *(status_metric_ids or [])],
         ).values_list(
             "run_id",
             "series_id",
@@ -433,9 +487,7 @@ def report_data(
             "series__test__name",
             "series__metric_id",
             "value",
-            "stdev",
             "failed",
-            "count",
             "hash",
         )
     )
@@ -446,7 +498,7 @@ def report_data(
     values: dict[int, dict[int, float | None]] = {}
     for row in points:
         if row[4] in wanted:
-            values.setdefault(row[1], {})[row[0]] = None if row[7] else row[5]
+            values.setdefault(row[1], {})[row[0]] = None if row[6] else row[5]
     compared = {
         series_id
         for series_id, by_run in values.items()
@@ -462,26 +514,15 @@ def report_data(
             )
         }
     if compared:
-        data.history, data.history_last = series_history(new, sorted(compared))
+        data.history = series_history(new, sorted(compared))
     data.changes = {
         c["series_id"]: c
         for c in FieldChange.objects.filter(
-            _series_in(list(values)), end_order_id=new.order_id, withdrawn=False
+            machine_id__in=machine_ids, end_order_id=new.order_id, withdrawn=False
         ).values("series_id", "confirmed", "is_regression", "indicator__regression_id")
+        if c["series_id"] in values
     }
     return data
-
-
-def _series_in(ids: list[int]) -> Q | RawSQL:
-    """A filter of FieldChange rows whose series is one of ``ids``.  On PostgreSQL
-    ``series_id = ANY(array)``, one parameter: the plan PostgreSQL makes of the
-    ``IN`` list Django writes, but Django prepares and binds each of a thousand ids
-    in Python first, 5 ms of a 1,000-test run page's CPU."""
-    if connection.vendor != "postgresql":
-        return Q(series_id__in=ids)
-    table = FieldChange._meta.db_table
-    # S611: the table name is the model's own, the ids are bound as one parameter.
-    return RawSQL(f'"{table}"."series_id" = ANY(%s::bigint[])', (ids,), BooleanField())  # noqa: S611
 
 
 def _moved(new: float | None, old: float | None, min_change: float) -> bool:
@@ -494,23 +535,22 @@ def _moved(new: float | None, old: float | None, min_change: float) -> bool:
 
 def series_history(
     new: Run, series_ids: list[int], *, points: int = DetectionParams().window_before
-) -> tuple[dict[int, list[float | None]], dict[int, int]]:
-    """(series id -> values of its last ``points`` points before ``new``'s order, series
-    id -> the run of its newest point).  One query.
+) -> History:
+    """The values of the last ``points`` points before ``new``'s order of each series,
+    as one matrix (``History``; failed points count as unknown, NaN).  One query.
 
     The window starts at the order of the machine's ``points``-th previous run (a
     subquery evaluated once), so each series is one short range scan of the
-    (series, position) index; failed points count as unknown (None).  On PostgreSQL
-    each series' window comes back as one row of arrays (``_series_history_arrays``).
+    (series, position) index, which covers the columns read (index-only on
+    PostgreSQL).  On PostgreSQL each series' window comes back as one row of fixed-width
+    columns by binary COPY straight into numpy (``_series_history_copy``).
     """
     if connection.vendor == "postgresql":
-        return _series_history_arrays(new, series_ids, points)
+        return _series_history_copy(new, series_ids, points)
     return _series_history_points(new, series_ids, points)
 
 
-def _series_history_points(
-    new: Run, series_ids: list[int], points: int
-) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+def _series_history_points(new: Run, series_ids: list[int], points: int) -> History:
     """``series_history`` a point a row (any database)."""
     position = new.order.position
     lowest = (
@@ -530,20 +570,24 @@ def _series_history_points(
         .order_by("series_id", "position")
         .values_list("series_id", "run_id", "value", "failed")
     )
-    history: dict[int, list[float | None]] = {}
+    values: dict[int, list[float | None]] = {}
     last: dict[int, int] = {}
     for series_id, run_id, value, failed in rows:
-        history.setdefault(series_id, []).append(None if failed else value)
+        values.setdefault(series_id, []).append(None if failed else value)
         last[series_id] = run_id
-    # Several runs at the window's first order can add a few: keep the newest.
-    return {s: values[-points:] for s, values in history.items()}, last
+    # Several runs at the window's first order can add a few: the newest are kept.
+    return History.from_values({s: values.get(s, []) for s in series_ids}, last, points)
 
 
-# One row per series: its window's values, newest first, and the run of the newest, by
-# LIMIT range scans of the (series, position) index in the index's own order (no sort;
-# ARRAY() keeps its subquery's order).  The row-per-point shape it replaces read
-# ~100,000 rows for a 5,000-test report, sorted them on disk (the planner expects a
-# thousand) and built a Python tuple for each.
+# One row per series: its window's values, newest first, padded with NaN to ``points``
+# columns, and the run of the newest point (0: no point), by one LIMIT range scan of
+# the (series, position) index a series in the index's own order (no sort; ARRAY()
+# keeps its subquery's order): a 2-D array of [value, run] pairs, so that the newest
+# run needs no second descent of the index (run ids are far below 2**53, exact as
+# float8).  OFFSET 0 keeps the array from being computed once a column.
+# Every column has a fixed width and none is NULL, so the binary COPY of the rows is
+# one numpy array (``copy_out``): no Python value per point, as a cursor would make
+# (~100,000 for a 5,000-test report).
 _HISTORY_SQL = """
 WITH lowest AS (
     SELECT COALESCE((
@@ -552,46 +596,57 @@ WITH lowest AS (
         ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
     ), -9223372036854775808) AS position
 )
-SELECT s.id,
-    ARRAY(
-        SELECT CASE WHEN p.failed THEN NULL ELSE p.value END FROM perf_point p
-        WHERE p.series_id = s.id AND p.position < %(position)s AND p.position >= lowest.position
-        ORDER BY p.position DESC LIMIT %(points)s
-    ),
-    (
-        SELECT p.run_id FROM perf_point p
-        WHERE p.series_id = s.id AND p.position < %(position)s AND p.position >= lowest.position
-        ORDER BY p.position DESC LIMIT 1
-    )
-FROM unnest(%(series)s::bigint[]) AS s(id) CROSS JOIN lowest
+SELECT w.row::int4, COALESCE(w.v[1][2]::int8, 0), {columns} FROM (
+    SELECT s.row,
+        ARRAY(
+            SELECT ARRAY[
+                CASE WHEN p.failed THEN 'NaN' ELSE COALESCE(p.value, 'NaN') END, p.run_id
+            ]
+            FROM perf_point p
+            WHERE p.series_id = s.id AND p.position < %(position)s
+                AND p.position >= lowest.position
+            ORDER BY p.position DESC LIMIT %(points)s
+        ) AS v
+    FROM unnest(%(series)s::bigint[]) WITH ORDINALITY AS s(id, row) CROSS JOIN lowest
+    OFFSET 0
+) w
 """
 
 
-def _series_history_arrays(
-    new: Run, series_ids: list[int], points: int
-) -> tuple[dict[int, list[float | None]], dict[int, int]]:
+def _series_history_copy(new: Run, series_ids: list[int], points: int) -> History:
     """``series_history`` on PostgreSQL: the same window, one row per series."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _HISTORY_SQL,
-            {
-                "machine": new.machine_id,
-                "position": new.order.position,
-                "skip": points - 1,
-                "series": series_ids,
-                "points": points,
-            },
-        )
-        rows = cursor.fetchall()
-    # A series with no point in the window has no history (an empty array, no run).
-    history = {series_id: values[::-1] for series_id, values, _ in rows if values}
-    return history, {series_id: run for series_id, values, run in rows if values}
+    columns = ", ".join(f"COALESCE(w.v[{k}][1], 'NaN')" for k in range(1, points + 1))
+    fields = [("row", "int4"), ("run", "int8")] + [(f"v{k}", "float8") for k in range(points)]
+    records = copy_records(
+        _HISTORY_SQL.format(columns=columns),
+        {
+            "machine": new.machine_id,
+            "position": new.order.position,
+            "skip": points - 1,
+            # One array literal, not thousands of values for psycopg to adapt one by
+            # one (ids are ints: nothing to quote).
+            "series": "{" + ",".join(map(str, series_ids)) + "}",
+            "points": points,
+        },
+        fields,
+    )
+    rows = records["row"].astype(np.intp) - 1  # ORDINALITY counts from 1
+    levels = np.full((len(series_ids), points), np.nan)
+    if points:
+        # Newest first, padded on the right: reversed, oldest first and right-aligned.
+        levels[rows] = np.column_stack([records[f"v{k}"] for k in range(points)])[:, ::-1]
+    return History(
+        rows={series_id: k for k, series_id in enumerate(series_ids)},
+        levels=levels,
+        last={series_ids[k]: run for k, run in zip(rows.tolist(), records["run"].tolist(),
+                                                   strict=True) if run},
+    )
 
 
 def _geomean(values: list[float]) -> float | None:
     if not values:
         return None
-    return math.exp(sum(math.log(v) for v in values) / len(values))
+    return math.exp(sum(map(math.log, values)) / len(values))  # map: no generator frame
 
 
 class _Side(NamedTuple):
@@ -604,6 +659,7 @@ class _Side(NamedTuple):
 
 
 _ABSENT = _Side()
+_NO_ROWS: dict[int, tuple[Any, ...]] = {}  # a test's rows in no run (read, never written)
 
 
 def _sides(
@@ -614,15 +670,15 @@ def _sides(
     real, status = rows.get(run_id), status_rows.get(run_id)
     if real is None and status is None:
         return _ABSENT
-    failed = bool((real is not None and real[7]) or (status is not None and status[7]))
-    value = real[5] if real is not None and not real[7] else None
+    failed = bool((real is not None and real[6]) or (status is not None and status[6]))
+    value = real[5] if real is not None and not real[6] else None
     return _Side(True, failed, value)
 
 
 def _binary(rows: dict[int, tuple[Any, ...]], run_id: int | None) -> str | None:
     """The binary hash a test's point in ``run_id`` reported, if any."""
     row = rows.get(run_id) if run_id is not None else None
-    return row[9] if row is not None and len(row) > 9 else None
+    return row[7] if row is not None and len(row) > 7 else None
 
 
 def _group_by_status(old: _Side, new: _Side, has_old_run: bool) -> str | None:
@@ -674,6 +730,8 @@ def report_compare(
     runs.
     """
     by_metric, names = data.by_test
+    history_last = data.history.last
+    has_old_run = old_run_id is not None
     status_of = status_metrics or {}
     reports = []
     for metric in metrics:
@@ -687,7 +745,7 @@ def report_compare(
         olds: list[float] = []
         news: list[float] = []
         for test_id in dict.fromkeys([*real_rows, *status_rows]):
-            runs, statuses = real_rows.get(test_id, {}), status_rows.get(test_id, {})
+            runs, statuses = real_rows.get(test_id, _NO_ROWS), status_rows.get(test_id, _NO_ROWS)
             old = _sides(runs, statuses, old_run_id)
             new = _sides(runs, statuses, new_run_id)
             if not new.present and not old.present:
@@ -702,7 +760,7 @@ def report_compare(
                 old=old.value,
                 new=new.value,
                 delta=None,
-                group=_group_by_status(old, new, old_run_id is not None) or "",
+                group=_group_by_status(old, new, has_old_run) or "",
                 detected=(("detected" if change["confirmed"] else "suspect") if change else ""),
                 regression_id=change["indicator__regression_id"] if change else None,
             )
@@ -715,24 +773,31 @@ def report_compare(
                 report.groups[row.group].append(row)
                 continue
             row.delta = (new.value - old.value) / abs(old.value) * 100.0
+            same_binary = False
+            if metric.ignore_same_hash:
+                old_hash = _binary(runs, old_run_id)
+                same_binary = old_hash is not None and old_hash == _binary(runs, new_run_id)
             moves.append(
                 verdict.Move(
                     delta=row.delta,
                     new_level=new.value,
                     old_level=old.value,
-                    history=data.history.get(series_id, []),  # type: ignore[arg-type]
-                    adjacent=data.history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
+                    history=(),  # the matrix of data.history below
+                    adjacent=history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
                     stored=row.detected,
-                    same_binary=metric.ignore_same_hash
-                    and _binary(runs, old_run_id) is not None
-                    and _binary(runs, old_run_id) == _binary(runs, new_run_id),
+                    same_binary=same_binary,
                 )
             )
             judged.append(row)
             if old.value > 0 and new.value > 0:
                 olds.append(old.value)
                 news.append(new.value)
-        for row, found in zip(judged, verdict.judge(moves, min_change=min_change), strict=True):
+        found_all = verdict.judge(
+            moves,
+            min_change=min_change,
+            history=data.history.windows([row.series_id for row in judged]),
+        )
+        for row, found in zip(judged, found_all, strict=True):
             row.verdict, row.noise, row.z, row.history_runs = (
                 found.kind,
                 found.noise,

@@ -23,10 +23,8 @@ test missing from one of those runs is an unknown (None) item, never a value.
 
 from __future__ import annotations
 
-import io
 import logging
 import statistics
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -49,7 +47,7 @@ from ..analysis import (
     screen_suspects,
     slice_bounds,
 )
-from ..formats.copy_binary import read_records
+from ..copy_out import copy_records
 from ..formats.samples import unpack_samples
 from ..models import (
     FieldChange,
@@ -655,7 +653,7 @@ def _level_columns(series_ids: list[int], window: Window) -> tuple[Any, ...] | N
     """The window's points of these series as columns (series, position, value, count,
     failed, mean, valid count), None when there are none.  One statement.
 
-    On PostgreSQL a binary COPY of the query read into numpy (``copy_binary``): a batch
+    On PostgreSQL a binary COPY of the query read into numpy (``copy_records``): a batch
     is ~30,000 rows of seven columns, which a cursor's ``fetchall`` turns into 200,000
     Python objects for the numpy code below to turn back (most of the task's time).
     NULL value and mean come as NaN, as ``np.asarray(..., dtype=float)`` makes them.
@@ -668,16 +666,7 @@ def _level_columns(series_ids: list[int], window: Window) -> tuple[Any, ...] | N
             f"COALESCE(mean, 'NaN'), valid_count FROM {table} "
             "WHERE series_id = ANY(%s) AND position >= %s AND position <= %s"
         )
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            query = raw.mogrify(select, [list(series_ids), *bounds]).decode()
-            sql = f"COPY ({query}) TO STDOUT (FORMAT binary)"
-            out = io.BytesIO()
-            started = time.monotonic()
-            raw.copy_expert(sql, out)
-        if connection.queries_logged:  # counted like any statement (query-count tests)
-            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-        records = read_records(out.getvalue(), _LEVEL_FIELDS)
+        records = copy_records(select, [list(series_ids), *bounds], _LEVEL_FIELDS)
         if not records.size:
             return None
         return tuple(records[name] for name, _ in _LEVEL_FIELDS)

@@ -27,13 +27,21 @@ def test_scales_keep_the_widths_and_refuse_nonsense():
         shape_at(1.5)
 
 
+def point_indexes(cursor):
+    cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'perf_point'")
+    return dict(cursor.fetchall())
+
+
 @pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="builds with PostgreSQL SQL")
 def test_the_builder_writes_every_point_with_its_samples_and_the_pages_read_them(client):
     suite = TestSuite.objects.get(name="nts")
     metrics = [Metric.objects.get(suite=suite, name=name).id for name in TINY.metrics]
     with connection.cursor() as cursor:
+        indexes_migrated = point_indexes(cursor)
         build(cursor, suite.id, metrics, TINY)
+        # The indexes it rebuilds after the load are the migrations' own.
+        assert point_indexes(cursor) == indexes_migrated
     assert Point.objects.count() == TINY.points == (2 * 200 + 300) * 2 * 8
     for point in Point.objects.all()[:50]:
         samples = unpack_samples(point.samples)

@@ -14,6 +14,7 @@ from perf.models import Metric
 from perf.selectors.graphs import GraphPoint, downsample, plot_keys_parse
 from perf.selectors.runs import (
     FilterError,
+    History,
     ReportData,
     name_filter_compile,
     report_compare,
@@ -28,9 +29,9 @@ STATUS_OF = {TIME.id: STATUS.id}
 OLD, NEW = 10, 11
 
 
-def point(run, test, metric, value, stdev=None, failed=False, count=1, binary=None):
+def point(run, test, metric, value, failed=False, binary=None):
     series = 100 * metric.id + test
-    return (run, series, test, f"t{test}", metric.id, value, stdev, failed, count, binary)
+    return (run, series, test, f"t{test}", metric.id, value, failed, binary)
 
 
 def status(run, test, failed):
@@ -41,8 +42,7 @@ def report(points, metrics=(TIME,), *, history=None, last=OLD, changes=None, **k
     history = history or {}
     data = ReportData(
         points=points,
-        history=history,
-        history_last={series: last for series in history},
+        history=History.from_values(history, {series: last for series in history}, 20),
         changes=changes or {},
     )
     (result,) = report_compare(data, OLD, NEW, list(metrics), status_metrics=STATUS_OF, **kwargs)

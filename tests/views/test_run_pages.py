@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
 from django.db import connection  # noqa: F401 -- read by a skipif condition
 from django.urls import reverse
@@ -200,10 +201,15 @@ def test_counts_only_comparisons_read_the_history_of_moved_series_only():
     )
     full = report_data(new, [old], [metric.id])
     moved = report_data(new, [old], [metric.id], history_min_change=1.0)
-    assert {names[s] for s in full.history} == {"t/slower", "t/faster", "t/same", "t/young"}
+    assert {names[s] for s in full.history.rows} == {"t/slower", "t/faster", "t/same", "t/young"}
     # t/same moved 0.1 %: "small" whatever its history.
-    assert {names[s] for s in moved.history} == {"t/slower", "t/faster", "t/young"}
-    assert moved.history[next(iter(moved.history))] == full.history[next(iter(moved.history))]
+    assert {names[s] for s in moved.history.rows} == {"t/slower", "t/faster", "t/young"}
+    assert moved.history.last == {s: full.history.last[s] for s in moved.history.rows}
+    series = list(moved.history.rows)
+    assert np.isfinite(moved.history.windows(series)).any()
+    assert np.array_equal(
+        moved.history.windows(series), full.history.windows(series), equal_nan=True
+    )
 
 
 def test_machine_page_is_paginated(client):
@@ -549,7 +555,7 @@ def test_a_test_failing_twice_is_an_existing_failure_in_every_format(client):
 )
 def test_the_history_read_a_series_a_row_is_the_one_read_a_point_a_row():
     from perf.models import Series
-    from perf.selectors.runs import _series_history_arrays, _series_history_points
+    from perf.selectors.runs import _series_history_copy, _series_history_points
 
     # 9 orders: t/gappy skips every third, t/flaky fails every other, t/late starts
     # at the 7th; the window (5 runs) starts inside the history.
@@ -564,8 +570,12 @@ def test_the_history_read_a_series_a_row_is_the_one_read_a_point_a_row():
     new = Run.objects.select_related("order").get(id=result.run_id)
     series = sorted(Series.objects.filter(machine_id=new.machine_id).values_list("id", flat=True))
     for points in (1, 5, 20):
-        arrays = _series_history_arrays(new, series, points)
-        assert arrays == _series_history_points(new, series, points)
-    history, _ = arrays
-    assert any(None in values for values in history.values())  # t/flaky's failures
-    assert len({len(values) for values in history.values()}) > 1  # gaps and a late start
+        copied = _series_history_copy(new, series, points)
+        read = _series_history_points(new, series, points)
+        assert copied.rows == read.rows and copied.last == read.last
+        assert np.array_equal(copied.levels, read.levels, equal_nan=True)
+    levels = copied.levels[[copied.rows[s] for s in series if s in copied.last]]
+    assert len(levels) >= 4 and not np.isnan(levels[:, -1]).all()
+    # t/flaky's failures, gaps and a late start: unknown runs in the window, not all
+    # in the same columns.
+    assert len({tuple(np.isnan(row)) for row in levels}) > 2
