@@ -52,8 +52,7 @@ of its samples in place of its level. For a candidate index ``i`` (a known order
   shift and the slope's variance added to the standard error;
   order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
   midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level;
-  with ``use_means`` the orders' means and the midpoint of the medians of the two
-  windows' means are compared);
+  with ``use_means`` these are the orders' means);
   the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
   on each side differ by at least ``min_sharpness`` of ``new - old`` in the same direction
   (a slow drift moves the far windows apart but not the near ones);
@@ -752,11 +751,8 @@ def candidate_cells(
         level_beyond = (levels[r, c] - midpoint) * direction > 0
         old[cells], new[cells], relative[cells] = old_c, new_c, relative_c
         if params.use_means:
-            # Persistence reads the means too: a mean of three samples strays past the
-            # midpoint less often than their median (about 17 % less variance).
-            stat_old, _ = _row_median(stat_before[r, c], n_before)
-            stat_new, _ = _row_median(stat_after[r, c], n_after)
-            midpoint = (stat_old + stat_new) / 2
+            # Persistence reads the orders' means too: a mean of three samples strays
+            # past the midpoint less often than their median (17 % less variance).
             windows_after = stat_after[r, c]
             level_beyond = (windows_after[:, 0] - midpoint) * direction > 0
         keep = np.flatnonzero((np.abs(relative_c) >= params.min_relative_change) & level_beyond)
