@@ -26,9 +26,9 @@ of its samples in place of its level. For a candidate index ``i`` (a known order
   step does not inflate them; nor, much, an earlier step or a drift inside a window):
   a first, robust scale is the mean of the smallest 70 % of them (a few wild orders or a
   second mode do not move it); the noise is then the root mean square of all of them,
-  each first clipped to ``2.5 x sqrt(2)`` times that first scale (a Huber-type scale:
+  each first clipped to ``2 x sqrt(2)`` times that first scale (a Huber-type scale:
   a wild order adds at most a bounded amount, and on Gaussian levels it is as steady as a
-  standard deviation on 0.84 degrees of freedom per order, against 0.60 for the trimmed
+  standard deviation on 0.77 degrees of freedom per order, against 0.60 for the trimmed
   mean alone), scaled to a Gaussian standard deviation and floored at
   ``noise_floor_relative x |old|``. Unlike deviations from a window's own median, this
   is unbiased on an after window of two or three orders (the end of history);
@@ -37,10 +37,10 @@ of its samples in place of its level. For a candidate index ``i`` (a known order
   ``|new - old| / |old| >= min_relative_change``;
   ``|new - old| >= min_effect_sigmas`` noise units;
   the z-score reaches the quantile of a Student t with the one-sided tail that ``min_z``
-  has for a Gaussian, with 0.84 degrees of freedom per order that contributes pairs to the
+  has for a Gaussian, with 0.77 degrees of freedom per order that contributes pairs to the
   noise: the noise is estimated, and a z-score computed with few orders must be larger
-  (``min_z = 3.2`` needs 3.44 with full windows, 3.49 with 40 orders before and two after,
-  3.83 with 20 before and two after, 4.7 with ten before and two after). The z-score is
+  (``min_z = 3.2`` needs 3.46 with full windows, 3.52 with 40 orders before and two after,
+  3.89 with 20 before and two after, 4.9 with ten before and two after). The z-score is
   the shift between the *clipped means* of the two windows (each level first pulled to
   within ``clip_sigmas`` noise units of its window's median: a one-step Huber estimate,
   nearly as efficient as a mean on Gaussian levels and as robust as a median to one wild
@@ -162,13 +162,13 @@ _PAIR_KEEP = 0.7
 _PAIR_TRIMMED_ABS_MEAN = 0.66987
 # The noise is the root mean square of the pair differences, each clipped to _NOISE_CLIP
 # Gaussian standard deviations (of a difference: sqrt(2) noise units) of the trimmed scale.
-_NOISE_CLIP = 2.5
+_NOISE_CLIP = 2.0
 # Degrees of freedom of the noise estimate per order that contributes pairs: the squared
 # clipped scale of pairs at most 5 orders apart on n Gaussian levels (n - 1 before, one
-# pair after) varies like a sample variance on 0.84-0.87 (n - 1) degrees of freedom
+# pair after) varies like a sample variance on 0.77-0.82 (n - 1) degrees of freedom
 # (2 / its variance; simulated, 20,000 windows of 10, 20, 30 and 40 levels; the trimmed
 # scale alone: 0.57-0.62).  The smallest is used.
-_DEGREES_PER_ORDER = 0.84
+_DEGREES_PER_ORDER = 0.77
 # Asymptotic variance of a sample median relative to that of a mean (Gaussian noise).
 _MEDIAN_VARIANCE_FACTOR = math.pi / 2
 # n * variance of the median of n unit Gaussians, n = 0 .. 20 (0 is a placeholder: an empty
@@ -229,7 +229,7 @@ class DetectionParams:
     """A linear trend common to both windows whose slope is at least this many standard
     errors from zero is subtracted from the step before the z-score (whose standard error
     then includes the slope's); a weaker one is ignored."""
-    max_drift_share: float = 0.12
+    max_drift_share: float = 0.2
     """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
     drift_guard_near: bool = True
     """The drift guard (``max_drift_share``) reads the smaller of two slopes, or none
@@ -469,7 +469,7 @@ def _pairwise_scale(
     for a unit Gaussian, is a robust first scale (the trim leaves out up to three wild
     orders in twenty, or a second mode). The noise is the root mean square of every
     difference clipped to ``_NOISE_CLIP * sqrt(2)`` first scales, over its expectation
-    for a unit Gaussian: on Gaussian levels it is about 40 % steadier than the trimmed
+    for a unit Gaussian: on Gaussian levels it is about 30 % steadier than the trimmed
     mean (more degrees of freedom, so a lower threshold on the z-score), while a wild
     order still adds a bounded amount. Unlike deviations from a window median it is
     unbiased on a window of two or three orders.
@@ -512,7 +512,7 @@ def _pairwise_scale(
 
 @lru_cache(maxsize=1)
 def _clipped_square_mean(clip: float = _NOISE_CLIP) -> float:
-    """``E[min(Z**2, clip**2)]`` for a unit Gaussian ``Z`` (0.9776 for 2.5)."""
+    """``E[min(Z**2, clip**2)]`` for a unit Gaussian ``Z`` (0.9205 for 2)."""
     inside = 2.0 * float(norm.cdf(clip)) - 1.0
     return inside - 2.0 * clip * float(norm.pdf(clip)) + 2.0 * clip * clip * float(norm.sf(clip))
 
@@ -530,10 +530,10 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     """Threshold on z, indexed by ``(n_before - 1) + (n_after - 1)`` (0 .. ``size``).
 
     The noise is estimated, not known: a z-score computed with it has the heavier tails of
-    a Student t whose degrees of freedom are about 0.84 per pair-contributing order (the
+    a Student t whose degrees of freedom are about 0.77 per pair-contributing order (the
     variance of the clipped pairwise scale, ``_DEGREES_PER_ORDER``). The threshold is the
     t quantile with the same one-sided tail as ``min_z`` has for a Gaussian: 3.2 becomes
-    3.44 with 48 such orders, 3.49 with 40, 3.83 with 20, 4.7 with 10, and no threshold
+    3.46 with 48 such orders, 3.52 with 40, 3.89 with 20, 4.9 with 10, and no threshold
     can be met without a pair.
     """
     tail = float(norm.sf(min_z))
