@@ -677,16 +677,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             confirmed += [p.index for p in find_change_points(history, params=params)] == [before]
         print(f"{before:11} {share(suspected, trials):>23} {share(confirmed, trials):>23}")
     for kind in ("gaussian", "spikes"):
-        changed = suspected = 0
+        alarmed = suspected = 0
         for _ in range(trials):
             case = make_case(short_rng, kind, 1, "none", length=6)
-            changed += any(find_change_points(case.series[:k], params=params)
+            alarmed += any(find_change_points(case.series[:k], params=params)
                            for k in range(1, 7))
             suspected += any(find_suspect(case.series[:k], params=params) is not None
                              for k in range(1, 7))
         label = kind + (", 2 % wild runs x1.3-x3" if kind == "spikes" else "")
         print(f"  clean 6-run single-sample histories ({label}) "
-              f"with a change at any run: {share(changed, trials)}; "
+              f"with a change at any run: {share(alarmed, trials)}; "
               f"with a suspect: {share(suspected, trials)}")
 
     print("\nSuspects (find_suspect on the newest run, 3 samples per run, 30 clean runs "
