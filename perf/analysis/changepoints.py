@@ -23,9 +23,13 @@ of its samples in place of its level. For a candidate index ``i`` (a known order
   apart inside the *noise window* (the known orders in ``[i - noise_window, i)``, 40 by
   default: twice the before window, for a steadier estimate) and inside the after window
   (never across ``i``, so the
-  step does not inflate them; nor, much, an earlier step or a drift inside a window),
-  averaged over the smallest 70 % of them (robust to a few wild orders and to a second
-  mode), scaled to a Gaussian standard deviation and floored at
+  step does not inflate them; nor, much, an earlier step or a drift inside a window):
+  a first, robust scale is the mean of the smallest 70 % of them (a few wild orders or a
+  second mode do not move it); the noise is then the root mean square of all of them,
+  each first clipped to ``2 x sqrt(2)`` times that first scale (a Huber-type scale:
+  a wild order adds at most a bounded amount, and on Gaussian levels it is as steady as a
+  standard deviation on 0.77 degrees of freedom per order, against 0.60 for the trimmed
+  mean alone), scaled to a Gaussian standard deviation and floored at
   ``noise_floor_relative x |old|``. Unlike deviations from a window's own median, this
   is unbiased on an after window of two or three orders (the end of history);
 * ``i`` is a *candidate* when all of these hold:
@@ -33,10 +37,10 @@ of its samples in place of its level. For a candidate index ``i`` (a known order
   ``|new - old| / |old| >= min_relative_change``;
   ``|new - old| >= min_effect_sigmas`` noise units;
   the z-score reaches the quantile of a Student t with the one-sided tail that ``min_z``
-  has for a Gaussian, with 0.70 degrees of freedom per order that contributes pairs to the
+  has for a Gaussian, with 0.77 degrees of freedom per order that contributes pairs to the
   noise: the noise is estimated, and a z-score computed with few orders must be larger
-  (``min_z = 3.2`` needs 3.49 with full windows, 3.55 with 40 orders before and two after,
-  4.0 with 20 before and two after, 5.1 with ten before and two after). The z-score is
+  (``min_z = 3.2`` needs 3.46 with full windows, 3.52 with 40 orders before and two after,
+  3.89 with 20 before and two after, 4.9 with ten before and two after). The z-score is
   the shift between the *clipped means* of the two windows (each level first pulled to
   within ``clip_sigmas`` noise units of its window's median: a one-step Huber estimate,
   nearly as efficient as a mean on Gaussian levels and as robust as a median to one wild
@@ -47,7 +51,8 @@ of its samples in place of its level. For a candidate index ``i`` (a known order
   its rise from the before window's centre to the after window's is taken out of the
   shift and the slope's variance added to the standard error;
   order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
-  midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level);
+  midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level;
+  with ``use_means`` these are the orders' means);
   the step is sharp: the medians of the ``sharpness_orders`` known orders nearest to ``i``
   on each side differ by at least ``min_sharpness`` of ``new - old`` in the same direction
   (a slow drift moves the far windows apart but not the near ones);
@@ -155,10 +160,15 @@ SHORT_HISTORY_METHOD = "mwu+median/short-history"
 # sqrt(2) * 2 * (phi(0) - phi(q)) / 0.7 with q = Phi^-1(0.85) = 1.0364.
 _PAIR_KEEP = 0.7
 _PAIR_TRIMMED_ABS_MEAN = 0.66987
-# Degrees of freedom of the noise estimate per order that contributes pairs: the trimmed
-# scale of pairs at most 5 orders apart on n Gaussian levels varies like a sample standard
-# deviation on 0.70 (n - 1) (simulated, 100,000 windows of 5, 10 and 20 levels: 0.70-0.77).
-_DEGREES_PER_ORDER = 0.70
+# The noise is the root mean square of the pair differences, each clipped to _NOISE_CLIP
+# Gaussian standard deviations (of a difference: sqrt(2) noise units) of the trimmed scale.
+_NOISE_CLIP = 2.0
+# Degrees of freedom of the noise estimate per order that contributes pairs: the squared
+# clipped scale of pairs at most 5 orders apart on n Gaussian levels (n - 1 before, one
+# pair after) varies like a sample variance on 0.77-0.82 (n - 1) degrees of freedom
+# (2 / its variance; simulated, 20,000 windows of 10, 20, 30 and 40 levels; the trimmed
+# scale alone: 0.57-0.62).  The smallest is used.
+_DEGREES_PER_ORDER = 0.77
 # Asymptotic variance of a sample median relative to that of a mean (Gaussian noise).
 _MEDIAN_VARIANCE_FACTOR = math.pi / 2
 # n * variance of the median of n unit Gaussians, n = 0 .. 20 (0 is a placeholder: an empty
@@ -455,10 +465,14 @@ def _pairwise_scale(
 
     The absolute differences of the pairs of known levels at most ``lag`` orders apart
     inside the same window (never across the candidate, so the step does not inflate
-    them) are pooled; the mean of the smallest 70 % of them, divided by its expectation
-    for a unit Gaussian, is the noise.
-    Unlike deviations from a window median it is unbiased on a window of two or three
-    orders, and the trim leaves out up to three wild orders in twenty, or a second mode.
+    them) are pooled. The mean of the smallest 70 % of them, divided by its expectation
+    for a unit Gaussian, is a robust first scale (the trim leaves out up to three wild
+    orders in twenty, or a second mode). The noise is the root mean square of every
+    difference clipped to ``_NOISE_CLIP * sqrt(2)`` first scales, over its expectation
+    for a unit Gaussian: on Gaussian levels it is about 30 % steadier than the trimmed
+    mean (more degrees of freedom, so a lower threshold on the z-score), while a wild
+    order still adds a bounded amount. Unlike deviations from a window median it is
+    unbiased on a window of two or three orders.
     Also returns ``(n_before - 1) + (n_after - 1)`` (windows with one known order count
     0): the index, in ``_z_thresholds``, of the threshold that allows for the estimate's
     own uncertainty. A row with no pair gives NaN and index 0.
@@ -479,14 +493,28 @@ def _pairwise_scale(
     counts = np.count_nonzero(~np.isnan(differences), axis=1)  # pairs of known levels
     differences.sort(axis=1)  # NaN sorts last
     kept = np.maximum(np.floor(_PAIR_KEEP * counts), 1)
-    # Beyond ``kept`` the sum sees zeros; inside it a difference is never NaN (a row
-    # without pairs is NaN anyway), and one that overflowed counts as the largest float.
-    np.copyto(differences, 0.0, where=np.arange(differences.shape[1])[None, :] >= kept[:, None])
+    column = np.arange(differences.shape[1])[None, :]
+    # A difference that overflowed counts as the largest float. Beyond ``kept`` (the
+    # first scale) or ``counts`` (the clipped one) the sums see zeros: a NaN (unknown
+    # pair) always sorts beyond both, and a row without pairs is NaN anyway.
     np.minimum(differences, np.finfo(np.float64).max, out=differences)
-    total = differences.sum(axis=1)
-    scale = np.where(counts > 0, total / kept / _PAIR_TRIMMED_ABS_MEAN, np.nan)
+    trimmed = np.where(column < kept[:, None], differences, 0.0).sum(axis=1)
+    first = trimmed / kept / _PAIR_TRIMMED_ABS_MEAN
+    np.minimum(differences, (_NOISE_CLIP * math.sqrt(2.0) * first)[:, None], out=differences)
+    np.square(differences, out=differences)
+    squares = np.where(column < counts[:, None], differences, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        clipped = np.sqrt(squares / np.maximum(counts, 1) / (2.0 * _clipped_square_mean()))
+    scale = np.where(counts > 0, clipped, np.nan)
     degrees = np.maximum(known_before - 1, 0) + np.maximum(known_after - 1, 0)
     return scale, degrees
+
+
+@lru_cache(maxsize=1)
+def _clipped_square_mean(clip: float = _NOISE_CLIP) -> float:
+    """``E[min(Z**2, clip**2)]`` for a unit Gaussian ``Z`` (0.9205 for 2)."""
+    inside = 2.0 * float(norm.cdf(clip)) - 1.0
+    return inside - 2.0 * clip * float(norm.pdf(clip)) + 2.0 * clip * clip * float(norm.sf(clip))
 
 
 @lru_cache(maxsize=8)
@@ -502,11 +530,11 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     """Threshold on z, indexed by ``(n_before - 1) + (n_after - 1)`` (0 .. ``size``).
 
     The noise is estimated, not known: a z-score computed with it has the heavier tails of
-    a Student t whose degrees of freedom are about 0.70 per pair-contributing order (the
-    variance of the trimmed pairwise scale, measured on Gaussian windows of 5 to 20
-    orders, and 0.68 on 40). The threshold is the t quantile with the same one-sided tail
-    as ``min_z`` has for a Gaussian: 3.0 becomes 3.24 with 48 such orders, 3.29 with 40,
-    3.6 with 20, 4.5 with 10, and no threshold can be met without a pair.
+    a Student t whose degrees of freedom are about 0.77 per pair-contributing order (the
+    variance of the clipped pairwise scale, ``_DEGREES_PER_ORDER``). The threshold is the
+    t quantile with the same one-sided tail as ``min_z`` has for a Gaussian: 3.2 becomes
+    3.46 with 48 such orders, 3.52 with 40, 3.89 with 20, 4.9 with 10, and no threshold
+    can be met without a pair.
     """
     tail = float(norm.sf(min_z))
     degrees = _DEGREES_PER_ORDER * np.arange(1, size + 1, dtype=np.float64)
@@ -722,6 +750,11 @@ def candidate_cells(
         midpoint = old_c + delta / 2
         level_beyond = (levels[r, c] - midpoint) * direction > 0
         old[cells], new[cells], relative[cells] = old_c, new_c, relative_c
+        if params.use_means:
+            # Persistence reads the orders' means too: a mean of three samples strays
+            # past the midpoint less often than their median (17 % less variance).
+            windows_after = stat_after[r, c]
+            level_beyond = (windows_after[:, 0] - midpoint) * direction > 0
         keep = np.flatnonzero((np.abs(relative_c) >= params.min_relative_change) & level_beyond)
         cells, r, c, windows_after = cells[keep], r[keep], c[keep], windows_after[keep]
         n_before, n_after = n_before[keep], n_after[keep]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from perf.analysis import (
@@ -14,7 +15,12 @@ from perf.analysis import (
     find_change_points,
     means_of,
 )
-from perf.analysis.changepoints import SeriesItem
+from perf.analysis.changepoints import (
+    _DEGREES_PER_ORDER,
+    SeriesItem,
+    _pairwise_scale,
+    candidate_cells,
+)
 from tests.analysis.series import noisy, step
 
 
@@ -312,7 +318,7 @@ ROUND_ONE = DetectionParams(use_means=False, min_z=3.0, min_effect_sigmas=2.5,
                             trend_t=2.0, max_drift_share=0.35, drift_guard_near=False)
 
 
-@pytest.mark.parametrize("seed", [8, 11])
+@pytest.mark.parametrize("seed", [11, 45])
 def test_a_slow_drift_with_three_samples_per_run_raises_no_alarm(seed: int) -> None:
     # +0.15 % per order under 2 % noise: the first round's defaults took a stretch of it
     # for a step.
@@ -329,3 +335,44 @@ def test_a_step_after_an_earlier_one_in_the_same_direction_is_no_drift(seed: int
     assert indices(series) == [30, 55]
     assert indices(series, params=dataclasses.replace(
         DetectionParams(), drift_guard_near=False)) == [30]
+
+
+def _noise_of(windows: np.ndarray) -> np.ndarray:
+    scale, _ = _pairwise_scale(windows, np.full((len(windows), 2), np.nan))
+    return scale
+
+
+def test_the_noise_is_as_steady_as_the_degrees_of_freedom_the_threshold_assumes() -> None:
+    # 4,000 Gaussian windows of 30 levels: the squared noise varies like a sample variance
+    # on at least 0.84 degrees of freedom per order (the trimmed mean alone: about 0.60),
+    # and its scale is the standard deviation.
+    rng = np.random.default_rng(5)
+    squared = _noise_of(rng.normal(0, 2.0, (4000, 30))) ** 2 / 4.0
+    degrees = 2 / np.var(squared)
+    assert degrees >= _DEGREES_PER_ORDER * 29
+    assert np.mean(np.sqrt(squared)) == pytest.approx(1.0, abs=0.03)
+
+
+def test_one_wild_order_moves_the_noise_a_bounded_amount() -> None:
+    rng = np.random.default_rng(6)
+    windows = rng.normal(0, 1.0, (500, 30))
+    calm = _noise_of(windows)
+    windows[:, 12] = 1e6  # one run a million noise units away
+    wild = _noise_of(windows)
+    assert np.all(wild / calm < 1.5)
+    assert np.median(wild / calm) < 1.25
+
+
+def test_with_use_means_persistence_reads_the_means() -> None:
+    # Order 25's median is still at the old level, its mean (and the next orders') at the
+    # new one: with the means it lies beyond the midpoint, with the medians it does not.
+    rng = np.random.default_rng(3)
+    old = 1.0 + rng.normal(0, 0.005, 25)
+    levels = np.concatenate([old, [1.0, 1.2, 1.2]])[None, :]
+    means = np.concatenate([old, [1.2, 1.2, 1.2]])[None, :]
+    at = (np.array([0]), np.array([25]))
+    with_means = candidate_cells(levels, *at, DetectionParams(), means)
+    on_levels = candidate_cells(levels, *at, dataclasses.replace(DetectionParams(),
+                                                                 use_means=False))
+    assert with_means.candidate[0]
+    assert not on_levels.candidate[0]
