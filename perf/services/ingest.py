@@ -15,7 +15,7 @@ import math
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
@@ -27,7 +27,7 @@ from django.db.models import F, Max
 
 from lntsite.db.postgresql import allow
 
-from ..analysis.summary import status_metric_name, summarize, worst_status
+from ..analysis.summary import sample_mean, status_metric_name, summarize, worst_status
 from ..formats import (
     FormatError,
     Report,
@@ -560,8 +560,13 @@ def _test_ids(suite: TestSuite, names: list[str]) -> tuple[dict[str, int], int]:
     missing = [n for n in names if n not in tests]
     if missing:
         # Conflicts ignored: a concurrent submission may create the same tests.
-        _insert_ignoring_conflicts(Test, {"suite_id": [suite.id] * len(missing), "name": missing})
-        tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
+        inserted = _insert_ignoring_conflicts(
+            Test, {"suite_id": [suite.id] * len(missing), "name": missing}, ["name", "id"]
+        )
+        if inserted is not None and len(inserted) == len(missing):
+            tests.update(inserted)
+        else:  # not PostgreSQL, or some were created meanwhile: read them all
+            tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
     return tests, len(missing)
 
 
@@ -604,13 +609,18 @@ def _db_type(field: Any) -> str:
     return (field.rel_db_type(connection) if field.is_relation else field.db_type(connection)) or ""
 
 
-def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, list[Any]]) -> None:
-    """Insert rows given column by column, skipping those a unique constraint refuses.
+def _insert_ignoring_conflicts(
+    model: type[models.Model], columns: dict[str, list[Any]], returning: list[str]
+) -> list[tuple[Any, ...]] | None:
+    """Insert rows given column by column, skipping those a unique constraint refuses;
+    the ``returning`` columns of the rows inserted (not of those skipped), or None
+    where the database cannot say (then the caller reads them).
 
-    On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)``: a statement of a few
-    parameters however many rows, where ``bulk_create`` builds a model instance and
-    binds every value of every row (most of a first submission's time at 90,000
-    tests).  Elsewhere ``bulk_create(ignore_conflicts=True)``.
+    On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays) ... RETURNING``: a
+    statement of a few parameters however many rows, where ``bulk_create`` builds a
+    model instance and binds every value of every row (most of a first submission's
+    time at 90,000 tests), and no second query for the new ids.  Elsewhere
+    ``bulk_create(ignore_conflicts=True)``.
     """
     if connection.vendor != "postgresql":
         rows = zip(*columns.values(), strict=True)
@@ -618,18 +628,22 @@ def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, lis
             [model(**dict(zip(columns, row, strict=True))) for row in rows],
             ignore_conflicts=True,
         )
-        return
+        return None
     fields = [model._meta.get_field(name.removesuffix("_id")) for name in columns]
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     types = [_db_type(f) for f in fields]
     arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
     table = connection.ops.quote_name(model._meta.db_table)
+    returned = ", ".join(
+        connection.ops.quote_name(model._meta.get_field(name).column) for name in returning
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - identifiers quoted, values bound
-            "ON CONFLICT DO NOTHING",
+            f"ON CONFLICT DO NOTHING RETURNING {returned}",
             list(columns.values()),
         )
+        return cursor.fetchall()
 
 
 def _store_chunk(
@@ -651,43 +665,55 @@ def _store_chunk(
     series = _series_ids(machine, test_ids)
     missing = sorted(wanted - series.keys())
     if missing:
-        _insert_ignoring_conflicts(
+        inserted = _insert_ignoring_conflicts(
             Series,
             {
                 "machine_id": [machine.id] * len(missing),
                 "test_id": [t for t, _ in missing],
                 "metric_id": [m for _, m in missing],
             },
+            ["test_id", "metric_id", "id"],
         )
-        series = _series_ids(machine, test_ids)
+        if inserted is not None and len(inserted) == len(missing):
+            series.update({(t, m): i for t, m, i in inserted})
+        else:  # as for tests (_test_ids)
+            series = _series_ids(machine, test_ids)
 
-    point_rows: list[tuple[Any, ...]] = []
-    count = 0
-    for test in chunk:
-        binary_hash = test.samples.get("hash")
-        for metric_name, values in test.samples.items():
-            metric = metrics.get(metric_name)
-            if metric is None:  # validated upstream; a schema changed under us
-                continue
-            series_id = series[(tests[test.name], metric.id)]
-            count += len(values)
-            status_name = status_metrics.get(metric_name)
-            row = point_row(
+    cells = [
+        (test, metric, values, series[(tests[test.name], metric.id)])
+        for test in chunk
+        for metric_name, values in test.samples.items()
+        # None: validated upstream, so a schema changed under us.
+        if (metric := metrics.get(metric_name)) is not None
+    ]
+    count = sum(len(values) for _, _, values, _ in cells)
+
+    def points(build: Callable[..., tuple[Any, Any, bool]]) -> Iterator[Any]:
+        """Each cell's row (or record), adding its value's ln to ``logs``."""
+        for test, metric, values, series_id in cells:
+            samples = test.samples
+            status_name = status_metrics.get(metric.name)
+            binary_hash = samples.get("hash")
+            point, value, failed = build(
                 run_id,
                 series_id,
                 order.id,
                 order.position,
                 metric.type,
                 values,
-                test.samples.get(status_name) if status_name else None,
+                samples.get(status_name) if status_name else None,
                 binary_hash[0] if binary_hash else None,
             )
-            point_rows.append(row)
-            value, failed = row[_POINT_VALUE], row[_POINT_FAILED]
             if metric.type == Metric.REAL and not failed and value is not None and value > 0:
                 total, n = logs.get(metric.id, (0.0, 0))
                 logs[metric.id] = (total + math.log(value), n + 1)
-    insert_rows(Point, POINT_COLUMNS, point_rows)
+            yield point
+
+    if connection.vendor == "postgresql" and len(cells) >= COPY_MIN_ROWS:
+        # Streamed: the records are built while PostgreSQL stores those already sent.
+        copy_lines(Point, POINT_COLUMNS, points(point_record_value))
+    else:
+        insert_rows(Point, POINT_COLUMNS, list(points(_point_row_value)))
     profiles = [
         Profile(
             run_id=run_id,
@@ -762,6 +788,12 @@ def point_row(
         point_hash,
         pack_samples(metric_type, values),
     )
+
+
+def _point_row_value(*args: Any) -> tuple[tuple[Any, ...], Any, bool]:
+    """``point_row(*args)``, its value and its failed flag (``point_record_value``'s shape)."""
+    row = point_row(*args)
+    return row, row[_POINT_VALUE], row[_POINT_FAILED]
 
 
 def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -890,6 +922,22 @@ def hash_field(binary_hash: Any) -> bytes:
     return _text(str(binary_hash)[:256]) if binary_hash else _NULL
 
 
+# A valid Real point of several samples: the same head with the stdev.
+MANY_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id id iB")
+# A Hash point: value to stdev NULL, not failed; then its hash and its samples.
+HASH_HEAD = struct.Struct(">h iq iq iq iq ii ii i i i i i iB")
+# The samples field of a Real point of n samples (length, tag, n doubles), by n.
+_real_samples: dict[int, struct.Struct] = {}
+
+
+def _real_samples_field(values: list[float]) -> bytes:
+    n = len(values)
+    found = _real_samples.get(n)
+    if found is None:
+        found = _real_samples[n] = struct.Struct(f">ic{n}d")
+    return found.pack(1 + 8 * n, REAL_TAG, *values)
+
+
 def point_record(
     run_id: int,
     series_id: int,
@@ -901,34 +949,75 @@ def point_record(
     binary_hash: Any,
 ) -> bytes:
     """``binary_record(point_row(...), POINT_ENCODERS)``: the ``Point`` row as a record
-    of COPY's binary format.  A single valid Real sample or a single status (most
-    cells of an LNT database) is written directly, with no tuple and no summary."""
-    if (
-        metric_type == Metric.REAL
-        and len(values) == 1
-        and (not statuses or STATUS_FAIL not in [int(s) for s in statuses])
+    of COPY's binary format (``point_record_value`` without the value)."""
+    return point_record_value(
+        run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
+    )[0]
+
+
+def point_record_value(
+    run_id: int,
+    series_id: int,
+    order_id: int,
+    position: int,
+    metric_type: str,
+    values: Sequence[Any],
+    statuses: Sequence[Any] | None,
+    binary_hash: Any,
+) -> tuple[bytes, float | None, bool]:
+    """``point_record``, with the point's ``value`` and ``failed`` (for the run's
+    geometric means).  Valid Real samples (no FAIL status: nearly every cell), one
+    status and Hash values are written directly, with no row tuple, no ``Summary``
+    and one struct call for the head: the same figures as ``summarize`` (median,
+    ``sample_mean``, sample stdev, min and max of the samples)."""
+    if metric_type == Metric.REAL and (
+        not statuses or STATUS_FAIL not in [int(s) for s in statuses]
     ):
-        v = float(values[0])
+        n = len(values)
+        head = (len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position, 4, n, 4, n)
+        if n == 1:
+            v = float(values[0])
+            return (
+                ONE_REAL_HEAD.pack(*head, 8, v, 8, v, 8, v, 8, v, -1, 1, 0)
+                + hash_field(binary_hash)
+                + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
+            ), v, False
+        valid = [float(v) for v in values]
+        mean = sample_mean(valid)
+        stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in valid) / (n - 1))
+        ordered = sorted(valid)
+        half = n // 2  # statistics.median's own arithmetic
+        median = ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
         return (
-            ONE_REAL_HEAD.pack(
-                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
-                *(4, 1, 4, 1, 8, v, 8, v, 8, v, 8, v, -1, 1, 0),
+            MANY_REAL_HEAD.pack(
+                *head, 8, median, 8, mean, 8, min(valid), 8, max(valid), 8, stdev, 1, 0
             )
             + hash_field(binary_hash)
-            + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
-        )
+            + _real_samples_field(valid)
+        ), median, False
     if metric_type == Metric.STATUS and len(values) == 1:
         status = int(values[0])
         v = float(status)
+        failed = status == STATUS_FAIL
         return ONE_STATUS.pack(
             *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
-            *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, status == STATUS_FAIL, -1),
+            *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, failed, -1),
             *(9, STATUS_TAG, status),
-        )
+        ), v, failed
+    if metric_type == Metric.HASH:
+        n = len(values)
+        return (
+            HASH_HEAD.pack(
+                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+                *(4, n, 4, n, -1, -1, -1, -1, -1, 1, 0),
+            )
+            + _text(str(values[0])[:256])
+            + _bytea(pack_samples(metric_type, values))
+        ), None, False
     row = point_row(
         run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
     )
-    return binary_record(row, POINT_ENCODERS)
+    return binary_record(row, POINT_ENCODERS), row[_POINT_VALUE], row[_POINT_FAILED]
 
 
 class _LineReader:
