@@ -22,7 +22,8 @@ the production timeout) on 127.0.0.1:PORT against a fresh PostgreSQL database
 its CPU time, its PostgreSQL backend's, and its peak RSS growth (the run-over-run
 answer is the ``test_results`` that ``submitRun`` returns for every test and Real
 metric, streamed as ``submitRun`` does: compared from the report just stored, and
-with the run read back as round 2 did).
+with the run read back as round 2 did); ``--stages --statements`` adds the import's
+costliest statements by their PostgreSQL backend's CPU time.
 
 Loopback only.  Exit status 1 when a submission did not answer 200/301.
 """
@@ -194,8 +195,9 @@ def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bo
     return ok
 
 
-def stages(tests: int) -> None:
-    """CPU time and RSS growth of each step of a submission, in this process."""
+def stages(tests: int, *, statements: bool = False) -> None:
+    """CPU time and RSS growth of each step of a submission, in this process; with
+    ``statements``, the import's statements too, by their PostgreSQL CPU time."""
     from django.db import connection
 
     from perf.api.lnt_shapes import submission_body_chunks
@@ -221,15 +223,35 @@ def stages(tests: int) -> None:
         chunks = submission_body_chunks({}, lnt.iter_submission_results(run_id, *report))
         return sum(len(chunk) for chunk in chunks)
 
+    spent: dict[str, list[float]] = {}  # statement -> [backend CPU s, count]
+
+    def timed(execute: Any, sql: str, *args: Any) -> Any:
+        before = _cpu_seconds(backend)
+        try:
+            return execute(sql, *args)
+        finally:
+            entry = spent.setdefault(" ".join(sql.split())[:100], [0.0, 0])
+            entry[0] += _cpu_seconds(backend) - before
+            entry[1] += 1
+
+    def imported(raw: bytes) -> Any:
+        if not statements:
+            return report_import(raw, suite="nts")
+        spent.clear()
+        with connection.execute_wrapper(timed):
+            result = report_import(raw, suite="nts")
+        for sql, (cpu, count) in sorted(spent.items(), key=lambda kv: -kv[1][0])[:4]:
+            print(f"    {cpu:.1f} s PostgreSQL in {count} x {sql}")
+        print("    (the rest of the import's PostgreSQL time: the COPY of the points, commit)")
+        return result
+
     for i in range(2):
         raw = big_report(tests, machine="stages", revision=1 + i, version=2, seed=i)
         print(f"v2 report #{i} (machine's {'first' if i == 0 else 'second'} run):")
         report = step("parse", lambda raw=raw: parse_report(raw, BUILTIN_SUITES))
         step("digest (of the parsed report)", lambda report=report: report_digest(report))
         del report
-        result = step(
-            "import (parse, digest, store)", lambda raw=raw: report_import(raw, suite="nts")
-        )
+        result = step("import (parse, digest, store)", partial(imported, raw))
         # Smallest first: memory a step frees stays in RSS and would hide the next's.
         if getattr(result, "report", None) is not None:  # not on trees before 2026-11-30 06:00
             step(
@@ -256,11 +278,16 @@ def main() -> int:
     parser.add_argument(
         "--stages", action="store_true", help="time each step in this process instead"
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="with --stages: the import's four costliest statements by PostgreSQL CPU",
+    )
     args = parser.parse_args()
 
     url = bench_database()
     if args.stages:
-        stages(args.tests)
+        stages(args.tests, statements=args.statements)
         return 0
     from perf.services.tokens import token_create
 

@@ -65,7 +65,6 @@ def pass_fail_status(current: Side, previous: Side) -> str:
 def performance_status(
     current: Side,
     previous: Side,
-    *,
     bigger_is_better: bool = False,
     ignore_same_hash: bool = False,
     confidence_lv: float = 0.05,
@@ -222,30 +221,33 @@ def iter_test_sides(
 _EMPTY = Side()
 
 
+_NEW_FAILURES, _NEW_PASSES, _REGRESSIONS, _IMPROVEMENTS, _ADDED, _EXISTING_FAILURES = range(6)
+_UNCHANGED = _BUCKETS.index("unchanged")
+
+
 def _verdict(metric: MetricRule, now: Side, before: Side) -> tuple[str, str | None, int]:
     """(test status, value status, index of LNT's bucket) of one test and metric."""
-    status = pass_fail_status(now, before)
-    perf = performance_status(
-        now,
-        before,
-        bigger_is_better=metric.bigger_is_better,
-        ignore_same_hash=metric.ignore_same_hash,
-    )
+    # pass_fail_status, inline: called for every test and metric of a run.
+    if now.failed:
+        status = UNCHANGED_FAIL if before.failed else REGRESSED
+    else:
+        status = IMPROVED if before.failed else UNCHANGED_PASS
+    perf = performance_status(now, before, metric.bigger_is_better, metric.ignore_same_hash)
     has_value = bool(now.samples)
     # LNT compares with a previous value only when the current one is non-zero.
     compared = has_value and bool(before.samples) and perf is not None
     if status == REGRESSED:
-        bucket = "new_failures"
+        bucket = _NEW_FAILURES
     elif status == IMPROVED:
-        bucket = "new_passes"
+        bucket = _NEW_PASSES
     elif has_value and not compared:
-        bucket = "added"
+        bucket = _ADDED
     elif status == UNCHANGED_FAIL:
-        bucket = "existing_failures"
+        bucket = _EXISTING_FAILURES
     elif perf == REGRESSED:
-        bucket = "regressions"
+        bucket = _REGRESSIONS
     elif perf == IMPROVED:
-        bucket = "improvements"
+        bucket = _IMPROVEMENTS
     else:
-        bucket = "unchanged"
-    return status, perf, _BUCKETS.index(bucket)
+        bucket = _UNCHANGED
+    return status, perf, bucket

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 
 from perf.formats.types import Report, TestResult
 
@@ -24,34 +25,34 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-# One encoder for every test (json.dumps with options builds a new one per call).
+# One encoder for the head (json.dumps with options builds a new one per call).
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
+# A string as that encoder writes it (ASCII, quoted), without the encoder's per-call cost.
+_string = encode_basestring_ascii
 
 
-def _test_entry(test: TestResult) -> list[object]:
-    """One test in the digested document, as the JSON value it is encoded as: its
-    metrics in name order (names are unique), every number as a float."""
-    samples = test.samples
-    return [
-        test.name,
+def _test_entry(test: TestResult) -> str:
+    """The JSON of one test in the digested document: what ``_encode`` writes for
+    ``[name, sorted([metric, samples as floats or strings]), profile sha256]`` (a test
+    holds lists only, so there are no keys to sort), written directly: a finite
+    float as ``float.__repr__``, a string by the encoder's own C function."""
+    metrics = ",".join(
         [
-            [
-                metric,
+            f"[{_string(metric)},["
+            + ",".join(
                 [
-                    v if type(v) is float else float(v) if isinstance(v, int | float) else v
-                    for v in samples[metric]
-                ],
-            ]
-            for metric in sorted(samples)
-        ],
-        hashlib.sha256(test.profile).hexdigest() if test.profile is not None else None,
-    ]
-
-
-# Tests encoded per call of the encoder: each call sets up a C encoder (~25 us, as
-# much as encoding a test), and a bounded number keeps a 90,000-test report from
-# being encoded whole.
-DIGEST_CHUNK_TESTS = 1_000
+                    repr(float(v)) if isinstance(v, int | float) else _string(v)
+                    for v in values
+                ]
+            )
+            + "]]"
+            for metric, values in sorted(test.samples.items())
+        ]
+    )
+    profile = (
+        f'"{hashlib.sha256(test.profile).hexdigest()}"' if test.profile is not None else "null"
+    )
+    return f"[{_string(test.name)},[{metrics}],{profile}]"
 
 
 def report_digest(report: Report) -> str:
@@ -73,11 +74,7 @@ def report_digest(report: Report) -> str:
     }
     prefix, suffix = _encode(head).split('"tests":null', 1)
     digest = hashlib.sha256(f'{prefix}"tests":['.encode("ascii"))
-    tests = sorted(report.tests, key=lambda t: t.name)
-    for start in range(0, len(tests), DIGEST_CHUNK_TESTS):
-        # A list's JSON is its items' JSON joined by commas: the same bytes as the
-        # tests encoded one by one.
-        entries = _encode([_test_entry(t) for t in tests[start : start + DIGEST_CHUNK_TESTS]])
-        digest.update(f"{',' if start else ''}{entries[1:-1]}".encode("ascii"))
+    for index, test in enumerate(sorted(report.tests, key=lambda t: t.name)):
+        digest.update(f"{',' if index else ''}{_test_entry(test)}".encode("ascii"))
     digest.update(f"]{suffix}".encode("ascii"))
     return digest.hexdigest()

@@ -52,6 +52,9 @@ _V1_TOP_KEYS = frozenset({"Machine", "Run", "Tests"})
 _TIME_KEYS = frozenset({"start_time", "end_time"})
 # LNT's API exports name the order fields in the run ("order_by"); it is not data.
 _EXPORT_KEYS = frozenset({"order_by"})
+# Test names check_name accepts without looking further: printable ASCII, no space at
+# either end (so no control character and nothing for strip() to remove).
+_PLAIN_NAME = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 
 
 def parse_report(
@@ -137,6 +140,17 @@ class _Elements:
     starts: list[int]
 
 
+@dataclass(frozen=True)
+class _LastList:
+    """A v2 tests list that is the document's last member: where its ``[`` is and where
+    its ``]`` must be (found from the document's end).  Its elements are read once, as
+    they are validated; where the list turns out to end elsewhere (it was not last),
+    the report goes to the whole-document parse."""
+
+    start: int
+    end: int
+
+
 def _parse_streamed(
     text: str, schemas: Mapping[str, SuiteSchema], suite: str | None, limits: Limits
 ) -> Report | None:
@@ -157,9 +171,13 @@ def _parse_streamed(
             tests = ({"name": name, **metrics} for name, metrics in merged.items())
             return _build_report(header, schema, limits, version, warnings, (tests, len(merged)))
         elements = doc.get("tests")
-        if not isinstance(elements, _Elements):
+        streamed: tuple[Iterable[Any], int | None]
+        if isinstance(elements, _LastList):
+            streamed = (_last_list_elements(text, elements, decoder, limits.max_tests), None)
+        elif isinstance(elements, _Elements):
+            streamed = (_decoded(text, elements, decoder), len(elements.starts))
+        else:
             return None
-        streamed = (_decoded(text, elements, decoder), len(elements.starts))
         return _build_report(doc, schema, limits, version, warnings, streamed)
     except (_NotStreamed, ValueError, IndexError, RecursionError):
         # ValueError covers FormatError and json.JSONDecodeError.
@@ -169,6 +187,45 @@ def _parse_streamed(
 def _decoded(text: str, elements: _Elements, decoder: json.JSONDecoder) -> Iterator[Any]:
     for start in elements.starts:
         yield decoder.raw_decode(text, start)[0]
+
+
+def _last_list_elements(
+    text: str, elements: _LastList, decoder: json.JSONDecoder, limit: int
+) -> Iterator[Any]:
+    """The elements of a ``_LastList``, decoded one at a time; ``_NotStreamed`` when the
+    list does not end at ``elements.end`` or has more than ``limit`` elements (the
+    whole-document parse then answers, and words the limit's refusal)."""
+    index = _skip_space(text, elements.start + 1)
+    if index == elements.end:
+        return
+    count = 0
+    while True:
+        count += 1
+        if count > limit:
+            raise _NotStreamed
+        element, index = decoder.raw_decode(text, index)
+        yield element
+        index = _skip_space(text, index)
+        if text[index] == "]":
+            if index != elements.end:
+                raise _NotStreamed
+            return
+        if text[index] != ",":
+            raise _NotStreamed
+        index = _skip_space(text, index + 1)
+
+
+def _closing_bracket(text: str) -> int | None:
+    """The index of the ``]`` in a document that ends with ``]`` and ``}`` (and
+    whitespace): where a list that is the last member of the top level would end."""
+    index = len(text) - 1
+    for expected in "}]":
+        while index >= 0 and text[index] in " \t\n\r":
+            index -= 1
+        if index < 0 or text[index] != expected:
+            return None
+        index -= 1
+    return index + 1
 
 
 def _skip_space(text: str, index: int) -> int:
@@ -198,7 +255,11 @@ def _scan_top_level(text: str) -> dict[str, Any]:
         if text[index] != ":" or key in doc:
             raise _NotStreamed
         index = _skip_space(text, index + 1)
-        if key in _TESTS_KEYS and text[index] == "[":
+        last = _closing_bracket(text) if key == "tests" and text[index] == "[" else None
+        if last is not None and last > index:
+            # Most v2 reports end with their tests: read them once, later (_LastList).
+            doc[key], index = _LastList(index, last), last + 1
+        elif key in _TESTS_KEYS and text[index] == "[":
             doc[key], index = _element_starts(text, index)
         else:
             doc[key], index = decoder.raw_decode(text, index)
@@ -420,10 +481,11 @@ def _build_report(
     limits: Limits,
     version: int,
     warnings: list[str],
-    streamed: tuple[Iterable[Any], int] | None = None,
+    streamed: tuple[Iterable[Any], int | None] | None = None,
 ) -> Report:
     """Validate a v2 document; its tests are ``doc["tests"]``, or the ``count`` entries
-    of ``streamed = (entries, count)`` (read once) when the tests list was streamed."""
+    of ``streamed = (entries, count)`` (read once) when the tests list was streamed
+    (count None: ``entries`` enforce the tests limit themselves)."""
     machine = _section(doc, "machine", dict, "report has no 'machine' object")
     run = _section(doc, "run", dict, "report has no 'run' object")
     if streamed is None:
@@ -510,21 +572,25 @@ def _split_keys(
 
 
 def _tests(
-    entries: Iterable[Any], count: int, schema: SuiteSchema, limits: Limits
+    entries: Iterable[Any], count: int | None, schema: SuiteSchema, limits: Limits
 ) -> tuple[TestResult, ...]:
-    """Validate ``count`` test entries; ``entries`` may be a generator (read once)."""
-    if count > limits.max_tests:
+    """Validate ``count`` test entries; ``entries`` may be a generator (read once).
+    ``count`` None: unknown, ``entries`` stop at the limit themselves."""
+    if count is not None and count > limits.max_tests:
         raise FormatError(f"report has {count} tests (limit {limits.max_tests})")
     metrics = {metric.name: metric for metric in schema.metrics}
     first_seen: dict[str, int] = {}
     results: list[TestResult] = []
+    max_name, max_string, top = limits.max_name_length, limits.max_string_length, MAX_ABS_SAMPLE
     for index, entry in enumerate(entries):
-        where = f"tests[{index}]"
         if not isinstance(entry, dict):
-            raise FormatError(f"{where} must be an object, not {json_type(entry)}")
-        if entry.get("name") is None:
-            raise FormatError(f"{where} has no 'name'")
-        name = check_name(entry["name"], f"{where}.name", max_length=limits.max_name_length)
+            raise FormatError(f"tests[{index}] must be an object, not {json_type(entry)}")
+        name = entry.get("name")
+        if name is None:
+            raise FormatError(f"tests[{index}] has no 'name'")
+        # A printable ASCII name passes check_name (most names): one match, no call.
+        if type(name) is not str or len(name) > max_name or not _PLAIN_NAME.fullmatch(name):
+            name = check_name(name, f"tests[{index}].name", max_length=max_name)
         if name in first_seen:
             raise FormatError(
                 f"test {quote(name)} appears more than once "
@@ -547,9 +613,17 @@ def _tests(
                     f"test {quote(name)}: unknown metric {quote(key)} "
                     f"for suite {quote(schema.name)}"
                 )
-            if value is not None:
-                # Keyed by the schema's own string: one object for every test, where a
-                # streamed parse would otherwise hold a copy of the key per test.
+            if value is None:
+                continue
+            # Keyed by the schema's own string: one object for every test, where a
+            # streamed parse would otherwise hold a copy of the key per test.  One plain
+            # Real or Hash sample (most values) is what _samples returns, without a call.
+            kind = metric.type
+            if kind == "Real" and type(value) is float and -top <= value <= top:
+                samples[metric.name] = (value,)
+            elif kind == "Hash" and type(value) is str and len(value) <= max_string:
+                samples[metric.name] = (value,)
+            else:
                 samples[metric.name] = _samples(value, name, metric, limits)
         results.append(TestResult(name=name, samples=samples, profile=profile))
     return tuple(results)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import BinaryField, Case, F, When
 
 from ..analysis.lnt_compare import MetricRule, Side, iter_test_sides
 from ..analysis.summary import status_metric_name
@@ -243,17 +244,21 @@ def _point_sides(
     # One pass over narrow rows streamed from the server (a big run has hundreds of
     # thousands): a point brings its packed samples along (a few bytes; unpacked
     # only when there are several); test names and hashes are shared.
-    points = Point.objects.filter(
-        run_id__in=run_ids, series__metric__type=Metric.REAL
-    ).values_list(
-        "run_id",
-        "series__test__name",
-        "series__metric_id",
-        "failed",
-        "hash",
-        "value",
-        "count",
-        "samples",
+    # The packed samples only where there are several (a single one is the value):
+    # no bytes object made for most rows.
+    several = Case(When(count__gt=1, then=F("samples")), output_field=BinaryField())
+    points = (
+        Point.objects.filter(run_id__in=run_ids, series__metric_id__in=list(metric_names))
+        .annotate(several=several)
+        .values_list(
+            "run_id",
+            "series__test__name",
+            "series__metric_id",
+            "failed",
+            "hash",
+            "value",
+            "several",
+        )
     )
     # The ORM's SQL on a plain (server-side where the database has them) cursor: its
     # per-row converters would cost more than the verdicts.
@@ -262,11 +267,11 @@ def _point_sides(
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(_CHUNK):
-            for r, test, metric_id, failed, hash_, value, count, packed in rows:
+            for r, test, metric_id, failed, hash_, value, packed in rows:
                 test = shared.setdefault(test, test)
                 if hash_ is not None:
                     hash_ = shared.setdefault(hash_, hash_)
-                if count > 1:
+                if packed is not None:
                     values = tuple(float(v) for v in unpack_samples(packed))
                 else:
                     values = () if value is None else (value,)

@@ -28,7 +28,7 @@ from django.db.models import F
 
 from lntsite.db.postgresql import allow
 
-from ..analysis.summary import status_metric_name, summarize, worst_status
+from ..analysis.summary import sample_mean, status_metric_name, summarize, worst_status
 from ..formats import (
     FormatError,
     Report,
@@ -84,6 +84,7 @@ POINT_COLUMNS = [
     "hash",
     "samples",
 ]
+_POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
 
 
 class ImportRefused(Exception):
@@ -596,8 +597,13 @@ def _test_ids(suite: TestSuite, names: list[str]) -> tuple[dict[str, int], int]:
     missing = [n for n in names if n not in tests]
     if missing:
         # Conflicts ignored: a concurrent submission may create the same tests.
-        _insert_ignoring_conflicts(Test, {"suite_id": [suite.id] * len(missing), "name": missing})
-        tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
+        inserted = _insert_ignoring_conflicts(
+            Test, {"suite_id": [suite.id] * len(missing), "name": missing}, ["name", "id"]
+        )
+        if inserted is not None and len(inserted) == len(missing):
+            tests.update(inserted)
+        else:  # not PostgreSQL, or some were created meanwhile: read them all
+            tests = dict(_select_any(Test, ["name", "id"], {"suite_id": suite.id}, "name", names))
     return tests, len(missing)
 
 
@@ -640,13 +646,18 @@ def _db_type(field: Any) -> str:
     return (field.rel_db_type(connection) if field.is_relation else field.db_type(connection)) or ""
 
 
-def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, list[Any]]) -> None:
-    """Insert rows given column by column, skipping those a unique constraint refuses.
+def _insert_ignoring_conflicts(
+    model: type[models.Model], columns: dict[str, list[Any]], returning: list[str]
+) -> list[tuple[Any, ...]] | None:
+    """Insert rows given column by column, skipping those a unique constraint refuses;
+    the ``returning`` columns of the rows inserted (not of those skipped), or None
+    where the database cannot say (then the caller reads them).
 
-    On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)``: a statement of a few
-    parameters however many rows, where ``bulk_create`` builds a model instance and
-    binds every value of every row (most of a first submission's time at 90,000
-    tests).  Elsewhere ``bulk_create(ignore_conflicts=True)``.
+    On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays) ... RETURNING``: a
+    statement of a few parameters however many rows, where ``bulk_create`` builds a
+    model instance and binds every value of every row (most of a first submission's
+    time at 90,000 tests), and no second query for the new ids.  Elsewhere
+    ``bulk_create(ignore_conflicts=True)``.
     """
     if connection.vendor != "postgresql":
         rows = zip(*columns.values(), strict=True)
@@ -654,18 +665,22 @@ def _insert_ignoring_conflicts(model: type[models.Model], columns: dict[str, lis
             [model(**dict(zip(columns, row, strict=True))) for row in rows],
             ignore_conflicts=True,
         )
-        return
+        return None
     fields = [model._meta.get_field(name.removesuffix("_id")) for name in columns]
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     types = [_db_type(f) for f in fields]
     arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
     table = connection.ops.quote_name(model._meta.db_table)
+    returned = ", ".join(
+        connection.ops.quote_name(model._meta.get_field(name).column) for name in returning
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - identifiers quoted, values bound
-            "ON CONFLICT DO NOTHING",
+            f"ON CONFLICT DO NOTHING RETURNING {returned}",
             list(columns.values()),
         )
+        return cursor.fetchall()
 
 
 def _store_chunk(
@@ -687,55 +702,55 @@ def _store_chunk(
     series = _series_ids(machine, test_ids)
     missing = sorted(wanted - series.keys())
     if missing:
-        _insert_ignoring_conflicts(
+        inserted = _insert_ignoring_conflicts(
             Series,
             {
                 "machine_id": [machine.id] * len(missing),
                 "test_id": [t for t, _ in missing],
                 "metric_id": [m for _, m in missing],
             },
+            ["test_id", "metric_id", "id"],
         )
-        series = _series_ids(machine, test_ids)
+        if inserted is not None and len(inserted) == len(missing):
+            series.update({(t, m): i for t, m, i in inserted})
+        else:  # as for tests (_test_ids)
+            series = _series_ids(machine, test_ids)
 
-    # On PostgreSQL a run's points go in as one binary COPY, each record built from
-    # its summary as the connection asks for it; elsewhere (and for a few rows) as a
-    # multi-row INSERT of ``point_row`` tuples.
-    copy = connection.vendor == "postgresql" and len(wanted) >= COPY_MIN_ROWS
-    build = fields_record if copy else fields_row
-    order_id, position = order.id, order.position
-    # Per metric name: its id, type, paired status metric, and whether it is Real.
-    plans = {
-        name: (m.id, m.type, status_metrics.get(name), m.type == Metric.REAL)
-        for name, m in metrics.items()
-    }
-    count = 0
+    cells = [
+        (test, metric, values, series[(tests[test.name], metric.id)])
+        for test in chunk
+        for metric_name, values in test.samples.items()
+        # None: validated upstream, so a schema changed under us.
+        if (metric := metrics.get(metric_name)) is not None
+    ]
+    count = sum(len(values) for _, _, values, _ in cells)
 
-    def points() -> Iterator[Any]:
-        nonlocal count
-        for test in chunk:
+    def points(build: Callable[..., tuple[Any, Any, bool]]) -> Iterator[Any]:
+        """Each cell's row (or record), adding its value's ln to ``logs``."""
+        for test, metric, values, series_id in cells:
             samples = test.samples
-            test_id = tests[test.name]
+            status_name = status_metrics.get(metric.name)
             binary_hash = samples.get("hash")
-            first_hash = binary_hash[0] if binary_hash else None
-            for metric_name, values in samples.items():
-                plan = plans.get(metric_name)
-                if plan is None:  # validated upstream; a schema changed under us
-                    continue
-                metric_id, metric_type, status_name, real = plan
-                count += len(values)
-                statuses = samples.get(status_name) if status_name else None
-                fields = point_fields(metric_type, values, statuses, first_hash)
-                series_id = series[(test_id, metric_id)]
-                yield build(run_id, series_id, order_id, position, metric_type, values, fields)
-                value = fields[0]
-                if real and not fields[5] and value is not None and value > 0:
-                    total, n = logs.get(metric_id, (0.0, 0))
-                    logs[metric_id] = (total + math.log(value), n + 1)
+            point, value, failed = build(
+                run_id,
+                series_id,
+                order.id,
+                order.position,
+                metric.type,
+                values,
+                samples.get(status_name) if status_name else None,
+                binary_hash[0] if binary_hash else None,
+            )
+            if metric.type == Metric.REAL and not failed and value is not None and value > 0:
+                total, n = logs.get(metric.id, (0.0, 0))
+                logs[metric.id] = (total + math.log(value), n + 1)
+            yield point
 
-    if copy:
-        copy_lines(Point, POINT_COLUMNS, points())
+    if connection.vendor == "postgresql" and len(cells) >= COPY_MIN_ROWS:
+        # Streamed: the records are built while PostgreSQL stores those already sent.
+        copy_lines(Point, POINT_COLUMNS, points(point_record_value))
     else:
-        insert_rows(Point, POINT_COLUMNS, list(points()))
+        insert_rows(Point, POINT_COLUMNS, list(points(_point_row_value)))
     profiles = [
         Profile(
             run_id=run_id,
@@ -818,6 +833,12 @@ def fields_row(
         *fields,
         pack_samples(metric_type, values),
     )
+
+
+def _point_row_value(*args: Any) -> tuple[tuple[Any, ...], Any, bool]:
+    """``point_row(*args)``, its value and its failed flag (``point_record_value``'s shape)."""
+    row = point_row(*args)
+    return row, row[_POINT_VALUE], row[_POINT_FAILED]
 
 
 def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -938,15 +959,28 @@ ONE_REAL_SAMPLES = struct.Struct(">icd")
 # value, minimum and maximum (mean and stdev NULL), failed when it is FAIL, no hash,
 # and the samples: length, tag, the int64.
 ONE_STATUS = struct.Struct(">h iq iq iq iq ii ii id i id id i iB i icq")
-# The head of a Real point of several valid samples, up to its failed flag: every
-# summary column set (``fields_record``).
-FULL_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id id iB")
 
 
 def hash_field(binary_hash: Any) -> bytes:
     """A point's ``hash`` (the test's binary hash, cut to the column's 256
     characters; none when empty) as a field of COPY's binary format."""
     return _text(str(binary_hash)[:256]) if binary_hash else _NULL
+
+
+# A valid Real point of several samples: the same head with the stdev.
+MANY_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id id iB")
+# A Hash point: value to stdev NULL, not failed; then its hash and its samples.
+HASH_HEAD = struct.Struct(">h iq iq iq iq ii ii i i i i i iB")
+# The samples field of a Real point of n samples (length, tag, n doubles), by n.
+_real_samples: dict[int, struct.Struct] = {}
+
+
+def _real_samples_field(values: list[float]) -> bytes:
+    n = len(values)
+    found = _real_samples.get(n)
+    if found is None:
+        found = _real_samples[n] = struct.Struct(f">ic{n}d")
+    return found.pack(1 + 8 * n, REAL_TAG, *values)
 
 
 def point_record(
@@ -960,59 +994,75 @@ def point_record(
     binary_hash: Any,
 ) -> bytes:
     """``binary_record(point_row(...), POINT_ENCODERS)``: the ``Point`` row as a record
-    of COPY's binary format.  A single valid Real sample or a single status (most
-    cells of an LNT database) is written directly, with no tuple and no summary."""
-    if (
-        metric_type == Metric.REAL
-        and len(values) == 1
-        and (not statuses or STATUS_FAIL not in [int(s) for s in statuses])
-    ):
-        v = float(values[0])
-        return (
-            ONE_REAL_HEAD.pack(
-                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
-                *(4, 1, 4, 1, 8, v, 8, v, 8, v, 8, v, -1, 1, 0),
-            )
-            + hash_field(binary_hash)
-            + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
-        )
-    if metric_type == Metric.STATUS and len(values) == 1:
-        status = int(values[0])
-        v = float(status)
-        return ONE_STATUS.pack(
-            *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
-            *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, status == STATUS_FAIL, -1),
-            *(9, STATUS_TAG, status),
-        )
-    fields = point_fields(metric_type, values, statuses, binary_hash)
-    return fields_record(run_id, series_id, order_id, position, metric_type, values, fields)
+    of COPY's binary format (``point_record_value`` without the value)."""
+    return point_record_value(
+        run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
+    )[0]
 
 
-def fields_record(
+def point_record_value(
     run_id: int,
     series_id: int,
     order_id: int,
     position: int,
     metric_type: str,
     values: Sequence[Any],
-    fields: PointFields,
-) -> bytes:
-    """The record of ``point_row`` from its ``point_fields``, already computed (ingest
-    reads the value and failed flag for the run's geometric means).  A Real point with
-    every summary column set (several valid samples) is packed with one struct."""
-    if metric_type == Metric.REAL and fields[4] is not None:  # a stdev: all five floats
+    statuses: Sequence[Any] | None,
+    binary_hash: Any,
+) -> tuple[bytes, float | None, bool]:
+    """``point_record``, with the point's ``value`` and ``failed`` (for the run's
+    geometric means).  Valid Real samples (no FAIL status: nearly every cell), one
+    status and Hash values are written directly, with no row tuple, no ``Summary``
+    and one struct call for the head: the same figures as ``summarize`` (median,
+    ``sample_mean``, sample stdev, min and max of the samples)."""
+    if metric_type == Metric.REAL and (
+        not statuses or STATUS_FAIL not in [int(s) for s in statuses]
+    ):
+        n = len(values)
+        head = (len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position, 4, n, 4, n)
+        if n == 1:
+            v = float(values[0])
+            return (
+                ONE_REAL_HEAD.pack(*head, 8, v, 8, v, 8, v, 8, v, -1, 1, 0)
+                + hash_field(binary_hash)
+                + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
+            ), v, False
+        valid = [float(v) for v in values]
+        mean = sample_mean(valid)
+        stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in valid) / (n - 1))
+        ordered = sorted(valid)
+        half = n // 2  # statistics.median's own arithmetic
+        median = ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
+        return (
+            MANY_REAL_HEAD.pack(
+                *head, 8, median, 8, mean, 8, ordered[0], 8, ordered[-1], 8, stdev, 1, 0
+            )
+            + hash_field(binary_hash)
+            + _real_samples_field(valid)
+        ), median, False
+    if metric_type == Metric.STATUS and len(values) == 1:
+        status = int(values[0])
+        v = float(status)
+        failed = status == STATUS_FAIL
+        return ONE_STATUS.pack(
+            *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+            *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, failed, -1),
+            *(9, STATUS_TAG, status),
+        ), v, failed
+    if metric_type == Metric.HASH:
         n = len(values)
         return (
-            FULL_REAL_HEAD.pack(
+            HASH_HEAD.pack(
                 *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
-                *(4, n, 4, n, 8, fields[0], 8, fields[1], 8, fields[2], 8, fields[3]),
-                *(8, fields[4], 1, fields[5]),
+                *(4, n, 4, n, -1, -1, -1, -1, -1, 1, 0),
             )
-            + _text(fields[6])
-            + _real_samples_field(values)
-        )
-    row = fields_row(run_id, series_id, order_id, position, metric_type, values, fields)
-    return binary_record(row, POINT_ENCODERS)
+            + _text(str(values[0])[:256])
+            + _bytea(pack_samples(metric_type, values))
+        ), None, False
+    row = point_row(
+        run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
+    )
+    return binary_record(row, POINT_ENCODERS), row[_POINT_VALUE], row[_POINT_FAILED]
 
 
 def _real_samples_field(values: Sequence[Any]) -> bytes:

@@ -73,3 +73,25 @@ PINNED = "4897199fc267276ce1a7a54a7285783b1c984c08cf0ca9db1880b07d4e132725"
 def test_digests_stored_by_earlier_versions_still_match():
     # Runs stored before are still found by a retry of the same report.
     assert digest(big_doc()) == PINNED
+
+
+def test_a_test_entry_is_the_encoders_json_of_the_test():
+    from perf.formats import digest as digest_module
+
+    doc = report_doc(
+        tests={
+            "caf\u00e9/\"q\"\\\u2603": {
+                "execution_time": [0.1, 1e-07, 3, 1e22, -0.0],
+                "execution_status": 2,
+                "hash": "h\u00e9\n\"",
+            },
+            "b": {"compile_time": 12345678901234567890},
+        }
+    )
+    encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
+    for test in parse_report(json.dumps(doc), SCHEMAS).tests:
+        samples = sorted(
+            [m, [float(v) if isinstance(v, int | float) else v for v in vs]]
+            for m, vs in test.samples.items()
+        )
+        assert digest_module._test_entry(test) == encode([test.name, samples, None])

@@ -178,3 +178,33 @@ def test_a_v1_report_whose_entries_exceed_the_limit_is_refused_as_before(
     got = outcome(raw, limits=limits)
     assert got == "report has 151 test entries (limit 100)"
     assert got == whole(raw, monkeypatch, limits=limits)
+
+
+def test_a_tests_list_that_ends_the_document_is_read_once() -> None:
+    text = json.dumps(v2_doc(5), indent=1) + "\n"
+    scanned = reports._scan_top_level(text)
+    assert isinstance(scanned["tests"], reports._LastList)
+    assert text[scanned["tests"].end] == "]"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [', "extra": [1, 2]}', ', "x": {"y": []}}', ', "machine": {"name": "box-2"}, "t": [0]}'],
+    ids=["a list after the tests", "an object after them", "the machine again, then a list"],
+)
+def test_a_member_after_the_tests_list_gives_the_whole_parse_s_report(
+    tail: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = text_of(v2_doc(30))
+    raw = (text[:-1] + tail).encode()
+    assert outcome(raw) == whole(raw, monkeypatch)
+
+
+def test_a_v2_report_over_the_tests_limit_is_refused_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raw = json.dumps(v2_doc(11)).encode()
+    limits = reports.Limits(max_tests=10)
+    got = outcome(raw, limits=limits)
+    assert got == "report has 11 tests (limit 10)"
+    assert got == whole(raw, monkeypatch, limits=limits)

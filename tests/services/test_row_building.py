@@ -6,7 +6,13 @@ from perf.analysis.summary import summarize
 from perf.formats.samples import pack_samples, unpack_samples
 from perf.models import Metric
 from perf.services import ingest
-from perf.services.ingest import POINT_ENCODERS, binary_record, point_record, point_row
+from perf.services.ingest import (
+    POINT_ENCODERS,
+    binary_record,
+    point_record,
+    point_record_value,
+    point_row,
+)
 
 
 @pytest.mark.parametrize("value", [1.0, 0.1, -3.5e-7, 2.0**60])
@@ -49,6 +55,10 @@ def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
         (Metric.REAL, (1.0, 3.0, 2.0, 0.5), None, None),  # several samples, all valid
         (Metric.REAL, (4, 2.5), (0, 0), "h" * 300),  # an int sample; the hash cut
         (Metric.REAL, (1.0, 3.0), (1, 1), None),  # every sample failed
+        (Metric.REAL, (0.3, 0.1, 0.2), None, "h"),  # several valid samples: odd count
+        (Metric.REAL, (4.0, 1.0, 3.0, 2.5), (0, 0, 2, 0), None),  # even, none failed
+        (Metric.REAL, (0.0, -0.0), None, None),  # equal minimum and maximum, two signs
+        (Metric.REAL, (1e30, 1e30, -1e30), (0, 0), "h"),  # statuses that do not pair up
         (Metric.REAL, (7.0,), None, ""),  # an empty hash is no hash
         (Metric.REAL, (0.5,), None, "caf\u00e9" * 100),  # cut to 256 characters, then UTF-8
         (Metric.STATUS, (0,), None, None),
@@ -56,6 +66,7 @@ def test_a_single_sample_with_a_fail_status_still_goes_through_summarize():
         (Metric.STATUS, (2, 1, 0), None, None),
         (Metric.HASH, ("back\\slash\nline",), None, None),
         (Metric.HASH, ("x" * 300, "y"), None, None),  # cut to the column's 256 characters
+        (Metric.HASH, ("",), None, "h"),  # an empty Hash value is kept, not NULL
     ],
 )
 def test_a_point_record_is_the_binary_record_of_its_point_row(
@@ -64,6 +75,10 @@ def test_a_point_record_is_the_binary_record_of_its_point_row(
     row = point_row(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
     record = point_record(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
     assert record == binary_record(row, POINT_ENCODERS)
+    _, value, failed = point_record_value(
+        7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash
+    )
+    assert (value, failed) == (row[6], row[11])
 
 
 def test_a_binary_record_is_what_copys_binary_format_reads():
