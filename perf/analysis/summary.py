@@ -66,16 +66,15 @@ def sample_mean(values: Sequence[float]) -> float:
         return min(max(sum(x / n for x in values), min(values)), max(values))
 
 
-def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) -> Summary:
-    """Summarise one run's samples of a Real metric (see ``Summary``).
+def figures(valid: Sequence[float]) -> tuple[float, float, float, float, float | None]:
+    """Median, mean, minimum, maximum and sample standard deviation (None for one
+    sample) of ``valid`` (not empty): ``summarize``'s figures without the ``Summary``,
+    for ingest's record writer, which needs the same numbers to the last bit.
 
     The median is ``statistics.median``'s (the middle of the sorted samples, or the
     mean of the two middle ones), computed from the one sort that also gives the
-    minimum and maximum: ingest summarises every (run, series) it stores."""
-    valid = valid_samples(values, statuses)
+    minimum and maximum (the ends of the sorted samples)."""
     n = len(valid)
-    if not n:
-        return Summary(len(values), 0, None, None, None, None, None, True)
     mean = sample_mean(valid)
     stdev = None
     if n > 1:
@@ -84,16 +83,16 @@ def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) ->
     ordered = sorted(valid)
     half = n // 2
     median = ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
-    return Summary(
-        reported=len(values),
-        valid=n,
-        value=float(median),
-        mean=mean,
-        minimum=float(ordered[0]),
-        maximum=float(ordered[-1]),
-        stdev=stdev,
-        failed=False,
-    )
+    return float(median), mean, float(ordered[0]), float(ordered[-1]), stdev
+
+
+def summarize(values: Sequence[float], statuses: Sequence[int] | None = None) -> Summary:
+    """Summarise one run's samples of a Real metric (see ``Summary``, ``figures``);
+    ingest summarises every (run, series) it stores."""
+    valid = valid_samples(values, statuses)
+    if not valid:
+        return Summary(len(values), 0, None, None, None, None, None, True)
+    return Summary(len(values), len(valid), *figures(valid), False)
 
 
 def status_metric_name(metric: str, available: Collection[str]) -> str | None:

@@ -28,7 +28,7 @@ from django.db.models import F
 
 from lntsite.db.postgresql import allow
 
-from ..analysis.summary import sample_mean, status_metric_name, summarize, worst_status
+from ..analysis.summary import figures, status_metric_name, summarize, worst_status
 from ..formats import (
     FormatError,
     Report,
@@ -813,24 +813,10 @@ def point_row(
 ) -> tuple[Any, ...]:
     """The ``Point`` row (in ``POINT_COLUMNS`` order) of one (run, series)'s samples:
     its keys, ``point_fields`` and the samples packed (``pack_samples``)."""
-    fields = point_fields(metric_type, values, statuses, binary_hash)
-    return fields_row(run_id, series_id, order_id, position, metric_type, values, fields)
-
-
-def fields_row(
-    run_id: int,
-    series_id: int,
-    order_id: int,
-    position: int,
-    metric_type: str,
-    values: Sequence[Any],
-    fields: PointFields,
-) -> tuple[Any, ...]:
-    """``point_row`` from its ``point_fields``, already computed."""
     return (
         *(run_id, series_id, order_id, position),
         *(len(values), len(values)),  # count, valid_count: as ingest has always stored them
-        *fields,
+        *point_fields(metric_type, values, statuses, binary_hash),
         pack_samples(metric_type, values),
     )
 
@@ -1013,8 +999,7 @@ def point_record_value(
     """``point_record``, with the point's ``value`` and ``failed`` (for the run's
     geometric means).  Valid Real samples (no FAIL status: nearly every cell), one
     status and Hash values are written directly, with no row tuple, no ``Summary``
-    and one struct call for the head: the same figures as ``summarize`` (median,
-    ``sample_mean``, sample stdev, min and max of the samples)."""
+    and one struct call for the head: ``summarize``'s own ``figures``."""
     if metric_type == Metric.REAL and (
         not statuses or STATUS_FAIL not in [int(s) for s in statuses]
     ):
@@ -1028,14 +1013,10 @@ def point_record_value(
                 + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
             ), v, False
         valid = [float(v) for v in values]
-        mean = sample_mean(valid)
-        stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in valid) / (n - 1))
-        ordered = sorted(valid)
-        half = n // 2  # statistics.median's own arithmetic
-        median = ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
+        median, mean, minimum, maximum, stdev = figures(valid)
         return (
             MANY_REAL_HEAD.pack(
-                *head, 8, median, 8, mean, 8, ordered[0], 8, ordered[-1], 8, stdev, 1, 0
+                *head, 8, median, 8, mean, 8, minimum, 8, maximum, 8, stdev, 1, 0
             )
             + hash_field(binary_hash)
             + _real_samples_field(valid)
@@ -1059,10 +1040,10 @@ def point_record_value(
             + _text(str(values[0])[:256])
             + _bytea(pack_samples(metric_type, values))
         ), None, False
-    row = point_row(
+    row, value, failed = _point_row_value(
         run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
     )
-    return binary_record(row, POINT_ENCODERS), row[_POINT_VALUE], row[_POINT_FAILED]
+    return binary_record(row, POINT_ENCODERS), value, failed
 
 
 def _real_samples_field(values: Sequence[Any]) -> bytes:
