@@ -18,7 +18,10 @@ from perf.analysis import (
 from perf.analysis.changepoints import (
     _DEGREES_PER_ORDER,
     SeriesItem,
+    _known_centre,
     _pairwise_scale,
+    _slope_terms,
+    _slope_variance,
     candidate_cells,
 )
 from tests.analysis.series import noisy, step
@@ -376,3 +379,31 @@ def test_with_use_means_persistence_reads_the_means() -> None:
                                                                  use_means=False))
     assert with_means.candidate[0]
     assert not on_levels.candidate[0]
+
+
+def test_a_detrended_shift_is_as_noisy_as_its_standard_error_says() -> None:
+    # 20,000 drifting Gaussian histories, no step: a slope fitted on the 40-order noise window
+    # and a 7-order after window, then the after mean minus the before mean (the newest 20
+    # of the 40) minus slope x distance. Its variance is the two means' own plus what
+    # _slope_variance adds; it is 24 % more than the slope's variance alone gives, which
+    # leaves out the covariance of the before mean with the slope.
+    rng = np.random.default_rng(11)
+    noise_x = np.arange(-40, 0, dtype=np.float64)
+    after_x = np.arange(0, 7, dtype=np.float64)
+    levels_before = 0.05 * noise_x + rng.normal(0, 1.0, (20000, 40))
+    levels_after = 0.05 * after_x + rng.normal(0, 1.0, (20000, 7))
+    huge = np.full(20000, 1e9)
+    sxx_noise, sxy_noise, centre_noise = _slope_terms(levels_before, np.zeros(20000),
+                                                      noise_x, huge)
+    sxx_after, sxy_after, centre_after = _slope_terms(levels_after, np.zeros(20000),
+                                                      after_x, huge)
+    slope = (sxy_noise + sxy_after) / (sxx_noise + sxx_after)
+    centre_before = _known_centre(levels_before[:, 20:], noise_x[20:])
+    distance = centre_after - centre_before
+    detrended = (levels_after.mean(axis=1) - levels_before[:, 20:].mean(axis=1)
+                 - slope * distance)
+    expected = 1 / 7 + 1 / 20 + _slope_variance(distance, centre_before - centre_noise,
+                                                sxx_noise + sxx_after)
+    assert np.var(detrended) / np.mean(expected) == pytest.approx(1.0, abs=0.03)
+    slope_alone = 1 / 7 + 1 / 20 + distance**2 / (sxx_noise + sxx_after)
+    assert np.var(detrended) / np.mean(slope_alone) > 1.15
