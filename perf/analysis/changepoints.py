@@ -228,7 +228,8 @@ class DetectionParams:
     trend_t: float = 1.0
     """A linear trend common to both windows whose slope is at least this many standard
     errors from zero is subtracted from the step before the z-score (whose standard error
-    then includes the slope's); a weaker one is ignored."""
+    then includes the slope's); a weaker one is ignored, except on a noise window with
+    fewer known orders than ``window_before``, where the slope always counts."""
     max_drift_share: float = 0.2
     """Largest share of ``new - old`` that a linear trend common to both windows may explain."""
     drift_guard_near: bool = True
@@ -856,7 +857,12 @@ def candidate_cells(
         # error: a slow drift then does not add up to a step between distant windows.
         distance = centre_after - centre_before
         root_sxx = np.sqrt(sxx)
-        trending = np.abs(trend) * root_sxx >= params.trend_t * noise
+        # With fewer known orders than the before window the slope is too uncertain for
+        # that test to tell a drift from none: its uncertainty always counts there.
+        trending = (
+            (np.abs(trend) * root_sxx >= params.trend_t * noise)
+            | (np.count_nonzero(~np.isnan(windows_noise), axis=1) < before_w)
+        )
         detrended = np.where(trending, shift - np.nan_to_num(drift * direction), shift)
         standard_error = np.sqrt(
             standard_error**2
