@@ -471,7 +471,7 @@ def report_data(
     metric_ids: list[int],
     *,
     status_metric_ids: list[int] | None = None,
-    history_min_change: float | None = None,
+    shown: ShownRows | None = None,
 ) -> ReportData:
     """The points, history and detected changes behind comparisons of ``new`` with each
     of ``olds`` (previous order, baseline...), read together.
@@ -494,12 +494,10 @@ def report_data(
     detector's model on run levels, the medians of the samples that the points hold.
     Query 2 is skipped when no series needs it.
 
-    ``history_min_change`` (percent): read the history only of the series that moved
-    by at least that much against one of the old runs.  A smaller move is "small"
-    whatever its history, so a caller that shows only the groups' counts (the
-    machine page) gets the same counts from a fraction of the history (about a
-    quarter with 1 % noise); the rows of the other series then have no noise
-    estimate (``known`` 0).
+    ``shown``: what the caller shows of the comparisons' rows (``ShownRows``), when
+    not every row: only the series whose row it shows with their noise estimate get
+    their history read.  The rows of the other series then have no noise estimate
+    (``known`` 0), and the same verdicts and groups.
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
@@ -527,8 +525,7 @@ def report_data(
     data = ReportData(points=points)
     if not points:
         return data
-    compared, seen = _compared_series(data.columns, new.id, old_ids, metric_ids,
-                                      history_min_change)
+    compared, seen = _compared_series(data.columns, new.id, old_ids, metric_ids, shown)
     if compared:
         data.history = series_history(new, compared)
     data.changes = {
@@ -541,18 +538,38 @@ def report_data(
     return data
 
 
+@dataclass(frozen=True)
+class ShownRows:
+    """What a reader shows of a report's rows, when not every row (``report_data``).
+
+    A move smaller than ``min_change`` percent (the report's threshold) is SMALL,
+    "unchanged", whatever its history: its history only gives the noise estimate shown
+    in its row.  A reader that shows only the groups' counts (the machine page) or not
+    the "unchanged" group (the text report) needs none of them (``small_rows`` 0); the
+    run report page shows the first ``small_rows`` rows of "unchanged" in its order
+    (``report_refine`` with ``sort``, ``name_filter`` and ``hide_below``), so at most
+    the first ``small_rows`` SMALL rows in that order: a fraction of the history (about
+    a quarter and 200 series of a 5,000-test run with 1 % noise).
+    """
+
+    min_change: float
+    small_rows: int = 0
+    sort: str = "delta"
+    name_filter: NameFilter | None = None
+    hide_below: float = 0.0
+
+
 def _compared_series(
     columns: PointColumns,
     new_id: int,
     old_ids: list[int],
     metric_ids: list[int],
-    min_change: float | None,
+    shown: ShownRows | None,
 ) -> tuple[list[int], set[int]]:
-    """(The series of ``metric_ids`` compared by value, ascending: a valid value in the
-    new run and a valid non-zero one in one of the old runs -- with ``min_change``,
-    moved by at least that much against it, as ``report_compare`` measures a move
-    (a zero old value has no relative scale); every series of those
-    metrics with a point)."""
+    """(The series of ``metric_ids`` compared by value, ascending, whose history is
+    needed: a valid value in the new run and a valid non-zero one in one of the old runs
+    -- with ``shown``, only those not SMALL against it and the SMALL ones ``shown``
+    may show (``_small_shown``); every series of those metrics with a point)."""
     wanted = np.isin(columns.metric, metric_ids)
     valid = wanted & columns.valid()
     in_new = np.flatnonzero(valid & (columns.run == new_id))
@@ -563,12 +580,47 @@ def _compared_series(
         both, at_new, at_old = np.intersect1d(
             new_series, columns.series[in_old], assume_unique=True, return_indices=True
         )
-        if min_change is not None:
-            news, olds = new_values[at_new], columns.value[in_old][at_old]
-            both = both[np.abs(news - olds) / np.abs(olds) * 100.0 >= min_change]
-        compared.append(both)
+        if shown is None:
+            compared.append(both)
+            continue
+        # The move as report_compare measures it, SMALL as verdict.judge_columns says.
+        news, olds = new_values[at_new], columns.value[in_old][at_old]
+        deltas = (news - olds) / np.abs(olds) * 100.0
+        small = np.abs(deltas) < shown.min_change
+        compared.append(both[~small])
+        if shown.small_rows > 0 and small.any():
+            names = [columns.names[t] for t in columns.test[in_new][at_new][small].tolist()]
+            compared.append(
+                both[small][_small_shown(shown, names, olds[small], news[small], deltas[small])]
+            )
     chosen = np.unique(np.concatenate(compared)) if compared else np.zeros(0, np.int64)
     return chosen.tolist(), set(columns.series[wanted].tolist())
+
+
+def _small_shown(
+    shown: ShownRows, names: list[str], olds: FloatArray, news: FloatArray, deltas: FloatArray
+) -> npt.NDArray[np.intp]:
+    """The indexes of the SMALL moves that may be among the first ``shown.small_rows``
+    rows of the "unchanged" group as ``report_refine`` orders and filters it: the
+    first ``small_rows`` of them in that order, and any tied with the last (a superset:
+    the group holds other rows too, which can only push SMALL ones out)."""
+    kept = np.ones(len(names), dtype=np.bool_)
+    if shown.name_filter is not None:
+        kept &= np.array([bool(shown.name_filter.search(n)) for n in names], dtype=np.bool_)
+    if shown.hide_below > 0:
+        kept &= np.abs(deltas) >= shown.hide_below
+    candidates = np.flatnonzero(kept)
+    if len(candidates) <= shown.small_rows:
+        return candidates
+    if shown.sort == "name":
+        ordered = sorted(names[k] for k in candidates.tolist())
+        last_name = ordered[shown.small_rows - 1]
+        return np.array([k for k in candidates.tolist() if names[k] <= last_name], dtype=np.intp)
+    # SORTS' numeric keys (smaller first; a tie is broken by the name, so every row tied
+    # with the last one kept is kept); an unknown sort is "delta", as report_refine's.
+    key = {"old": -olds, "new": -news}.get(shown.sort, -np.abs(deltas))[candidates]
+    last = np.partition(key, shown.small_rows - 1)[shown.small_rows - 1]
+    return candidates[(key <= last) | np.isnan(key)]
 
 
 def series_history(

@@ -101,9 +101,7 @@ def machine_summary(request: HttpRequest, suite: str, machine_id: int) -> HttpRe
     )
     # Only the groups' counts are shown: the history of small moves, which cannot
     # change a count, is not read (run_selectors.report_data).
-    (comparison,) = _comparisons(
-        latest, [(previous, "previous")], metrics, metrics, counts_only=True
-    )
+    (comparison,) = _comparisons(latest, [(previous, "previous")], metrics, metrics, small_rows=0)
     return render(
         request,
         "perf/includes/machine_summary.html",
@@ -137,11 +135,13 @@ def _comparisons(
     metrics: list[Metric],
     *,
     min_change: float = 1.0,
-    counts_only: bool = False,
+    small_rows: int | None = None,
+    options: ReportOptions | None = None,
 ) -> list[Comparison]:
     """``new`` against each (old, label) on the Real metrics among ``shown``
-    (``metrics``: the suite's, to find their status metrics).  ``counts_only``: the
-    caller shows how many tests each group has, not the rows' noise estimates.
+    (``metrics``: the suite's, to find their status metrics).  ``small_rows``: how many
+    rows of moves under ``min_change`` the caller shows, in the order and with the
+    filters of ``options`` (``_small_rows``); None for all.
 
     The data of all comparisons is read together: at most three queries.
     """
@@ -152,7 +152,15 @@ def _comparisons(
         [old for old, _ in olds],
         [m.id for m in real],
         status_metric_ids=[status_of[m.id] for m in real if m.id in status_of],
-        history_min_change=min_change if counts_only else None,
+        shown=None
+        if small_rows is None
+        else run_selectors.ShownRows(
+            min_change,
+            small_rows,
+            sort=options.sort if options else "delta",
+            name_filter=options.name_filter if options else None,
+            hide_below=options.hide_below if options else 0.0,
+        ),
     )
     return [
         Comparison(
@@ -209,6 +217,17 @@ def _report_options(
         hide_below=float_param(request, "hide", 0.0, lo=0.0, hi=1000.0),
         min_change=float_param(request, "threshold", 1.0, lo=0.0, hi=1000.0),
     )
+
+
+def _small_rows(request: HttpRequest) -> int | None:
+    """How many rows of moves under the threshold (SMALL, "unchanged" whatever their
+    history) a report in the request's format shows with their noise estimate, the
+    only thing their history gives: the page the first of the "unchanged" group, the
+    text report none (it leaves that group out), the CSV and JSON exports all (None)."""
+    output = request.GET.get("format", "html")
+    if output in ("csv", "json"):
+        return None
+    return 0 if output == "txt" else run_selectors.UNCHANGED_ROW_LIMIT
 
 
 def _render_report(
@@ -396,7 +415,15 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
             baseline_error = _baseline_missing(suite_obj, baseline_key, run)
         else:
             olds.append((baseline, f"baseline {baseline_key}"))
-    comparisons = _comparisons(run, olds, shown, metrics, min_change=options.min_change)
+    comparisons = _comparisons(
+        run,
+        olds,
+        shown,
+        metrics,
+        min_change=options.min_change,
+        small_rows=_small_rows(request),
+        options=options,
+    )
     baselines = baseline_selectors.suite_baselines(suite_obj)  # a suite has few
     return _render_report(
         request,
@@ -468,6 +495,8 @@ def compare(request: HttpRequest, suite: str) -> HttpResponse:
             [options.metric] if options.metric else [],
             metrics,
             min_change=options.min_change,
+            small_rows=_small_rows(request),
+            options=options,
         )
     return _render_report(
         request,
