@@ -235,14 +235,33 @@ def judge_columns(
     # them, means or not.
     relaxed = replace(params, min_after=1, min_relative_change=min_change / 100.0,
                       use_means=False)
-    rows = np.arange(count, dtype=np.intp)
-    cells = candidate_cells(levels, rows, np.full(count, width, dtype=np.intp), relaxed)
-    scale, _ = _pairwise_scale(before, np.full((count, 1), np.nan))
+    # The model and the noise row by row (``candidate_cells`` and ``_pairwise_scale``
+    # give a row the same result whatever rows come with it), on the rows that can
+    # have them: a move without a known run before it is never a candidate (the
+    # detector wants ``min_before`` >= 1 of them, the short-history rule one) and one
+    # with fewer than two has no pair to estimate the noise: NaN.  A caller that reads
+    # only the history it shows (the run report's page) so pays for those rows alone.
+    deltas = np.asarray(moves.delta, dtype=np.float64)
+    judged = np.flatnonzero(known > 0)
+    cells = candidate_cells(
+        levels[judged],
+        np.arange(len(judged), dtype=np.intp),
+        np.full(len(judged), width, dtype=np.intp),
+        relaxed,
+    )
+    candidate = np.zeros(count, dtype=np.bool_)
+    candidate[judged] = cells.candidate & (
+        np.sign(cells.new - cells.old) == np.sign(deltas[judged])
+    )
+    z = np.full(count, np.nan)
+    z[judged] = cells.z
+    paired = np.flatnonzero(known > 1)
+    scale = np.full(count, np.nan)
+    if len(paired):
+        scale[paired], _ = _pairwise_scale(before[paired], np.full((len(paired), 1), np.nan))
     with np.errstate(all="ignore"):
         noise = np.maximum(scale, params.noise_floor_relative * np.abs(median))
         noise_percent = noise / np.abs(median) * 100.0
-    deltas = np.asarray(moves.delta, dtype=np.float64)
-    passed = cells.candidate & (np.sign(cells.new - cells.old) == np.sign(deltas))
     stored = np.asarray(moves.stored, dtype=object)
     # The precedence of the module docstring: the first condition that holds decides.
     codes = np.select(
@@ -251,7 +270,7 @@ def judge_columns(
             np.asarray(moves.same_binary, dtype=np.bool_),
             stored == DETECTED,
             stored == SUSPECT,
-            passed,
+            candidate,
             known < min_history,
         ],
         [0, 1, 2, 3, 4, 5],
@@ -261,7 +280,7 @@ def judge_columns(
     return VerdictColumns(
         kind=[_KINDS[c] for c in codes.tolist()],
         noise=_finite_or_none_list(noise_percent),
-        z=_finite_or_none_list(cells.z),
+        z=_finite_or_none_list(z),
         known=known.tolist(),
     )
 
