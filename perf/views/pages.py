@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -354,9 +355,10 @@ def csv_cell(value: Any) -> Any:
 def _report_csv(
     sections: list[dict[str, Any]], options: ReportOptions, filename: str
 ) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    writer = csv.writer(response)
+    # The rows are written to one string, then to the response at once: a row at a time,
+    # the response encodes and stores each line (2,000-10,000 of them) on its own.
+    out = io.StringIO()
+    writer = csv.writer(out)
     writer.writerow(
         [
             "comparison",
@@ -376,23 +378,26 @@ def _report_csv(
     for s in sections:
         if not s["report"]:
             continue
-        for row in s["report"].rows():
-            writer.writerow(
-                [
-                    csv_cell(s["comparison"].label),
-                    csv_cell(s["report"].metric.name),
-                    row.group,
-                    csv_cell(row.test),
-                    "" if row.old is None else row.old,
-                    "" if row.new is None else row.new,
-                    "" if row.delta is None else round(row.delta, 4),
-                    "" if row.noise is None else round(row.noise, 4),
-                    row.verdict,
-                    "" if row.z is None else round(row.z, 3),
-                    row.history_runs,
-                    row.detected,
-                ]
-            )
+        label, metric = csv_cell(s["comparison"].label), csv_cell(s["report"].metric.name)
+        writer.writerows(
+            [
+                label,
+                metric,
+                row.group,
+                csv_cell(row.test),
+                "" if row.old is None else row.old,
+                "" if row.new is None else row.new,
+                "" if row.delta is None else round(row.delta, 4),
+                "" if row.noise is None else round(row.noise, 4),
+                row.verdict,
+                "" if row.z is None else round(row.z, 3),
+                row.history_runs,
+                row.detected,
+            ]
+            for row in s["report"].rows()
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
 
 
