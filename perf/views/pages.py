@@ -163,20 +163,17 @@ def _comparisons(
             hide_below=options.hide_below if options else 0.0,
         ),
     )
+    # A baseline that is the previous run gives the same reports: computed once (the
+    # views read the reports and rows, never change them).
+    reports: dict[int | None, list[run_selectors.MetricReport]] = {}
+    for old, _ in olds:
+        old_id = old.id if old else None
+        if old_id not in reports:
+            reports[old_id] = run_selectors.report_compare(
+                data, old_id, new.id, real, min_change=min_change, status_metrics=status_of
+            )
     return [
-        Comparison(
-            label=label,
-            old=old,
-            new=new,
-            reports=run_selectors.report_compare(
-                data,
-                old.id if old else None,
-                new.id,
-                real,
-                min_change=min_change,
-                status_metrics=status_of,
-            ),
-        )
+        Comparison(label=label, old=old, new=new, reports=reports[old.id if old else None])
         for old, label in olds
     ]
 

@@ -270,6 +270,15 @@ def test_the_run_page_shows_the_same_rows_as_when_it_read_every_history(
     assert shown.count('<tr class="row-unchanged">') == 2
 
 
+def test_a_baseline_that_is_the_previous_run_shows_the_same_comparison_twice(client):
+    old, new = two_runs()
+    url = run_url(new) + f"?metric=execution_time&format=json&baseline={old}"
+    previous, baseline = client.get(url).json()["comparisons"]
+    assert (previous["label"], baseline["label"]) == ("previous order", f"baseline {old}")
+    assert previous["rows"] == baseline["rows"] and len(previous["rows"]) == 9
+    assert baseline["geomean_new"] == previous["geomean_new"] is not None
+
+
 def test_machine_page_is_paginated(client):
     submit_grid(machines=1, tests=1, orders=55)
     machine_id = Run.objects.first().machine_id
