@@ -788,6 +788,7 @@ _BY_STATUS = (
     "existing_failures",
     "unchanged",
 )
+_CODE = {group: code for code, group in enumerate(_BY_STATUS)}
 
 
 def _group_by_status(old: _Sides, new: _Sides, has_old_run: bool) -> npt.NDArray[np.intp]:
@@ -797,19 +798,20 @@ def _group_by_status(old: _Sides, new: _Sides, has_old_run: bool) -> npt.NDArray
     FAIL -> FAIL an existing failure; a test whose value is on one side only is added or
     removed."""
     if not has_old_run:
-        return np.full(len(new.present), 1, dtype=np.intp)
+        return np.full(len(new.present), _CODE["added"], dtype=np.intp)
+    decided = [  # (condition, group): the first that holds decides
+        (new.failed & ~old.failed, "new_failures"),
+        (old.failed & new.present & ~new.failed, "new_passes"),
+        (~new.present, "removed"),
+        (~old.present, "added"),
+        (old.failed, "existing_failures"),  # and new.failed
+        (~new.valid & ~old.valid, "unchanged"),  # both passed with a status only
+        (~new.valid, "removed"),
+        (~old.valid, "added"),
+    ]
     return np.select(
-        [
-            new.failed & ~old.failed,
-            old.failed & new.present & ~new.failed,
-            ~new.present,
-            ~old.present,
-            old.failed,  # and new.failed
-            ~new.valid & ~old.valid,  # both passed with a status only
-            ~new.valid,
-            ~old.valid,
-        ],
-        [2, 3, 4, 1, 5, 6, 4, 1],
+        [condition for condition, _ in decided],
+        [_CODE[group] for _, group in decided],
         default=_COMPARED,
     )
 
@@ -879,7 +881,7 @@ def report_compare(
         group = _group_by_status(old, new, old_run_id is not None)
         compared = shown & (group == _COMPARED)
         zero = compared & (old.value == 0)  # no relative scale: unchanged
-        group[zero] = 6
+        group[zero] = _CODE["unchanged"]
         judged = np.flatnonzero(compared & ~zero)
         # The series of a test: of its Real point in the new run, else in the old run.
         point = np.where(new.real >= 0, new.real, old.real)
