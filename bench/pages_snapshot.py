@@ -6,9 +6,10 @@
 
 On the dataset of bench/make_dataset.py: every variant of those pages that a change of
 the comparison's code could alter (the 2,000- and 5,000-test machines; HTML, CSV, JSON
-and text; a baseline; each sort; a filter; a threshold and hidden moves; the other
-metric), one file a URL plus an index of sha256 digests.  A change that only makes
-the pages faster must leave every file byte-identical.  Read-only; stops by itself.
+and text; a baseline, older and the previous run; each sort; a filter; a threshold and
+hidden moves; the other metric), one file a URL plus an index of sha256 digests.  A
+change that only makes the pages faster must leave every file byte-identical.
+Read-only; stops by itself.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def urls() -> dict[str, str]:
         pages[f"{name}-report-baseline"] = report + f"?baseline={older.id}"
         pages[f"{name}-report-baseline-csv"] = report + f"?baseline={older.id}&format=csv"
         pages[f"{name}-report-previous"] = reverse("perf:run-detail", args=["nts", previous.id])
+        # A baseline that is the previous run (pages_speed.py's "+ baseline" pages).
+        for k, variant in enumerate(("", "&format=csv", "&format=json", "&format=txt")):
+            pages[f"{name}-report-baseline-previous-{k}"] = (
+                report + f"?baseline={previous.id}" + variant
+            )
     return pages
 
 

@@ -158,19 +158,23 @@ def time_pages(args: argparse.Namespace, scales: list[tuple[float, str]]) -> dic
         gc.collect()
         gc.freeze()
     timings: dict[float, dict[str, list[float]]] = {scale: {} for scale, _ in scales}
+    cpu: dict[float, dict[str, list[float]]] = {scale: {} for scale, _ in scales}
     for name in pages[scales[0][0]]:
         for _ in range(args.repeat + 1):  # the first round warms caches and is dropped
             for scale, url in scales:
                 database_use(url)
                 client.get("/")  # connect outside the timed request
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 response = client.get(pages[scale][name])
                 timings[scale].setdefault(name, []).append((time.perf_counter() - t) * 1000)
+                cpu[scale].setdefault(name, []).append((time.process_time() - c) * 1000)
                 if response.status_code != 200:
                     raise SystemExit(f"{name} at scale {scale}: HTTP {response.status_code}")
+        web = "".join(f"{statistics.median(cpu[s][name][1:]):>7.1f}" for s, _ in scales)
         print(
             f"{name:<28}"
-            + "".join(f"{statistics.median(timings[s][name][1:]):>10.1f}" for s, _ in scales),
+            + "".join(f"{statistics.median(timings[s][name][1:]):>10.1f}" for s, _ in scales)
+            + (f"  web CPU{web}" if args.cpu else ""),
             flush=True,
         )
     return {
@@ -211,6 +215,12 @@ def main() -> int:
         action="store_true",
         help="freeze the imported objects out of the garbage collector's reach before "
         "timing, as the gunicorn master does before it forks a worker (deploy/gunicorn.conf.py)",
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also print each page's median CPU time of this process (the web side, without "
+        "the database's), which another job's load on a shared machine barely moves",
     )
     args = parser.parse_args()
     scales = scales_parse(args.scale or [f"1={os.environ.get('DATABASE_URL', '')}"])

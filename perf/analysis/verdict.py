@@ -55,12 +55,14 @@ from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from perf.analysis.changepoints import (
     DetectionParams,
     FloatArray,
     # The detector's noise estimate, shown as Noise %: the number it holds a step to.
     _pairwise_scale,
+    _row_median,
     candidate_cells,
 )
 
@@ -146,25 +148,85 @@ def judge(
     ``history`` is then not read.  A caller that reads the histories as a matrix (the
     run report) so builds no Python value per history point.
     """
-    count = len(moves)
-    if count == 0:
+    if not moves:
         return []
+    if history is None:
+        history = windows([m.history for m in moves], params.window_before)
+    found = judge_columns(
+        MoveColumns(
+            delta=np.array([m.delta for m in moves], dtype=np.float64),
+            new_level=np.array([m.new_level for m in moves], dtype=np.float64),
+            old_level=np.array([m.old_level for m in moves], dtype=np.float64),
+            adjacent=np.array([m.adjacent for m in moves], dtype=np.bool_),
+            stored=[m.stored for m in moves],
+            same_binary=np.array([m.same_binary for m in moves], dtype=np.bool_),
+        ),
+        history,
+        min_change=min_change,
+        min_history=min_history,
+        params=params,
+    )
+    return [
+        Verdict(kind, noise, z, known)
+        for kind, noise, z, known in zip(
+            found.kind, found.noise, found.z, found.known, strict=True
+        )
+    ]
+
+
+class MoveColumns(NamedTuple):
+    """Moves (``Move``) as columns, one entry a move, for ``judge_columns``: what a
+    caller holding its tests in arrays (the run report) passes without building a
+    ``Move`` a test.  ``stored`` is DETECTED, SUSPECT or "" a move."""
+
+    delta: FloatArray
+    new_level: FloatArray
+    old_level: FloatArray
+    adjacent: npt.NDArray[np.bool_]
+    stored: Sequence[str]
+    same_binary: npt.NDArray[np.bool_]
+
+
+class VerdictColumns(NamedTuple):
+    """The verdicts of ``judge_columns`` as Python lists, one entry a move (the fields
+    of ``Verdict``): ``kind`` holds this module's constants."""
+
+    kind: list[str]
+    noise: list[float | None]
+    z: list[float | None]
+    known: list[int]
+
+
+# The kinds by their code in ``judge_columns``.
+_KINDS = (SMALL, SAME_BINARY, DETECTED, SUSPECT, CHANGED, FEW, NOISE)
+
+
+def judge_columns(
+    moves: MoveColumns,
+    history: FloatArray,
+    *,
+    min_change: float = 1.0,
+    min_history: int = MIN_HISTORY,
+    params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+) -> VerdictColumns:
+    """``judge`` of moves given as columns, with their histories as one matrix (a row
+    a move, as ``judge``'s ``history``): the same verdicts, as lists, with no Python
+    object built a move but the lists' values."""
+    count = len(moves.delta)
+    if count == 0:
+        return VerdictColumns([], [], [], [])
     # The history is the detector's before window, not its longer noise window: a move
     # judged on one run alone with the noise of 40 runs would need z >= 3.3 instead of
     # 3.6, and unconfirmed flags on the demo data rise from 0.41 to 0.49 tests per run
     # (bench/report_quality.py); the detection's own looks need two runs at the level.
     width = params.window_before
-    if history is None:
-        before = windows([m.history for m in moves], width)
-    else:
-        before = _fit(history, count, width)
-    known = np.count_nonzero(~np.isnan(before), axis=1)
-    with np.errstate(all="ignore"):
-        median = np.nanmedian(np.where(known[:, None] > 0, before, 0.0), axis=1)
-    median = np.where(known > 0, median, np.nan)
-    olds = np.array([m.old_level for m in moves], dtype=np.float64)
-    news = np.array([m.new_level for m in moves], dtype=np.float64)
-    distant = np.array([not m.adjacent for m in moves]) & (known > 0)
+    before = _fit(history, count, width)
+    # The median of each row's known runs (NaN for none): the mean of its two middle
+    # values, as ``np.nanmedian`` takes them, without its masked-array detour.
+    median, known = _row_median(before)
+    olds = np.asarray(moves.old_level, dtype=np.float64)
+    news = np.asarray(moves.new_level, dtype=np.float64)
+    distant = ~np.asarray(moves.adjacent, dtype=np.bool_) & (known > 0)
     # A distant old run: the history's noise around the old run's level.
     before[distant] += (olds - median)[distant, None]
     median = np.where(distant, olds, median)
@@ -173,43 +235,54 @@ def judge(
     # them, means or not.
     relaxed = replace(params, min_after=1, min_relative_change=min_change / 100.0,
                       use_means=False)
-    rows = np.arange(count, dtype=np.intp)
-    cells = candidate_cells(levels, rows, np.full(count, width, dtype=np.intp), relaxed)
-    scale, _ = _pairwise_scale(before, np.full((count, 1), np.nan))
+    # The model and the noise row by row (``candidate_cells`` and ``_pairwise_scale``
+    # give a row the same result whatever rows come with it), on the rows that can
+    # have them: a move without a known run before it is never a candidate (the
+    # detector wants ``min_before`` >= 1 of them, the short-history rule one) and one
+    # with fewer than two has no pair to estimate the noise: NaN.  A caller that reads
+    # only the history it shows (the run report's page) so pays for those rows alone.
+    deltas = np.asarray(moves.delta, dtype=np.float64)
+    judged = np.flatnonzero(known > 0)
+    cells = candidate_cells(
+        levels[judged],
+        np.arange(len(judged), dtype=np.intp),
+        np.full(len(judged), width, dtype=np.intp),
+        relaxed,
+    )
+    candidate = np.zeros(count, dtype=np.bool_)
+    candidate[judged] = cells.candidate & (
+        np.sign(cells.new - cells.old) == np.sign(deltas[judged])
+    )
+    z = np.full(count, np.nan)
+    z[judged] = cells.z
+    paired = np.flatnonzero(known > 1)
+    scale = np.full(count, np.nan)
+    if len(paired):
+        scale[paired], _ = _pairwise_scale(before[paired], np.full((len(paired), 1), np.nan))
     with np.errstate(all="ignore"):
         noise = np.maximum(scale, params.noise_floor_relative * np.abs(median))
         noise_percent = noise / np.abs(median) * 100.0
-    deltas = np.array([m.delta for m in moves], dtype=np.float64)
-    passed = cells.candidate & (np.sign(cells.new - cells.old) == np.sign(deltas))
+    stored = np.asarray(moves.stored, dtype=object)
+    # The precedence of the module docstring: the first condition that holds decides.
+    codes = np.select(
+        [
+            np.abs(deltas) < min_change,
+            np.asarray(moves.same_binary, dtype=np.bool_),
+            stored == DETECTED,
+            stored == SUSPECT,
+            candidate,
+            known < min_history,
+        ],
+        [0, 1, 2, 3, 4, 5],
+        default=6,
+    )
     # Python lists from here: a numpy scalar a move costs more than the whole judgement.
-    return [
-        Verdict(
-            kind=_kind(move, passed=ok, known=runs, min_change=min_change, min_history=min_history),
-            noise=noise_k,
-            z=z_k,
-            known=runs,
-        )
-        for move, ok, runs, noise_k, z_k in zip(
-            moves,
-            passed.tolist(),
-            known.tolist(),
-            _finite_or_none_list(noise_percent),
-            _finite_or_none_list(cells.z),
-            strict=True,
-        )
-    ]
-
-
-def _kind(move: Move, *, passed: bool, known: int, min_change: float, min_history: int) -> str:
-    if abs(move.delta) < min_change:
-        return SMALL
-    if move.same_binary:
-        return SAME_BINARY
-    if move.stored in (DETECTED, SUSPECT):
-        return move.stored
-    if passed:
-        return CHANGED
-    return FEW if known < min_history else NOISE
+    return VerdictColumns(
+        kind=[_KINDS[c] for c in codes.tolist()],
+        noise=_finite_or_none_list(noise_percent),
+        z=_finite_or_none_list(z),
+        known=known.tolist(),
+    )
 
 
 def windows(histories: Sequence[Sequence[float | None]], width: int) -> FloatArray:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -372,6 +373,28 @@ class History:
                        for s in series_ids]]
 
 
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class PointColumns(NamedTuple):
+    """``ReportData.points`` as columns, one entry a point, in the rows' order."""
+
+    run: IntArray
+    series: IntArray
+    test: IntArray
+    metric: IntArray
+    value: FloatArray  # NaN where the value is NULL
+    has_value: BoolArray  # the value is not NULL
+    failed: BoolArray
+    hashes: list[str | None]  # the binary hash a point reported, if any
+    names: dict[int, str]  # test id -> name
+
+    def valid(self) -> BoolArray:
+        """The points with a value that counts: not failed, not NULL."""
+        return self.has_value & ~self.failed
+
+
 @dataclass
 class ReportData:
     """What a comparison of two runs reads: see ``report_data``."""
@@ -383,16 +406,30 @@ class ReportData:
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
 
     @cached_property
-    def by_test(self) -> tuple[dict[int, dict[int, dict[int, tuple[Any, ...]]]], dict[int, str]]:
-        """(metric id -> test id -> run id -> point row, test id -> name), built once for
-        all the comparisons of the data."""
-        by_metric: dict[int, dict[int, dict[int, tuple[Any, ...]]]] = {}
-        names: dict[int, str] = {}
-        for row in self.points:
-            run_id, _series, test_id, test_name, metric_id = row[:5]
-            names[test_id] = test_name
-            by_metric.setdefault(metric_id, {}).setdefault(test_id, {})[run_id] = row
-        return by_metric, names
+    def columns(self) -> PointColumns:
+        """The points as numpy columns, built once for all the comparisons of the data:
+        the comparison works a column at a time, not a Python object a test and run."""
+        count = len(self.points)
+        if count == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return PointColumns(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_),
+                                np.zeros(0, np.bool_), [], {})
+        # A list a column: ``zip(*points)`` (a row an argument) costs as much with the
+        # collector frozen (gunicorn) and ten times more without.
+        width = len(self.points[0])
+        columns = [list(map(itemgetter(k), self.points)) for k in range(width)]
+        values = columns[5]
+        return PointColumns(
+            run=np.array(columns[0], dtype=np.int64),
+            series=np.array(columns[1], dtype=np.int64),
+            test=np.array(columns[2], dtype=np.int64),
+            metric=np.array(columns[4], dtype=np.int64),
+            value=np.array(values, dtype=np.float64),  # None -> NaN
+            has_value=np.array([v is not None for v in values], dtype=np.bool_),
+            failed=np.array(columns[6], dtype=np.bool_),
+            hashes=columns[7] if width > 7 else [None] * count,
+            names=dict(zip(columns[2], columns[3], strict=True)),
+        )
 
 
 def run_metric_ids(run: Run) -> set[int]:
@@ -438,7 +475,7 @@ def report_data(
     metric_ids: list[int],
     *,
     status_metric_ids: list[int] | None = None,
-    history_min_change: float | None = None,
+    shown: ShownRows | None = None,
 ) -> ReportData:
     """The points, history and detected changes behind comparisons of ``new`` with each
     of ``olds`` (previous order, baseline...), read together.
@@ -461,12 +498,10 @@ def report_data(
     detector's model on run levels, the medians of the samples that the points hold.
     Query 2 is skipped when no series needs it.
 
-    ``history_min_change`` (percent): read the history only of the series that moved
-    by at least that much against one of the old runs.  A smaller move is "small"
-    whatever its history, so a caller that shows only the groups' counts (the
-    machine page) gets the same counts from a fraction of the history (about a
-    quarter with 1 % noise); the rows of the other series then have no noise
-    estimate (``known`` 0).
+    ``shown``: what the caller shows of the comparisons' rows (``ShownRows``), when
+    not every row: only the series whose row it shows with their noise estimate get
+    their history read.  The rows of the other series then have no noise estimate
+    (``known`` 0), and the same verdicts and groups.
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
@@ -494,43 +529,102 @@ def report_data(
     data = ReportData(points=points)
     if not points:
         return data
-    wanted = set(metric_ids)
-    values: dict[int, dict[int, float | None]] = {}
-    for row in points:
-        if row[4] in wanted:
-            values.setdefault(row[1], {})[row[0]] = None if row[6] else row[5]
-    compared = {
-        series_id
-        for series_id, by_run in values.items()
-        if by_run.get(new.id) is not None and any(by_run.get(o) for o in old_ids)
-    }
-    if history_min_change is not None:
-        compared = {
-            series_id
-            for series_id in compared
-            if any(
-                _moved(values[series_id][new.id], values[series_id].get(o), history_min_change)
-                for o in old_ids
-            )
-        }
+    compared, seen = _compared_series(data.columns, new.id, old_ids, metric_ids, shown)
     if compared:
-        data.history = series_history(new, sorted(compared))
+        data.history = series_history(new, compared)
     data.changes = {
         c["series_id"]: c
         for c in FieldChange.objects.filter(
             machine_id__in=machine_ids, end_order_id=new.order_id, withdrawn=False
         ).values("series_id", "confirmed", "is_regression", "indicator__regression_id")
-        if c["series_id"] in values
+        if c["series_id"] in seen
     }
     return data
 
 
-def _moved(new: float | None, old: float | None, min_change: float) -> bool:
-    """Whether the move from ``old`` to ``new`` is at least ``min_change`` percent, as
-    ``report_compare`` measures it (a zero old value has no relative scale)."""
-    if new is None or not old:
-        return False
-    return abs(new - old) / abs(old) * 100.0 >= min_change
+@dataclass(frozen=True)
+class ShownRows:
+    """What a reader shows of a report's rows, when not every row (``report_data``).
+
+    A move smaller than ``min_change`` percent (the report's threshold) is SMALL,
+    "unchanged", whatever its history: its history only gives the noise estimate shown
+    in its row.  A reader that shows only the groups' counts (the machine page) or not
+    the "unchanged" group (the text report) needs none of them (``small_rows`` 0); the
+    run report page shows the first ``small_rows`` rows of "unchanged" in its order
+    (``report_refine`` with ``sort``, ``name_filter`` and ``hide_below``), so at most
+    the first ``small_rows`` SMALL rows in that order: a fraction of the history (about
+    a quarter and 200 series of a 5,000-test run with 1 % noise).
+    """
+
+    min_change: float
+    small_rows: int = 0
+    sort: str = "delta"
+    name_filter: NameFilter | None = None
+    hide_below: float = 0.0
+
+
+def _compared_series(
+    columns: PointColumns,
+    new_id: int,
+    old_ids: list[int],
+    metric_ids: list[int],
+    shown: ShownRows | None,
+) -> tuple[list[int], set[int]]:
+    """(The series of ``metric_ids`` compared by value, ascending, whose history is
+    needed: a valid value in the new run and a valid non-zero one in one of the old runs
+    -- with ``shown``, only those not SMALL against it and the SMALL ones ``shown``
+    may show (``_small_shown``); every series of those metrics with a point)."""
+    wanted = np.isin(columns.metric, metric_ids)
+    valid = wanted & columns.valid()
+    in_new = np.flatnonzero(valid & (columns.run == new_id))
+    new_series, new_values = columns.series[in_new], columns.value[in_new]
+    compared = []
+    for old_id in old_ids:
+        in_old = np.flatnonzero(valid & (columns.run == old_id) & (columns.value != 0))
+        both, at_new, at_old = np.intersect1d(
+            new_series, columns.series[in_old], assume_unique=True, return_indices=True
+        )
+        if shown is None:
+            compared.append(both)
+            continue
+        # The move as report_compare measures it, SMALL as verdict.judge_columns says.
+        news, olds = new_values[at_new], columns.value[in_old][at_old]
+        deltas = (news - olds) / np.abs(olds) * 100.0
+        small = np.abs(deltas) < shown.min_change
+        compared.append(both[~small])
+        if shown.small_rows > 0 and small.any():
+            names = [columns.names[t] for t in columns.test[in_new][at_new][small].tolist()]
+            compared.append(
+                both[small][_small_shown(shown, names, olds[small], news[small], deltas[small])]
+            )
+    chosen = np.unique(np.concatenate(compared)) if compared else np.zeros(0, np.int64)
+    return chosen.tolist(), set(columns.series[wanted].tolist())
+
+
+def _small_shown(
+    shown: ShownRows, names: list[str], olds: FloatArray, news: FloatArray, deltas: FloatArray
+) -> npt.NDArray[np.intp]:
+    """The indexes of the SMALL moves that may be among the first ``shown.small_rows``
+    rows of the "unchanged" group as ``report_refine`` orders and filters it: the
+    first ``small_rows`` of them in that order, and any tied with the last (a superset:
+    the group holds other rows too, which can only push SMALL ones out)."""
+    kept = np.ones(len(names), dtype=np.bool_)
+    if shown.name_filter is not None:
+        kept &= np.array([bool(shown.name_filter.search(n)) for n in names], dtype=np.bool_)
+    if shown.hide_below > 0:
+        kept &= np.abs(deltas) >= shown.hide_below
+    candidates = np.flatnonzero(kept)
+    if len(candidates) <= shown.small_rows:
+        return candidates
+    if shown.sort == "name":
+        ordered = sorted(names[k] for k in candidates.tolist())
+        last_name = ordered[shown.small_rows - 1]
+        return np.array([k for k in candidates.tolist() if names[k] <= last_name], dtype=np.intp)
+    # SORTS' numeric keys (smaller first; a tie is broken by the name, so every row tied
+    # with the last one kept is kept); an unknown sort is "delta", as report_refine's.
+    key = {"old": -olds, "new": -news}.get(shown.sort, -np.abs(deltas))[candidates]
+    last = np.partition(key, shown.small_rows - 1)[shown.small_rows - 1]
+    return candidates[(key <= last) | np.isnan(key)]
 
 
 def series_history(
@@ -649,62 +743,83 @@ def _geomean(values: list[float]) -> float | None:
     return math.exp(sum(map(math.log, values)) / len(values))  # map: no generator frame
 
 
-class _Side(NamedTuple):
-    """One test's state in one run: present at all, failed, its value if valid.  A
-    tuple: a report builds two a test."""
+class _Sides(NamedTuple):
+    """Each test's state in one run, a column each: present at all, failed, a valid
+    value (``value`` holds it there), the index of its Real point (-1: none)."""
 
-    present: bool = False
-    failed: bool = False
-    value: float | None = None
-
-
-_ABSENT = _Side()
-_NO_ROWS: dict[int, tuple[Any, ...]] = {}  # a test's rows in no run (read, never written)
+    present: BoolArray
+    failed: BoolArray
+    valid: BoolArray
+    value: FloatArray
+    real: npt.NDArray[np.intp]
 
 
-def _sides(
-    rows: dict[int, tuple[Any, ...]], status_rows: dict[int, tuple[Any, ...]], run_id: int | None
-) -> _Side:
-    if run_id is None:
-        return _ABSENT
-    real, status = rows.get(run_id), status_rows.get(run_id)
-    if real is None and status is None:
-        return _ABSENT
-    failed = bool((real is not None and real[6]) or (status is not None and status[6]))
-    value = real[5] if real is not None and not real[6] else None
-    return _Side(True, failed, value)
+def _point_of(
+    columns: PointColumns, rows: npt.NDArray[np.intp], run_id: int | None,
+    slot: npt.NDArray[np.intp], tests: int,
+) -> npt.NDArray[np.intp]:
+    """The index of each test's point among ``rows`` (the points of one metric, whose
+    tests are at ``slot``) in run ``run_id``, -1 for none."""
+    found = np.full(tests, -1, dtype=np.intp)
+    if run_id is not None:
+        in_run = columns.run[rows] == run_id
+        found[slot[in_run]] = rows[in_run]
+    return found
 
 
-def _binary(rows: dict[int, tuple[Any, ...]], run_id: int | None) -> str | None:
-    """The binary hash a test's point in ``run_id`` reported, if any."""
-    row = rows.get(run_id) if run_id is not None else None
-    return row[7] if row is not None and len(row) > 7 else None
+def _sides(columns: PointColumns, real: npt.NDArray[np.intp],
+           status: npt.NDArray[np.intp]) -> _Sides:
+    """A test failed in a run when its Real point failed or its status point did."""
+    has_real, has_status = real >= 0, status >= 0
+    real_failed = has_real & columns.failed[real]
+    failed = real_failed | (has_status & columns.failed[status])
+    valid = has_real & ~real_failed & columns.has_value[real]
+    return _Sides(has_real | has_status, failed, valid, columns.value[real], real)
 
 
-def _group_by_status(old: _Side, new: _Side, has_old_run: bool) -> str | None:
-    """The group a test's pass/fail states decide, as LNT's run report does, or None
-    when its values must be compared.  Failures come first: PASS -> FAIL is a new
-    failure (an added test that fails too), FAIL -> PASS a new pass, FAIL -> FAIL an
-    existing failure; a test whose value is on one side only is added or removed."""
+# A test's group as its pass/fail states decide it (``_group_by_status``), by code.
+_COMPARED = 0  # compared by value
+_BY_STATUS = (
+    "",  # _COMPARED
+    "added",
+    "new_failures",
+    "new_passes",
+    "removed",
+    "existing_failures",
+    "unchanged",
+)
+_CODE = {group: code for code, group in enumerate(_BY_STATUS)}
+
+
+def _group_by_status(old: _Sides, new: _Sides, has_old_run: bool) -> npt.NDArray[np.intp]:
+    """The group (code in ``_BY_STATUS``) each test's pass/fail states decide, as LNT's
+    run report does, or 0 when its values must be compared.  Failures come first: PASS
+    -> FAIL is a new failure (an added test that fails too), FAIL -> PASS a new pass,
+    FAIL -> FAIL an existing failure; a test whose value is on one side only is added or
+    removed."""
     if not has_old_run:
-        return "added"
-    if new.failed and not old.failed:
-        return "new_failures"
-    if old.failed and new.present and not new.failed:
-        return "new_passes"
-    if not new.present:
-        return "removed"
-    if not old.present:
-        return "added"
-    if old.failed:  # and new.failed
-        return "existing_failures"
-    if new.value is None and old.value is None:
-        return "unchanged"  # both passed with a status only
-    if new.value is None:
-        return "removed"
-    if old.value is None:
-        return "added"
-    return None
+        return np.full(len(new.present), _CODE["added"], dtype=np.intp)
+    decided = [  # (condition, group): the first that holds decides
+        (new.failed & ~old.failed, "new_failures"),
+        (old.failed & new.present & ~new.failed, "new_passes"),
+        (~new.present, "removed"),
+        (~old.present, "added"),
+        (old.failed, "existing_failures"),  # and new.failed
+        (~new.valid & ~old.valid, "unchanged"),  # both passed with a status only
+        (~new.valid, "removed"),
+        (~old.valid, "added"),
+    ]
+    return np.select(
+        [condition for condition, _ in decided],
+        [_CODE[group] for _, group in decided],
+        default=_COMPARED,
+    )
+
+
+def _first_seen(tests: IntArray) -> IntArray:
+    """The distinct values of ``tests`` in the order of their first occurrence."""
+    distinct, first = np.unique(tests, return_index=True)
+    return distinct[np.argsort(first, kind="stable")]
 
 
 def report_compare(
@@ -727,95 +842,132 @@ def report_compare(
     ``bigger_is_better``), a move with too little history to judge goes to its own
     group (largest moves first), and the rest is unchanged.  With no old run every
     test is "added".  The geometric mean is over tests with positive values in both
-    runs.
+    runs.  The tests are worked on as columns (``ReportData.columns``); only their rows
+    are Python objects.
     """
-    by_metric, names = data.by_test
-    history_last = data.history.last
-    has_old_run = old_run_id is not None
+    columns = data.columns
     status_of = status_metrics or {}
     reports = []
     for metric in metrics:
         if metric.type != Metric.REAL:
             continue
         report = MetricReport(metric=metric, groups={key: [] for key, _ in GROUPS})
-        real_rows = by_metric.get(metric.id, {})
-        status_rows = by_metric.get(status_of.get(metric.id, -1), {})
-        moves: list[verdict.Move] = []
-        judged: list[ReportRow] = []
-        olds: list[float] = []
-        news: list[float] = []
-        for test_id in dict.fromkeys([*real_rows, *status_rows]):
-            runs, statuses = real_rows.get(test_id, _NO_ROWS), status_rows.get(test_id, _NO_ROWS)
-            old = _sides(runs, statuses, old_run_id)
-            new = _sides(runs, statuses, new_run_id)
-            if not new.present and not old.present:
-                continue  # only in another comparison's old run
-            any_row = runs.get(new_run_id) or runs.get(old_run_id or -1)
-            series_id = any_row[1] if any_row else None
-            change = data.changes.get(series_id) if series_id is not None else None
-            row = ReportRow(
-                test_id=test_id,
-                test=names[test_id],
-                series_id=series_id,
-                old=old.value,
-                new=new.value,
-                delta=None,
-                group=_group_by_status(old, new, has_old_run) or "",
-                detected=(("detected" if change["confirmed"] else "suspect") if change else ""),
-                regression_id=change["indicator__regression_id"] if change else None,
-            )
-            if row.group:
-                report.groups[row.group].append(row)
-                continue
-            assert old.value is not None and new.value is not None  # noqa: S101 -- by _group_by_status
-            if old.value == 0:
-                row.group = "unchanged"  # no relative scale
-                report.groups[row.group].append(row)
-                continue
-            row.delta = (new.value - old.value) / abs(old.value) * 100.0
-            same_binary = False
-            if metric.ignore_same_hash:
-                old_hash = _binary(runs, old_run_id)
-                same_binary = old_hash is not None and old_hash == _binary(runs, new_run_id)
-            moves.append(
-                verdict.Move(
-                    delta=row.delta,
-                    new_level=new.value,
-                    old_level=old.value,
-                    history=(),  # the matrix of data.history below
-                    adjacent=history_last.get(series_id) == old_run_id,  # type: ignore[arg-type]
-                    stored=row.detected,
-                    same_binary=same_binary,
-                )
-            )
-            judged.append(row)
-            if old.value > 0 and new.value > 0:
-                olds.append(old.value)
-                news.append(new.value)
-        found_all = verdict.judge(
-            moves,
-            min_change=min_change,
-            history=data.history.windows([row.series_id for row in judged]),
+        reports.append(report)
+        real_rows = np.flatnonzero(columns.metric == metric.id)
+        status_rows = np.flatnonzero(columns.metric == status_of.get(metric.id, -1))
+        # The tests in the order they come: the Real points', then those with a status only.
+        real_tests = _first_seen(columns.test[real_rows])
+        status_tests = _first_seen(columns.test[status_rows])
+        tests = np.concatenate(
+            [real_tests, status_tests[~np.isin(status_tests, real_tests)]]
+        ).astype(np.int64)
+        if len(tests) == 0:
+            continue
+        by_id = np.argsort(tests, kind="stable")
+        real_slot = by_id[np.searchsorted(tests, columns.test[real_rows], sorter=by_id)]
+        status_slot = by_id[np.searchsorted(tests, columns.test[status_rows], sorter=by_id)]
+        count = len(tests)
+        old = _sides(
+            columns,
+            _point_of(columns, real_rows, old_run_id, real_slot, count),
+            _point_of(columns, status_rows, old_run_id, status_slot, count),
         )
-        for row, found in zip(judged, found_all, strict=True):
-            row.verdict, row.noise, row.z, row.history_runs = (
-                found.kind,
-                found.noise,
-                found.z,
-                found.known,
+        new = _sides(
+            columns,
+            _point_of(columns, real_rows, new_run_id, real_slot, count),
+            _point_of(columns, status_rows, new_run_id, status_slot, count),
+        )
+        shown = new.present | old.present  # else only in another comparison's old run
+        group = _group_by_status(old, new, old_run_id is not None)
+        compared = shown & (group == _COMPARED)
+        zero = compared & (old.value == 0)  # no relative scale: unchanged
+        group[zero] = _CODE["unchanged"]
+        judged = np.flatnonzero(compared & ~zero)
+        # The series of a test: of its Real point in the new run, else in the old run.
+        point = np.where(new.real >= 0, new.real, old.real)
+        series = np.where(point >= 0, columns.series[point], -1).tolist()
+        changes = [data.changes.get(s) for s in series]
+        detected = [
+            ("detected" if c["confirmed"] else "suspect") if c else "" for c in changes
+        ]
+        olds = np.where(old.valid, old.value, np.nan)
+        news = np.where(new.valid, new.value, np.nan)
+        deltas = np.full(count, np.nan)
+        deltas[judged] = (news[judged] - olds[judged]) / np.abs(olds[judged]) * 100.0
+        ids, old_list, new_list = tests.tolist(), olds.tolist(), news.tolist()
+        delta_list = deltas.tolist()
+        names = columns.names
+        rows = [
+            # Positional: the keywords of 13 fields cost more than the row.  The delta,
+            # group and verdict fields are filled in below.
+            ReportRow(
+                ids[k],
+                names[ids[k]],
+                None if series[k] < 0 else series[k],
+                old_list[k] if valid_old else None,
+                new_list[k] if valid_new else None,
+                None,
+                "",
+                "",
+                None,
+                None,
+                0,
+                detected[k],
+                changes[k]["indicator__regression_id"] if changes[k] else None,
             )
-            worse = row.delta < 0 if metric.bigger_is_better else row.delta > 0  # type: ignore[operator]
-            if found.flagged:
-                row.group = "regressions" if worse else "improvements"
-            elif found.kind == verdict.FEW:
+            for k, valid_old, valid_new in zip(
+                range(count), old.valid.tolist(), new.valid.tolist(), strict=True
+            )
+        ]
+        by_status = group.tolist()
+        for k in np.flatnonzero(shown & (group != _COMPARED)).tolist():
+            row = rows[k]
+            row.group = _BY_STATUS[by_status[k]]
+            report.groups[row.group].append(row)
+        judged_list = judged.tolist()
+        same_binary = np.zeros(len(judged), dtype=np.bool_)
+        if metric.ignore_same_hash:
+            hashes, old_points, new_points = columns.hashes, old.real.tolist(), new.real.tolist()
+            same_binary[:] = [
+                (h := hashes[old_points[k]]) is not None and h == hashes[new_points[k]]
+                for k in judged_list
+            ]
+        history_last = data.history.last
+        found = verdict.judge_columns(
+            verdict.MoveColumns(
+                delta=deltas[judged],
+                new_level=news[judged],
+                old_level=olds[judged],
+                adjacent=np.array(
+                    [history_last.get(series[k]) == old_run_id for k in judged_list],
+                    dtype=np.bool_,
+                ),
+                stored=[detected[k] for k in judged_list],
+                same_binary=same_binary,
+            ),
+            data.history.windows([series[k] for k in judged_list]),
+            min_change=min_change,
+        )
+        moved = deltas[judged]
+        worse = moved < 0 if metric.bigger_is_better else moved > 0
+        for k, kind, noise, z, known, is_worse in zip(
+            judged_list, found.kind, found.noise, found.z, found.known, worse.tolist(),
+            strict=True,
+        ):
+            row = rows[k]
+            row.delta = delta_list[k]
+            row.verdict, row.noise, row.z, row.history_runs = kind, noise, z, known
+            if kind in verdict.FLAGGED:
+                row.group = "regressions" if is_worse else "improvements"
+            elif kind == verdict.FEW:
                 row.group = "too_little_history"
             else:
                 row.group = "unchanged"
             report.groups[row.group].append(row)
         report.groups["too_little_history"].sort(key=lambda r: (SORTS["delta"](r), r.test))
-        report.geomean_old = _geomean(olds)
-        report.geomean_new = _geomean(news)
-        reports.append(report)
+        positive = judged[(olds[judged] > 0) & (news[judged] > 0)]
+        report.geomean_old = _geomean(olds[positive].tolist())
+        report.geomean_new = _geomean(news[positive].tolist())
     return reports
 
 

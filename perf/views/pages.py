@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,9 +102,7 @@ def machine_summary(request: HttpRequest, suite: str, machine_id: int) -> HttpRe
     )
     # Only the groups' counts are shown: the history of small moves, which cannot
     # change a count, is not read (run_selectors.report_data).
-    (comparison,) = _comparisons(
-        latest, [(previous, "previous")], metrics, metrics, counts_only=True
-    )
+    (comparison,) = _comparisons(latest, [(previous, "previous")], metrics, metrics, small_rows=0)
     return render(
         request,
         "perf/includes/machine_summary.html",
@@ -137,11 +136,13 @@ def _comparisons(
     metrics: list[Metric],
     *,
     min_change: float = 1.0,
-    counts_only: bool = False,
+    small_rows: int | None = None,
+    options: ReportOptions | None = None,
 ) -> list[Comparison]:
     """``new`` against each (old, label) on the Real metrics among ``shown``
-    (``metrics``: the suite's, to find their status metrics).  ``counts_only``: the
-    caller shows how many tests each group has, not the rows' noise estimates.
+    (``metrics``: the suite's, to find their status metrics).  ``small_rows``: how many
+    rows of moves under ``min_change`` the caller shows, in the order and with the
+    filters of ``options`` (``_small_rows``); None for all.
 
     The data of all comparisons is read together: at most three queries.
     """
@@ -152,22 +153,27 @@ def _comparisons(
         [old for old, _ in olds],
         [m.id for m in real],
         status_metric_ids=[status_of[m.id] for m in real if m.id in status_of],
-        history_min_change=min_change if counts_only else None,
+        shown=None
+        if small_rows is None
+        else run_selectors.ShownRows(
+            min_change,
+            small_rows,
+            sort=options.sort if options else "delta",
+            name_filter=options.name_filter if options else None,
+            hide_below=options.hide_below if options else 0.0,
+        ),
     )
+    # A baseline that is the previous run gives the same reports: computed once (the
+    # views read the reports and rows, never change them).
+    reports: dict[int | None, list[run_selectors.MetricReport]] = {}
+    for old, _ in olds:
+        old_id = old.id if old else None
+        if old_id not in reports:
+            reports[old_id] = run_selectors.report_compare(
+                data, old_id, new.id, real, min_change=min_change, status_metrics=status_of
+            )
     return [
-        Comparison(
-            label=label,
-            old=old,
-            new=new,
-            reports=run_selectors.report_compare(
-                data,
-                old.id if old else None,
-                new.id,
-                real,
-                min_change=min_change,
-                status_metrics=status_of,
-            ),
-        )
+        Comparison(label=label, old=old, new=new, reports=reports[old.id if old else None])
         for old, label in olds
     ]
 
@@ -209,6 +215,17 @@ def _report_options(
         hide_below=float_param(request, "hide", 0.0, lo=0.0, hi=1000.0),
         min_change=float_param(request, "threshold", 1.0, lo=0.0, hi=1000.0),
     )
+
+
+def _small_rows(request: HttpRequest) -> int | None:
+    """How many rows of moves under the threshold (SMALL, "unchanged" whatever their
+    history) a report in the request's format shows with their noise estimate, the
+    only thing their history gives: the page the first of the "unchanged" group, the
+    text report none (it leaves that group out), the CSV and JSON exports all (None)."""
+    output = request.GET.get("format", "html")
+    if output in ("csv", "json"):
+        return None
+    return 0 if output == "txt" else run_selectors.UNCHANGED_ROW_LIMIT
 
 
 def _render_report(
@@ -335,9 +352,10 @@ def csv_cell(value: Any) -> Any:
 def _report_csv(
     sections: list[dict[str, Any]], options: ReportOptions, filename: str
 ) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    writer = csv.writer(response)
+    # The rows are written to one string, then to the response at once: a row at a time,
+    # the response encodes and stores each line (2,000-10,000 of them) on its own.
+    out = io.StringIO()
+    writer = csv.writer(out)
     writer.writerow(
         [
             "comparison",
@@ -357,23 +375,26 @@ def _report_csv(
     for s in sections:
         if not s["report"]:
             continue
-        for row in s["report"].rows():
-            writer.writerow(
-                [
-                    csv_cell(s["comparison"].label),
-                    csv_cell(s["report"].metric.name),
-                    row.group,
-                    csv_cell(row.test),
-                    "" if row.old is None else row.old,
-                    "" if row.new is None else row.new,
-                    "" if row.delta is None else round(row.delta, 4),
-                    "" if row.noise is None else round(row.noise, 4),
-                    row.verdict,
-                    "" if row.z is None else round(row.z, 3),
-                    row.history_runs,
-                    row.detected,
-                ]
-            )
+        label, metric = csv_cell(s["comparison"].label), csv_cell(s["report"].metric.name)
+        writer.writerows(
+            [
+                label,
+                metric,
+                row.group,
+                csv_cell(row.test),
+                "" if row.old is None else row.old,
+                "" if row.new is None else row.new,
+                "" if row.delta is None else round(row.delta, 4),
+                "" if row.noise is None else round(row.noise, 4),
+                row.verdict,
+                "" if row.z is None else round(row.z, 3),
+                row.history_runs,
+                row.detected,
+            ]
+            for row in s["report"].rows()
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
 
 
@@ -396,7 +417,15 @@ def run_detail(request: HttpRequest, suite: str, run_id: int) -> HttpResponse:
             baseline_error = _baseline_missing(suite_obj, baseline_key, run)
         else:
             olds.append((baseline, f"baseline {baseline_key}"))
-    comparisons = _comparisons(run, olds, shown, metrics, min_change=options.min_change)
+    comparisons = _comparisons(
+        run,
+        olds,
+        shown,
+        metrics,
+        min_change=options.min_change,
+        small_rows=_small_rows(request),
+        options=options,
+    )
     baselines = baseline_selectors.suite_baselines(suite_obj)  # a suite has few
     return _render_report(
         request,
@@ -468,6 +497,8 @@ def compare(request: HttpRequest, suite: str) -> HttpResponse:
             [options.metric] if options.metric else [],
             metrics,
             min_change=options.min_change,
+            small_rows=_small_rows(request),
+            options=options,
         )
     return _render_report(
         request,

@@ -227,6 +227,39 @@ def test_tests_that_report_only_a_status_fail_and_pass_too():
     }
 
 
+def test_tests_on_one_side_a_zero_old_value_or_no_value_are_not_judged():
+    points = [
+        point(NEW, 1, TIME, 1.0),  # 1: added
+        point(OLD, 2, TIME, 1.0),  # 2: removed
+        point(OLD, 3, TIME, 0.0),  # 3: a zero old value has no relative scale
+        point(NEW, 3, TIME, 5.0),
+        point(OLD, 4, TIME, None),  # 4: a point without a value, then a value
+        point(NEW, 4, TIME, 2.0),
+        point(OLD, 5, TIME, 2.0),  # 5: a value, then a point without one
+        point(NEW, 5, TIME, None),
+        point(OLD, 6, TIME, 1.0),  # 6: judged, for contrast
+        point(NEW, 6, TIME, 3.0),
+        point(99, 7, TIME, 1.0),  # 7: only in a run neither side is: not shown
+    ]
+    rows = {row.test: row for row in report(points).rows()}
+    assert {name: row.group for name, row in rows.items()} == {
+        "t1": "added",
+        "t2": "removed",
+        "t3": "unchanged",
+        "t4": "added",
+        "t5": "removed",
+        "t6": "too_little_history",  # no history at all
+    }
+    unjudged = [rows[name] for name in ("t1", "t2", "t3", "t4", "t5")]
+    assert {(r.verdict, r.delta, r.noise, r.history_runs) for r in unjudged} == {
+        ("", None, None, 0)
+    }
+    assert [(r.old, r.new) for r in unjudged] == [
+        (None, 1.0), (1.0, None), (0.0, 5.0), (None, 2.0), (2.0, None)
+    ]
+    assert (rows["t6"].delta, rows["t6"].series_id, rows["t6"].test_id) == (200.0, 106, 6)
+
+
 def test_geomean_is_over_tests_present_in_both_runs():
     points = [
         point(OLD, 1, TIME, 1.0),

@@ -189,7 +189,7 @@ def test_machine_page_counts_each_group_as_the_run_report_does(client):
 
 def test_counts_only_comparisons_read_the_history_of_moved_series_only():
     from perf.models import Metric, Series
-    from perf.selectors.runs import report_data
+    from perf.selectors.runs import ShownRows, report_data
 
     old_id, new_id = two_runs()
     new, old = Run.objects.get(id=new_id), Run.objects.get(id=old_id)
@@ -200,7 +200,7 @@ def test_counts_only_comparisons_read_the_history_of_moved_series_only():
         )
     )
     full = report_data(new, [old], [metric.id])
-    moved = report_data(new, [old], [metric.id], history_min_change=1.0)
+    moved = report_data(new, [old], [metric.id], shown=ShownRows(1.0))
     assert {names[s] for s in full.history.rows} == {"t/slower", "t/faster", "t/same", "t/young"}
     # t/same moved 0.1 %: "small" whatever its history.
     assert {names[s] for s in moved.history.rows} == {"t/slower", "t/faster", "t/young"}
@@ -210,6 +210,73 @@ def test_counts_only_comparisons_read_the_history_of_moved_series_only():
     assert np.array_equal(
         moved.history.windows(series), full.history.windows(series), equal_nan=True
     )
+
+
+def small_moves() -> tuple[Run, Run]:
+    """An old and a new run of five tests after 12 steady runs, each test moved by less
+    than the threshold of 1 %: t/a by 0.1 %, t/b 0.2 % ... t/e 0.5 %."""
+    names = ["t/a", "t/b", "t/c", "t/d", "t/e"]
+    for revision in range(988, 1001):
+        level = 1.0 + 0.001 * ((revision + 2) % 3)  # 1.0 at the old run, 1000
+        old = submit_doc(
+            report_doc(revision=revision, tests={n: {"execution_time": level} for n in names})
+        )
+    new = submit_doc(
+        report_doc(
+            revision=1001,
+            tests={n: {"execution_time": 1.0 * (1.0 + 0.001 * k)} for k, n in enumerate(names, 1)},
+        )
+    )
+    return Run.objects.get(id=old.run_id), Run.objects.get(id=new.run_id)
+
+
+def test_the_run_page_reads_the_history_of_the_small_moves_it_shows_only():
+    from perf.models import Metric, Series
+    from perf.selectors.runs import ShownRows, name_filter_compile, report_data
+
+    old, new = small_moves()
+    metric = Metric.objects.get(suite__name="nts", name="execution_time")
+    names = dict(
+        Series.objects.filter(machine_id=new.machine_id, metric=metric).values_list(
+            "id", "test__name"
+        )
+    )
+
+    def read(shown):
+        return {names[s] for s in report_data(new, [old], [metric.id], shown=shown).history.rows}
+
+    assert read(None) == {"t/a", "t/b", "t/c", "t/d", "t/e"}
+    assert read(ShownRows(1.0)) == set()  # counts only: SMALL whatever the history
+    assert read(ShownRows(1.0, 2)) == {"t/e", "t/d"}  # the largest moves first
+    assert read(ShownRows(1.0, 2, sort="name")) == {"t/a", "t/b"}
+    assert read(ShownRows(1.0, 2, sort="new")) == {"t/e", "t/d"}
+    assert read(ShownRows(1.0, 2, name_filter=name_filter_compile("[ace]$"))) == {"t/e", "t/c"}
+    assert read(ShownRows(1.0, 2, hide_below=0.45)) == {"t/e"}
+    assert read(ShownRows(0.35, 1)) == {"t/d", "t/e", "t/c"}  # two not SMALL, t/c shown
+
+
+@pytest.mark.parametrize("query", ["", "&sort=name", "&filter=[bd]$", "&hide=0.25&sort=old"])
+def test_the_run_page_shows_the_same_rows_as_when_it_read_every_history(
+    client, monkeypatch, query
+):
+    from perf.views import pages
+
+    _, new = small_moves()
+    url = run_url(new.id) + "?metric=execution_time" + query
+    monkeypatch.setattr("perf.selectors.runs.UNCHANGED_ROW_LIMIT", 2)
+    shown = client.get(url).content.decode()
+    monkeypatch.setattr(pages, "_small_rows", lambda request: None)
+    assert shown == client.get(url).content.decode()
+    assert shown.count('<tr class="row-unchanged">') == 2
+
+
+def test_a_baseline_that_is_the_previous_run_shows_the_same_comparison_twice(client):
+    old, new = two_runs()
+    url = run_url(new) + f"?metric=execution_time&format=json&baseline={old}"
+    previous, baseline = client.get(url).json()["comparisons"]
+    assert (previous["label"], baseline["label"]) == ("previous order", f"baseline {old}")
+    assert previous["rows"] == baseline["rows"] and len(previous["rows"]) == 9
+    assert baseline["geomean_new"] == previous["geomean_new"] is not None
 
 
 def test_machine_page_is_paginated(client):
