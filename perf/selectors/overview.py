@@ -132,19 +132,31 @@ def run_pairs(
     return pairs
 
 
-def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
+def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QuerySet[Point]:
     """Points of the pairs' new runs for ``metric`` joined with the old run's point of
     the same series (``old``, ``old_hash``; a series belongs to one machine, so it
     meets its own machine's old run) and the change in percent (``pct``, signed).
     Failed points and old values <= 0 are left out (no relative scale).  One join, no
     correlated subquery: the database hashes one side, whatever the number of
-    machines."""
+    machines.
+
+    ``few``: the caller narrows the series to a few (a page of tests).  Each side's
+    points are then also bounded by their runs' lowest order position, which is always
+    true but lets the database probe the (series, position) index from each series
+    (a few entries) instead of reading every point of the runs (90,000 for 21
+    machines) to hash them, or scanning each series' whole history (400 points a
+    series at scale 1)."""
+    new_from = {"position__gte": min(p.new["position"] for p in pairs)} if few else {}
+    old_from = (
+        {"series__points__position__gte": min(p.old["position"] for p in pairs)} if few else {}
+    )
     return (
         Point.objects.filter(
             run_id__in=[p.new["id"] for p in pairs],
             series__metric=metric,
             failed=False,
             value__isnull=False,
+            **new_from,
         )
         # One filter() call: the conditions apply to the same joined (old) point,
         # which the annotations below reuse.
@@ -152,6 +164,7 @@ def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
             series__points__run_id__in=[p.old["id"] for p in pairs],
             series__points__failed=False,
             series__points__value__gt=0,
+            **old_from,
         )
         .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
         .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
@@ -224,7 +237,7 @@ def global_status(
     cells: dict[int, list[tuple[Any, ...]]] = {}
     if ranked:
         for test_id, run_id, value, old in (
-            _cells(metric, pairs)
+            _cells(metric, pairs, few=True)
             .filter(series__test_id__in=[r[0] for r in ranked])
             .values_list("series__test_id", "run_id", "value", "old")
         ):
