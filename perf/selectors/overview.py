@@ -180,8 +180,9 @@ def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QueryS
 def _point_in(column: str, ids: list[int]) -> Q | RawSQL:
     """``column IN ids`` on the points table for a long list of ids: on PostgreSQL one
     array parameter (``= ANY(%s)``) that psycopg adapts at once, where Django's
-    ``__in`` prepares each id in Python (3,175 ids took 50 ms of the latest runs
-    report, loaded).  ``column`` is one of ``Point``'s own columns."""
+    ``__in`` prepares each id in Python, a few thousand of them taking longer than
+    the query (docs/performance.md, the overview pages).  ``column`` is one of
+    ``Point``'s own columns."""
     if connection.vendor != "postgresql":
         return Q(**{f"{column}__in": ids})
     field = Point._meta.get_field(column).column
@@ -444,9 +445,8 @@ def _history_fill(
         records = copy_records(
             sql, params, [("series", "int8"), ("run", "int8"), ("value", "float8")]
         )
-        levels[_lookup(row_of, records["series"]), _lookup(column, records["run"])] = records[
-            "value"
-        ]
+        at_rows = _lookup(row_of, records["series"])
+        levels[at_rows, _lookup(column, records["run"])] = records["value"]
         return
     for series_id, run_id, value in rows:
         levels[row_of[series_id], column[run_id]] = value
