@@ -1,4 +1,4 @@
-"""Save the bodies of the run report, compare and machine pages, to diff two trees.
+"""Save the bodies of the run report, compare, machine and overview pages, to diff two trees.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_data_s01 \\
         .venv/bin/python bench/pages_snapshot.py /tmp/old   # in the old tree
@@ -38,6 +38,29 @@ VARIANTS = (
     "?threshold=0",
     "?metric=compile_time",
 )
+# The overview pages (issue #10's last ones over budget): the same proof for their
+# changes.
+SIDES_VARIANTS = (
+    "",
+    "&sort=test",
+    "&sort=delta_pct",
+    "&sort=status",
+    "&min_delta=0&pvalue=1",
+    "&floor=0.5",
+    "&zlo=-0.01&zhi=0.01",
+    "&metric=compile_time",
+    "&format=csv",
+    "&format=json",
+)
+STATUS_VARIANTS = (
+    "",
+    "?page=2",
+    "?runs=3",
+    "?field=compile_time",
+    "?machine=m0",
+    "?days=0&runs=5",
+)
+LATEST_VARIANTS = ("", "?page=2", "?num_runs=3", "?min_change=5", "?field=compile_time")
 
 
 def urls() -> dict[str, str]:
@@ -66,6 +89,22 @@ def urls() -> dict[str, str]:
             pages[f"{name}-report-baseline-previous-{k}"] = (
                 report + f"?baseline={previous.id}" + variant
             )
+        pages[f"{name}-summary"] = reverse("perf:machine-summary", args=["nts", machine.id])
+        sides = reverse("perf:compare-sides", args=["nts"])
+        one = f"?a_runs={previous.id}&b_runs={new.id}&metric=execution_time"
+        # Two runs a side: six samples each, so that the rank test gives p-values.
+        two = f"?a_runs={older.id},{runs[len(runs) // 2 + 1].id}&b_runs={previous.id},{new.id}"
+        for k, variant in enumerate(SIDES_VARIANTS):
+            pages[f"{name}-sides-{k:02d}"] = sides + one + variant
+            pages[f"{name}-sides2-{k:02d}"] = sides + two + variant
+    status = reverse("perf:global-status", args=["nts"])
+    latest = reverse("perf:latest-runs", args=["nts"])
+    m00 = Machine.objects.get(suite=suite, name="bench-m00")
+    baseline = Run.objects.filter(machine=m00).order_by("-order__position", "-id")[3]
+    for k, variant in enumerate(STATUS_VARIANTS + (f"?baseline={baseline.id}",)):
+        pages[f"status-{k:02d}"] = status + variant
+    for k, variant in enumerate(LATEST_VARIANTS):
+        pages[f"latest-{k:02d}"] = latest + variant
     return pages
 
 

@@ -112,13 +112,16 @@ def side_samples(side: ResolvedSide, metric: str) -> dict[str, list[float]]:
     out: dict[str, list[float]] = defaultdict(list)
     rows = Point.objects.filter(
         run_id__in=side.run_ids,
+        # Always true (a run's points are series of its machine), but it lets the
+        # database start from the machine's series (the unique index leads with the
+        # machine) and fetch each one's point by (run, series), instead of hashing
+        # the series of the metric on every machine (45,000 for 2,000 of one).
+        series__machine_id=side.machine_id,
         series__metric__name=metric,
         series__metric__type=Metric.REAL,
     ).values_list("series__test__name", "samples")
     for name, packed in rows:
-        out[name].extend(
-            v for v in unpack_samples(packed) if isinstance(v, float)
-        )
+        out[name].extend(v for v in unpack_samples(packed) if isinstance(v, float))
     return dict(out)
 
 

@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     F,
@@ -28,10 +32,12 @@ from django.db.models import (
     Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
 from ..analysis import verdict
+from ..copy_out import copy_records
 from ..models import FieldChange, Metric, Order, Point, Run, RunGeomean, TestSuite
 from .graphs import PlotKey, graph_series
 
@@ -132,19 +138,31 @@ def run_pairs(
     return pairs
 
 
-def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
+def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QuerySet[Point]:
     """Points of the pairs' new runs for ``metric`` joined with the old run's point of
     the same series (``old``, ``old_hash``; a series belongs to one machine, so it
     meets its own machine's old run) and the change in percent (``pct``, signed).
     Failed points and old values <= 0 are left out (no relative scale).  One join, no
     correlated subquery: the database hashes one side, whatever the number of
-    machines."""
+    machines.
+
+    ``few``: the caller narrows the series to a few (a page of tests).  Each side's
+    points are then also bounded by their runs' lowest order position, which is always
+    true but lets the database probe the (series, position) index from each series
+    (a few entries) instead of reading every point of the runs (90,000 for 21
+    machines) to hash them, or scanning each series' whole history (400 points a
+    series at scale 1)."""
+    new_from = {"position__gte": min(p.new["position"] for p in pairs)} if few else {}
+    old_from = (
+        {"series__points__position__gte": min(p.old["position"] for p in pairs)} if few else {}
+    )
     return (
         Point.objects.filter(
             run_id__in=[p.new["id"] for p in pairs],
             series__metric=metric,
             failed=False,
             value__isnull=False,
+            **new_from,
         )
         # One filter() call: the conditions apply to the same joined (old) point,
         # which the annotations below reuse.
@@ -152,9 +170,26 @@ def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
             series__points__run_id__in=[p.old["id"] for p in pairs],
             series__points__failed=False,
             series__points__value__gt=0,
+            **old_from,
         )
         .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
         .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
+    )
+
+
+def _point_in(column: str, ids: list[int]) -> Q | RawSQL:
+    """``column IN ids`` on the points table for a long list of ids: on PostgreSQL one
+    array parameter (``= ANY(%s)``) that psycopg adapts at once, where Django's
+    ``__in`` prepares each id in Python, a few thousand of them taking longer than
+    the query (docs/performance.md, the overview pages).  ``column`` is one of
+    ``Point``'s own columns."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{column}__in": ids})
+    field = Point._meta.get_field(column).column
+    return RawSQL(  # noqa: S611 - the model's own table and column, the ids one parameter
+        f'"{Point._meta.db_table}"."{field}" = ANY(%s::bigint[])',
+        (ids,),
+        output_field=BooleanField(),
     )
 
 
@@ -224,7 +259,7 @@ def global_status(
     cells: dict[int, list[tuple[Any, ...]]] = {}
     if ranked:
         for test_id, run_id, value, old in (
-            _cells(metric, pairs)
+            _cells(metric, pairs, few=True)
             .filter(series__test_id__in=[r[0] for r in ranked])
             .values_list("series__test_id", "run_id", "value", "old")
         ):
@@ -310,6 +345,10 @@ def latest_runs_report(
         return [], more
     moves = list(
         _cells(metric, pairs)
+        # Always true (a series meets its own machine's runs only), but the database
+        # then reads the series of the page's machines by the unique index that leads
+        # with the machine, instead of hashing the metric's series of every machine.
+        .filter(series__machine_id__in=[p.machine_id for p in pairs])
         .filter(Q(pct__gte=min_change) | Q(pct__lte=-min_change))
         .values(
             "series_id",
@@ -324,22 +363,27 @@ def latest_runs_report(
         )
     )
     by_machine = {p.machine_id: p for p in pairs}
-    history: dict[int, dict[int, float | None]] = {}
+    # The history of each move as one matrix (``verdict.judge``'s ``history``), a row a
+    # move: its machine's runs between the two, oldest first, right-aligned (a machine
+    # with fewer runs has NaN on the left), NaN for a failed or missing point; no
+    # Python list a move.
+    width = max(len(p.runs) for p in pairs) - 1
+    column = {r["id"]: width - 1 - k for p in pairs for k, r in enumerate(p.runs[1:])}
+    levels = np.full((len(moves), width), np.nan)
     stored: dict[int, str] = {}
     if moves:
-        series_ids = [m["series_id"] for m in moves]
-        run_ids = [r["id"] for p in pairs for r in p.runs[1:]]
-        for series_id, run_id, value, failed in Point.objects.filter(
-            series_id__in=series_ids, run_id__in=run_ids
-        ).values_list("series_id", "run_id", "value", "failed"):
-            history.setdefault(series_id, {})[run_id] = None if failed else value
+        row_of = {m["series_id"]: k for k, m in enumerate(moves)}
+        _history_fill(levels, row_of, column, min(p.runs[-1]["position"] for p in pairs))
         newest_order = {p.machine_id: p.new["order_id"] for p in pairs}
+        # The machines' live changes of the metric at their newest orders (at most one
+        # a series), kept for the moved series here: no list of thousands of ids.
         for c in FieldChange.objects.filter(
-            series_id__in=series_ids,
+            machine_id__in=list(newest_order),
+            metric=metric,
             end_order_id__in=list(newest_order.values()),
             withdrawn=False,
         ).values("series_id", "machine_id", "end_order_id", "confirmed"):
-            if newest_order.get(c["machine_id"]) == c["end_order_id"]:
+            if c["series_id"] in row_of and newest_order[c["machine_id"]] == c["end_order_id"]:
                 stored[c["series_id"]] = verdict.DETECTED if c["confirmed"] else verdict.SUSPECT
     judged = verdict.judge(
         [
@@ -347,11 +391,7 @@ def latest_runs_report(
                 delta=m["pct"],
                 new_level=m["value"],
                 old_level=m["old"],
-                # Oldest first: the pair's runs are newest first, the newest excluded.
-                history=[
-                    history.get(m["series_id"], {}).get(r["id"])
-                    for r in reversed(by_machine[m["series__machine_id"]].runs[1:])
-                ],
+                history=(),  # in ``levels``
                 adjacent=len(by_machine[m["series__machine_id"]].runs) == 2,
                 stored=stored.get(m["series_id"], ""),
                 same_binary=metric.ignore_same_hash
@@ -360,6 +400,7 @@ def latest_runs_report(
             )
             for m in moves
         ],
+        history=levels,
         min_change=min_change,
     )
     out = {p.machine_id: MachineChanges(p, [], []) for p in pairs}
@@ -374,6 +415,49 @@ def latest_runs_report(
         for rows in (result.regressions, result.improvements):
             rows.sort(key=lambda r: (-abs(r["pct"]), r["series__test__name"]))
     return list(out.values()), more
+
+
+def _history_fill(
+    levels: npt.NDArray[np.float64],
+    row_of: dict[int, int],
+    column: dict[int, int],
+    lowest: int,
+) -> None:
+    """Write into ``levels`` the valid values of the series ``row_of`` (series id ->
+    row) at the runs ``column`` (run id -> column), which are at or after order
+    position ``lowest``; the rest is left as it is (NaN).  One query.
+
+    The position bound is always true, but it lets the database read each series' few
+    newest entries of the (series, position) index instead of every point of the runs
+    (both metrics, every test) to keep these series' ones.  On PostgreSQL the rows
+    come by binary COPY straight into numpy (``copy_out``): no Python value a point
+    (28,575 for 5 machines x 10 runs at scale 1), whose objects also woke the garbage
+    collector over and over."""
+    rows = Point.objects.filter(
+        _point_in("series_id", list(row_of)),
+        run_id__in=list(column),
+        position__gte=lowest,
+        failed=False,
+        value__isnull=False,
+    ).values_list("series_id", "run_id", "value")
+    if connection.vendor == "postgresql":
+        sql, params = rows.query.sql_with_params()
+        records = copy_records(
+            sql, params, [("series", "int8"), ("run", "int8"), ("value", "float8")]
+        )
+        at_rows = _lookup(row_of, records["series"])
+        levels[at_rows, _lookup(column, records["run"])] = records["value"]
+        return
+    for series_id, run_id, value in rows:
+        levels[row_of[series_id], column[run_id]] = value
+
+
+def _lookup(mapping: dict[int, int], keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """``mapping[k]`` for each of ``keys`` (all in ``mapping``), in numpy."""
+    known = np.fromiter(mapping, dtype=np.int64, count=len(mapping))
+    values = np.fromiter(mapping.values(), dtype=np.intp, count=len(mapping))
+    order = np.argsort(known)
+    return values[order][np.searchsorted(known[order], keys)]
 
 
 # --- matrix -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ..selectors import compare as compare_selectors
 from ..services import baselines as baseline_service
 from ..services import triage
 from .common import float_param, suite_or_404
+from .compare_rows import sides_rows_html
 from .pages import csv_cell
 
 
@@ -268,7 +269,10 @@ def compare_sides(request: HttpRequest, suite: str) -> HttpResponse:
         metric=metric,
         metrics=metrics,
         knobs=knobs,
-        rows=[(r, _cells(r), _in_zoom(r, lo, hi)) for r in rows],
+        rows_html=sides_rows_html(
+            [(r, _in_zoom(r, lo, hi)) for r in rows], choose=request.user.is_authenticated
+        ),
+        n_rows=len(rows),
         geomean=sides.geomean(shown),
         counts=sides.status_counts(shown),
         shown=len(shown),
@@ -276,24 +280,6 @@ def compare_sides(request: HttpRequest, suite: str) -> HttpResponse:
         sort=sort,
     )
     return render(request, "perf/compare_sides.html", context)
-
-
-def _number(value: float | None, places: int) -> str:
-    """A cell's number as the page shows it ("—" for none).  Formatted here, not with
-    the ``floatformat`` filter: 2,000 rows x 6 numbers through Django's localised
-    formatting were half of the page's time (``bench/pages_speed.py``)."""
-    return "—" if value is None else f"{value:.{places}f}"
-
-
-def _cells(r: sides.Row) -> dict[str, str]:
-    return {
-        "old": _number(r.old, 4),
-        "new": _number(r.new, 4),
-        "delta": _number(r.delta, 4),
-        "delta_pct": _number(r.delta_pct, 2),
-        "ratio": _number(r.ratio, 4),
-        "p": _number(r.p_value, 3),
-    }
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:

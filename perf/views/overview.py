@@ -20,6 +20,7 @@ from ..models import Metric, TestSuite
 from ..selectors import overview as ov
 from ..selectors.graphs import MAX_PLOTS, PlotKey, plot_keys_parse
 from .common import int_param, page_of, suite_or_404
+from .status_rows import status_rows_html
 
 # Machines per page of the latest runs report: its work grows with machines x tests
 # (every moved test of a machine is judged against its last runs).
@@ -212,7 +213,11 @@ def global_status(request: HttpRequest, suite: str) -> HttpResponse:
             "error": error,
             "grid": grid,
             "page": page,
-            "graph": reverse("perf:graph", args=[suite_obj.name]) + "?plot=",
+            "rows_html": status_rows_html(
+                grid.rows, reverse("perf:graph", args=[suite_obj.name]) + "?plot="
+            )
+            if grid
+            else "",
         },
         status=404 if error else 200,
     )

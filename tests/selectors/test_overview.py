@@ -1,0 +1,53 @@
+"""The latest runs report's selector: each machine's moves judged on its own runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from perf.analysis import verdict
+from perf.models import Metric, Point, TestSuite
+from perf.selectors import overview as ov
+from tests.views.test_overview_pages import _noisy_history
+
+pytestmark = pytest.mark.django_db
+
+
+def test_latest_runs_report_judges_each_machine_on_its_own_runs_however_many():
+    # box-0 has 12 runs, box-1 only 7: the report reads 10 a machine, so box-1's
+    # history is six runs, right-aligned in the matrix the verdict reads.
+    _noisy_history("box-0", 4, 12, step_test=1)
+    _noisy_history("box-1", 4, 7, step_test=2)
+    suite = TestSuite.objects.get(name="nts")
+    metric = Metric.objects.get(suite=suite, name="execution_time")
+    results, more = ov.latest_runs_report(suite, metric, depth=10, min_change=1.0)
+    assert not more and [r.pair.machine for r in results] == ["box-0", "box-1"]
+    for result in results:
+        runs = result.pair.runs  # newest first
+        flagged = result.regressions + result.improvements
+        assert flagged
+        for row in flagged:
+            # The verdict of the move judged on a history listed run by run (oldest
+            # first, None for a run without a valid point): the same.
+            values = dict(
+                Point.objects.filter(
+                    series_id=row["series_id"], failed=False, value__isnull=False
+                ).values_list("run_id", "value")
+            )
+            (expected,) = verdict.judge(
+                [
+                    verdict.Move(
+                        delta=row["pct"],
+                        new_level=row["value"],
+                        old_level=row["old"],
+                        history=[values.get(r["id"]) for r in reversed(runs[1:])],
+                        adjacent=len(runs) == 2,
+                    )
+                ],
+                min_change=1.0,
+            )
+            assert (row["verdict"], row["noise"], row["z"]) == (
+                expected.kind,
+                expected.noise,
+                expected.z,
+            )
+    assert {r["series__test__name"] for r in results[1].regressions} == {"suite/t2"}
