@@ -321,7 +321,7 @@ ROUND_ONE = DetectionParams(use_means=False, min_z=3.0, min_effect_sigmas=2.5,
                             trend_t=2.0, max_drift_share=0.35, drift_guard_near=False)
 
 
-@pytest.mark.parametrize("seed", [11, 45])
+@pytest.mark.parametrize("seed", [45, 76])
 def test_a_slow_drift_with_three_samples_per_run_raises_no_alarm(seed: int) -> None:
     # +0.15 % per order under 2 % noise: the first round's defaults took a stretch of it
     # for a step.
