@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -160,6 +160,51 @@ def machine_runs_page(machine: Machine, offset: int, limit: int) -> list[Run]:
     for run in runs:
         run.machine = machine
     return runs
+
+
+@dataclass
+class MachinePage:
+    """What the machine page shows: the suite, the machine, one page of its runs."""
+
+    suite: TestSuite
+    machine: Machine
+    runs: list[Run]
+
+
+def machine_page(
+    suite_name: str, machine_id: int, offset: int, limit: int
+) -> MachinePage | Literal["suite", "machine"]:
+    """The machine ``machine_id`` of suite ``suite_name`` and its runs ``offset`` to
+    ``offset + limit``, newest order first (as ``machine_runs_page``), or why there is
+    none: "suite" (no such suite) or "machine" (no such machine in it).
+
+    One query when that page has runs (the runs joined with their machine, its suite
+    and their orders): the machine page's usual case, where each round trip is a large
+    part of the time.  Otherwise (a machine without runs, a page past the last, a
+    missing suite or machine) three: that query, then the suite and the machine.
+    """
+    if machine_id < 2**63:  # larger ids cannot be stored: no such machine
+        runs = list(
+            Run.objects.filter(machine_id=machine_id, machine__suite__name=suite_name)
+            .select_related("order", "machine__suite")
+            # The suite's schema (a JSON document a row) is not shown: not decoded.
+            .defer("machine__suite__schema")
+            .order_by("-order__position", "-id")[offset : offset + limit]
+        )
+        if runs:
+            machine = runs[0].machine
+            for run in runs:  # one Machine for all, as machine_runs_page
+                run.machine = machine
+            return MachinePage(suite=machine.suite, machine=machine, runs=runs)
+    suite = TestSuite.objects.filter(name=suite_name).first()
+    if suite is None:
+        return "suite"
+    found = (
+        Machine.objects.filter(suite=suite, id=machine_id).first() if machine_id < 2**63 else None
+    )
+    if found is None:
+        return "machine"
+    return MachinePage(suite=suite, machine=found, runs=[])
 
 
 # --- finding the runs to compare ------------------------------------------------------
