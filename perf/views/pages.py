@@ -21,6 +21,7 @@ from . import lnt_links
 from .common import float_param, page_of, page_rows, suite_or_404
 from .overview import run_report_text
 from .report_rows import RowLinks, report_rows_html
+from .run_rows import machine_runs_html
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -73,7 +74,7 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
         {
             "suite": found.suite,
             "machine": found.machine,
-            "runs": runs,
+            "runs_html": machine_runs_html(runs, found.suite.name),
             "page": page,
             "latest": runs[0] if runs and page.number == 1 else None,
         },
