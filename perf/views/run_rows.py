@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
-from ..models import Run
+from ..selectors.runs import MachineRun
 
 # An id no link is built for: reversed once, then replaced by each row's id.
 _SENTINEL = 987654321987654321
@@ -34,15 +34,15 @@ def _minutes(value: datetime) -> str:
     )
 
 
-def machine_runs_html(runs: Iterable[Run], suite: str) -> SafeString:
-    """The ``<tr>`` of each run (with ``run.order`` loaded): link, order, start and
+def machine_runs_html(runs: Iterable[MachineRun], suite: str) -> SafeString:
+    """The ``<tr>`` of each run: link, order, start and
     submission times, detection state; a "No runs." row for none.  Every text from
     the data is escaped."""
     run_prefix, run_suffix = (escape(part) for part in id_url("perf:run-detail", suite))
     order_prefix, order_suffix = (escape(part) for part in id_url("perf:order-detail", suite))
     parts = [
         f'<tr><td><a href="{run_prefix}{r.id}{run_suffix}">Run {r.id}</a></td>'
-        f'<td><a href="{order_prefix}{r.order_id}{order_suffix}">{escape(r.order.label)}</a></td>\n'
+        f'<td><a href="{order_prefix}{r.order_id}{order_suffix}">{escape(r.order_label)}</a></td>\n'
         f'<td><time datetime="{template_localtime(r.start_time).isoformat()}">'
         f"{_minutes(r.start_time)}</time></td><td>{_minutes(r.submitted_at)}</td>"
         f"<td>{escape(r.detection_state)}</td></tr>\n"

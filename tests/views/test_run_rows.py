@@ -1,4 +1,5 @@
-"""The machine page's runs table built in Python is the template's, byte for byte."""
+"""The machine page's runs table built in Python from machine_page's rows is the
+template's over the runs as model instances, byte for byte."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.template import engines
 from django.utils import timezone
 
 from perf.models import Order, Run
-from perf.selectors.runs import machine_runs_page
+from perf.selectors.runs import MachinePage, machine_page, machine_runs_page
 from perf.views.run_rows import id_url, machine_runs_html
 from tests.factories import submit_grid
 
@@ -38,8 +39,10 @@ def test_the_runs_table_is_the_templates_byte_for_byte(zone):
         start_time=dt.datetime(2026, 1, 31, 23, 59, 30, 123456, tzinfo=dt.UTC)
     )
     runs = machine_runs_page(machine, 0, 10)
+    page = machine_page("nts", machine.id, 0, 10)
+    assert isinstance(page, MachinePage)
     with timezone.override(zone):
-        html = machine_runs_html(runs, "nts")
+        html = machine_runs_html(page.runs, "nts")
         assert html == template_rows(runs, "nts")
         assert machine_runs_html([], "nts") == template_rows([], "nts")
     assert html.count("<tr>") == 3 and "&lt;b&gt;&amp;&quot;&#x27;r1" in html
