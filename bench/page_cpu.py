@@ -10,8 +10,8 @@ middleware, the template, the client-side round-trip bound), without HTTP.  The 
 time is this process's only (Python, psycopg2), not PostgreSQL's, so it is less moved
 by the machine's load than wall time.  Prints, per page and round, the mean CPU ms and
 wall ms a request over --requests requests (after 20 untimed) and the queries of the
-last request; then the median of the rounds.  Reads only.  To compare two trees, run
-it with PYTHONPATH=<other tree> (its modules are imported before this tree's).
+last request; then the median of the rounds.  Reads only.  --tree times another
+checkout's code (e.g. the commit before a change) with this script.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH
+ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # no request line on stderr
 
@@ -35,7 +35,11 @@ def main() -> int:
     parser.add_argument("paths", nargs="+", help="page paths, e.g. /db_default/v4/nts/machines/2")
     parser.add_argument("--requests", type=int, default=300, help="timed requests a round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per page, in turn")
+    parser.add_argument("--tree", default=str(ROOT), help="the checkout whose code serves")
     args = parser.parse_args()
+    # Celery's Django fix-up puts the working directory first on the path: the tree's.
+    os.chdir(args.tree)
+    sys.path.insert(0, args.tree)
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
