@@ -146,6 +146,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     from lntsite.db.postgresql import BoundedConnection, BoundedCursor
 
+    # Django's backend, whose connection health check asks the socket instead of the
+    # server (no SELECT 1 before each request's first query: lntsite/db/postgresql_backend).
+    DATABASES["default"]["ENGINE"] = "lntsite.db.postgresql_backend"
+
     # A runaway query is cancelled instead of holding a connection for minutes.
     # Both well under gunicorn's worker timeout (deploy/gunicorn.conf.py, 30 s), so a
     # frozen or unreachable database ends a request with a 503, not a killed worker.
@@ -188,7 +192,7 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
 # one database, and the router and its middleware are not installed at all.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL:
-    if not DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    if DATABASES["default"]["ENGINE"] != "lntsite.db.postgresql_backend":
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL")
     try:
         _replica = dj_database_url.parse(
@@ -202,6 +206,7 @@ if DATABASE_REPLICA_URL:
         ) from None
     if not _replica["ENGINE"].startswith("django.db.backends.postgresql"):
         raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL")
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]
     _replica["OPTIONS"] = {
         **DATABASES["default"]["OPTIONS"],
         # A replica that does not answer quickly is skipped for the primary

@@ -142,7 +142,12 @@ class Order(models.Model):
 
     @property
     def label(self) -> str:
-        return ", ".join(str(v) for v in self.fields.values())
+        return order_label(self.fields)
+
+
+def order_label(fields: dict[str, Any]) -> str:
+    """An order's revisions as shown: its field values, comma-separated."""
+    return ", ".join(str(v) for v in fields.values())
 
 
 class Run(models.Model):

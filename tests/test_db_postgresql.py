@@ -122,3 +122,36 @@ def test_the_sites_connections_run_without_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+def test_the_health_check_asks_the_socket_not_the_server():
+    """lntsite/db/postgresql_backend: no SELECT 1 before a request's first query, and a
+    connection the server ended is still found out (and Django reconnects)."""
+    assert connection.settings_dict["ENGINE"] == "lntsite.db.postgresql_backend"
+    site = connection.copy("health")
+    site.connect()
+    site.health_check_enabled = True
+    watcher = connect()
+    watcher.autocommit = True
+    try:
+        with site.cursor() as cursor:
+            cursor.execute("SELECT 'the last statement'")
+            pid = site.connection.info.backend_pid
+        assert site.is_usable()
+        with watcher.cursor() as cursor:
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+            assert cursor.fetchone() == ("SELECT 'the last statement'",)  # nothing sent
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 5
+        while site.is_usable() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not site.is_usable()
+        site.health_check_done = False  # a new request (as Django's request_finished)
+        site.close_if_health_check_failed()  # as Django does before its first query
+        with site.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        assert site.connection.info.backend_pid != pid
+    finally:
+        site.close()
+        watcher.close()

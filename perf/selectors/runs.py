@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from operator import itemgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ from ..models import (
     Regression,
     Run,
     TestSuite,
+    order_label,
 )
 from . import baselines as baseline_selectors
 
@@ -161,6 +163,87 @@ def machine_runs_page(machine: Machine, offset: int, limit: int) -> list[Run]:
     for run in runs:
         run.machine = machine
     return runs
+
+
+class MachineRun(NamedTuple):
+    """A run as the machine page lists it."""
+
+    id: int
+    order_id: int
+    order_label: str
+    start_time: datetime
+    submitted_at: datetime
+    detection_state: str
+
+
+@dataclass
+class MachinePage:
+    """What the machine page shows: the suite, the machine, one page of its runs."""
+
+    suite: TestSuite
+    machine: Machine
+    runs: list[MachineRun]
+
+
+_MACHINE_PAGE_COLUMNS = (
+    "id",
+    "order_id",
+    "order__fields",
+    "start_time",
+    "submitted_at",
+    "detection_state",
+    "machine__suite_id",
+    "machine__name",
+    "machine__fields",
+    "machine__parameters",
+)
+
+
+def machine_page(
+    suite_name: str, machine_id: int, offset: int, limit: int
+) -> MachinePage | Literal["suite", "machine"]:
+    """The machine ``machine_id`` of suite ``suite_name`` and its runs ``offset`` to
+    ``offset + limit``, newest order first (as ``machine_runs_page``), or why there is
+    none: "suite" (no such suite) or "machine" (no such machine in it).
+
+    One query when that page has runs (the runs' columns shown, their orders' and
+    their machine's, joined): the machine page's usual case, where each round trip and
+    each model instance is a large part of the time.  Otherwise (a machine without
+    runs, a page past the last, a missing suite or machine) three: that query, then
+    the suite and the machine.  The suite and machine returned hold only what the page
+    shows (ids, names, the machine's fields and parameters).
+    """
+    if machine_id < 2**63:  # larger ids cannot be stored: no such machine
+        rows = list(
+            Run.objects.filter(machine_id=machine_id, machine__suite__name=suite_name)
+            .order_by("-order__position", "-id")
+            .values_list(*_MACHINE_PAGE_COLUMNS)[offset : offset + limit]
+        )
+        if rows:
+            suite_id, name, fields, parameters = rows[0][6:]
+            return MachinePage(
+                suite=TestSuite(id=suite_id, name=suite_name),
+                machine=Machine(
+                    id=machine_id,
+                    suite_id=suite_id,
+                    name=name,
+                    fields=fields,
+                    parameters=parameters,
+                ),
+                runs=[
+                    MachineRun(run_id, order_id, order_label(revisions), started, submitted, state)
+                    for run_id, order_id, revisions, started, submitted, state, *_ in rows
+                ],
+            )
+    suite = TestSuite.objects.filter(name=suite_name).first()
+    if suite is None:
+        return "suite"
+    found = (
+        Machine.objects.filter(suite=suite, id=machine_id).first() if machine_id < 2**63 else None
+    )
+    if found is None:
+        return "machine"
+    return MachinePage(suite=suite, machine=found, runs=[])
 
 
 # --- finding the runs to compare ------------------------------------------------------

@@ -22,6 +22,7 @@ from . import lnt_links
 from .common import float_param, page_of, page_rows, suite_or_404
 from .overview import run_report_text
 from .report_rows import RowLinks, report_rows_html
+from .run_rows import machine_runs_html
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -58,21 +59,23 @@ def machine_detail(request: HttpRequest, suite: str, machine_id: int) -> HttpRes
 
     The comparison of its latest run with the previous one is not built here: the
     page fetches its counts from ``machine_summary`` once shown (a link to the run
-    report without JavaScript).  Three queries whatever the number of tests.
+    report without JavaScript).  One query whatever the number of tests (three for a
+    page without runs).
     """
-    suite_obj = suite_or_404(suite)
-    machine = selectors.machine_find(suite_obj, str(machine_id))
-    if machine is None:
-        raise Http404("No such machine.")
     page = page_of(request)
-    runs = page_rows(page, run_selectors.machine_runs_page(machine, page.offset, page.size + 1))
+    found = run_selectors.machine_page(suite, machine_id, page.offset, page.size + 1)
+    if found == "suite":
+        raise Http404("No such test suite.")
+    if not isinstance(found, run_selectors.MachinePage):
+        raise Http404("No such machine.")
+    runs = page_rows(page, found.runs)
     return render(
         request,
         "perf/machine_detail.html",
         {
-            "suite": suite_obj,
-            "machine": machine,
-            "runs": runs,
+            "suite": found.suite,
+            "machine": found.machine,
+            "runs_html": machine_runs_html(runs, found.suite.name),
             "page": page,
             "latest": runs[0] if runs and page.number == 1 else None,
         },

@@ -114,8 +114,9 @@ def test_machine_page_compares_latest_with_previous_in_fixed_queries(
 ):
     submit_grid(machines=1, tests=3, orders=orders, step_at=orders - 1)
     machine_id = Run.objects.first().machine_id
-    # The page: suite, machine, its runs with their orders.  No comparison.
-    with django_assert_num_queries(3):
+    # The page: its runs joined with their orders, the machine and its suite: one query.
+    # No comparison.
+    with django_assert_num_queries(1):
         response = client.get(reverse("perf:machine-detail", args=["nts", machine_id]))
     body = response.content.decode()
     summary_url = reverse("perf:machine-summary", args=["nts", machine_id])
@@ -132,13 +133,38 @@ def test_machine_page_compares_latest_with_previous_in_fixed_queries(
     assert f"order {1000 + orders - 2}" in fragment and "<html" not in fragment
 
 
-def test_machine_summary_is_a_404_for_a_machine_without_runs(client):
+def test_machine_summary_is_a_404_for_a_machine_without_runs(client, django_assert_num_queries):
     from perf.models import Machine, TestSuite
 
     machine = Machine.objects.create(suite=TestSuite.objects.get(name="nts"), name="idle")
     assert client.get(reverse("perf:machine-summary", args=["nts", machine.id])).status_code == 404
-    body = client.get(reverse("perf:machine-detail", args=["nts", machine.id])).content.decode()
+    # No runs to join the machine to: the runs, then the suite and the machine.
+    with django_assert_num_queries(3):
+        body = client.get(reverse("perf:machine-detail", args=["nts", machine.id])).content.decode()
     assert "No runs." in body and "data-fragment" not in body
+    assert "Machine idle" in body and 'href="/db_default/v4/nts/machines"' in body
+
+
+def test_machine_page_is_a_404_for_a_machine_of_another_suite_or_none(client):
+    from perf.models import Machine, TestSuite
+    from perf.selectors.runs import MachinePage, machine_page
+
+    submit_grid(machines=1, tests=1, orders=2)
+    machine_id = Run.objects.first().machine_id
+    other = TestSuite.objects.exclude(name="nts").first() or TestSuite.objects.create(name="other")
+    idle = Machine.objects.create(suite=other, name="idle")
+    cases = [
+        ("nts", idle.id, "machine"),
+        (other.name, machine_id, "machine"),
+        ("nts", 10**30, "machine"),
+        ("no_such_suite", machine_id, "suite"),
+    ]
+    for suite, key, missing in cases:
+        assert machine_page(suite, key, 0, 10) == missing
+        assert client.get(reverse("perf:machine-detail", args=[suite, key])).status_code == 404
+    page = machine_page(other.name, idle.id, 0, 10)
+    assert isinstance(page, MachinePage) and page.machine == idle and page.runs == []
+    assert client.get(reverse("perf:machine-detail", args=[other.name, idle.id])).status_code == 200
 
 
 def test_the_previous_run_is_found_among_runs_already_read_else_by_one_query(
