@@ -218,6 +218,9 @@ def report_import(
         )
     schemas = suite_schemas()
     report = parse_report(raw, schemas, suite=suite)
+    # The text is not needed any more: freed now if the caller handed over its only
+    # reference (the submission views do), not after the report is stored.
+    del raw
     if allowed_machine and allowed_machine != report.machine_name:
         raise ImportRefused(
             f"this token may only submit machine {allowed_machine!r}, not {report.machine_name!r}",
