@@ -123,9 +123,11 @@ def pre_fork(server: Any, worker: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """Big blocks (a report's form and JSON) get their own mappings, given back as
-    soon as freed, in every request (lntsite/workers.py ``map_big_blocks``)."""
-    map_big_blocks()
+    """In the submit pool, big blocks (a report's form and JSON) get their own
+    mappings, given back as soon as freed, in every request (lntsite/workers.py
+    ``map_big_blocks``; measured there only: README "Big reports")."""
+    if POOL == "submit":
+        map_big_blocks()
 
 
 def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
