@@ -22,6 +22,25 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/lntsite_bench"
 
 def bench_database(*, recreate: bool = True) -> str:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    create_database(url, recreate=recreate)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
+    os.environ.setdefault("PERF_DEBUG_TOOLBAR", "0")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    if not getattr(django, "_bench_setup", False):
+        django.setup()
+        django._bench_setup = True  # type: ignore[attr-defined]
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return url
+
+
+def create_database(url: str, *, recreate: bool = True) -> None:
+    """Create the loopback database ``url`` names (dropped first when ``recreate``)."""
     parsed = urlparse(url)
     if parsed.hostname not in {"127.0.0.1", "localhost", "::1"}:
         sys.exit(f"BENCH_DATABASE_URL must point at loopback, got {parsed.hostname}")
@@ -43,20 +62,6 @@ def bench_database(*, recreate: bool = True) -> str:
         if recreate or not exists:
             cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
-    os.environ.setdefault("PERF_DEBUG_TOOLBAR", "0")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    if not getattr(django, "_bench_setup", False):
-        django.setup()
-        django._bench_setup = True  # type: ignore[attr-defined]
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return url
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

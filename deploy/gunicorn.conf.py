@@ -32,7 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lntsite.logredact import RedactTokens  # noqa: E402 - after the path is set
-from lntsite.workers import return_memory, submit_timeout, trim_after_bytes  # noqa: E402
+from lntsite.workers import (  # noqa: E402 - after the path is set
+    map_big_blocks,
+    return_memory,
+    submit_timeout,
+    trim_after_bytes,
+)
 
 POOL = os.environ.get("PERF_POOL", "web")
 if POOL not in {"web", "submit"}:
@@ -115,6 +120,14 @@ def pre_fork(server: Any, worker: Any) -> None:
     one a request, and walking the imports cost it ~90 ms (README "Reads at scale").
     Also spares the forked pages copy-on-write."""
     gc.freeze()
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In the submit pool, big blocks (a report's form and JSON) get their own
+    mappings, given back as soon as freed, in every request (lntsite/workers.py
+    ``map_big_blocks``; measured there only: README "Big reports")."""
+    if POOL == "submit":
+        map_big_blocks()
 
 
 def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:

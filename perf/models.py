@@ -237,7 +237,11 @@ class Series(models.Model):
     # A machine's first 90,000-test report creates 360,000 series, and their deferred
     # key checks (three per row) cost PostgreSQL ~3 s at commit (README "Big reports").
     # No index of their own on machine or test: the unique index below leads with
-    # machine, and series_test_idx serves test.
+    # machine, and series_test_idx serves test.  None on metric either (migration
+    # 0020): every read that names a series' metric also names its tests (served by
+    # series_test_idx) or reaches series through points (the primary key), metrics are
+    # never deleted, and inserting a new machine's 360,000 series into it cost
+    # PostgreSQL ~0.5 CPU s (bench/series_insert_cost.py, README "Big reports").
     machine = models.ForeignKey(
         Machine,
         on_delete=models.CASCADE,
@@ -249,7 +253,11 @@ class Series(models.Model):
         Test, on_delete=models.PROTECT, related_name="series", db_index=False, db_constraint=False
     )
     metric = models.ForeignKey(
-        Metric, on_delete=models.PROTECT, related_name="series", db_constraint=False
+        Metric,
+        on_delete=models.PROTECT,
+        related_name="series",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

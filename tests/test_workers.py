@@ -60,3 +60,37 @@ def test_returning_memory_gives_the_c_heaps_free_pages_back():
     )
     held, after, _ = map(int, out.stdout.split())
     assert held - after > 200, (held, after)
+
+
+@pytest.mark.skipif(workers._TRIM is None, reason="needs glibc's mallopt")
+@pytest.mark.parametrize("fixed", [False, True])
+def test_a_big_block_freed_leaves_no_resident_memory_once_big_blocks_are_mapped(fixed):
+    # glibc's threshold rises past a 20 MB block once one was freed; a 15 MB block
+    # then comes from the heap and, below a live small block, stays resident when
+    # freed (a worker's second report).  Mapped on its own, it is given back at once.
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from lntsite.workers import map_big_blocks
+
+        def rss():
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+
+        if {fixed}:
+            assert map_big_blocks()
+        first = b"x" * 20_000_000  # written: calloc's fresh pages are not resident
+        del first
+        before = rss()
+        second = b"x" * 15_000_000
+        above = [bytes(1000) for _ in range(1000)]
+        del second
+        print(rss() - before, len(above))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    kept = int(out.stdout.split()[0])
+    assert (kept < 5) if fixed else (kept > 12), kept
