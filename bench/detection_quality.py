@@ -8,8 +8,8 @@ load (about 10 on a quiet one before the 40-run noise window), ``--trials 200`` 
 look, ``--speed-only`` for the speed figures alone, with ``--against JSON`` to time another
 parameter set interleaved). On the report seed with 1,000 trials (run means, near drift
 guard): a 10 % step with 3 samples per run at 3 % noise is reported by the 2nd run at the
-new level in 89.1 %, by the 3rd in 96.1 %; alarms ever raised per 1,000 clean orders
-0.04-0.77 for every noise kind but a slow drift (0.35 with one sample per run, 1.20 with
+new level in 88.6 %, by the 3rd in 95.8 %; alarms ever raised per 1,000 clean orders
+0.03-0.66 for every noise kind but a slow drift (0.22 with one sample per run, 0.83 with
 three). Tune parameters on the tune seed with ``bench/detection_tuning.py``. The
 defaults of ``DetectionParams`` were tuned with ``--seed`` set to the tune seed; the report
 uses another seed (both are printed).
