@@ -35,6 +35,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from perf.lookups import AnyOf
+
+models.Field.register_lookup(AnyOf)
+models.ForeignObject.register_lookup(AnyOf)
 
 class TestSuite(models.Model):
     """A suite fixes which metrics tests report and which run fields form the order."""

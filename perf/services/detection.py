@@ -474,7 +474,7 @@ def _detect_batch(
         return outcome
     meta = {
         s["id"]: s
-        for s in Series.objects.filter(id__in=series_ids).values(
+        for s in Series.objects.filter(id__any_of=series_ids).values(
             "id", "test_id", "metric_id", "metric__bigger_is_better", "metric__ignore_same_hash"
         )
     }
@@ -514,7 +514,7 @@ def _detect_batch(
         existing = {
             (fc.series_id, fc.end_position): fc
             for fc in FieldChange.objects.filter(
-                series_id__in=series_ids, end_position__gte=lo, end_position__lte=hi
+                series_id__any_of=series_ids, end_position__gte=lo, end_position__lte=hi
             )
         }
         to_create, to_update, to_withdraw = [], [], []
@@ -569,7 +569,7 @@ def _detect_batch(
             )
         outcome.changes = list(
             FieldChange.objects.filter(
-                series_id__in=series_ids,
+                series_id__any_of=series_ids,
                 end_position__gte=lo,
                 end_position__lte=hi,
                 withdrawn=False,
@@ -708,7 +708,7 @@ def _load_items(series_ids: list[int], window: Window) -> Items:
     index_of = {p: i for i, p in enumerate(window.positions)}
     points = list(
         Point.objects.filter(
-            series_id__in=series_ids,
+            series_id__any_of=series_ids,
             position__gte=window.positions[0],
             position__lte=window.positions[-1],
         ).values_list(
