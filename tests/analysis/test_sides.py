@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
-from perf.analysis.sides import Knobs, compare_row, compare_sides, geomean, status_counts
+from perf.analysis.sides import Knobs, Row, compare_row, compare_sides, geomean, status_counts
 
 
 def test_a_slower_test_regresses_when_it_passes_every_knob():
@@ -85,3 +86,21 @@ def test_the_geometric_mean_uses_tests_positive_on_both_sides():
     assert geo.ratio == pytest.approx(2.0) and geo.delta_pct == pytest.approx(100.0)
     assert geo.log2_ratio == pytest.approx(1.0)
     assert geomean([]).ratio is None
+
+
+def test_a_row_is_still_a_frozen_dataclass_with_every_field_set():
+    # Row writes its fields itself (the generated frozen ``__init__`` was a third of
+    # compare_sides): it must still behave as the dataclass it declares.
+    fields = dict(
+        test="t", old=1.0, new=2.0, old_n=3, new_n=4, delta=1.0, delta_pct=100.0,
+        ratio=2.0, log2_ratio=1.0, p_value=None, status="regressed",
+    )  # fmt: skip
+    row = Row(*fields.values())
+    assert dataclasses.asdict(row) == fields == vars(row) == dataclasses.asdict(Row(**fields))
+    assert row == Row(**fields) and hash(row) == hash(Row(**fields))
+    assert row != dataclasses.replace(row, status="unchanged")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.status = "improved"  # type: ignore[misc]
+    assert compare_row("t", [1.0], [2.0], Knobs()) == Row(
+        "t", 1.0, 2.0, 1, 1, 1.0, 100.0, 2.0, 1.0, None, "regressed"
+    )

@@ -51,3 +51,35 @@ def test_latest_runs_report_judges_each_machine_on_its_own_runs_however_many():
                 expected.z,
             )
     assert {r["series__test__name"] for r in results[1].regressions} == {"suite/t2"}
+
+
+def test_latest_runs_report_reads_stored_changes_and_same_binaries_per_move():
+    # The moves go to the verdict as columns: each keeps its own stored change and
+    # binary hashes.  t1 steps 25 % but its binary did not change (the metric ignores
+    # such moves); t2 only drifts, yet the detector stored a change there (confirmed,
+    # then not); t3 drifts with no stored change (noise).
+    from tests.factories import make_field_change
+
+    _noisy_history("box-0", 4, 12, step_test=1)
+    suite = TestSuite.objects.get(name="nts")
+    metric = Metric.objects.get(suite=suite, name="execution_time")
+    assert metric.ignore_same_hash
+    # The report compares the oldest of the last 10 runs (1002) with the newest.
+    t1_points = Point.objects.filter(series__test__name="suite/t1")
+    t1_points.update(hash="same")
+    change = make_field_change(machine="box-0", test="suite/t2", at_revision=1011)
+
+    def flagged(min_change: float = 0.1) -> dict[str, str]:
+        results, _ = ov.latest_runs_report(suite, metric, depth=10, min_change=min_change)
+        (result,) = results
+        return {
+            r["series__test__name"]: r["verdict"] for r in result.regressions + result.improvements
+        }
+
+    assert flagged() == {"suite/t2": verdict.DETECTED}
+    change.confirmed = False
+    change.save()
+    assert flagged() == {"suite/t2": verdict.SUSPECT}
+    t1_points.filter(order__key="1011").update(hash="new")
+    assert flagged() == {"suite/t1": verdict.CHANGED, "suite/t2": verdict.SUSPECT}
+    assert flagged(min_change=50.0) == {}
