@@ -238,6 +238,27 @@ def test_counts_only_comparisons_read_the_history_of_moved_series_only():
     )
 
 
+
+def test_a_counts_only_read_has_no_test_names_and_joins_no_tests(django_assert_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    from perf.models import Metric
+    from perf.selectors.runs import ShownRows, report_data
+
+    old_id, new_id = two_runs()
+    new, old = Run.objects.get(id=new_id), Run.objects.get(id=old_id)
+    metric = Metric.objects.get(suite__name="nts", name="execution_time")
+    named = report_data(new, [old], [metric.id], shown=ShownRows(1.0))
+    # The same three queries: points, history of the moved series, detected changes.
+    with django_assert_num_queries(3), CaptureQueriesContext(connection) as queries:
+        nameless = report_data(new, [old], [metric.id], shown=ShownRows(1.0, rows=False))
+    assert "perf_test" not in queries.captured_queries[0]["sql"]
+    assert {p[3] for p in nameless.points} == {None}
+    assert sorted((*p[:3], *p[4:]) for p in nameless.points) == sorted(
+        (*p[:3], *p[4:]) for p in named.points
+    )
+    assert nameless.history.rows == named.history.rows and nameless.changes == named.changes
+
 def small_moves() -> tuple[Run, Run]:
     """An old and a new run of five tests after 12 steady runs, each test moved by less
     than the threshold of 1 %: t/a by 0.1 %, t/b 0.2 % ... t/e 0.5 %."""
