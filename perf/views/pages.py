@@ -254,18 +254,21 @@ def _render_report(
     filename: str,
 ) -> HttpResponse:
     sections = []
+    # Comparisons against one run (a baseline that is the previous run) share their
+    # reports (``_comparisons``): each is refined, and its rows rendered, once.
+    refined_of: dict[int, run_selectors.MetricReport] = {}
     for comparison in comparisons:
         report = comparison.report_for(options.metric)
-        refined = (
-            run_selectors.report_refine(
-                report,
-                sort=options.sort,
-                name_filter=options.name_filter,
-                hide_below=options.hide_below,
-            )
-            if report
-            else None
-        )
+        refined = None
+        if report:
+            refined = refined_of.get(id(report))
+            if refined is None:
+                refined = refined_of[id(report)] = run_selectors.report_refine(
+                    report,
+                    sort=options.sort,
+                    name_filter=options.name_filter,
+                    hide_below=options.hide_below,
+                )
         sections.append({"comparison": comparison, "report": refined})
     output = request.GET.get("format", "html")
     if output in ("json", "csv", "txt") and options.filter_error:
@@ -304,8 +307,13 @@ def _render_report(
             f'value="{escape(get_token(request))}">'
         )
     groups = []
+    shown_of: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # refined report -> its groups
     for s in sections:
         report = s["report"]
+        if report and id(report) in shown_of:
+            s["detected"], s["groups"] = shown_of[id(report)]
+            groups.append(s)
+            continue
         s["detected"] = report.detected_count if report else 0
         limits = {"unchanged": run_selectors.UNCHANGED_ROW_LIMIT}
         s["groups"] = [
@@ -335,6 +343,7 @@ def _render_report(
             )
             for group in s["groups"]:
                 group["rows_html"] = report_rows_html(group["rows"], links)
+            shown_of[id(report)] = (s["detected"], s["groups"])
         groups.append(s)
     query = request.GET.copy()
     query.pop("format", None)

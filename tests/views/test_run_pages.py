@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -324,6 +325,34 @@ def test_a_baseline_that_is_the_previous_run_shows_the_same_comparison_twice(cli
     assert (previous["label"], baseline["label"]) == ("previous order", f"baseline {old}")
     assert previous["rows"] == baseline["rows"] and len(previous["rows"]) == 9
     assert baseline["geomean_new"] == previous["geomean_new"] is not None
+
+
+def test_a_baseline_that_is_the_previous_run_is_refined_and_rendered_once(client, monkeypatch):
+    from perf.views import pages
+
+    old, new = two_runs()
+    calls = {"refine": 0, "rows": 0}
+
+    def counted(name, function):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(
+        pages.run_selectors, "report_refine", counted("refine", pages.run_selectors.report_refine)
+    )
+    monkeypatch.setattr(pages, "report_rows_html", counted("rows", pages.report_rows_html))
+    body = client.get(run_url(new), {"metric": "execution_time", "baseline": str(old)})
+    sections = body.content.decode().split('class="counts"')[1:]
+    assert len(sections) == 2 and sections[0].count("t/slower") >= 1
+    # The same groups and rows in both sections (but for their anchors' numbers).
+    strip = re.compile(r"-[12]\b")
+    assert strip.sub("", sections[0].split("</section>")[0]) == strip.sub(
+        "", sections[1].split("</section>")[0]
+    )
+    assert calls == {"refine": 1, "rows": len(pages.run_selectors.GROUPS)}
 
 
 def test_machine_page_is_paginated(client):
