@@ -944,8 +944,10 @@ def report_compare(
 
     ``rows`` False: the reports hold their groups' sizes only (``MetricReport.tally``,
     the same ``counts``), for a reader of counts (the machine page): no row is built,
-    no test name is read (``ReportData.columns.names`` may be empty) and the verdicts
-    carry no noise estimate (``verdict.judge_columns(evidence=False)``).
+    no test name is read (``ReportData.columns.names`` may be empty), the moves under
+    ``min_change`` are counted "unchanged" without being judged (SMALL is the verdict's
+    first rule) and the others' verdicts carry no noise estimate
+    (``verdict.judge_columns(evidence=False)``).
     """
     columns = data.columns
     status_of = status_metrics or {}
@@ -992,7 +994,14 @@ def report_compare(
         news = np.where(new.valid, new.value, np.nan)
         deltas = np.full(count, np.nan)
         deltas[judged] = (news[judged] - olds[judged]) / np.abs(olds[judged]) * 100.0
-        judged_list = judged.tolist()
+        # A move under the threshold is SMALL, "unchanged", whatever else is known
+        # (``verdict.judge``'s first rule): counted without being judged when no row
+        # is built.
+        weighed, small = judged, 0  # the moves given to the verdict, the SMALL ones not
+        if not rows:
+            under = np.abs(deltas[judged]) < min_change
+            weighed, small = judged[~under], int(under.sum())
+        judged_list = weighed.tolist()
         changes = data.changes
         if rows:
             found_changes = [changes.get(s) for s in series]
@@ -1006,7 +1015,7 @@ def report_compare(
                 ("detected" if c["confirmed"] else "suspect") if c else ""
                 for c in [changes.get(series[k]) for k in judged_list]
             ]
-        same_binary = np.zeros(len(judged), dtype=np.bool_)
+        same_binary = np.zeros(len(weighed), dtype=np.bool_)
         if metric.ignore_same_hash:
             hashes, old_points, new_points = columns.hashes, old.real.tolist(), new.real.tolist()
             same_binary[:] = [
@@ -1016,9 +1025,9 @@ def report_compare(
         history_last = data.history.last
         found = verdict.judge_columns(
             verdict.MoveColumns(
-                delta=deltas[judged],
-                new_level=news[judged],
-                old_level=olds[judged],
+                delta=deltas[weighed],
+                new_level=news[weighed],
+                old_level=olds[weighed],
                 adjacent=np.array(
                     [history_last.get(series[k]) == old_run_id for k in judged_list],
                     dtype=np.bool_,
@@ -1030,7 +1039,7 @@ def report_compare(
             min_change=min_change,
             evidence=rows,
         )
-        moved = deltas[judged]
+        moved = deltas[weighed]
         worse = moved < 0 if metric.bigger_is_better else moved > 0
         by_status = group.tolist()
         decided = np.flatnonzero(shown & (group != _COMPARED))
@@ -1039,6 +1048,7 @@ def report_compare(
         report.geomean_new = _geomean(news[positive].tolist())
         if not rows:
             tally = dict.fromkeys(report.groups, 0)
+            tally["unchanged"] = small
             for code, n in enumerate(np.bincount(group[decided], minlength=len(_BY_STATUS))):
                 if code != _COMPARED:
                     tally[_BY_STATUS[code]] += int(n)
