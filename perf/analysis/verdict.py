@@ -208,10 +208,13 @@ def judge_columns(
     min_change: float = 1.0,
     min_history: int = MIN_HISTORY,
     params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
+    evidence: bool = True,
 ) -> VerdictColumns:
     """``judge`` of moves given as columns, with their histories as one matrix (a row
     a move, as ``judge``'s ``history``): the same verdicts, as lists, with no Python
-    object built a move but the lists' values."""
+    object built a move but the lists' values.  ``evidence`` False: the kinds and
+    known runs alone, ``noise`` and ``z`` all None (the noise estimate, which no kind
+    depends on, is not computed), for a caller that only counts the kinds."""
     count = len(moves.delta)
     if count == 0:
         return VerdictColumns([], [], [], [])
@@ -253,15 +256,6 @@ def judge_columns(
     candidate[judged] = cells.candidate & (
         np.sign(cells.new - cells.old) == np.sign(deltas[judged])
     )
-    z = np.full(count, np.nan)
-    z[judged] = cells.z
-    paired = np.flatnonzero(known > 1)
-    scale = np.full(count, np.nan)
-    if len(paired):
-        scale[paired], _ = _pairwise_scale(before[paired], np.full((len(paired), 1), np.nan))
-    with np.errstate(all="ignore"):
-        noise = np.maximum(scale, params.noise_floor_relative * np.abs(median))
-        noise_percent = noise / np.abs(median) * 100.0
     stored = np.asarray(moves.stored, dtype=object)
     # The precedence of the module docstring: the first condition that holds decides.
     codes = np.select(
@@ -277,8 +271,20 @@ def judge_columns(
         default=6,
     )
     # Python lists from here: a numpy scalar a move costs more than the whole judgement.
+    kind = [_KINDS[c] for c in codes.tolist()]
+    if not evidence:
+        return VerdictColumns(kind, [None] * count, [None] * count, known.tolist())
+    z = np.full(count, np.nan)
+    z[judged] = cells.z
+    paired = np.flatnonzero(known > 1)
+    scale = np.full(count, np.nan)
+    if len(paired):
+        scale[paired], _ = _pairwise_scale(before[paired], np.full((len(paired), 1), np.nan))
+    with np.errstate(all="ignore"):
+        noise = np.maximum(scale, params.noise_floor_relative * np.abs(median))
+        noise_percent = noise / np.abs(median) * 100.0
     return VerdictColumns(
-        kind=[_KINDS[c] for c in codes.tolist()],
+        kind=kind,
         noise=_finite_or_none_list(noise_percent),
         z=_finite_or_none_list(z),
         known=known.tolist(),

@@ -10,6 +10,7 @@ Django), the change detector's own model.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import re2  # google-re2: linear-time matching for user-given test-name filters
 from django.db import connection
-from django.db.models import BigIntegerField, Count, Max, Subquery, Value
+from django.db.models import BigIntegerField, CharField, Count, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from ..analysis import verdict
@@ -393,6 +394,9 @@ class MetricReport:
     groups: dict[str, list[ReportRow]] = field(default_factory=dict)
     geomean_old: float | None = None
     geomean_new: float | None = None
+    # The groups' sizes, when the report was built without its rows
+    # (``report_compare(rows=False)``): ``groups`` is then empty.
+    tally: dict[str, int] | None = None
 
     @property
     def geomean_delta(self) -> float | None:
@@ -402,6 +406,8 @@ class MetricReport:
 
     @property
     def counts(self) -> dict[str, int]:
+        if self.tally is not None:
+            return dict(self.tally)
         return {key: len(self.groups.get(key, [])) for key, _ in GROUPS}
 
     @property
@@ -584,7 +590,8 @@ def report_data(
     ``shown``: what the caller shows of the comparisons' rows (``ShownRows``), when
     not every row: only the series whose row it shows with their noise estimate get
     their history read.  The rows of the other series then have no noise estimate
-    (``known`` 0), and the same verdicts and groups.
+    (``known`` 0), and the same verdicts and groups.  With ``shown.rows`` False the
+    points come without their tests' names (None).
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
@@ -602,7 +609,10 @@ def report_data(
             "run_id",
             "series_id",
             "series__test_id",
-            "series__test__name",
+            # A NULL in its place when no row is shown: the layout stays the same.
+            "series__test__name"
+            if shown is None or shown.rows
+            else Value(None, output_field=CharField()),
             "series__metric_id",
             "value",
             "failed",
@@ -644,6 +654,9 @@ class ShownRows:
     sort: str = "delta"
     name_filter: NameFilter | None = None
     hide_below: float = 0.0
+    # False: no row is shown, only the groups' counts (``report_compare(rows=False)``):
+    # the points are read without their tests' names (no join of the tests).
+    rows: bool = True
 
 
 def _compared_series(
@@ -913,6 +926,7 @@ def report_compare(
     *,
     min_change: float = 1.0,
     status_metrics: dict[int, int] | None = None,
+    rows: bool = True,
 ) -> list[MetricReport]:
     """Compare two runs' points, metric by metric (Real metrics only).  Pure.
 
@@ -927,6 +941,13 @@ def report_compare(
     test is "added".  The geometric mean is over tests with positive values in both
     runs.  The tests are worked on as columns (``ReportData.columns``); only their rows
     are Python objects.
+
+    ``rows`` False: the reports hold their groups' sizes only (``MetricReport.tally``,
+    the same ``counts``), for a reader of counts (the machine page): no row is built,
+    no test name is read (``ReportData.columns.names`` may be empty), the moves under
+    ``min_change`` are counted "unchanged" without being judged (SMALL is the verdict's
+    first rule) and the others' verdicts carry no noise estimate
+    (``verdict.judge_columns(evidence=False)``).
     """
     columns = data.columns
     status_of = status_metrics or {}
@@ -969,18 +990,78 @@ def report_compare(
         # The series of a test: of its Real point in the new run, else in the old run.
         point = np.where(new.real >= 0, new.real, old.real)
         series = np.where(point >= 0, columns.series[point], -1).tolist()
-        changes = [data.changes.get(s) for s in series]
-        detected = [
-            ("detected" if c["confirmed"] else "suspect") if c else "" for c in changes
-        ]
         olds = np.where(old.valid, old.value, np.nan)
         news = np.where(new.valid, new.value, np.nan)
         deltas = np.full(count, np.nan)
         deltas[judged] = (news[judged] - olds[judged]) / np.abs(olds[judged]) * 100.0
+        # A move under the threshold is SMALL, "unchanged", whatever else is known
+        # (``verdict.judge``'s first rule): counted without being judged when no row
+        # is built.
+        weighed, small = judged, 0  # the moves given to the verdict, the SMALL ones not
+        if not rows:
+            under = np.abs(deltas[judged]) < min_change
+            weighed, small = judged[~under], int(under.sum())
+        judged_list = weighed.tolist()
+        changes = data.changes
+        if rows:
+            found_changes = [changes.get(s) for s in series]
+            detected = [
+                ("detected" if c["confirmed"] else "suspect") if c else ""
+                for c in found_changes
+            ]
+            stored = [detected[k] for k in judged_list]
+        else:  # only the judged tests' stored changes count
+            stored = [
+                ("detected" if c["confirmed"] else "suspect") if c else ""
+                for c in [changes.get(series[k]) for k in judged_list]
+            ]
+        same_binary = np.zeros(len(weighed), dtype=np.bool_)
+        if metric.ignore_same_hash:
+            hashes, old_points, new_points = columns.hashes, old.real.tolist(), new.real.tolist()
+            same_binary[:] = [
+                (h := hashes[old_points[k]]) is not None and h == hashes[new_points[k]]
+                for k in judged_list
+            ]
+        history_last = data.history.last
+        found = verdict.judge_columns(
+            verdict.MoveColumns(
+                delta=deltas[weighed],
+                new_level=news[weighed],
+                old_level=olds[weighed],
+                adjacent=np.array(
+                    [history_last.get(series[k]) == old_run_id for k in judged_list],
+                    dtype=np.bool_,
+                ),
+                stored=stored,
+                same_binary=same_binary,
+            ),
+            data.history.windows([series[k] for k in judged_list]),
+            min_change=min_change,
+            evidence=rows,
+        )
+        moved = deltas[weighed]
+        worse = moved < 0 if metric.bigger_is_better else moved > 0
+        by_status = group.tolist()
+        decided = np.flatnonzero(shown & (group != _COMPARED))
+        positive = judged[(olds[judged] > 0) & (news[judged] > 0)]
+        report.geomean_old = _geomean(olds[positive].tolist())
+        report.geomean_new = _geomean(news[positive].tolist())
+        if not rows:
+            tally = dict.fromkeys(report.groups, 0)
+            tally["unchanged"] = small
+            for code, n in enumerate(np.bincount(group[decided], minlength=len(_BY_STATUS))):
+                if code != _COMPARED:
+                    tally[_BY_STATUS[code]] += int(n)
+            # Counted by (kind, direction): a handful of pairs, not a call a test.
+            pairs = Counter(zip(found.kind, worse.tolist(), strict=True))
+            for (kind, is_worse), n in pairs.items():
+                tally[_verdict_group(kind, is_worse)] += n
+            report.groups, report.tally = {}, tally
+            continue
         ids, old_list, new_list = tests.tolist(), olds.tolist(), news.tolist()
         delta_list = deltas.tolist()
         names = columns.names
-        rows = [
+        report_rows = [
             # Positional: the keywords of 13 fields cost more than the row.  The delta,
             # group and verdict fields are filled in below.
             ReportRow(
@@ -996,62 +1077,35 @@ def report_compare(
                 None,
                 0,
                 detected[k],
-                changes[k]["indicator__regression_id"] if changes[k] else None,
+                found_changes[k]["indicator__regression_id"] if found_changes[k] else None,
             )
             for k, valid_old, valid_new in zip(
                 range(count), old.valid.tolist(), new.valid.tolist(), strict=True
             )
         ]
-        by_status = group.tolist()
-        for k in np.flatnonzero(shown & (group != _COMPARED)).tolist():
-            row = rows[k]
+        for k in decided.tolist():
+            row = report_rows[k]
             row.group = _BY_STATUS[by_status[k]]
             report.groups[row.group].append(row)
-        judged_list = judged.tolist()
-        same_binary = np.zeros(len(judged), dtype=np.bool_)
-        if metric.ignore_same_hash:
-            hashes, old_points, new_points = columns.hashes, old.real.tolist(), new.real.tolist()
-            same_binary[:] = [
-                (h := hashes[old_points[k]]) is not None and h == hashes[new_points[k]]
-                for k in judged_list
-            ]
-        history_last = data.history.last
-        found = verdict.judge_columns(
-            verdict.MoveColumns(
-                delta=deltas[judged],
-                new_level=news[judged],
-                old_level=olds[judged],
-                adjacent=np.array(
-                    [history_last.get(series[k]) == old_run_id for k in judged_list],
-                    dtype=np.bool_,
-                ),
-                stored=[detected[k] for k in judged_list],
-                same_binary=same_binary,
-            ),
-            data.history.windows([series[k] for k in judged_list]),
-            min_change=min_change,
-        )
-        moved = deltas[judged]
-        worse = moved < 0 if metric.bigger_is_better else moved > 0
         for k, kind, noise, z, known, is_worse in zip(
             judged_list, found.kind, found.noise, found.z, found.known, worse.tolist(),
             strict=True,
         ):
-            row = rows[k]
+            row = report_rows[k]
             row.delta = delta_list[k]
             row.verdict, row.noise, row.z, row.history_runs = kind, noise, z, known
-            if kind in verdict.FLAGGED:
-                row.group = "regressions" if is_worse else "improvements"
-            elif kind == verdict.FEW:
-                row.group = "too_little_history"
-            else:
-                row.group = "unchanged"
+            row.group = _verdict_group(kind, is_worse)
             report.groups[row.group].append(row)
         report.groups["too_little_history"].sort(key=lambda r: (SORTS["delta"](r), r.test))
-        positive = judged[(olds[judged] > 0) & (news[judged] > 0)]
-        report.geomean_old = _geomean(olds[positive].tolist())
-        report.geomean_new = _geomean(news[positive].tolist())
     return reports
+
+
+def _verdict_group(kind: str, worse: bool) -> str:
+    """The group of a test judged by value, from its verdict (``verdict.judge``) and
+    whether it moved in the worse direction."""
+    if kind in verdict.FLAGGED:
+        return "regressions" if worse else "improvements"
+    return "too_little_history" if kind == verdict.FEW else "unchanged"
 
 
 SORTS = {

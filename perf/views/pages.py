@@ -104,8 +104,11 @@ def machine_summary(request: HttpRequest, suite: str, machine_id: int) -> HttpRe
         latest, newest_first=fetched, complete=len(fetched) < _SUMMARY_RUNS
     )
     # Only the groups' counts are shown: the history of small moves, which cannot
-    # change a count, is not read (run_selectors.report_data).
-    (comparison,) = _comparisons(latest, [(previous, "previous")], metrics, metrics, small_rows=0)
+    # change a count, is not read (run_selectors.report_data), nor the tests' names,
+    # and no row is built (run_selectors.report_compare).
+    (comparison,) = _comparisons(
+        latest, [(previous, "previous")], metrics, metrics, small_rows=0, rows=False
+    )
     return render(
         request,
         "perf/includes/machine_summary.html",
@@ -141,11 +144,14 @@ def _comparisons(
     min_change: float = 1.0,
     small_rows: int | None = None,
     options: ReportOptions | None = None,
+    rows: bool = True,
 ) -> list[Comparison]:
     """``new`` against each (old, label) on the Real metrics among ``shown``
     (``metrics``: the suite's, to find their status metrics).  ``small_rows``: how many
     rows of moves under ``min_change`` the caller shows, in the order and with the
-    filters of ``options`` (``_small_rows``); None for all.
+    filters of ``options`` (``_small_rows``); None for all.  ``rows`` False: the
+    caller shows the groups' counts only (``MetricReport.counts``), the reports have
+    no rows (with ``small_rows`` 0).
 
     The data of all comparisons is read together: at most three queries.
     """
@@ -164,6 +170,7 @@ def _comparisons(
             sort=options.sort if options else "delta",
             name_filter=options.name_filter if options else None,
             hide_below=options.hide_below if options else 0.0,
+            rows=rows,
         ),
     )
     # A baseline that is the previous run gives the same reports: computed once (the
@@ -173,7 +180,13 @@ def _comparisons(
         old_id = old.id if old else None
         if old_id not in reports:
             reports[old_id] = run_selectors.report_compare(
-                data, old_id, new.id, real, min_change=min_change, status_metrics=status_of
+                data,
+                old_id,
+                new.id,
+                real,
+                min_change=min_change,
+                status_metrics=status_of,
+                rows=rows,
             )
     return [
         Comparison(label=label, old=old, new=new, reports=reports[old.id if old else None])
@@ -241,18 +254,21 @@ def _render_report(
     filename: str,
 ) -> HttpResponse:
     sections = []
+    # Comparisons against one run (a baseline that is the previous run) share their
+    # reports (``_comparisons``): each is refined, and its rows rendered, once.
+    refined_of: dict[int, run_selectors.MetricReport] = {}
     for comparison in comparisons:
         report = comparison.report_for(options.metric)
-        refined = (
-            run_selectors.report_refine(
-                report,
-                sort=options.sort,
-                name_filter=options.name_filter,
-                hide_below=options.hide_below,
-            )
-            if report
-            else None
-        )
+        refined = None
+        if report:
+            refined = refined_of.get(id(report))
+            if refined is None:
+                refined = refined_of[id(report)] = run_selectors.report_refine(
+                    report,
+                    sort=options.sort,
+                    name_filter=options.name_filter,
+                    hide_below=options.hide_below,
+                )
         sections.append({"comparison": comparison, "report": refined})
     output = request.GET.get("format", "html")
     if output in ("json", "csv", "txt") and options.filter_error:
@@ -291,8 +307,13 @@ def _render_report(
             f'value="{escape(get_token(request))}">'
         )
     groups = []
+    shown_of: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # refined report -> its groups
     for s in sections:
         report = s["report"]
+        if report and id(report) in shown_of:
+            s["detected"], s["groups"] = shown_of[id(report)]
+            groups.append(s)
+            continue
         s["detected"] = report.detected_count if report else 0
         limits = {"unchanged": run_selectors.UNCHANGED_ROW_LIMIT}
         s["groups"] = [
@@ -322,6 +343,7 @@ def _render_report(
             )
             for group in s["groups"]:
                 group["rows_html"] = report_rows_html(group["rows"], links)
+            shown_of[id(report)] = (s["detected"], s["groups"])
         groups.append(s)
     query = request.GET.copy()
     query.pop("format", None)

@@ -6,6 +6,7 @@ import math
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from perf.analysis.changepoints import DetectionParams
@@ -18,7 +19,10 @@ from perf.analysis.verdict import (
     SMALL,
     SUSPECT,
     Move,
+    MoveColumns,
     judge,
+    judge_columns,
+    windows,
 )
 
 
@@ -159,3 +163,27 @@ def test_judging_a_list_at_once_gives_each_move_its_own_verdict():
         sum(1 for x in m.history[-window:] if x is not None and math.isfinite(x)) for m in moves
     ]
     assert {v.kind for v in together} >= {CHANGED, FEW, NOISE, SMALL}
+
+
+def test_judging_without_evidence_gives_the_same_kinds_and_no_noise():
+    rng = random.Random(5)
+    moves = [
+        move(rng.choice([1.005, 1.02, 1.10, 1.5]), history(rng.choice([0, 1, 3, 20]), seed=k),
+             old=1.0, adjacent=k % 3 != 0, stored=rng.choice(["", "", DETECTED, SUSPECT]))
+        for k in range(40)
+    ]
+    columns = MoveColumns(
+        delta=np.array([m.delta for m in moves]),
+        new_level=np.array([m.new_level for m in moves]),
+        old_level=np.array([m.old_level for m in moves]),
+        adjacent=np.array([m.adjacent for m in moves]),
+        stored=[m.stored for m in moves],
+        same_binary=np.zeros(len(moves), dtype=np.bool_),
+    )
+    past = windows([m.history for m in moves], DetectionParams().window_before)
+    full = judge_columns(columns, past)
+    bare = judge_columns(columns, past, evidence=False)
+    assert (bare.kind, bare.known) == (full.kind, full.known)
+    assert set(full.kind) >= {SMALL, DETECTED, SUSPECT, CHANGED, FEW, NOISE}
+    assert any(n is not None for n in full.noise) and any(z is not None for z in full.z)
+    assert bare.noise == bare.z == [None] * len(moves)

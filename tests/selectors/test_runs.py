@@ -13,6 +13,7 @@ import pytest
 from perf.models import Metric
 from perf.selectors.graphs import GraphPoint, downsample, plot_keys_parse
 from perf.selectors.runs import (
+    GROUPS,
     FilterError,
     History,
     ReportData,
@@ -351,3 +352,43 @@ def test_downsampling_keeps_every_spike():
     assert thinned and len(kept) <= 1000
     assert max(p.value for p in kept) == 50.0
     assert downsample(points[:10], 1000) == (points[:10], False)
+
+
+def test_a_report_of_counts_only_counts_each_group_as_the_rows_do():
+    # Every way into every group, on two metrics (one with a status metric, one where
+    # bigger is better, whose binary hash is ignored when unchanged), some tests with
+    # history, one with a stored change: the counts of the rows and of the tally agree.
+    hashed = Metric(id=2, name="score", type=Metric.REAL, bigger_is_better=True,
+                    ignore_same_hash=True, position=4)
+    rng = random.Random(3)
+    points, history = [], {}
+    for test in range(1, 121):
+        for metric in (TIME, hashed):
+            old_value, new_value = rng.choice([0.0, 1.0, 2.0]), rng.choice([0.0, 1.0, 2.0, 1.005])
+            if rng.random() < 0.9:
+                points.append(point(OLD, test, metric, old_value, failed=rng.random() < 0.1,
+                                    binary=rng.choice([None, "a"])))
+            if rng.random() < 0.9:
+                points.append(point(NEW, test, metric, new_value, failed=rng.random() < 0.1,
+                                    binary=rng.choice([None, "a"])))
+            if rng.random() < 0.5:
+                history[100 * metric.id + test] = steady(rng.choice([2, 20]), old_value or 1.0)
+        if rng.random() < 0.2:
+            points.append(status(rng.choice([OLD, NEW]), test, failed=rng.random() < 0.5))
+    changes = {101: {"confirmed": True, "indicator__regression_id": None}}
+    full = report_compare(
+        ReportData(points, History.from_values(history, dict.fromkeys(history, OLD), 20), changes),
+        OLD, NEW, [TIME, hashed], status_metrics=STATUS_OF,
+    )
+    # The counts-only read has no test names.
+    nameless = [(*p[:3], None, *p[4:]) for p in points]
+    counted = report_compare(
+        ReportData(nameless, History.from_values(history, dict.fromkeys(history, OLD), 20),
+                   changes),
+        OLD, NEW, [TIME, hashed], status_metrics=STATUS_OF, rows=False,
+    )
+    for rows, counts in zip(full, counted, strict=True):
+        assert counts.counts == rows.counts and counts.rows() == []
+        assert (counts.geomean_old, counts.geomean_new) == (rows.geomean_old, rows.geomean_new)
+    # Every group has tests, in one metric or the other.
+    assert all(full[0].counts[g] + full[1].counts[g] for g, _ in GROUPS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -238,6 +239,27 @@ def test_counts_only_comparisons_read_the_history_of_moved_series_only():
     )
 
 
+
+def test_a_counts_only_read_has_no_test_names_and_joins_no_tests(django_assert_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    from perf.models import Metric
+    from perf.selectors.runs import ShownRows, report_data
+
+    old_id, new_id = two_runs()
+    new, old = Run.objects.get(id=new_id), Run.objects.get(id=old_id)
+    metric = Metric.objects.get(suite__name="nts", name="execution_time")
+    named = report_data(new, [old], [metric.id], shown=ShownRows(1.0))
+    # The same three queries: points, history of the moved series, detected changes.
+    with django_assert_num_queries(3), CaptureQueriesContext(connection) as queries:
+        nameless = report_data(new, [old], [metric.id], shown=ShownRows(1.0, rows=False))
+    assert "perf_test" not in queries.captured_queries[0]["sql"]
+    assert {p[3] for p in nameless.points} == {None}
+    assert sorted((*p[:3], *p[4:]) for p in nameless.points) == sorted(
+        (*p[:3], *p[4:]) for p in named.points
+    )
+    assert nameless.history.rows == named.history.rows and nameless.changes == named.changes
+
 def small_moves() -> tuple[Run, Run]:
     """An old and a new run of five tests after 12 steady runs, each test moved by less
     than the threshold of 1 %: t/a by 0.1 %, t/b 0.2 % ... t/e 0.5 %."""
@@ -303,6 +325,34 @@ def test_a_baseline_that_is_the_previous_run_shows_the_same_comparison_twice(cli
     assert (previous["label"], baseline["label"]) == ("previous order", f"baseline {old}")
     assert previous["rows"] == baseline["rows"] and len(previous["rows"]) == 9
     assert baseline["geomean_new"] == previous["geomean_new"] is not None
+
+
+def test_a_baseline_that_is_the_previous_run_is_refined_and_rendered_once(client, monkeypatch):
+    from perf.views import pages
+
+    old, new = two_runs()
+    calls = {"refine": 0, "rows": 0}
+
+    def counted(name, function):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(
+        pages.run_selectors, "report_refine", counted("refine", pages.run_selectors.report_refine)
+    )
+    monkeypatch.setattr(pages, "report_rows_html", counted("rows", pages.report_rows_html))
+    body = client.get(run_url(new), {"metric": "execution_time", "baseline": str(old)})
+    sections = body.content.decode().split('class="counts"')[1:]
+    assert len(sections) == 2 and sections[0].count("t/slower") >= 1
+    # The same groups and rows in both sections (but for their anchors' numbers).
+    strip = re.compile(r"-[12]\b")
+    assert strip.sub("", sections[0].split("</section>")[0]) == strip.sub(
+        "", sections[1].split("</section>")[0]
+    )
+    assert calls == {"refine": 1, "rows": len(pages.run_selectors.GROUPS)}
 
 
 def test_machine_page_is_paginated(client):
