@@ -47,9 +47,11 @@ of its samples in place of its level. For a candidate index ``i`` (a known order
   run), in the direction of
   ``new - old``, over ``noise * sqrt(1.06/n_before + 1.06/n_after)`` (1.0 instead of
   1.06 for a window of one or two levels). When a linear trend common to the noise window
-  and the after window (below) has a slope at least ``trend_t`` standard errors from zero,
-  its rise from the before window's centre to the after window's is taken out of the
-  shift and the slope's variance added to the standard error;
+  and the after window (below) has a slope at least ``trend_t`` standard errors from zero
+  (or the noise window holds fewer known orders than ``window_before``), its rise from
+  the before window's centre to the after window's is taken out of the shift and its
+  variance added to the standard error (the slope's own and its covariance with the
+  before window's mean: ``_slope_variance``);
   order ``i`` itself and at least ``min_persistence`` of the after window lie beyond the
   midpoint ``(old + new) / 2`` on the side of the change (one outlier is not a new level;
   with ``use_means`` these are the orders' means);
