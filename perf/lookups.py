@@ -6,7 +6,8 @@ task filters by, building the filter took longer than running it.  ``any_of`` bi
 list as one array parameter (``column = ANY(%s)``, served by the same indexes as
 ``IN``) and leaves the values as given: they must already be of the column's type
 (ints for ids).  Elsewhere it is ``column IN (%s, ...)``.  An empty list matches
-nothing, as ``__in`` does.  Registered on every field by ``perf.models``.
+nothing, as ``__in`` does.  Registered on every field by ``perf.models``; the detection
+task and the latest runs report filter with it.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
     F,
@@ -32,7 +31,6 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
@@ -174,22 +172,6 @@ def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QueryS
         )
         .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
         .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
-    )
-
-
-def _point_in(column: str, ids: list[int]) -> Q | RawSQL:
-    """``column IN ids`` on the points table for a long list of ids: on PostgreSQL one
-    array parameter (``= ANY(%s)``) that psycopg adapts at once, where Django's
-    ``__in`` prepares each id in Python, a few thousand of them taking longer than
-    the query (docs/performance.md, the overview pages).  ``column`` is one of
-    ``Point``'s own columns."""
-    if connection.vendor != "postgresql":
-        return Q(**{f"{column}__in": ids})
-    field = Point._meta.get_field(column).column
-    return RawSQL(  # noqa: S611 - the model's own table and column, the ids one parameter
-        f'"{Point._meta.db_table}"."{field}" = ANY(%s::bigint[])',
-        (ids,),
-        output_field=BooleanField(),
     )
 
 
@@ -449,7 +431,7 @@ def _history_fill(
     (28,575 for 5 machines x 10 runs at scale 1), whose objects also woke the garbage
     collector over and over."""
     rows = Point.objects.filter(
-        _point_in("series_id", list(row_of)),
+        series_id__any_of=list(row_of),
         run_id__in=list(column),
         position__gte=lowest,
         failed=False,
