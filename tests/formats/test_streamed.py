@@ -170,13 +170,21 @@ def test_a_refused_report_gets_the_whole_parse_s_message(
         assert got.startswith(message)
 
 
-def test_a_v1_report_whose_entries_exceed_the_limit_is_refused_as_before(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (v1_doc(50), "report has 151 test entries (limit 100)"),
+        (v2_doc(11), "report has 11 tests (limit 10)"),
+    ],
+    ids=["v1 entries", "v2 tests"],
+)
+def test_a_report_over_the_tests_limit_is_refused_as_before(
+    doc: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    raw = json.dumps(v1_doc(50)).encode()
+    raw = json.dumps(doc).encode()
     limits = reports.Limits(max_tests=10)
     got = outcome(raw, limits=limits)
-    assert got == "report has 151 test entries (limit 100)"
+    assert got == message
     assert got == whole(raw, monkeypatch, limits=limits)
 
 
@@ -199,12 +207,3 @@ def test_a_member_after_the_tests_list_gives_the_whole_parse_s_report(
     raw = (text[:-1] + tail).encode()
     assert outcome(raw) == whole(raw, monkeypatch)
 
-
-def test_a_v2_report_over_the_tests_limit_is_refused_as_before(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    raw = json.dumps(v2_doc(11)).encode()
-    limits = reports.Limits(max_tests=10)
-    got = outcome(raw, limits=limits)
-    assert got == "report has 11 tests (limit 10)"
-    assert got == whole(raw, monkeypatch, limits=limits)
