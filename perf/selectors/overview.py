@@ -28,7 +28,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
     Window,
 )
 from django.db.models.functions import Abs, RowNumber
@@ -36,7 +35,18 @@ from django.utils import timezone
 
 from ..analysis import verdict
 from ..copy_out import copy_records
-from ..models import FieldChange, Metric, Order, Point, Run, RunGeomean, TestSuite
+from ..formats.run_values import run_values_group, run_values_pack, run_values_unpack
+from ..models import (
+    FieldChange,
+    Metric,
+    Order,
+    Point,
+    Run,
+    RunGeomean,
+    RunValues,
+    Test,
+    TestSuite,
+)
 from .graphs import PlotKey, graph_series
 
 DAILY_CHANGE_LIMIT = 500  # changes listed in one daily report
@@ -136,31 +146,19 @@ def run_pairs(
     return pairs
 
 
-def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QuerySet[Point]:
+def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
     """Points of the pairs' new runs for ``metric`` joined with the old run's point of
     the same series (``old``, ``old_hash``; a series belongs to one machine, so it
     meets its own machine's old run) and the change in percent (``pct``, signed).
     Failed points and old values <= 0 are left out (no relative scale).  One join, no
     correlated subquery: the database hashes one side, whatever the number of
-    machines.
-
-    ``few``: the caller narrows the series to a few (a page of tests).  Each side's
-    points are then also bounded by their runs' lowest order position, which is always
-    true but lets the database probe the (series, position) index from each series
-    (a few entries) instead of reading every point of the runs (90,000 for 21
-    machines) to hash them, or scanning each series' whole history (400 points a
-    series at scale 1)."""
-    new_from = {"position__gte": min(p.new["position"] for p in pairs)} if few else {}
-    old_from = (
-        {"series__points__position__gte": min(p.old["position"] for p in pairs)} if few else {}
-    )
+    machines.  (Global status compares the runs' packed values instead.)"""
     return (
         Point.objects.filter(
             run_id__in=[p.new["id"] for p in pairs],
             series__metric=metric,
             failed=False,
             value__isnull=False,
-            **new_from,
         )
         # One filter() call: the conditions apply to the same joined (old) point,
         # which the annotations below reuse.
@@ -168,7 +166,6 @@ def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QueryS
             series__points__run_id__in=[p.old["id"] for p in pairs],
             series__points__failed=False,
             series__points__value__gt=0,
-            **old_from,
         )
         .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
         .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
@@ -202,11 +199,18 @@ def global_status(
     previous run by default), or, with ``baseline`` (a run), the machine's newest run
     at or before that run's order (LNT's "closest previously reported run").  Rows are
     tests, worst first: the largest regression over the machines (direction from
-    ``bigger_is_better``), then name.  With ``recent_days`` only the machines whose
-    newest run started within that many days of the suite's newest run count (LNT
-    keeps those of the last day), so retired machines do not fill the grid.  Three
-    queries (four with a baseline): the runs, the page's tests ranked by the database,
-    their cells.
+    ``bigger_is_better``), then name.  A cell is left out when the new point failed or
+    has no value, or the old one failed or is not above 0 (no relative scale).  With
+    ``recent_days`` only the machines whose newest run started within that many days
+    of the suite's newest run count (LNT keeps those of the last day), so retired
+    machines do not fill the grid.
+
+    The runs' values come packed, a row per run (``models.RunValues``, written at
+    ingest), and are compared and ranked in numpy: no read of the points, which was
+    the page's time (one aggregate over 89,000 index entries at scale 1).  Three
+    queries (four with a baseline): the runs, their packed values and the page's
+    tests' names; one more for the points of the runs without packed values, if any
+    (runs written by something that does not pack them: still right, only slower).
     """
     newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
     if recent_days and newest:
@@ -223,52 +227,115 @@ def global_status(
     )
     if not pairs:
         return StatusGrid(pairs=[], rows=[], has_next=False)
-    column = {p.new["id"]: k for k, p in enumerate(pairs)}
-    # The database ranks the tests (worst change over the machines, signed so that
-    # worse is larger) and pages them: only the page's tests come back, then only
-    # their cells, instead of every cell of every test (tens of thousands of rows,
-    # each a converter call in Django).
     sign = -1.0 if metric.bigger_is_better else 1.0
-    ranked = list(
-        _cells(metric, pairs)
-        .values("series__test_id", "series__test__name")
-        .annotate(worst=Max(F("pct") * Value(sign)))
-        .order_by("-worst", "series__test__name")
-        .values_list("series__test_id", "series__test__name", "worst")[offset : offset + limit + 1]
-    )
+    stored = _run_values(metric, [r for p in pairs for r in (p.new["id"], p.old["id"])])
+    # Each pair's cells: (test ids ascending, new value, old value, change in %).
+    columns = [_status_cells(stored[p.new["id"]], stored[p.old["id"]]) for p in pairs]
+    # The worst change of each test over the machines, signed so that worse is larger
+    # (what the database's MAX(pct * sign) gave: the same float operations).
+    every = np.concatenate([c[0] for c in columns])
+    tests, at = np.unique(every, return_inverse=True)
+    worst = np.full(len(tests), -np.inf)
+    np.maximum.at(worst, at, np.concatenate([c[3] for c in columns]) * sign)
+    ranked = _status_page(tests, worst, offset, limit)
     has_next = len(ranked) > limit
     ranked = ranked[:limit]
-    cells: dict[int, list[tuple[Any, ...]]] = {}
-    if ranked:
-        for test_id, run_id, value, old in (
-            _cells(metric, pairs, few=True)
-            .filter(series__test_id__in=[r[0] for r in ranked])
-            .values_list("series__test_id", "run_id", "value", "old")
-        ):
-            pct = (value - old) * 100.0 / old
-            cells.setdefault(test_id, []).append((run_id, value, old, pct, pct * sign))
+    page = np.array([r[0] for r in ranked], dtype=np.int64)
     rows = []
-    for test_id, name, worst in ranked:
-        row: dict[str, Any] = {
-            "test_id": test_id,
-            "test": name,
-            "worst": worst,
-            "worst_text": f"{worst:.2f}",
-            "cells": [None] * len(pairs),
-        }
-        for run_id, value, old, pct, worse in cells.get(test_id, []):
-            k = column[run_id]
+    cells: list[list[dict[str, Any] | None]] = [[None] * len(pairs) for _ in ranked]
+    for k, (ids, values, olds_, pcts) in enumerate(columns):
+        found = np.minimum(np.searchsorted(ids, page), max(len(ids) - 1, 0))
+        for i in np.flatnonzero(ids[found] == page) if len(ids) else ():
+            j = found[i]
+            value, old, pct = float(values[j]), float(olds_[j]), float(pcts[j])
             # Display strings made here: a floatformat filter per cell costs ten
             # times more, and a page has thousands of cells.
-            row["cells"][k] = {
-                "key": f"{pairs[k].machine_id}.{test_id}.{metric.position}",
+            cells[i][k] = {
+                "key": f"{pairs[k].machine_id}.{ranked[i][0]}.{metric.position}",
                 "pct": pct,
                 "text": f"{pct:+.2f}",
                 "title": f"{old:.4f} → {value:.4f}",
-                "heat": heat_class(worse),
+                "heat": heat_class(pct * sign),
             }
-        rows.append(row)
+    for (test_id, name, value), row_cells in zip(ranked, cells, strict=True):
+        rows.append(
+            {
+                "test_id": test_id,
+                "test": name,
+                "worst": value,
+                "worst_text": f"{value:.2f}",
+                "cells": row_cells,
+            }
+        )
     return StatusGrid(pairs=pairs, rows=rows, has_next=has_next)
+
+
+Packed = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def _run_values(metric: Metric, run_ids: list[int]) -> dict[int, Packed]:
+    """run id -> (test ids ascending, values; NaN where failed or none) of ``metric``
+    in these runs: their ``RunValues`` rows, and for a run without one, its points
+    (one more query, only then).  A run with no point of the metric has empty arrays."""
+    out = {
+        run_id: run_values_unpack(tests, values)
+        for run_id, tests, values in RunValues.objects.filter(
+            run_id__in=run_ids, metric=metric
+        ).values_list("run_id", "tests", "values")
+    }
+    missing = [r for r in dict.fromkeys(run_ids) if r not in out]
+    if missing:
+        read = run_values_group(
+            Point.objects.filter(run_id__in=missing, series__metric=metric).values_list(
+                "run_id", "series__metric_id", "series__test_id", "value", "failed"
+            )
+        )
+        nothing = run_values_pack([], [])
+        for run_id in missing:
+            out[run_id] = run_values_unpack(*read.get((run_id, metric.id), nothing))
+    return out
+
+
+def _status_cells(
+    new: Packed, old: Packed
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:
+    """The cells of one machine: the tests both runs have with a valid new value and
+    an old value above 0, ascending, with the new and old values and the change in
+    percent, ``(new - old) * 100.0 / old`` (the order of operations the SQL had)."""
+    common, at_new, at_old = np.intersect1d(new[0], old[0], assume_unique=True, return_indices=True)
+    values, olds = new[1][at_new], old[1][at_old]
+    keep = ~np.isnan(values) & (olds > 0)
+    values, olds = values[keep], olds[keep]
+    return common[keep], values, olds, (values - olds) * 100.0 / olds
+
+
+def _status_page(
+    tests: npt.NDArray[np.int64], worst: npt.NDArray[np.float64], offset: int, limit: int
+) -> list[tuple[int, str, float]]:
+    """(test id, name, worst) of the tests ranked ``offset`` to ``offset + limit``
+    (one more than the page, to tell whether another follows), by worst descending
+    then name.  One query: the names of the tests whose worst lies within the page's
+    (the page and its ties at either end, ordered by the database), none when the
+    page is past the end."""
+    if offset >= len(tests):
+        return []
+    order = np.argsort(-worst, kind="stable")
+    stop = min(len(tests), offset + limit + 1)
+    top, bottom = worst[order[offset]], worst[order[stop - 1]]
+    inside = (worst <= top) & (worst >= bottom)
+    before = int(np.count_nonzero(worst > top))
+    value_of = dict(zip(tests[inside].tolist(), worst[inside].tolist(), strict=True))
+    named = list(
+        Test.objects.filter(id__in=list(value_of)).order_by("name").values_list("id", "name")
+    )
+    # Stable: tests of one worst value stay in the database's name order.
+    named.sort(key=lambda row: -value_of[row[0]])
+    return [
+        (test_id, name, value_of[test_id])
+        for test_id, name in named[offset - before : stop - before]
+    ]
 
 
 def heat_class(worse: float | None) -> str:
