@@ -16,9 +16,10 @@ def backfill(apps, schema_editor):
     Run = apps.get_model("perf", "Run")
     RunValues = apps.get_model("perf", "RunValues")
     run_ids = list(Run.objects.order_by("id").values_list("id", flat=True))
+    postgresql = schema_editor.connection.vendor == "postgresql"
     for i in range(0, len(run_ids), RUNS_PER_BATCH):
         batch = run_ids[i : i + RUNS_PER_BATCH]
-        if schema_editor.connection.vendor == "postgresql":
+        if postgresql:
             schema_editor.execute(RUN_VALUES_SQL, [batch])
             continue
         packed = run_values_group(
@@ -32,6 +33,10 @@ def backfill(apps, schema_editor):
                 for (run_id, metric_id), (tests, values) in packed.items()
             ]
         )
+    if postgresql:
+        # Statistics now, not at autovacuum's next pass: without them the planner
+        # reads every run's row of the metric instead of probing (run, metric).
+        schema_editor.execute("ANALYZE perf_runvalues")
 
 
 class Migration(migrations.Migration):
