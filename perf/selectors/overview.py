@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -34,7 +33,6 @@ from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
 from ..analysis import verdict
-from ..copy_out import copy_records
 from ..formats.run_values import run_values_group, run_values_pack, run_values_unpack
 from ..models import (
     FieldChange,
@@ -396,7 +394,8 @@ def latest_runs_report(
     level; the detector's stored change at the newest run's order counts as detected
     or suspect).  Moves under ``min_change`` percent are not read back from the
     database.  Four queries whatever the number of machines and tests: the runs, the
-    moves, the history of the moved series over the machines' last runs, and the
+    moves, the history of the moved series over the machines' last runs (the runs'
+    packed values; one more for the points of runs without them, if any), and the
     stored changes at the newest runs.  Machines (by name) are paged by ``offset`` and
     ``limit``, since the work grows with machines x tests; the second value returned
     says whether more machines follow.
@@ -421,15 +420,14 @@ def latest_runs_report(
     # with fewer runs has NaN on the left), NaN for a failed or missing point; no
     # Python list a move.
     width = max(len(p.runs) for p in pairs) - 1
-    column = {r["id"]: width - 1 - k for p in pairs for k, r in enumerate(p.runs[1:])}
     levels = np.full((len(moves), width), np.nan)
     stored: dict[int, str] = {}
-    (series_ids, _, _, machine_ids, values, olds, pcts, hashes, old_hashes) = (
+    (series_ids, test_ids, _, machine_ids, values, olds, pcts, hashes, old_hashes) = (
         zip(*moves, strict=True) if moves else ((),) * len(_MOVE_FIELDS)
     )
     if moves:
         row_of = {series: k for k, series in enumerate(series_ids)}
-        _history_fill(levels, row_of, column, min(p.runs[-1]["position"] for p in pairs))
+        _history_fill(levels, metric, pairs, np.array(test_ids, dtype=np.int64), machine_ids)
         newest_order = {p.machine_id: p.new["order_id"] for p in pairs}
         # The machines' live changes of the metric at their newest orders (at most one
         # a series), kept for the moved series here: no list of thousands of ids.
@@ -483,45 +481,33 @@ def latest_runs_report(
 
 def _history_fill(
     levels: npt.NDArray[np.float64],
-    row_of: dict[int, int],
-    column: dict[int, int],
-    lowest: int,
+    metric: Metric,
+    pairs: list[RunPair],
+    test_ids: npt.NDArray[np.int64],
+    machine_ids: tuple[int, ...],
 ) -> None:
-    """Write into ``levels`` the valid values of the series ``row_of`` (series id ->
-    row) at the runs ``column`` (run id -> column), which are at or after order
-    position ``lowest``; the rest is left as it is (NaN).  One query.
-
-    The position bound is always true, but it lets the database read each series' few
-    newest entries of the (series, position) index instead of every point of the runs
-    (both metrics, every test) to keep these series' ones.  On PostgreSQL the rows
-    come by binary COPY straight into numpy (``copy_out``): no Python value a point
-    (28,575 for 5 machines x 10 runs at scale 1), whose objects also woke the garbage
-    collector over and over."""
-    rows = Point.objects.filter(
-        series_id__any_of=list(row_of),
-        run_id__in=list(column),
-        position__gte=lowest,
-        failed=False,
-        value__isnull=False,
-    ).values_list("series_id", "run_id", "value")
-    if connection.vendor == "postgresql":
-        sql, params = rows.query.sql_with_params()
-        records = copy_records(
-            sql, params, [("series", "int8"), ("run", "int8"), ("value", "float8")]
-        )
-        at_rows = _lookup(row_of, records["series"])
-        levels[at_rows, _lookup(column, records["run"])] = records["value"]
-        return
-    for series_id, run_id, value in rows:
-        levels[row_of[series_id], column[run_id]] = value
-
-
-def _lookup(mapping: dict[int, int], keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
-    """``mapping[k]`` for each of ``keys`` (all in ``mapping``), in numpy."""
-    known = np.fromiter(mapping, dtype=np.int64, count=len(mapping))
-    values = np.fromiter(mapping.values(), dtype=np.intp, count=len(mapping))
-    order = np.argsort(known)
-    return values[order][np.searchsorted(known[order], keys)]
+    """Write into ``levels`` (a row a move, a column a run between each machine's two,
+    right-aligned, oldest first) the value of each move's test at each of its
+    machine's runs between the two; NaN stays where the point failed, has no value or
+    is missing.  One query: the runs' packed values (``models.RunValues``, and the
+    points of any run without them, ``_run_values``); no read of the points' index
+    (28,575 entries for 5 machines x 10 runs at scale 1)."""
+    width = levels.shape[1]
+    between = [r["id"] for p in pairs for r in p.runs[1:]]
+    stored = _run_values(metric, between)
+    machines = np.array(machine_ids, dtype=np.int64)
+    for p in pairs:
+        rows = np.flatnonzero(machines == p.machine_id)
+        if not len(rows):
+            continue
+        tests = test_ids[rows]
+        for k, run in enumerate(p.runs[1:]):
+            ids, values = stored[run["id"]]
+            if not len(ids):
+                continue
+            at = np.minimum(np.searchsorted(ids, tests), len(ids) - 1)
+            found = ids[at] == tests
+            levels[rows[found], width - 1 - k] = values[at[found]]
 
 
 # --- matrix -------------------------------------------------------------------------
