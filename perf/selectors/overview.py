@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -33,6 +34,7 @@ from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
 from ..analysis import verdict
+from ..copy_out import copy_tuples
 from ..formats.run_values import run_values_group, run_values_pack, run_values_unpack
 from ..models import (
     FieldChange,
@@ -275,12 +277,20 @@ def _run_values(metric: Metric, run_ids: list[int]) -> dict[int, Packed]:
     """run id -> (test ids ascending, values; NaN where failed or none) of ``metric``
     in these runs: their ``RunValues`` rows, and for a run without one, its points
     (one more query, only then).  A run with no point of the metric has empty arrays."""
-    out = {
-        run_id: run_values_unpack(tests, values)
-        for run_id, tests, values in RunValues.objects.filter(
-            run_id__in=run_ids, metric=metric
-        ).values_list("run_id", "tests", "values")
-    }
+    rows = RunValues.objects.filter(run_id__in=run_ids, metric=metric).values_list(
+        "run_id", "tests", "values"
+    )
+    if connection.vendor == "postgresql":
+        # By binary COPY: the bytes as stored, not a hex text of 2.9 MB to decode for
+        # 21 machines' two runs (a third of the time at scale 1).
+        sql, params = rows.query.sql_with_params()
+        out = {
+            int.from_bytes(run_id, "big", signed=True): run_values_unpack(tests, values)
+            for run_id, tests, values in copy_tuples(sql, params, 3)
+            if run_id is not None and tests is not None and values is not None
+        }
+    else:
+        out = {run_id: run_values_unpack(tests, values) for run_id, tests, values in rows}
     missing = [r for r in dict.fromkeys(run_ids) if r not in out]
     if missing:
         read = run_values_group(
