@@ -30,6 +30,7 @@ from django.db.models import (
     Subquery,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
@@ -71,6 +72,10 @@ def _newest_first(partition: str, tie: str) -> Window:
     )
 
 
+# Above every order position (they are BigIntegerFields spaced by POSITION_GAP).
+NO_POSITION_BOUND = 2**62
+
+
 def recent_runs(
     suite: TestSuite,
     *,
@@ -80,33 +85,49 @@ def recent_runs(
 ) -> dict[int, list[dict[str, Any]]]:
     """machine id -> its newest ``depth`` runs, newest first (by order, then id).
 
-    One query: a window function ranks each machine's runs.  ``machine_filter`` keeps
-    machines whose name contains it (case-insensitive); ``at_or_before`` keeps runs
-    at or before that order position (a baseline's).  Machines come in name order.
+    One query.  On PostgreSQL each machine's newest runs are probed from the run
+    (machine, position) index (a LATERAL subquery a machine, ``depth`` entries each),
+    instead of ranking every run of the suite by a window function (8,400 runs at
+    scale 1, sorted with their machine and order joined), which elsewhere stays.
+    ``machine_filter`` keeps machines whose name contains it (case-insensitive);
+    ``at_or_before`` keeps runs at or before that order position (a baseline's).
+    Machines come in name order.
     """
     qs = Run.objects.filter(suite=suite)
     if machine_filter:
         qs = qs.filter(machine__name__icontains=machine_filter)
-    if at_or_before is not None:
-        qs = qs.filter(position__lte=at_or_before)
-    rows = (
-        qs.annotate(rank=_newest_first("machine_id", "id"))
-        .filter(rank__lte=depth)
-        .order_by("machine__name", "rank")
-        .values(
-            "id",
-            "machine_id",
-            "machine__name",
-            "order_id",
-            "order__fields",
-            "position",
-            "start_time",
-            "rank",
+    if connection.vendor == "postgresql":
+        qs = qs.filter(
+            # Django has no LATERAL; the text is constant, every value is bound.
+            id__in=RawSQL(  # noqa: S611
+                "SELECT r.id FROM perf_machine m CROSS JOIN LATERAL ("
+                "SELECT r.id FROM perf_run r WHERE r.machine_id = m.id AND r.position <= %s "
+                "ORDER BY r.position DESC, r.id DESC LIMIT %s) r WHERE m.suite_id = %s",
+                [NO_POSITION_BOUND if at_or_before is None else at_or_before, depth, suite.id],
+            )
         )
+    else:
+        if at_or_before is not None:
+            qs = qs.filter(position__lte=at_or_before)
+        qs = qs.filter(
+            id__in=qs.annotate(rank=_newest_first("machine_id", "id"))
+            .filter(rank__lte=depth)
+            .values("id")
+        )
+    rows = qs.order_by("machine__name", "machine_id", "-position", "-id").values(
+        "id",
+        "machine_id",
+        "machine__name",
+        "order_id",
+        "order__fields",
+        "position",
+        "start_time",
     )
     by_machine: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
-        by_machine.setdefault(row["machine_id"], []).append(row)
+        runs = by_machine.setdefault(row["machine_id"], [])
+        row["rank"] = len(runs) + 1
+        runs.append(row)
     return by_machine
 
 

@@ -123,3 +123,36 @@ def test_global_status_without_pairs_reads_no_values(django_assert_num_queries):
     with django_assert_num_queries(1):
         grid = ov.global_status(suite, metric)
     assert grid.rows == [] and grid.pairs == []
+
+
+@pytest.mark.parametrize(("depth", "before"), [(1, None), (2, None), (3, None), (2, 1001)])
+def test_recent_runs_keeps_each_machines_newest_runs_as_a_window_over_all_would(
+    django_assert_num_queries, depth, before
+):
+    # Two runs at one order (the newer id first), a machine with one run, a filter.
+    for machine, revisions in (
+        ("a", (1000, 1001, 1001, 1002)),
+        ("b", (1001,)),
+        ("c", (1000, 1002)),
+    ):
+        for revision in revisions:
+            submit_doc(report_doc(machine=machine, revision=revision), merge="append", detect=False)
+    suite = TestSuite.objects.get(name="nts")
+    position = (
+        None if before is None else Run.objects.filter(order__key=str(before)).first().position
+    )
+    runs = Run.objects.filter(suite=suite)
+    if position is not None:
+        runs = runs.filter(position__lte=position)
+    expected: dict[int, list[int]] = {}
+    for run in runs.order_by("machine__name", "-position", "-id"):
+        kept = expected.setdefault(run.machine_id, [])
+        if len(kept) < depth:
+            kept.append(run.id)
+    with django_assert_num_queries(1):
+        got = ov.recent_runs(suite, depth=depth, at_or_before=position)
+    assert {m: [r["id"] for r in runs] for m, runs in got.items()} == expected
+    assert all(r["rank"] == k + 1 for runs in got.values() for k, r in enumerate(runs))
+    with django_assert_num_queries(1):
+        only_b = ov.recent_runs(suite, depth=depth, machine_filter="B", at_or_before=position)
+    assert [r["machine__name"] for runs in only_b.values() for r in runs] == ["b"]
