@@ -72,9 +72,9 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     psycopg2.InterfaceError,
 )
 
-# Series per batch: bounds the rows one query returns (5,000 series x a 58-order window
-# is ~290,000 rows, ~12 MB of binary COPY) while keeping the task's round trips few: a
-# 10,000-test run is two batches, not twenty.
+# Series per batch: bounds the rows one query returns (5,000 series x a 59-order window
+# is ~295,000 rows, ~21 MB of binary COPY) while keeping the task's round trips few: a
+# 5,000-test run (10,000 series) is two batches, not twenty.
 BATCH_SIZE = 5000
 # A stand-in for "somewhere past the start / end of history": the analysis only needs
 # to know whether a slice touches the true start or end, never the absolute index.
@@ -667,7 +667,7 @@ def _level_columns(series_ids: list[int], window: Window) -> tuple[Any, ...] | N
     failed, mean, valid count), None when there are none.  One statement.
 
     On PostgreSQL a binary COPY of the query read into numpy (``copy_records``): a batch
-    is ~290,000 rows of seven columns, which a cursor's ``fetchall`` turns into 2,000,000
+    is ~295,000 rows of seven columns, which a cursor's ``fetchall`` turns into 2,000,000
     Python objects for the numpy code below to turn back (most of the task's time).
     NULL value and mean come as NaN, as ``np.asarray(..., dtype=float)`` makes them.
     """
