@@ -118,7 +118,12 @@ def pre_fork(server: Any, worker: Any) -> None:
     collector's permanent generation before a worker forks: a worker's full collections
     then walk only its own objects.  A 5,000-test run report allocates enough to start
     one a request, and walking the imports cost it ~90 ms (README "Reads at scale").
-    Also spares the forked pages copy-on-write."""
+    Also spares the forked pages copy-on-write.  scipy.stats, which the site imports
+    on first use (perf/analysis/scipy_stats.py), is imported here first, once, so the
+    workers share it instead of each paying ~1.3 CPU s on its first comparison."""
+    from perf.analysis.scipy_stats import stats
+
+    stats()
     gc.freeze()
 
 

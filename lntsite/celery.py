@@ -5,13 +5,23 @@ import time
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
 
 app = Celery("lntsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _import_scipy_stats(**_: Any) -> None:
+    """Detection uses scipy.stats, which the site imports on first use
+    (perf/analysis/scipy_stats.py): the worker's main process imports it before its
+    pool forks, so the pool's processes share it."""
+    from perf.analysis.scipy_stats import stats
+
+    stats()
 
 
 # Task durations for /metrics, measured in the worker (perf/metrics.py).

@@ -20,9 +20,9 @@ from statistics import fmean, median
 from typing import Literal
 
 import numpy as np
-from scipy.stats import ttest_ind_from_stats
 
 from perf.analysis.changepoints import SeriesItem, samples_of
+from perf.analysis.scipy_stats import stats
 
 
 def lnt_style_change_points(
@@ -86,7 +86,7 @@ def ttest_change_points(
     usable = (n_back >= 2) & (n_fore >= 2)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows that are not usable
-        statistic = ttest_ind_from_stats(
+        statistic = stats().ttest_ind_from_stats(
             np.nanmean(back, axis=1), np.nanstd(back, axis=1, ddof=1), n_back,
             np.nanmean(fore, axis=1), np.nanstd(fore, axis=1, ddof=1), n_fore,
             equal_var=False,

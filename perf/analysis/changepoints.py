@@ -144,9 +144,8 @@ from statistics import median
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import mannwhitneyu, norm
-from scipy.stats import t as t_distribution
 
+from perf.analysis.scipy_stats import stats
 from perf.analysis.summary import sample_mean
 
 FloatArray = npt.NDArray[np.float64]
@@ -516,6 +515,7 @@ def _pairwise_scale(
 @lru_cache(maxsize=1)
 def _clipped_square_mean(clip: float = _NOISE_CLIP) -> float:
     """``E[min(Z**2, clip**2)]`` for a unit Gaussian ``Z`` (0.9205 for 2)."""
+    norm = stats().norm
     inside = 2.0 * float(norm.cdf(clip)) - 1.0
     return inside - 2.0 * clip * float(norm.pdf(clip)) + 2.0 * clip * clip * float(norm.sf(clip))
 
@@ -539,9 +539,9 @@ def _z_thresholds(min_z: float, size: int) -> FloatArray:
     3.46 with 48 such orders, 3.52 with 40, 3.89 with 20, 4.9 with 10, and no threshold
     can be met without a pair.
     """
-    tail = float(norm.sf(min_z))
+    tail = float(stats().norm.sf(min_z))
     degrees = _DEGREES_PER_ORDER * np.arange(1, size + 1, dtype=np.float64)
-    return np.concatenate([[np.inf], t_distribution.isf(tail, degrees)]).astype(np.float64)
+    return np.concatenate([[np.inf], stats().t.isf(tail, degrees)]).astype(np.float64)
 
 
 def _clipped_mean(rows: FloatArray, centres: FloatArray, clip: FloatArray) -> FloatArray:
@@ -1011,7 +1011,7 @@ def _detect(
         i = int(index)
         before = [x for s in samples[max(0, i - before_w) : i] for x in s]
         after = [x for s in samples[i : i + after_w] for x in s]
-        p_value = float(mannwhitneyu(before, after, alternative="two-sided").pvalue)
+        p_value = float(stats().mannwhitneyu(before, after, alternative="two-sided").pvalue)
         if p_value <= params.alpha or cells.short_history[i - lo]:
             p_values[i] = p_value
     # The true step has the most extreme rank test (its windows are not contaminated by

@@ -32,7 +32,7 @@ from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from scipy import stats
+from perf.analysis.scipy_stats import stats
 
 REGRESSED = "REGRESSED"
 IMPROVED = "IMPROVED"
@@ -90,7 +90,7 @@ def performance_status(
     if abs(delta) <= 2 * MIN_VALUE_PRECISION * CONFIDENCE_INTERVAL:
         return UNCHANGED_PASS
     if len(current.samples) >= MIN_RANK_SAMPLES and len(previous.samples) >= MIN_RANK_SAMPLES:
-        p_value = stats.mannwhitneyu(
+        p_value = stats().mannwhitneyu(
             list(current.samples), list(previous.samples), alternative="two-sided"
         ).pvalue
         if math.isnan(p_value) or p_value >= confidence_lv:

@@ -25,7 +25,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from scipy import stats
+from perf.analysis.scipy_stats import stats
 
 MIN_RANK_SAMPLES = 4  # samples per side before a p-value is given (as LNT)
 ADDED, REMOVED = "added", "removed"
@@ -116,7 +116,7 @@ def compare_row(test: str, old: Sequence[float], new: Sequence[float], knobs: Kn
         if len(set(a) | set(b)) == 1:
             p_value = 1.0  # one value on both sides: the rank test is undefined, nothing moved
         else:
-            p_value = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+            p_value = float(stats().mannwhitneyu(a, b, alternative="two-sided").pvalue)
     moved = (
         delta != 0
         and abs(delta) >= knobs.abs_floor
