@@ -38,7 +38,6 @@ from ..models import (
     Regression,
     Run,
     Series,
-    Test,
     TestSuite,
     order_label,
 )
@@ -708,12 +707,12 @@ def report_data(
     if len(data.columns.run) == 0:
         return data
     if shown is None or shown.rows:
+        # The series' join to their tests, unsorted (a test with a status metric comes
+        # twice, the same name).
         data.columns.names.update(
-            Test.objects.filter(
-                id__in=Series.objects.filter(
-                    machine_id__in=machine_ids, metric_id__in=point_metric_ids
-                ).values("test_id")
-            ).values_list("id", "name")
+            Series.objects.filter(machine_id__in=machine_ids, metric_id__in=point_metric_ids)
+            .order_by()
+            .values_list("test_id", "test__name")
         )
     compared, seen = _compared_series(data.columns, new.id, old_ids, metric_ids, shown)
     if compared:
