@@ -22,11 +22,8 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
-os.environ.setdefault("LOG_LEVEL", "ERROR")
+from _pg import django_on_dataset
 
 
 def main() -> int:
@@ -34,9 +31,7 @@ def main() -> int:
     parser.add_argument("machines", nargs="+", help="machine names")
     parser.add_argument("--repeat", type=int, default=9, help="reads each way (median)")
     args = parser.parse_args()
-    import django
-
-    django.setup()
+    django_on_dataset()
     import numpy as np
 
     from perf.models import Machine, Metric, Point, Run, Series
