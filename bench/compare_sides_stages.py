@@ -30,8 +30,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("machine", help="machine name")
     parser.add_argument("--repeat", type=int, default=9, help="times each stage (median)")
+    parser.add_argument(
+        "--tree", default=None, help="the checkout whose code runs (default: this one)"
+    )
     args = parser.parse_args()
-    django_on_dataset()
+    if args.tree:
+        django_on_dataset(args.tree)
+    else:
+        django_on_dataset()
     from perf.analysis import sides
     from perf.models import Run
     from perf.selectors import compare as cs
@@ -69,8 +75,8 @@ def main() -> int:
         ))
         numbers = [v for r in rows for v in (r.log2_ratio, r.old, r.new) if v is not None]
         timed("of which the float reprs", lambda numbers=numbers: list(map(repr, numbers)))
-    print(f"{args.machine}: {len(rows)} rows, medians of {args.repeat}, CPU ms, load "
-          f"{os.getloadavg()[0]:.1f}")
+    print(f"{args.tree or 'this tree'}, {args.machine}: {len(rows)} rows, medians of "
+          f"{args.repeat}, CPU ms, load {os.getloadavg()[0]:.1f}")
     for stage, values in cpu.items():
         print(f"  {stage:26s} {statistics.median(values):7.2f}")
     return 0
