@@ -4,12 +4,13 @@
         .venv/bin/python bench/compare_sides_stages.py bench-m00 --repeat 9
 
 On the dataset of bench/make_dataset.py: the machine's newest run against the one
-before, execution_time, as ``bench/pages_speed.py``'s "compare sides" page asks.  The
-median process CPU ms of each stage the view runs (perf/views/compare.py
-``compare_sides``): each side's samples (query and unpacking), the rows
-(``sides.compare_sides``), their sort, their HTML (``sides_rows_html``) and the chart's
-points; then the float reprs alone that the rows' HTML writes (three a row), which
-no change to the code can skip while the page stays byte for byte.  Read-only.
+before (--runs: the newest N against the N before), execution_time, as
+``bench/pages_speed.py``'s "compare sides" page asks.  The median process CPU ms of
+each stage the view runs (perf/views/compare.py ``compare_sides``): each side's
+samples (query and unpacking), the rows (``sides.compare_sides``), their sort, their
+HTML (``sides_rows_html``) and the chart's points; then the float reprs alone that
+the rows' HTML writes (three a row), which no change to the code can skip while the
+page stays byte for byte.  --tree runs another checkout's code.  Read-only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def main() -> int:
     parser.add_argument("machine", help="machine name")
     parser.add_argument("--repeat", type=int, default=9, help="times each stage (median)")
     parser.add_argument(
+        "--runs", type=int, default=1,
+        help="runs a side: the newest N against the N before (2 or more: 4+ samples a "
+        "side, so each row gets its Mann-Whitney test)",
+    )
+    parser.add_argument(
         "--tree", default=None, help="the checkout whose code runs (default: this one)"
     )
     args = parser.parse_args()
@@ -44,13 +50,13 @@ def main() -> int:
     from perf.views.compare import _sorted
     from perf.views.compare_rows import sides_rows_html
 
-    old_id, new_id = (
+    newest = list(
         Run.objects.filter(machine__name=args.machine, suite__name="nts")
         .order_by("-order__position", "-id")
-        .values_list("id", flat=True)[:2]
-    )[::-1]
-    old = cs.side_resolve(cs.Side("a", "nts", runs=[old_id]))
-    new = cs.side_resolve(cs.Side("b", "nts", runs=[new_id]))
+        .values_list("id", flat=True)[: 2 * args.runs]
+    )
+    old = cs.side_resolve(cs.Side("a", "nts", runs=newest[args.runs :]))
+    new = cs.side_resolve(cs.Side("b", "nts", runs=newest[: args.runs]))
     gc.freeze()  # as the gunicorn master does
     cpu: dict[str, list[float]] = {}
 
@@ -75,7 +81,8 @@ def main() -> int:
         ))
         numbers = [v for r in rows for v in (r.log2_ratio, r.old, r.new) if v is not None]
         timed("of which the float reprs", lambda numbers=numbers: list(map(repr, numbers)))
-    print(f"{args.tree or 'this tree'}, {args.machine}: {len(rows)} rows, medians of "
+    print(f"{args.tree or 'this tree'}, {args.machine}, {args.runs} run(s) a side: "
+          f"{len(rows)} rows, medians of "
           f"{args.repeat}, CPU ms, load {os.getloadavg()[0]:.1f}")
     for stage, values in cpu.items():
         print(f"  {stage:26s} {statistics.median(values):7.2f}")
