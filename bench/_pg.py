@@ -20,6 +20,20 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/lntsite_bench"
 
 
+def django_on_dataset(tree: str | Path = ROOT) -> None:
+    """Set Django up on the database DATABASE_URL names as it is (a dataset of
+    bench/make_dataset.py, read by the bench, not migrated), logging errors only, with
+    the code of checkout ``tree`` (this one by default)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    # Celery's Django fix-up puts the working directory first on the path: the tree's.
+    os.chdir(tree)
+    sys.path.insert(0, str(tree))
+    import django
+
+    django.setup()
+
+
 def bench_database(*, recreate: bool = True) -> str:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     create_database(url, recreate=recreate)

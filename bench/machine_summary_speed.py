@@ -17,15 +17,11 @@ by itself.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
-os.environ.setdefault("LOG_LEVEL", "ERROR")
+from _pg import django_on_dataset
 
 
 def main() -> int:
@@ -33,9 +29,7 @@ def main() -> int:
     parser.add_argument("machines", nargs="+", help="machine names")
     parser.add_argument("--repeat", type=int, default=7, help="comparisons each way (median)")
     args = parser.parse_args()
-    import django
-
-    django.setup()
+    django_on_dataset()
     from perf import selectors
     from perf.models import Run, TestSuite
     from perf.selectors import runs as run_selectors

@@ -47,10 +47,11 @@ def main() -> int:
     from lntsite.wsgi import application
 
     def request(path: str) -> int:
+        path_info, _, query = path.partition("?")
         environ = {
             "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": query,
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "80",
             "HTTP_HOST": "127.0.0.1",

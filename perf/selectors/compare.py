@@ -9,7 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..formats.samples import unpack_samples
+import numpy as np
+
+from ..formats.samples import REAL_TAG, unpack_samples
 from ..models import Metric, Point, Run, TestSuite
 
 MAX_RUNS_PER_SIDE = 20
@@ -120,11 +122,33 @@ def side_samples(side: ResolvedSide, metric: str) -> dict[str, list[float]]:
         series__metric__name=metric,
         series__metric__type=Metric.REAL,
     ).values_list("series__test__name", "samples")
-    for name, packed in rows:
+    names, packed = [], []
+    for name, samples in rows:
+        names.append(name)
+        packed.append(samples)
+    for name, values in zip(names, _real_samples(packed), strict=True):
         # A list added with ``+=``, not a generator into ``extend``: 2 ms less a side
         # of 2,000 tests (timed apart).
-        out[name] += [v for v in unpack_samples(packed) if isinstance(v, float)]
+        out[name] += values
     return dict(out)
+
+
+def _real_samples(packed: list[bytes | memoryview]) -> list[list[float]]:
+    """The float samples of each packed row (``unpack_samples``, without the others).
+
+    The usual side, rows of Real samples as many a row, is unpacked at once: their
+    bytes joined are a numpy array of (tag, values) records, its values one list a row
+    (no Python call a row); any other rows one at a time."""
+    if packed:
+        width = len(packed[0])
+        count = (width - 1) // 8
+        if width == 1 + 8 * count and set(map(len, packed)) == {width}:
+            joined = b"".join(packed)
+            records = np.frombuffer(joined, dtype=[("tag", "S1"), ("values", ">f8", (count,))])
+            if (records["tag"] == REAL_TAG).all():
+                values: list[list[float]] = records["values"].tolist()
+                return values
+    return [[v for v in unpack_samples(p) if isinstance(v, float)] for p in packed]
 
 
 def compare_metrics(suite_ids: list[int]) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from ..models import (
     Point,
     Regression,
     Run,
+    Series,
     TestSuite,
     order_label,
 )
@@ -476,12 +477,50 @@ class PointColumns(NamedTuple):
     value: FloatArray  # NaN where the value is NULL
     has_value: BoolArray  # the value is not NULL
     failed: BoolArray
-    hashes: list[str | None]  # the binary hash a point reported, if any
+    # The binary hash a point reported, as a key that is equal for equal hashes
+    # (``has_hash`` False: none; read by COPY, the first 64 bits of its MD5).
+    has_hash: BoolArray
+    hash_key: IntArray
     names: dict[int, str]  # test id -> name
 
     def valid(self) -> BoolArray:
         """The points with a value that counts: not failed, not NULL."""
         return self.has_value & ~self.failed
+
+
+def _no_points() -> PointColumns:
+    empty, no = np.zeros(0, dtype=np.int64), np.zeros(0, np.bool_)
+    return PointColumns(empty, empty, empty, empty, np.zeros(0), no, no, no, empty, {})
+
+
+def _columns_of(points: list[tuple[Any, ...]], names: dict[int, str] | None) -> PointColumns:
+    """``points`` (``ReportData.points``' tuples) as columns; ``names``: the tests' names
+    when not in the tuples."""
+    count = len(points)
+    if count == 0:
+        return _no_points()
+    # A list a column: ``zip(*points)`` (a row an argument) costs as much with the
+    # collector frozen (gunicorn) and ten times more without.
+    width = len(points[0])
+    columns = [list(map(itemgetter(k), points)) for k in range(width)]
+    values = columns[5]
+    hashes = columns[7] if width > 7 else [None] * count
+    keys: dict[str, int] = {}  # hash -> key: its index among the distinct ones
+    return PointColumns(
+        run=np.array(columns[0], dtype=np.int64),
+        series=np.array(columns[1], dtype=np.int64),
+        test=np.array(columns[2], dtype=np.int64),
+        metric=np.array(columns[4], dtype=np.int64),
+        value=np.array(values, dtype=np.float64),  # None -> NaN
+        has_value=np.array([v is not None for v in values], dtype=np.bool_),
+        failed=np.array(columns[6], dtype=np.bool_),
+        has_hash=np.array([h is not None for h in hashes], dtype=np.bool_),
+        hash_key=np.array(
+            [-1 if h is None else keys.setdefault(h, len(keys)) for h in hashes],
+            dtype=np.int64,
+        ),
+        names=dict(zip(columns[2], columns[3], strict=True)) if names is None else names,
+    )
 
 
 @dataclass
@@ -490,35 +529,18 @@ class ReportData:
 
     # (run_id, series_id, test_id, test name, metric_id, value, failed, binary hash):
     # the point's columns are those the (run, series) index covers (an index-only scan).
-    points: list[tuple[Any, ...]]
+    # Empty when the points were read as columns (``read``).
+    points: list[tuple[Any, ...]] = field(default_factory=list)
     history: History = field(default_factory=History)
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # series -> change
+    # The points read straight into columns (binary COPY), instead of ``points``.
+    read: PointColumns | None = None
 
     @cached_property
     def columns(self) -> PointColumns:
         """The points as numpy columns, built once for all the comparisons of the data:
         the comparison works a column at a time, not a Python object a test and run."""
-        count = len(self.points)
-        if count == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return PointColumns(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_),
-                                np.zeros(0, np.bool_), [], {})
-        # A list a column: ``zip(*points)`` (a row an argument) costs as much with the
-        # collector frozen (gunicorn) and ten times more without.
-        width = len(self.points[0])
-        columns = [list(map(itemgetter(k), self.points)) for k in range(width)]
-        values = columns[5]
-        return PointColumns(
-            run=np.array(columns[0], dtype=np.int64),
-            series=np.array(columns[1], dtype=np.int64),
-            test=np.array(columns[2], dtype=np.int64),
-            metric=np.array(columns[4], dtype=np.int64),
-            value=np.array(values, dtype=np.float64),  # None -> NaN
-            has_value=np.array([v is not None for v in values], dtype=np.bool_),
-            failed=np.array(columns[6], dtype=np.bool_),
-            hashes=columns[7] if width > 7 else [None] * count,
-            names=dict(zip(columns[2], columns[3], strict=True)),
-        )
+        return self.read if self.read is not None else _columns_of(self.points, None)
 
 
 def run_metric_ids(run: Run) -> set[int]:
@@ -558,6 +580,85 @@ def report_status_metrics(metrics: list[Metric]) -> dict[int, int]:
     return pairs
 
 
+# The points of some runs for some metrics, a column each (``PointColumns``), by binary
+# COPY into numpy: a cursor would build a Python tuple a point (20,000 for a 5,000-test
+# report) only for ``PointColumns`` to take them apart again, and the client's share
+# of the read is most of it.  Every column has a fixed width and none is NULL: a NULL
+# value is NaN with ``has_value`` False; a point's binary hash is the first 64 bits of
+# its MD5 (equal hashes, equal keys; two different hashes of one test have one chance
+# in 2**64 to look the same) with ``has_hash`` False for none.
+_POINTS_SQL = """
+SELECT p.run_id, p.series_id, s.test_id, s.metric_id, COALESCE(p.value, 'NaN'),
+    p.value IS NOT NULL, p.failed, p.hash IS NOT NULL,
+    CASE WHEN p.hash IS NULL THEN 0 ELSE ('x' || left(md5(p.hash), 16))::bit(64)::int8 END
+FROM perf_point p JOIN perf_series s ON s.id = p.series_id
+WHERE p.run_id = ANY(%(runs)s::bigint[]) AND s.machine_id = ANY(%(machines)s::bigint[])
+    AND s.metric_id = ANY(%(metrics)s::bigint[])
+"""
+_POINTS_FIELDS = [
+    ("run", "int8"),
+    ("series", "int8"),
+    ("test", "int8"),
+    ("metric", "int8"),
+    ("value", "float8"),
+    ("has_value", "bool"),
+    ("failed", "bool"),
+    ("has_hash", "bool"),
+    ("hash_key", "int8"),
+]
+
+
+def _report_points(
+    run_ids: list[int], machine_ids: list[int], metric_ids: list[int]
+) -> PointColumns:
+    """The points of runs ``run_ids`` (of machines ``machine_ids``) for ``metric_ids``, as
+    columns without the tests' names (``names`` empty).  One query: on PostgreSQL a
+    binary COPY (``_POINTS_SQL``), elsewhere a cursor read."""
+    if connection.vendor != "postgresql":
+        return _columns_of(
+            list(
+                Point.objects.filter(
+                    run_id__in=run_ids,
+                    series__machine_id__in=machine_ids,
+                    series__metric_id__in=metric_ids,
+                ).values_list(
+                    "run_id",
+                    "series_id",
+                    "series__test_id",
+                    Value(None, output_field=CharField()),  # ReportData.points' layout
+                    "series__metric_id",
+                    "value",
+                    "failed",
+                    "hash",
+                )
+            ),
+            {},
+        )
+    records = copy_records(
+        _POINTS_SQL,
+        {  # array literals: ids are ints, nothing to quote
+            "runs": "{" + ",".join(map(str, run_ids)) + "}",
+            "machines": "{" + ",".join(map(str, machine_ids)) + "}",
+            "metrics": "{" + ",".join(map(str, metric_ids)) + "}",
+        },
+        _POINTS_FIELDS,
+    )
+    if len(records) == 0:
+        return _no_points()
+    return PointColumns(
+        run=records["run"].astype(np.int64),
+        series=records["series"].astype(np.int64),
+        test=records["test"].astype(np.int64),
+        metric=records["metric"].astype(np.int64),
+        value=records["value"].astype(np.float64),
+        has_value=records["has_value"].astype(np.bool_),
+        failed=records["failed"].astype(np.bool_),
+        has_hash=records["has_hash"].astype(np.bool_),
+        hash_key=records["hash_key"].astype(np.int64),
+        names={},
+    )
+
+
 def report_data(
     new: Run,
     olds: list[Run | None],
@@ -569,12 +670,13 @@ def report_data(
     """The points, history and detected changes behind comparisons of ``new`` with each
     of ``olds`` (previous order, baseline...), read together.
 
-    At most three queries whatever the number of tests, comparisons or the length of
+    At most four queries whatever the number of tests, comparisons or the length of
     the history:
 
     1. the points of all the runs for ``metric_ids`` and ``status_metric_ids`` (the
        status metrics say which tests failed, also for a test that reports only its
-       status);
+       status), straight into columns (``_report_points``);
+    1b. the names of their tests, unless ``shown.rows`` is False;
     2. the recent history of every series compared by value: its points before the
        new run's order, from the position of the machine's ``window_before``-th
        previous run on (the detector's window), an index range scan on (series,
@@ -591,7 +693,7 @@ def report_data(
     not every row: only the series whose row it shows with their noise estimate get
     their history read.  The rows of the other series then have no noise estimate
     (``known`` 0), and the same verdicts and groups.  With ``shown.rows`` False the
-    points come without their tests' names (None).
+    tests' names are not read (``columns.names`` is empty).
     """
     old_ids = list(dict.fromkeys(o.id for o in olds if o is not None and o.id != new.id))
     run_ids = [new.id, *old_ids]
@@ -600,28 +702,18 @@ def report_data(
     # metrics on the site, and the changes are looked up by machine, not by a list of
     # thousands of series (which Django prepares one value at a time).
     machine_ids = list(dict.fromkeys([new.machine_id, *(o.machine_id for o in olds if o)]))
-    points = list(
-        Point.objects.filter(
-            run_id__in=run_ids,
-            series__machine_id__in=machine_ids,
-            series__metric_id__in=[*metric_ids, *(status_metric_ids or [])],
-        ).values_list(
-            "run_id",
-            "series_id",
-            "series__test_id",
-            # A NULL in its place when no row is shown: the layout stays the same.
-            "series__test__name"
-            if shown is None or shown.rows
-            else Value(None, output_field=CharField()),
-            "series__metric_id",
-            "value",
-            "failed",
-            "hash",
-        )
-    )
-    data = ReportData(points=points)
-    if not points:
+    point_metric_ids = [*metric_ids, *(status_metric_ids or [])]
+    data = ReportData(read=_report_points(run_ids, machine_ids, point_metric_ids))
+    if len(data.columns.run) == 0:
         return data
+    if shown is None or shown.rows:
+        # The series' join to their tests, unsorted (a test with a status metric comes
+        # twice, the same name).
+        data.columns.names.update(
+            Series.objects.filter(machine_id__in=machine_ids, metric_id__in=point_metric_ids)
+            .order_by()
+            .values_list("test_id", "test__name")
+        )
     compared, seen = _compared_series(data.columns, new.id, old_ids, metric_ids, shown)
     if compared:
         data.history = series_history(new, compared)
@@ -1016,12 +1108,13 @@ def report_compare(
                 for c in [changes.get(series[k]) for k in judged_list]
             ]
         same_binary = np.zeros(len(weighed), dtype=np.bool_)
-        if metric.ignore_same_hash:
-            hashes, old_points, new_points = columns.hashes, old.real.tolist(), new.real.tolist()
-            same_binary[:] = [
-                (h := hashes[old_points[k]]) is not None and h == hashes[new_points[k]]
-                for k in judged_list
-            ]
+        if metric.ignore_same_hash:  # both points have a hash, the same
+            at_old, at_new = old.real[weighed], new.real[weighed]
+            same_binary = (
+                columns.has_hash[at_old]
+                & columns.has_hash[at_new]
+                & (columns.hash_key[at_old] == columns.hash_key[at_new])
+            )
         history_last = data.history.last
         found = verdict.judge_columns(
             verdict.MoveColumns(

@@ -104,3 +104,34 @@ def test_a_row_is_still_a_frozen_dataclass_with_every_field_set():
     assert compare_row("t", [1.0], [2.0], Knobs()) == Row(
         "t", 1.0, 2.0, 1, 1, 1.0, 100.0, 2.0, 1.0, None, "regressed"
     )
+
+
+def test_a_sides_rank_tests_give_each_test_the_p_value_of_a_call_of_its_own():
+    # The p-values are computed a group of tests at a time (same sizes, same tie
+    # status): each must be bit for bit what scipy gives the test alone, with "auto".
+    import random
+
+    from scipy import stats
+
+    rng = random.Random(3)
+    old: dict[str, list[float]] = {}
+    new: dict[str, list[float]] = {}
+    for i in range(400):
+        step = rng.choice([None, 0.01, 0.1])  # rounded to a step: ties
+
+        def sample(level: float, step: float | None = step) -> float:
+            value = rng.gauss(level, 0.05)
+            return round(value / step) * step if step else value
+
+        old[f"t{i}"] = [sample(1.0) for _ in range(rng.choice([3, 4, 5, 6, 9, 12]))]
+        new[f"t{i}"] = [sample(1.02) for _ in range(rng.choice([4, 6, 9, 11]))]
+    old["same"], new["same"] = [2.0] * 5, [2.0] * 4
+    rows = {r.test: r for r in compare_sides(old, new, Knobs())}
+    for name, row in rows.items():
+        if len(old[name]) < 4 or name == "same":
+            continue
+        alone = float(stats.mannwhitneyu(old[name], new[name], alternative="two-sided").pvalue)
+        assert repr(row.p_value) == repr(alone), name
+    assert rows["same"].p_value == 1.0
+    assert {len(old[n]) < 4 for n in rows} == {True, False}  # rows with and without
+    assert sum(rows[n].p_value is not None for n in rows) > 300
