@@ -59,6 +59,7 @@ import os
 import random
 import statistics
 import sys
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import (  # noqa: E402 - bench/ is not a package
     make_token,
     pg_connect,
+    postmaster_pid,
     stack_cpu,
     stack_database_url,
     tree_cpu_seconds,
@@ -119,7 +121,8 @@ class Target:
     wall_ms: list[float] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)
     run_ids: list[int] = field(default_factory=list)
-    cpu_ms: list[float] = field(default_factory=list)
+    app_ms: list[float] = field(default_factory=list)
+    pg_ms: list[float] = field(default_factory=list)
 
 
 def post(url: str, body: bytes, timeout: float) -> tuple[float, int, dict[str, Any]]:
@@ -147,51 +150,88 @@ def post(url: str, body: bytes, timeout: float) -> tuple[float, int, dict[str, A
     return elapsed, response.status, answer
 
 
-def backends_cpu(admin: Any, database_url: str) -> float:
-    """CPU seconds used so far by the PostgreSQL backends connected to the database
-    ``database_url`` names (this host's /proc; a backend that ended is not counted)."""
-    name = urllib.parse.urlsplit(database_url).path.lstrip("/")
-    with admin.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [name],
-        )
-        pids = [int(row[0]) for row in cursor.fetchall()]
-    total = 0
-    for pid in pids:
+def backends_cpu(postmaster: int, database: str) -> dict[int, float]:
+    """CPU seconds used so far by each client backend of the PostgreSQL server
+    ``postmaster`` connected to ``database`` (this host's /proc: a backend's command
+    line reads ``postgres: <cluster>: <user> <database> <client> <state>``)."""
+    try:
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except OSError:
+        return {}
+    used = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in map(int, children):
         try:
+            words = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split()
+            if database not in words[2:4] or "autovacuum" in words:
+                continue
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            continue  # ended while we looked
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
-def server_cpu(admin: Any, target: Target) -> float:
-    app = 0.0
+class BackendSampler:
+    """The CPU a database's backends use between ``start`` and ``stop``, those that
+    begin and end in between included: LNT's server opens a connection a request
+    and closes it, and a backend that ended takes its CPU time with it (only its
+    server, shared with every other database, is credited).  Each backend's CPU is
+    read every ``interval`` seconds; what one that ends uses after its last reading
+    (at most ``interval`` of work) is missed."""
+
+    def __init__(self, postmaster: int | None, database: str, interval: float = 0.005) -> None:
+        self.postmaster, self.database, self.interval = postmaster, database, interval
+        self.before: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _read(self) -> dict[int, float]:
+        if self.postmaster is None:
+            return {}
+        return backends_cpu(self.postmaster, self.database)
+
+    def _poll(self) -> None:
+        while not self._done.wait(self.interval):
+            self.last.update(self._read())
+
+    def start(self) -> BackendSampler:
+        self.before = self._read()
+        self.last = dict(self.before)
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        self.last.update(self._read())
+        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.last.items())
+
+
+def app_cpu(target: Target) -> float:
+    """CPU seconds used so far by the target's web server: LNT's gunicorn tree, or
+    lntsite's submit pool and nginx (deploy/prod.sh's pid files)."""
     if target.pidfile is not None:
-        app = tree_cpu_seconds([int(target.pidfile.read_text().split()[0])])
-    else:  # lntsite under deploy/prod.sh: its submit pool and nginx
-        used = stack_cpu([])
-        app = used["submit"] + used["nginx"]
-    return app + backends_cpu(admin, target.database_url)
+        return tree_cpu_seconds([int(target.pidfile.read_text().split()[0])])
+    used = stack_cpu([])
+    return used["submit"] + used["nginx"]
 
 
-def detection_cpu(admin: Any, database_url: str, run_id: int, timeout: float) -> float:
-    """Wait until lntsite's Celery worker has run detection for ``run_id``; the CPU
-    seconds the database's backends used meanwhile (the worker's own CPU is counted
-    by the caller from before the request: the task may start before the answer)."""
-    used = backends_cpu(admin, database_url)
+def wait_for_detection(admin: Any, run_id: int, timeout: float) -> None:
+    """Until lntsite's Celery worker has run detection for ``run_id``."""
     deadline = time.monotonic() + timeout
     with admin.cursor() as cursor:
         while time.monotonic() < deadline:
             cursor.execute("SELECT detection_state FROM perf_run WHERE id = %s", [run_id])
             if cursor.fetchone()[0] == "done":
-                break
+                return
             time.sleep(0.01)
-        else:
-            raise SystemExit(f"lntsite: detection of run {run_id} not done in {timeout:.0f} s")
-    return backends_cpu(admin, database_url) - used
+    raise SystemExit(f"lntsite: detection of run {run_id} not done in {timeout:.0f} s")
+
+
+def database_name(url: str) -> str:
+    return urllib.parse.urlsplit(url).path.lstrip("/")
 
 
 def bare_copies(
@@ -277,6 +317,7 @@ def main() -> int:
     site = Target("lntsite", site_url, None, database_url)
     targets.append(site)
     admin = pg_connect(database_url)
+    postmaster = postmaster_pid(database_url)
     rng = random.Random(1)
     first = first_revision(time.time())
     values: list[list[Any]] = []
@@ -290,22 +331,28 @@ def main() -> int:
             rng.setstate(state)
             raw = report(args.tests, revision_of(first, round_, index), rng)
             body = lnt_form(raw, ignore_regressions=target.ignore_regressions)
-            cpu, celery = server_cpu(admin, target), stack_cpu([])["celery"]
+            app, celery = app_cpu(target), stack_cpu([])["celery"]
+            backends = BackendSampler(postmaster, database_name(target.database_url)).start()
             wall, status, answer = post(target.url, body, args.timeout)
-            cpu = server_cpu(admin, target) - cpu
+            pg = backends.stop()
+            app = app_cpu(target) - app
             if status != 200 or not answer.get("run_id"):
                 print(f"{target.label}: HTTP {status}: {answer.get('error')}", file=sys.stderr)
                 return 1
             run_id = int(answer["run_id"])
             if target is site:
                 # Detection runs in Celery after the answer: waited for here, so that it
-                # neither slows the next request nor lands in its CPU window.
-                detection = detection_cpu(admin, database_url, run_id, args.timeout)
-                detection += stack_cpu([])["celery"] - celery
+                # neither slows the next request nor lands in its CPU window.  The
+                # worker's CPU is counted from before the request (the task may start
+                # before the answer is read), its database's from the answer on.
+                backends = BackendSampler(postmaster, database_name(database_url)).start()
+                wait_for_detection(admin, run_id, args.timeout)
+                detection = backends.stop() + stack_cpu([])["celery"] - celery
             if round_:
                 target.wall_ms.append(wall)
                 target.server_ms.append(float(answer.get("total_time") or "nan") * 1000)
-                target.cpu_ms.append(cpu * 1000)
+                target.app_ms.append(app * 1000)
+                target.pg_ms.append(pg * 1000)
                 if target is site:
                     site.run_ids.append(run_id)
                     values.extend(value_rows(run_id, raw))
@@ -320,14 +367,20 @@ def main() -> int:
     print(f" ({load[1]:.1f} 5 min, {load[2]:.1f} 15 min) on {os.cpu_count()} cores")
     shape = f"{args.tests} tests x {len(METRICS)} metrics x {SAMPLES} samples"
     print(f"report: {shape}, {args.rounds} rounds")
-    print(f"{'server':<24}{'median ms':>10}{'p90 ms':>9}{'own ms':>8}{'CPU ms':>8}{'/lntsite':>9}")
+    print(
+        f"{'server':<24}{'median ms':>10}{'p90 ms':>9}{'own ms':>8}"
+        f"{'CPU: app':>10}{'+ pg':>7}{'= ms':>7}{'wall/lntsite':>13}{'CPU/lntsite':>12}"
+    )
     site_median = statistics.median(site.wall_ms)
+    site_cpu = statistics.median(a + p for a, p in zip(site.app_ms, site.pg_ms, strict=True))
     for target in targets:
         median = statistics.median(target.wall_ms)
-        cpu = statistics.median(target.cpu_ms)
+        cpu = statistics.median(a + p for a, p in zip(target.app_ms, target.pg_ms, strict=True))
         print(
             f"{target.label:<24}{median:>10.1f}{p90(target.wall_ms):>9.1f}"
-            f"{statistics.median(target.server_ms):>8.1f}{cpu:>8.1f}{median / site_median:>8.1f}x"
+            f"{statistics.median(target.server_ms):>8.1f}{statistics.median(target.app_ms):>10.0f}"
+            f"{statistics.median(target.pg_ms):>7.0f}{cpu:>7.0f}{median / site_median:>12.1f}x"
+            f"{cpu / site_cpu:>11.1f}x"
         )
     print(
         "lntsite's detection in Celery, after the answer (worker + database CPU, median): "
@@ -338,8 +391,8 @@ def main() -> int:
         f"{site_median / (points * 1000):.1f}x), one row per value {plain * 1000:.2f} ms "
         f"({site_median / (plain * 1000):.1f}x)"
     )
-    if targets[0].pidfile is None or not args.lnt_database:
-        print("(LNT's CPU counts only what --lnt-pidfile and --lnt-database name)")
+    if targets[0].pidfile is None or not args.lnt_database or postmaster is None:
+        print("(CPU counts only what --lnt-pidfile, --lnt-database and this host's /proc show)")
     return 0
 
 
