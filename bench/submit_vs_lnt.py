@@ -4,7 +4,8 @@ alternating, over loopback HTTP, each posted the way ``lnt submit`` posts it.
 Set-up used for docs/performance.md "Submissions side by side with LNT (h/lntsubmit)"
 (LNT outside the project, never committed; both on the machine's PostgreSQL):
 
-    # LNT (llvm/llvm-lnt) in /work/lntclient/venv, 4 gunicorn workers as in issue 10
+    # LNT (llvm/llvm-lnt) in /work/lntclient/venv, 4 gunicorn workers as in issue 10,
+    # at the niceness deploy/prod.sh gives lntsite's submit pool (PERF_WRITE_NICE, 10)
     git --git-dir=<llvm-lnt mirror> archive HEAD | tar -x -C /work/lntsrc
     python3 -m venv /work/lntclient/venv
     SETUPTOOLS_SCM_PRETEND_VERSION=0.4.3.dev0 /work/lntclient/venv/bin/pip install \\
@@ -13,7 +14,7 @@ Set-up used for docs/performance.md "Submissions side by side with LNT (h/lntsub
     /work/lntclient/venv/bin/lnt create /tmp/lntsubmit-lnt \\
         --db-dir postgresql://postgres@127.0.0.1:5432 --default-db lntsite_lntsubmit_lnt
     cp /tmp/lntsubmit-lnt/lnt.wsgi /tmp/lntsubmit-lnt/lnt_app.py
-    /work/lntclient/venv/bin/gunicorn -w 4 -b 127.0.0.1:18301 --timeout 120 \\
+    nice -n 10 /work/lntclient/venv/bin/gunicorn -w 4 -b 127.0.0.1:18301 --timeout 120 \\
         --chdir /tmp/lntsubmit-lnt --pid /tmp/lntsubmit-lnt/gunicorn.pid lnt_app:application
     # lntsite in production shape (nginx -> submit pool -> PostgreSQL, Celery on Redis)
     export PERF_VAR_DIR=/tmp/lntsubmit-var STATIC_ROOT=/tmp/lntsubmit-var/static \\
@@ -34,19 +35,23 @@ every round): ``input_data``, ``commit=1``, ``select_machine=match``,
 ``merge=replace``, as LNT's client does (lnt/util/ServerUtil.py), one new connection
 a request, lntsite's token in the query string.  LNT's server runs its regression
 pass (fieldchange.post_submit_tasks) inside the request, as ``lnt submit`` asks by
-default; lntsite answers after the commit and detects in Celery, whose CPU is
-counted apart (after it finished every run).  With --lnt-ignore-regressions a third
+default; lntsite answers after the commit and detects in Celery, which the bench waits
+for after each lntsite request (so that it neither slows the next request nor lands
+in its window) and whose CPU it prints apart.  With --lnt-ignore-regressions a third
 target is LNT given ``ignore_regressions=1``: its storage path alone.
 
-Prints for each target the median and 90th percentile of the request's wall time, the
-median of the ``total_time`` the server reports in its answer, and the CPU per
-submission of the server (its gunicorn tree, from the pid file, plus the PostgreSQL
-backends connected to its database, from /proc: both servers keep their connections)
-over all timed rounds; the ratio LNT/lntsite of the medians; and the bare COPY of
-bench/write_speed.py (the same runs' ``perf_point`` rows COPYed again into temporary
-tables with no index, key or WAL) and a bare COPY of the values themselves (one row
-per sample value) with lntsite's median as a multiple of each.  One warm-up round is
-dropped.  Loopback only; stops after --rounds rounds (--timeout per request).
+Prints for each target the median and 90th percentile of the request's wall time; the
+median of the ``total_time`` the server reports in its answer, and of its parts
+(``load_time``, ``import_time``, ``report_time``: both servers report them); the
+median CPU per request of the server: its web processes (LNT's gunicorn tree from
+the pid file; lntsite's submit pool and nginx from deploy/prod.sh's pid files) and
+the PostgreSQL backends connected to its database (this host's /proc, sampled every
+5 ms: LNT's server opens and closes a connection a request); the ratios LNT/lntsite;
+the bare COPY of bench/write_speed.py (the same runs' ``perf_point`` rows COPYed
+again into temporary tables with no index, key or WAL) and a bare COPY of the values
+themselves (one row per sample value), lntsite's median as a multiple of each.  One
+warm-up round is dropped.  Loopback only; stops after --rounds rounds (--timeout per
+request).
 """
 
 from __future__ import annotations
@@ -78,6 +83,9 @@ from load import (  # noqa: E402 - bench/ is not a package
 from write_speed import METRICS, SAMPLES, report  # noqa: E402
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# The parts of a request both servers time and report in their answer (seconds):
+# reading and checking the report, storing it, comparing it with the previous run.
+PHASES = ("load_time", "import_time", "report_time")
 
 
 def lnt_form(report_json: str, *, ignore_regressions: bool = False) -> bytes:
@@ -121,6 +129,7 @@ class Target:
     wall_ms: list[float] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)
     run_ids: list[int] = field(default_factory=list)
+    phases_ms: dict[str, list[float]] = field(default_factory=dict)
     app_ms: list[float] = field(default_factory=list)
     pg_ms: list[float] = field(default_factory=list)
 
@@ -351,6 +360,9 @@ def main() -> int:
             if round_:
                 target.wall_ms.append(wall)
                 target.server_ms.append(float(answer.get("total_time") or "nan") * 1000)
+                for phase in PHASES:
+                    ms = float(answer.get(phase) or "nan") * 1000
+                    target.phases_ms.setdefault(phase, []).append(ms)
                 target.app_ms.append(app * 1000)
                 target.pg_ms.append(pg * 1000)
                 if target is site:
@@ -382,6 +394,17 @@ def main() -> int:
             f"{statistics.median(target.pg_ms):>7.0f}{cpu:>7.0f}{median / site_median:>12.1f}x"
             f"{cpu / site_cpu:>11.1f}x"
         )
+    print(
+        "as the servers time them (median ms): "
+        + "; ".join(
+            f"{t.label} "
+            + " + ".join(
+                f"{phase.removesuffix('_time')} {statistics.median(t.phases_ms[phase]):.0f}"
+                for phase in PHASES
+            )
+            for t in targets
+        )
+    )
     print(
         "lntsite's detection in Celery, after the answer (worker + database CPU, median): "
         f"{statistics.median(detection_ms):.1f} ms"
