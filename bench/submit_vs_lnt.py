@@ -394,11 +394,14 @@ def main() -> int:
             f"{statistics.median(target.pg_ms):>7.0f}{cpu:>7.0f}{median / site_median:>12.1f}x"
             f"{cpu / site_cpu:>11.1f}x"
         )
+    # LNT's report_time runs from the start of its import to its end (the run report,
+    # the commit, the regression pass), its import_time included; lntsite's parts
+    # are disjoint (report: the run-over-run results alone).
     print(
-        "as the servers time them (median ms): "
+        "as the servers time them (median ms; LNT's report includes its import): "
         + "; ".join(
             f"{t.label} "
-            + " + ".join(
+            + ", ".join(
                 f"{phase.removesuffix('_time')} {statistics.median(t.phases_ms[phase]):.0f}"
                 for phase in PHASES
             )
