@@ -243,19 +243,65 @@ def database_name(url: str) -> str:
     return urllib.parse.urlsplit(url).path.lstrip("/")
 
 
+def django_setup(database_url: str) -> None:
+    """Django in this process, on lntsite's database, in production settings."""
+    os.environ["DATABASE_URL"] = database_url
+    for name, value in (("DEBUG", "0"), ("SECRET_KEY", "bench"), ("PERF_DEBUG_TOOLBAR", "0")):
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import django
+
+    django.setup()
+
+
+def profile_submissions(args: argparse.Namespace, database_url: str, token: str) -> None:
+    """cProfile of --profile lntsite submissions of this shape in this process, through
+    Django's test client and the whole middleware stack (no nginx, no gunicorn), after
+    one unprofiled: the functions with the most cumulative time, and the CPU per
+    submission of this process and of its PostgreSQL backend.  Detection goes to the
+    stack's Celery (CELERY_BROKER_URL must be set, else it would run here)."""
+    import cProfile
+    import pstats
+
+    if not os.environ.get("CELERY_BROKER_URL"):
+        raise SystemExit("--profile needs the stack's CELERY_BROKER_URL")
+    os.environ.setdefault("PERF_PLAIN_HTTP_SUBMISSIONS", "1")
+    django_setup(database_url)
+    from _pg import backend_cpu_seconds
+    from django.test import Client
+
+    client = Client()
+    path = "/db_default/submitRun?" + urllib.parse.urlencode({"token": token})
+    rng = random.Random(2)
+    first = first_revision(time.time())
+    bodies = [lnt_form(report(args.tests, first + i, rng)) for i in range(args.profile + 1)]
+    content_type = "application/x-www-form-urlencoded"
+    client.generic("POST", path, bodies.pop(), content_type=content_type)
+    profiler = cProfile.Profile()
+    backend, cpu = backend_cpu_seconds() or 0.0, time.process_time()
+    for body in bodies:
+        profiler.enable()
+        response = client.generic("POST", path, body, content_type=content_type)
+        profiler.disable()
+        if response.status_code != 200:
+            raise SystemExit(f"lntsite: HTTP {response.status_code}: {response.content[:300]!r}")
+    cpu, backend = time.process_time() - cpu, (backend_cpu_seconds() or 0.0) - backend
+    print(
+        f"{args.profile} submissions of {args.tests} tests in this process: CPU per "
+        f"submission {cpu / args.profile * 1000:.0f} ms Python (profiled) + "
+        f"{backend / args.profile * 1000:.0f} ms PostgreSQL"
+    )
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+
+
 def bare_copies(
     database_url: str, run_ids: list[int], values: list[list[Any]]
 ) -> tuple[float, float]:
     """Seconds per run of a bare COPY (temporary tables: no index, key or WAL) of
     lntsite's ``perf_point`` rows of ``run_ids`` (bench/write_speed.py's floor), and of
     ``values`` as (run, test, metric, sample, value) rows."""
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
-    os.environ.setdefault("PERF_DEBUG_TOOLBAR", "0")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import django
-
-    django.setup()
+    django_setup(database_url)
     from _pg import bare_copy_seconds
     from django.db import connection
 
@@ -304,6 +350,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also time LNT with ignore_regressions=1 (its regression pass skipped)",
     )
     parser.add_argument("--timeout", type=float, default=120, help="seconds per request")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="instead: cProfile this many lntsite submissions in this process",
+    )
+    parser.add_argument("--top", type=int, default=40, help="with --profile: functions shown")
     return parser.parse_args(argv)
 
 
@@ -315,6 +368,9 @@ def main() -> int:
             print(f"not a loopback URL: {url}", file=sys.stderr)
             return 2
     token = args.token or make_token(f"vs-lnt-{int(time.time())}", database_url)
+    if args.profile:
+        profile_submissions(args, database_url, token)
+        return 0
     site_url = args.lntsite_url + "?" + urllib.parse.urlencode({"token": token})
     targets = [Target("LNT", args.lnt_url, args.lnt_pidfile, args.lnt_database)]
     if args.lnt_ignore_regressions:
