@@ -1,6 +1,7 @@
 """bench/submit_vs_lnt.py's pure parts: the form it posts is the one ``lnt submit``
-posts, every report of a run and of the next run stores a new revision, and the bare
-COPY gets every sample value of a report once."""
+posts, every report of a run and of the next run stores a new revision, the bare
+COPY gets every sample value of a report once, and the CPU of a database's backends
+is read from the right processes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import random
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs
+
+import pytest
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -61,3 +65,22 @@ def test_value_rows_hold_every_sample_value_of_the_report_once():
 def test_p90_of_one_value_is_that_value():
     assert submit_vs_lnt.p90([4.0]) == 4.0
     assert submit_vs_lnt.p90([float(v) for v in range(1, 11)]) > 9.0
+
+
+def test_without_a_server_to_read_the_sampler_counts_nothing():
+    sampler = submit_vs_lnt.BackendSampler(None, "any").start()
+    assert sampler.stop() == 0.0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's backends")
+@pytest.mark.django_db
+def test_it_finds_the_backend_of_this_database_and_not_of_a_namesake_prefix():
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    postmaster = submit_vs_lnt.postmaster_pid(url)
+    assert postmaster is not None
+    assert backend in submit_vs_lnt.backends_cpu(postmaster, db["NAME"])
+    assert backend not in submit_vs_lnt.backends_cpu(postmaster, db["NAME"][:-1])
