@@ -362,6 +362,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    if not 1 <= args.rounds < 1000 or args.tests < 1:
+        print(
+            "--rounds must be 1-999 (revisions, see first_revision), --tests >= 1", file=sys.stderr
+        )
+        return 2
     database_url = stack_database_url()
     for url in (args.lnt_url, args.lntsite_url, database_url, args.lnt_database or database_url):
         if urllib.parse.urlsplit(url).hostname not in LOOPBACK:
