@@ -31,6 +31,7 @@ Loopback only.  Exit status 1 when a submission did not answer 200/301.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -219,8 +220,15 @@ def stages(tests: int, *, statements: bool = False) -> None:
               f"peak RSS +{_status(me, 'VmHWM') - before} MB")
         return result
 
+    try:  # as submitRun: a big report stored and compared with the collector paused
+        from perf.api.submit import collector_paused
+    except ImportError:  # trees before 2026-11-30 16:00
+        collector_paused = contextlib.nullcontext
+
     def streamed(run_id: int, *report: Any) -> int:  # the reply as submitRun streams it
-        chunks = submission_body_chunks({}, lnt.iter_submission_results(run_id, *report))
+        with collector_paused():
+            verdicts = getattr(lnt, "submission_verdicts", lnt.iter_submission_results)
+            chunks = submission_body_chunks({}, verdicts(run_id, *report))
         return sum(len(chunk) for chunk in chunks)
 
     spent: dict[str, list[float]] = {}  # statement -> [backend CPU s, count]
@@ -236,9 +244,10 @@ def stages(tests: int, *, statements: bool = False) -> None:
 
     def imported(raw: bytes) -> Any:
         if not statements:
-            return report_import(raw, suite="nts")
+            with collector_paused():
+                return report_import(raw, suite="nts")
         spent.clear()
-        with connection.execute_wrapper(timed):
+        with connection.execute_wrapper(timed), collector_paused():
             result = report_import(raw, suite="nts")
         for sql, (cpu, count) in sorted(spent.items(), key=lambda kv: -kv[1][0])[:4]:
             print(f"    {cpu:.1f} s PostgreSQL in {count} x {sql}")

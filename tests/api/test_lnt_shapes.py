@@ -3,8 +3,10 @@
 import json
 import tracemalloc
 
+import numpy as np
 import pytest
 
+from perf.analysis.lnt_compare import PAIRS, ColumnVerdicts
 from perf.api.lnt_shapes import RESULTS_CHUNK, submission_body_chunks, submission_test_results
 
 BODY = {"success": True, "error": None, "run_id": 7, "warnings": ["a \"quoted\" one"]}
@@ -56,3 +58,21 @@ def test_the_reply_for_a_big_run_is_written_in_memory_that_does_not_grow_with_it
     assert big == whole > 4.5 * small
     assert big_peak < 1.2 * small_peak, (small_peak, big_peak)
     assert big_peak < whole_peak / 4, (big_peak, whole_peak)
+
+
+@pytest.mark.parametrize("n", [0, 7, RESULTS_CHUNK + 3])
+def test_verdicts_held_as_arrays_are_written_as_their_rows_would_be(n):
+    # Names JSON must escape (quotes, backslashes, control and non-ASCII characters).
+    tests = [f'Single/"q"\\{i}\t\u00e9\u2603.c' if i % 3 else f"t{i}" for i in range(n)]
+    rng = np.random.default_rng(n)
+    metrics = [
+        (name, rng.permutation(n).astype(np.int64), rng.integers(0, len(PAIRS), n))
+        for name in ("compile_time", "exec\u00e9")
+    ]
+    verdicts = ColumnVerdicts(tests, metrics)
+    assert len(verdicts) == 2 * n
+    fast = b"".join(submission_body_chunks(BODY, verdicts))
+    assert fast == b"".join(submission_body_chunks(BODY, iter(list(verdicts))))
+    assert json.loads(fast) == json.loads(
+        json.dumps({**BODY, "test_results": submission_test_results(verdicts)})
+    )
