@@ -284,41 +284,60 @@ class Columns:
     values: npt.NDArray[np.float64]
 
 
-# One test's Side of one metric, as ``side_columns`` reads it: (test, samples, failed, hash).
+# One test's Side of one metric, as ``ColumnsBuilder`` takes it: (test, samples, failed, hash).
 SideRow = tuple[str, Sequence[float], bool, "str | None"]
 
 
-def side_columns(
-    rows: Sequence[SideRow], index: Mapping[str, int], hash_codes: dict[str, int]
-) -> Columns:
-    """One run's Sides of one metric as ``Columns`` of one row per test of ``index``
-    (test -> row, rows 0 to ``len(index) - 1``); a test without a row has no value.
+class ColumnsBuilder:
+    """One run's Sides of one metric, taken a batch of ``SideRow`` at a time
+    (``extend``), kept as flat arrays (8 bytes a sample, a pointer per name and
+    hash) until ``build`` makes them ``Columns``: no object held per row."""
 
-    ``hash_codes`` (hash -> code) is shared by both runs' columns, so that equal
-    hashes get equal codes; new hashes are added to it.
-    """
-    tests = len(index)
-    if not rows:
-        names: Sequence[str] = ()
-        samples: Sequence[Sequence[float]] = ()
-        failed_rows: Sequence[bool] = ()
-        hash_rows: Sequence[str | None] = ()
-    else:
-        names, samples, failed_rows, hash_rows = zip(*rows, strict=True)
-    at = np.fromiter(map(index.__getitem__, names), dtype=np.int64, count=len(names))
-    counts = np.fromiter(map(len, samples), dtype=np.int64, count=len(samples))
-    values = np.full((tests, max(int(counts.max()) if len(counts) else 0, 1)), np.nan)
-    flat = np.array(list(chain.from_iterable(samples)), dtype=np.float64)
-    starts = np.cumsum(counts) - counts
-    values[np.repeat(at, counts), np.arange(len(flat)) - np.repeat(starts, counts)] = flat
-    count = np.zeros(tests, dtype=np.int64)
-    count[at] = counts
-    failed = np.zeros(tests, dtype=np.bool_)
-    failed[at] = failed_rows
-    hashes = np.full(tests, _NO_HASH, dtype=np.int64)
-    codes = hash_codes
-    hashes[at] = [codes.setdefault(h, len(codes)) if h else _NO_HASH for h in hash_rows]
-    return Columns(count, failed, hashes, values)
+    def __init__(self) -> None:
+        self._tests: list[str] = []
+        self._counts = array("q")
+        self._samples = array("d")
+        self._failed = array("b")
+        self._hashes: list[str | None] = []
+
+    def extend(self, rows: Sequence[SideRow]) -> None:
+        if not rows:
+            return
+        tests, samples, failed, hashes = zip(*rows, strict=True)
+        self._tests.extend(tests)
+        self._counts.extend(map(len, samples))
+        self._samples.extend(chain.from_iterable(samples))
+        self._failed.extend(failed)
+        self._hashes.extend(hashes)
+
+    def tests(self) -> list[str]:
+        """The tests taken, in the order taken."""
+        return self._tests
+
+    def build(self, index: Mapping[str, int], hash_codes: dict[str, int] | None) -> Columns:
+        """The Columns of one row per test of ``index`` (test -> row, rows 0 to
+        ``len(index) - 1``); a test without a row has no value.
+
+        ``hash_codes`` (hash -> code) is shared by both runs' columns, so that equal
+        hashes get equal codes, and new hashes are added to it; None leaves the
+        hashes out (a metric that does not ignore same-hash changes never reads them).
+        """
+        tests = len(index)
+        at = np.fromiter(map(index.__getitem__, self._tests), dtype=np.int64)
+        counts = np.array(self._counts, dtype=np.int64)  # copies: the arrays are small
+        flat = np.array(self._samples, dtype=np.float64)
+        values = np.full((tests, max(int(counts.max()) if len(counts) else 0, 1)), np.nan)
+        starts = np.cumsum(counts) - counts
+        values[np.repeat(at, counts), np.arange(len(flat)) - np.repeat(starts, counts)] = flat
+        count = np.zeros(tests, dtype=np.int64)
+        count[at] = counts
+        failed = np.zeros(tests, dtype=np.bool_)
+        failed[at] = np.array(self._failed, dtype=np.int8) != 0
+        hashes = np.full(tests, _NO_HASH, dtype=np.int64)
+        if hash_codes is not None:
+            codes = hash_codes
+            hashes[at] = [codes.setdefault(h, len(codes)) if h else _NO_HASH for h in self._hashes]
+        return Columns(count, failed, hashes, values)
 
 
 def _side(columns: Columns, row: int, hashes: Sequence[str]) -> Side:

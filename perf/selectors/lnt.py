@@ -21,12 +21,12 @@ from django.db.models import BinaryField, Case, F, When
 
 from ..analysis.lnt_compare import (
     Columns,
+    ColumnsBuilder,
     ColumnVerdicts,
     MetricRule,
     Side,
     SideRow,
     column_run_over_run,
-    side_columns,
 )
 from ..analysis.summary import status_metric_name
 from ..formats import DEFAULT_LIMITS, Report, TestResult
@@ -267,6 +267,13 @@ def _point_sides(
     return sides
 
 
+def _take(builders: dict[Any, ColumnsBuilder], batch: dict[Any, list[SideRow]]) -> None:
+    """Hand each builder its batch of rows, and empty the batch."""
+    for key, rows in batch.items():
+        builders[key].extend(rows)
+        rows.clear()
+
+
 def _real_points(
     run_ids: list[int], metric_ids: list[int]
 ) -> Iterator[tuple[int, str, int, tuple[float, ...], bool, str | None]]:
@@ -324,29 +331,41 @@ def submission_columns(
     prev_id, suite_metrics = found
     rules = [row for row in suite_metrics if row[2] == Metric.REAL]
     metrics = [MetricRule(name, bool(bib), bool(ish)) for _, name, _, bib, ish in rules]
-    now: dict[str, list[SideRow]] = {name: [] for _, name, _, _, _ in rules}
-    before: dict[str, list[SideRow]] = {name: [] for _, name, _, _, _ in rules}
+    now = {name: ColumnsBuilder() for _, name, _, _, _ in rules}
+    before = {name: ColumnsBuilder() for _, name, _, _, _ in rules}
     by_run = {run_id: now, prev_id: before}
     metric_names = {metric_id: name for metric_id, name, _, _, _ in rules}
     run_ids = [] if report is not None else [run_id]
     if prev_id is not None:
         run_ids.append(prev_id)
-    lists = {(r, m): by_run[r][name] for r in run_ids for m, name in metric_names.items()}
-    for r, test, metric_id, values, failed, hash_ in _real_points(run_ids, list(metric_names)):
-        lists[r, metric_id].append((test, values, failed, hash_))
+    # Rows are gathered a batch at a time (a tuple each only until the batch is taken).
+    builders = {(r, m): by_run[r][name] for r in run_ids for m, name in metric_names.items()}
+    batch: dict[tuple[int, int], list[SideRow]] = {key: [] for key in builders}
+    for i, (r, test, metric_id, values, failed, hash_) in enumerate(
+        _real_points(run_ids, list(metric_names)), 1
+    ):
+        batch[r, metric_id].append((test, values, failed, hash_))
+        if i % _CHUNK == 0:
+            _take(builders, batch)
+    _take(builders, batch)
     if report is not None:
         reported = _ReportSides(report, [row[1] for row in suite_metrics], set(now))
-        for test in report.tests:
+        rows: dict[str, list[SideRow]] = {name: [] for name in now}
+        for i, test in enumerate(report.tests, 1):
             name = test.name
             for metric, samples, failed, hash_ in reported.parts(test):
-                now[metric].append((name, samples, failed, hash_))
-    names = sorted({row[0] for rows in (*now.values(), *before.values()) for row in rows})
+                rows[metric].append((name, samples, failed, hash_))
+            if i % _CHUNK == 0:
+                _take(now, rows)
+        _take(now, rows)
+    names = sorted({t for builder in (*now.values(), *before.values()) for t in builder.tests()})
     index = {test: i for i, test in enumerate(names)}
     codes: dict[str, int] = {}
-    columns = [
-        (side_columns(now[m.name], index, codes), side_columns(before[m.name], index, codes))
-        for m in metrics
-    ]
+    columns = []
+    for m in metrics:
+        with_hash = codes if m.ignore_same_hash else None
+        sides = (now[m.name].build(index, with_hash), before[m.name].build(index, with_hash))
+        columns.append(sides)
     return metrics, names, columns, codes
 
 
