@@ -23,7 +23,8 @@ its CPU time, its PostgreSQL backend's, and its peak RSS growth (the run-over-ru
 answer is the ``test_results`` that ``submitRun`` returns for every test and Real
 metric, streamed as ``submitRun`` does: compared from the report just stored, and
 with the run read back as round 2 did); ``--stages --statements`` adds the import's
-costliest statements by their PostgreSQL backend's CPU time.
+costliest statements by their PostgreSQL backend's CPU time; ``--stages
+--collector-on`` leaves the cyclic garbage collector on, as before 2026-11-30 16:00.
 
 Loopback only.  Exit status 1 when a submission did not answer 200/301.
 """
@@ -196,7 +197,7 @@ def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bo
     return ok
 
 
-def stages(tests: int, *, statements: bool = False) -> None:
+def stages(tests: int, *, statements: bool = False, collector_on: bool = False) -> None:
     """CPU time and RSS growth of each step of a submission, in this process; with
     ``statements``, the import's statements too, by their PostgreSQL CPU time."""
     from django.db import connection
@@ -223,6 +224,8 @@ def stages(tests: int, *, statements: bool = False) -> None:
     try:  # as submitRun: a big report stored and compared with the collector paused
         from perf.api.submit import collector_paused
     except ImportError:  # trees before 2026-11-30 16:00
+        collector_paused = contextlib.nullcontext
+    if collector_on:  # to see what pausing it saves
         collector_paused = contextlib.nullcontext
 
     def streamed(run_id: int, *report: Any) -> int:  # the reply as submitRun streams it
@@ -292,11 +295,17 @@ def main() -> int:
         action="store_true",
         help="with --stages: the import's four costliest statements by PostgreSQL CPU",
     )
+    parser.add_argument(
+        "--collector-on",
+        action="store_true",
+        help="with --stages: leave Python's cyclic garbage collector on during the import "
+        "and the answer (submitRun pauses it for a big report)",
+    )
     args = parser.parse_args()
 
     url = bench_database()
     if args.stages:
-        stages(args.tests, statements=args.statements)
+        stages(args.tests, statements=args.statements, collector_on=args.collector_on)
         return 0
     from perf.services.tokens import token_create
 

@@ -83,7 +83,7 @@ def _submit(
     import_started = time.monotonic()
     # A big report's parse, store and verdicts allocate millions of objects that live
     # to the end of the request: the cyclic collector's passes over them found nothing
-    # and cost ~1.8 CPU s of a 90,000-test report's answer (README "Big reports").
+    # and cost about a CPU second of a 90,000-test report (README "Big reports").
     with collector_paused(body.size >= PAUSE_COLLECTOR_FROM_BYTES):
         try:
             result = report_import(
