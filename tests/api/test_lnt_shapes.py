@@ -76,3 +76,23 @@ def test_verdicts_held_as_arrays_are_written_as_their_rows_would_be(n):
     assert json.loads(fast) == json.loads(
         json.dumps({**BODY, "test_results": submission_test_results(verdicts)})
     )
+
+
+def verdicts_of(tests: int) -> ColumnVerdicts:
+    """Five metrics' verdicts of ``tests`` tests, in test order, every pair used."""
+    names = [f"SingleSource/Benchmarks/Group{i % 500:03d}/test_{i:06d}.c" for i in range(tests)]
+    order = np.arange(tests, dtype=np.int64)
+    return ColumnVerdicts(names, [(f"metric{m}", order, order % len(PAIRS)) for m in range(5)])
+
+
+def test_verdicts_held_as_arrays_are_written_in_memory_that_grows_only_with_the_tests():
+    # The arrays are the caller's (16 bytes a row).  Writing them holds one chunk's
+    # rows and text at a time, whatever the row count, and each test's escaped name
+    # (about 100 bytes here: 9 MB for a 90,000-test run) for the whole reply.
+    small, big = verdicts_of(2 * RESULTS_CHUNK), verdicts_of(10 * RESULTS_CHUNK)
+    small_size, small_peak = traced_peak(
+        lambda: sum(len(c) for c in submission_body_chunks(BODY, small))
+    )
+    big_size, big_peak = traced_peak(lambda: sum(len(c) for c in submission_body_chunks(BODY, big)))
+    assert big_size > 4.5 * small_size
+    assert big_peak - small_peak < 120 * 8 * RESULTS_CHUNK, (small_peak, big_peak)
