@@ -22,7 +22,11 @@ The rules, as LNT applies them (``lnt/server/reporting/analysis.py``):
   them; with one sample any change of 0.2 % or more counts.  The sign and
   ``bigger_is_better`` say REGRESSED or IMPROVED.
 
-Pure: plain numbers in, strings out; scipy for the rank test.
+The same verdicts come row by row (``run_over_run``, ``iter_test_sides``) or for a
+whole run at once over numpy columns (``column_run_over_run``: what ``submitRun``
+uses; equal to the last bit, ``tests/analysis/test_lnt_compare.py``).
+
+Pure: plain numbers in, strings out; numpy for the columns, scipy for the rank test.
 """
 
 from __future__ import annotations
@@ -259,7 +263,8 @@ def _verdict(metric: MetricRule, now: Side, before: Side) -> tuple[str, str | No
 
 # --- The same verdicts over columns (numpy): one array per run and metric. ---
 
-_STATUS_CODES = (UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED)
+# A verdict's pair is kept as status code * 5 + perf code, an index into _PAIRS: the
+# status codes 0-3 are (UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED), as there.
 _PERF_CODES = (None, UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED)
 _NO_HASH = -1
 # Squares as Python's ``v ** 2`` computes them (C's pow): numpy's multiply and its

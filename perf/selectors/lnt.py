@@ -438,10 +438,8 @@ def submission_results(
 def iter_submission_results(
     run_id: int, report: Report | None = None
 ) -> Iterator[tuple[str, str, str | None]]:
-    """``submission_results`` yielded one at a time, for a caller that serialises
-    them as they come (a 90,000-test run has 450,000).  The queries run on the
-    first ``next``.
-    """
+    """``submission_results`` yielded one at a time (from ``submission_verdicts``,
+    computed on the first ``next``)."""
     yield from submission_verdicts(run_id, report)
 
 
