@@ -6,6 +6,7 @@ environment (DATABASE_URL, PERF_HTTP_PORT, ...), e.g.::
     make prod
     nice -n 10 .venv/bin/python bench/load.py                 # 16 / 32 / 60 s
     nice -n 10 .venv/bin/python bench/load.py --seconds 10    # a quick run
+    nice -n 10 .venv/bin/python bench/load.py --read-think 2 --submit-think 30  # clients that pause
 
 Submitters post like ``lnt submit`` (form field ``input_data``, token in the query
 string, plain HTTP as an internal bot would), each on its own machine, one new
@@ -95,6 +96,15 @@ def report(machine: str, revision: int, tests: int, rng: random.Random) -> str:
     )
 
 
+def think_seconds(rng: random.Random, mean: float, now: float, deadline: float) -> float:
+    """How long a client waits before its next request: exponential with ``mean``
+    seconds (requests of many such clients then arrive as a Poisson process, as people
+    and nightly bots do), never past the deadline; 0 for a closed loop (``mean`` 0)."""
+    if mean <= 0:
+        return 0.0
+    return max(0.0, min(rng.expovariate(1.0 / mean), deadline - now))
+
+
 def submitter(
     index: int, args: argparse.Namespace, token: str, deadline: float, tally: Tally
 ) -> None:
@@ -103,6 +113,9 @@ def submitter(
     path = "/db_default/v4/nts/submitRun?" + urllib.parse.urlencode({"token": token})
     revision = 1000
     while time.monotonic() < deadline:
+        time.sleep(think_seconds(rng, args.submit_think, time.monotonic(), deadline))
+        if time.monotonic() >= deadline:
+            break
         revision += 1
         body = urllib.parse.urlencode(
             {"input_data": report(machine, revision, args.tests, rng), "merge": "replace"}
@@ -152,6 +165,9 @@ def reader(index: int, args: argparse.Namespace, deadline: float, tally: Tally) 
     pages = http.client.HTTPSConnection(LOOPBACK, args.https_port, timeout=60, context=context)
     api = http.client.HTTPConnection(LOOPBACK, args.http_port, timeout=60)
     while time.monotonic() < deadline:
+        time.sleep(think_seconds(rng, args.read_think, time.monotonic(), deadline))
+        if time.monotonic() >= deadline:
+            break
         with tally.lock:
             run_id = rng.choice(tally.run_ids) if tally.run_ids else None
         choices = [
@@ -526,6 +542,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     return {
         "seconds": round(elapsed, 1),
+        "read_think_s": args.read_think,
+        "submit_think_s": args.submit_think,
         "reads": len(tally.read_ms),
         "read_p50_ms": round(percentile(tally.read_ms, 0.50), 1),
         "read_p95_ms": round(percentile(tally.read_ms, 0.95), 1),
@@ -573,6 +591,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tests", type=int, default=1000, help="tests per report")
     parser.add_argument("--token", default="", help="a submission token (else one is made)")
     parser.add_argument(
+        "--read-think",
+        type=float,
+        default=0.0,
+        help="mean seconds a reader waits between reads (exponential; 0: closed loop, "
+        "each reader asks again as soon as it is answered)",
+    )
+    parser.add_argument(
+        "--submit-think",
+        type=float,
+        default=0.0,
+        help="mean seconds a submitter waits between reports (exponential; 0: closed loop)",
+    )
+    parser.add_argument(
         "--detect-wait", type=float, default=60.0, help="seconds to wait for detection after"
     )
     parser.add_argument(
@@ -595,6 +626,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 600:
         parser.error("--seconds must be in (0, 600]")
+    if args.read_think < 0 or args.submit_think < 0:
+        parser.error("--read-think and --submit-think must be >= 0")
     return args
 
 

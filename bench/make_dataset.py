@@ -176,6 +176,13 @@ def build(cursor: Any, suite_id: int, metric_ids: list[int], shape: Shape) -> No
         GROUP BY p.run_id, s.metric_id"""
     )
     _step(t0, "run geometric means")
+    # What ingest writes with each run for global status (services/runvalues.py), from
+    # the points as migration 0021 packs them, in the same transaction (this cursor's).
+    from perf.services.runvalues import run_values_refresh
+
+    cursor.execute("SELECT id FROM perf_run WHERE suite_id = %s ORDER BY id", [suite_id])
+    run_values_refresh([run_id for (run_id,) in cursor.fetchall()])
+    _step(t0, "run packed values")
     # A change per stepped series (every 100th test, every machine and metric) in 50
     # regressions.
     cursor.execute(
@@ -268,7 +275,7 @@ def dataset_describe() -> None:
                       pg_relation_size(c.oid)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname IN
-              ('perf_run', 'perf_series', 'perf_point', 'perf_rungeomean',
+              ('perf_run', 'perf_series', 'perf_point', 'perf_rungeomean', 'perf_runvalues',
                'perf_fieldchange', 'perf_regression')
             ORDER BY pg_total_relation_size(c.oid) DESC"""
         )

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from django.db import connection
 
-from .formats.copy_binary import read_records
+from .formats.copy_binary import read_records, read_tuples
 
 
 def copy_records(
@@ -27,6 +27,19 @@ def copy_records(
     per ``(name, PostgreSQL type)`` in the SELECT list's order (``read_records``: a
     NULL or a column of another type is a ValueError).  One statement, logged like
     any other when queries are logged (query-count tests)."""
+    return read_records(_copy_out(select, params), fields)
+
+
+def copy_tuples(
+    select: str, params: Sequence[Any] | Mapping[str, Any], width: int
+) -> list[tuple[memoryview | None, ...]]:
+    """The rows of ``select`` (``width`` columns of any type) with each field's binary
+    form as bytes (``read_tuples``; None for NULL): a ``bytea`` comes as it is stored,
+    not as hex text to decode.  One statement, logged like ``copy_records``."""
+    return read_tuples(_copy_out(select, params), width)
+
+
+def _copy_out(select: str, params: Sequence[Any] | Mapping[str, Any]) -> bytes:
     with connection.cursor() as cursor:
         raw = cursor.cursor
         query = raw.mogrify(select, params).decode()
@@ -36,4 +49,4 @@ def copy_records(
         raw.copy_expert(sql, out)
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return read_records(out.getvalue(), fields)
+    return out.getvalue()

@@ -420,6 +420,36 @@ class RunGeomean(models.Model):
         return f"Geomean run={self.run_id} metric={self.metric_id}"
 
 
+class RunValues(models.Model):
+    """One run's values of one metric, every test of the run at once, packed.
+
+    ``tests``: the test ids, ascending, as big-endian int64; ``values``: each test's
+    ``Point.value`` at the same place, big-endian float64, NaN where the point failed
+    or has no value.  Written with the run's points by ingest (``services.runvalues``),
+    so that global status compares two runs by reading two rows instead of their
+    points through the (run, series) index, which holds both metrics (89,000 entries
+    for 21 machines' newest two runs at scale 1).  A run without a row here is read
+    from its points (``selectors.overview``): the rows are a copy, never the truth.
+    """
+
+    # No index of its own on run: the unique (run, metric) index below leads with it.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed (Django's default): serves the cascade when a metric is deleted.
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    tests = models.BinaryField()
+    values = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            # Serves the upsert at ingest and global status, which reads the rows of
+            # its runs (a few dozen) for one metric.
+            models.UniqueConstraint(fields=["run", "metric"], name="runvalues_run_metric_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Values run={self.run_id} metric={self.metric_id}"
+
+
 class FieldChange(models.Model):
     """A change point found in one series: the level moved at ``end_order``."""
 

@@ -57,7 +57,7 @@ def read_records(data: bytes, fields: Sequence[tuple[str, str]]) -> npt.NDArray[
         raise ValueError(
             f"binary COPY body of {len(body)} bytes is not whole {dtype.itemsize}-byte tuples"
         )
-    records = np.frombuffer(body, dtype=dtype)
+    records = np.frombuffer(body, dtype=dtype)  # fixed width: one array
     if records.size and not (records["_fields"] == len(fields)).all():
         raise ValueError(f"binary COPY tuples without exactly {len(fields)} fields")
     for name, pg_type in fields:
@@ -65,3 +65,48 @@ def read_records(data: bytes, fields: Sequence[tuple[str, str]]) -> npt.NDArray[
         if records.size and not (records[f"_length_{name}"] == width).all():
             raise ValueError(f"binary COPY field {name!r} NULL or not {width} bytes wide")
     return records
+
+
+_COUNT = struct.Struct(">h")
+_LENGTH = struct.Struct(">i")
+
+
+def read_tuples(data: bytes, width: int) -> list[tuple[memoryview | None, ...]]:
+    """The tuples of a binary COPY output ``data`` whose fields may have any width
+    (``bytea``, ``text``), each field's bytes as a view over ``data`` (None: NULL): for
+    a few rows of large values (a run's packed values), where a cursor would send
+    ``bytea`` as hex text for the client to decode.  Raises ValueError as
+    ``read_records`` does: bad signature or trailer, a tuple without ``width`` fields,
+    a field past the end."""
+    if not data.startswith(SIGNATURE) or len(data) < len(SIGNATURE) + _HEADER.size:
+        raise ValueError("not a binary COPY output: bad signature")
+    _, extension = _HEADER.unpack_from(data, len(SIGNATURE))
+    at = len(SIGNATURE) + _HEADER.size + extension
+    view = memoryview(data)
+    rows = []
+    while True:
+        if at + _COUNT.size > len(data):
+            raise ValueError("binary COPY output without its trailer")
+        (count,) = _COUNT.unpack_from(data, at)
+        at += _COUNT.size
+        if count == -1:
+            break
+        if count != width:
+            raise ValueError(f"binary COPY tuples without exactly {width} fields")
+        row: list[memoryview | None] = []
+        for _ in range(count):
+            if at + _LENGTH.size > len(data):
+                raise ValueError("binary COPY output cut short")
+            (length,) = _LENGTH.unpack_from(data, at)
+            at += _LENGTH.size
+            if length == -1:
+                row.append(None)
+                continue
+            if at + length > len(data):
+                raise ValueError("binary COPY output cut short")
+            row.append(view[at : at + length])
+            at += length
+        rows.append(tuple(row))
+    if at != len(data):
+        raise ValueError("binary COPY output with bytes after its trailer")
+    return rows

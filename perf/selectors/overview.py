@@ -28,15 +28,26 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, RowNumber
 from django.utils import timezone
 
 from ..analysis import verdict
-from ..copy_out import copy_records
-from ..models import FieldChange, Metric, Order, Point, Run, RunGeomean, TestSuite
+from ..copy_out import copy_tuples
+from ..formats.run_values import run_values_group, run_values_pack, run_values_unpack
+from ..models import (
+    FieldChange,
+    Metric,
+    Order,
+    Point,
+    Run,
+    RunGeomean,
+    RunValues,
+    Test,
+    TestSuite,
+)
 from .graphs import PlotKey, graph_series
 
 DAILY_CHANGE_LIMIT = 500  # changes listed in one daily report
@@ -61,6 +72,10 @@ def _newest_first(partition: str, tie: str) -> Window:
     )
 
 
+# Above every order position (they are BigIntegerFields spaced by POSITION_GAP).
+NO_POSITION_BOUND = 2**62
+
+
 def recent_runs(
     suite: TestSuite,
     *,
@@ -70,33 +85,49 @@ def recent_runs(
 ) -> dict[int, list[dict[str, Any]]]:
     """machine id -> its newest ``depth`` runs, newest first (by order, then id).
 
-    One query: a window function ranks each machine's runs.  ``machine_filter`` keeps
-    machines whose name contains it (case-insensitive); ``at_or_before`` keeps runs
-    at or before that order position (a baseline's).  Machines come in name order.
+    One query.  On PostgreSQL each machine's newest runs are probed from the run
+    (machine, position) index (a LATERAL subquery a machine, ``depth`` entries each),
+    instead of ranking every run of the suite by a window function (8,400 runs at
+    scale 1, sorted with their machine and order joined), which elsewhere stays.
+    ``machine_filter`` keeps machines whose name contains it (case-insensitive);
+    ``at_or_before`` keeps runs at or before that order position (a baseline's).
+    Machines come in name order.
     """
     qs = Run.objects.filter(suite=suite)
     if machine_filter:
         qs = qs.filter(machine__name__icontains=machine_filter)
-    if at_or_before is not None:
-        qs = qs.filter(position__lte=at_or_before)
-    rows = (
-        qs.annotate(rank=_newest_first("machine_id", "id"))
-        .filter(rank__lte=depth)
-        .order_by("machine__name", "rank")
-        .values(
-            "id",
-            "machine_id",
-            "machine__name",
-            "order_id",
-            "order__fields",
-            "position",
-            "start_time",
-            "rank",
+    if connection.vendor == "postgresql":
+        qs = qs.filter(
+            # Django has no LATERAL; the text is constant, every value is bound.
+            id__in=RawSQL(  # noqa: S611
+                "SELECT r.id FROM perf_machine m CROSS JOIN LATERAL ("
+                "SELECT r.id FROM perf_run r WHERE r.machine_id = m.id AND r.position <= %s "
+                "ORDER BY r.position DESC, r.id DESC LIMIT %s) r WHERE m.suite_id = %s",
+                [NO_POSITION_BOUND if at_or_before is None else at_or_before, depth, suite.id],
+            )
         )
+    else:
+        if at_or_before is not None:
+            qs = qs.filter(position__lte=at_or_before)
+        qs = qs.filter(
+            id__in=qs.annotate(rank=_newest_first("machine_id", "id"))
+            .filter(rank__lte=depth)
+            .values("id")
+        )
+    rows = qs.order_by("machine__name", "machine_id", "-position", "-id").values(
+        "id",
+        "machine_id",
+        "machine__name",
+        "order_id",
+        "order__fields",
+        "position",
+        "start_time",
     )
     by_machine: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
-        by_machine.setdefault(row["machine_id"], []).append(row)
+        runs = by_machine.setdefault(row["machine_id"], [])
+        row["rank"] = len(runs) + 1
+        runs.append(row)
     return by_machine
 
 
@@ -136,31 +167,19 @@ def run_pairs(
     return pairs
 
 
-def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QuerySet[Point]:
+def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
     """Points of the pairs' new runs for ``metric`` joined with the old run's point of
     the same series (``old``, ``old_hash``; a series belongs to one machine, so it
     meets its own machine's old run) and the change in percent (``pct``, signed).
     Failed points and old values <= 0 are left out (no relative scale).  One join, no
     correlated subquery: the database hashes one side, whatever the number of
-    machines.
-
-    ``few``: the caller narrows the series to a few (a page of tests).  Each side's
-    points are then also bounded by their runs' lowest order position, which is always
-    true but lets the database probe the (series, position) index from each series
-    (a few entries) instead of reading every point of the runs (90,000 for 21
-    machines) to hash them, or scanning each series' whole history (400 points a
-    series at scale 1)."""
-    new_from = {"position__gte": min(p.new["position"] for p in pairs)} if few else {}
-    old_from = (
-        {"series__points__position__gte": min(p.old["position"] for p in pairs)} if few else {}
-    )
+    machines.  (Global status compares the runs' packed values instead.)"""
     return (
         Point.objects.filter(
             run_id__in=[p.new["id"] for p in pairs],
             series__metric=metric,
             failed=False,
             value__isnull=False,
-            **new_from,
         )
         # One filter() call: the conditions apply to the same joined (old) point,
         # which the annotations below reuse.
@@ -168,7 +187,6 @@ def _cells(metric: Metric, pairs: list[RunPair], *, few: bool = False) -> QueryS
             series__points__run_id__in=[p.old["id"] for p in pairs],
             series__points__failed=False,
             series__points__value__gt=0,
-            **old_from,
         )
         .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
         .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
@@ -202,11 +220,18 @@ def global_status(
     previous run by default), or, with ``baseline`` (a run), the machine's newest run
     at or before that run's order (LNT's "closest previously reported run").  Rows are
     tests, worst first: the largest regression over the machines (direction from
-    ``bigger_is_better``), then name.  With ``recent_days`` only the machines whose
-    newest run started within that many days of the suite's newest run count (LNT
-    keeps those of the last day), so retired machines do not fill the grid.  Three
-    queries (four with a baseline): the runs, the page's tests ranked by the database,
-    their cells.
+    ``bigger_is_better``), then name.  A cell is left out when the new point failed or
+    has no value, or the old one failed or is not above 0 (no relative scale).  With
+    ``recent_days`` only the machines whose newest run started within that many days
+    of the suite's newest run count (LNT keeps those of the last day), so retired
+    machines do not fill the grid.
+
+    The runs' values come packed, a row per run (``models.RunValues``, written at
+    ingest), and are compared and ranked in numpy: no read of the points, which was
+    the page's time (one aggregate over 89,000 index entries at scale 1).  Three
+    queries (four with a baseline): the runs, their packed values and the page's
+    tests' names; one more for the points of the runs without packed values, if any
+    (runs written by something that does not pack them: still right, only slower).
     """
     newest = recent_runs(suite, depth=depth, machine_filter=machine_filter)
     if recent_days and newest:
@@ -223,52 +248,123 @@ def global_status(
     )
     if not pairs:
         return StatusGrid(pairs=[], rows=[], has_next=False)
-    column = {p.new["id"]: k for k, p in enumerate(pairs)}
-    # The database ranks the tests (worst change over the machines, signed so that
-    # worse is larger) and pages them: only the page's tests come back, then only
-    # their cells, instead of every cell of every test (tens of thousands of rows,
-    # each a converter call in Django).
     sign = -1.0 if metric.bigger_is_better else 1.0
-    ranked = list(
-        _cells(metric, pairs)
-        .values("series__test_id", "series__test__name")
-        .annotate(worst=Max(F("pct") * Value(sign)))
-        .order_by("-worst", "series__test__name")
-        .values_list("series__test_id", "series__test__name", "worst")[offset : offset + limit + 1]
-    )
+    stored = _run_values(metric, [r for p in pairs for r in (p.new["id"], p.old["id"])])
+    # Each pair's cells: (test ids ascending, new value, old value, change in %).
+    columns = [_status_cells(stored[p.new["id"]], stored[p.old["id"]]) for p in pairs]
+    # The worst change of each test over the machines, signed so that worse is larger
+    # (what the database's MAX(pct * sign) gave: the same float operations).
+    every = np.concatenate([c[0] for c in columns])
+    tests, at = np.unique(every, return_inverse=True)
+    worst = np.full(len(tests), -np.inf)
+    np.maximum.at(worst, at, np.concatenate([c[3] for c in columns]) * sign)
+    ranked = _status_page(tests, worst, offset, limit)
     has_next = len(ranked) > limit
     ranked = ranked[:limit]
-    cells: dict[int, list[tuple[Any, ...]]] = {}
-    if ranked:
-        for test_id, run_id, value, old in (
-            _cells(metric, pairs, few=True)
-            .filter(series__test_id__in=[r[0] for r in ranked])
-            .values_list("series__test_id", "run_id", "value", "old")
-        ):
-            pct = (value - old) * 100.0 / old
-            cells.setdefault(test_id, []).append((run_id, value, old, pct, pct * sign))
+    page = np.array([r[0] for r in ranked], dtype=np.int64)
     rows = []
-    for test_id, name, worst in ranked:
-        row: dict[str, Any] = {
-            "test_id": test_id,
-            "test": name,
-            "worst": worst,
-            "worst_text": f"{worst:.2f}",
-            "cells": [None] * len(pairs),
-        }
-        for run_id, value, old, pct, worse in cells.get(test_id, []):
-            k = column[run_id]
+    cells: list[list[dict[str, Any] | None]] = [[None] * len(pairs) for _ in ranked]
+    for k, (ids, values, olds_, pcts) in enumerate(columns):
+        found = np.minimum(np.searchsorted(ids, page), max(len(ids) - 1, 0))
+        for i in np.flatnonzero(ids[found] == page) if len(ids) else ():
+            j = found[i]
+            value, old, pct = float(values[j]), float(olds_[j]), float(pcts[j])
             # Display strings made here: a floatformat filter per cell costs ten
             # times more, and a page has thousands of cells.
-            row["cells"][k] = {
-                "key": f"{pairs[k].machine_id}.{test_id}.{metric.position}",
+            cells[i][k] = {
+                "key": f"{pairs[k].machine_id}.{ranked[i][0]}.{metric.position}",
                 "pct": pct,
                 "text": f"{pct:+.2f}",
                 "title": f"{old:.4f} → {value:.4f}",
-                "heat": heat_class(worse),
+                "heat": heat_class(pct * sign),
             }
-        rows.append(row)
+    for (test_id, name, value), row_cells in zip(ranked, cells, strict=True):
+        rows.append(
+            {
+                "test_id": test_id,
+                "test": name,
+                "worst": value,
+                "worst_text": f"{value:.2f}",
+                "cells": row_cells,
+            }
+        )
     return StatusGrid(pairs=pairs, rows=rows, has_next=has_next)
+
+
+Packed = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def _run_values(metric: Metric, run_ids: list[int]) -> dict[int, Packed]:
+    """run id -> (test ids ascending, values; NaN where failed or none) of ``metric``
+    in these runs: their ``RunValues`` rows, and for a run without one, its points
+    (one more query, only then).  A run with no point of the metric has empty arrays."""
+    rows = RunValues.objects.filter(run_id__in=run_ids, metric=metric).values_list(
+        "run_id", "tests", "values"
+    )
+    if connection.vendor == "postgresql":
+        # By binary COPY: the bytes as stored, not a hex text of 2.9 MB to decode for
+        # 21 machines' two runs (a third of the time at scale 1).
+        sql, params = rows.query.sql_with_params()
+        out = {
+            int.from_bytes(run_id, "big", signed=True): run_values_unpack(tests, values)
+            for run_id, tests, values in copy_tuples(sql, params, 3)
+            if run_id is not None and tests is not None and values is not None
+        }
+    else:
+        out = {run_id: run_values_unpack(tests, values) for run_id, tests, values in rows}
+    missing = [r for r in dict.fromkeys(run_ids) if r not in out]
+    if missing:
+        read = run_values_group(
+            Point.objects.filter(run_id__in=missing, series__metric=metric).values_list(
+                "run_id", "series__metric_id", "series__test_id", "value", "failed"
+            )
+        )
+        nothing = run_values_pack([], [])
+        for run_id in missing:
+            out[run_id] = run_values_unpack(*read.get((run_id, metric.id), nothing))
+    return out
+
+
+def _status_cells(
+    new: Packed, old: Packed
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:
+    """The cells of one machine: the tests both runs have with a valid new value and
+    an old value above 0, ascending, with the new and old values and the change in
+    percent, ``(new - old) * 100.0 / old`` (the order of operations the SQL had)."""
+    common, at_new, at_old = np.intersect1d(new[0], old[0], assume_unique=True, return_indices=True)
+    values, olds = new[1][at_new], old[1][at_old]
+    keep = ~np.isnan(values) & (olds > 0)
+    values, olds = values[keep], olds[keep]
+    return common[keep], values, olds, (values - olds) * 100.0 / olds
+
+
+def _status_page(
+    tests: npt.NDArray[np.int64], worst: npt.NDArray[np.float64], offset: int, limit: int
+) -> list[tuple[int, str, float]]:
+    """(test id, name, worst) of the tests ranked ``offset`` to ``offset + limit``
+    (one more than the page, to tell whether another follows), by worst descending
+    then name.  One query: the names of the tests whose worst lies within the page's
+    (the page and its ties at either end, ordered by the database), none when the
+    page is past the end."""
+    if offset >= len(tests):
+        return []
+    order = np.argsort(-worst, kind="stable")
+    stop = min(len(tests), offset + limit + 1)
+    top, bottom = worst[order[offset]], worst[order[stop - 1]]
+    inside = (worst <= top) & (worst >= bottom)
+    before = int(np.count_nonzero(worst > top))
+    value_of = dict(zip(tests[inside].tolist(), worst[inside].tolist(), strict=True))
+    named = list(
+        Test.objects.filter(id__in=list(value_of)).order_by("name").values_list("id", "name")
+    )
+    # Stable: tests of one worst value stay in the database's name order.
+    named.sort(key=lambda row: -value_of[row[0]])
+    return [
+        (test_id, name, value_of[test_id])
+        for test_id, name in named[offset - before : stop - before]
+    ]
 
 
 def heat_class(worse: float | None) -> str:
@@ -329,7 +425,8 @@ def latest_runs_report(
     level; the detector's stored change at the newest run's order counts as detected
     or suspect).  Moves under ``min_change`` percent are not read back from the
     database.  Four queries whatever the number of machines and tests: the runs, the
-    moves, the history of the moved series over the machines' last runs, and the
+    moves, the history of the moved series over the machines' last runs (the runs'
+    packed values; one more for the points of runs without them, if any), and the
     stored changes at the newest runs.  Machines (by name) are paged by ``offset`` and
     ``limit``, since the work grows with machines x tests; the second value returned
     says whether more machines follow.
@@ -354,15 +451,14 @@ def latest_runs_report(
     # with fewer runs has NaN on the left), NaN for a failed or missing point; no
     # Python list a move.
     width = max(len(p.runs) for p in pairs) - 1
-    column = {r["id"]: width - 1 - k for p in pairs for k, r in enumerate(p.runs[1:])}
     levels = np.full((len(moves), width), np.nan)
     stored: dict[int, str] = {}
-    (series_ids, _, _, machine_ids, values, olds, pcts, hashes, old_hashes) = (
+    (series_ids, test_ids, _, machine_ids, values, olds, pcts, hashes, old_hashes) = (
         zip(*moves, strict=True) if moves else ((),) * len(_MOVE_FIELDS)
     )
     if moves:
         row_of = {series: k for k, series in enumerate(series_ids)}
-        _history_fill(levels, row_of, column, min(p.runs[-1]["position"] for p in pairs))
+        _history_fill(levels, metric, pairs, np.array(test_ids, dtype=np.int64), machine_ids)
         newest_order = {p.machine_id: p.new["order_id"] for p in pairs}
         # The machines' live changes of the metric at their newest orders (at most one
         # a series), kept for the moved series here: no list of thousands of ids.
@@ -416,45 +512,33 @@ def latest_runs_report(
 
 def _history_fill(
     levels: npt.NDArray[np.float64],
-    row_of: dict[int, int],
-    column: dict[int, int],
-    lowest: int,
+    metric: Metric,
+    pairs: list[RunPair],
+    test_ids: npt.NDArray[np.int64],
+    machine_ids: tuple[int, ...],
 ) -> None:
-    """Write into ``levels`` the valid values of the series ``row_of`` (series id ->
-    row) at the runs ``column`` (run id -> column), which are at or after order
-    position ``lowest``; the rest is left as it is (NaN).  One query.
-
-    The position bound is always true, but it lets the database read each series' few
-    newest entries of the (series, position) index instead of every point of the runs
-    (both metrics, every test) to keep these series' ones.  On PostgreSQL the rows
-    come by binary COPY straight into numpy (``copy_out``): no Python value a point
-    (28,575 for 5 machines x 10 runs at scale 1), whose objects also woke the garbage
-    collector over and over."""
-    rows = Point.objects.filter(
-        series_id__any_of=list(row_of),
-        run_id__in=list(column),
-        position__gte=lowest,
-        failed=False,
-        value__isnull=False,
-    ).values_list("series_id", "run_id", "value")
-    if connection.vendor == "postgresql":
-        sql, params = rows.query.sql_with_params()
-        records = copy_records(
-            sql, params, [("series", "int8"), ("run", "int8"), ("value", "float8")]
-        )
-        at_rows = _lookup(row_of, records["series"])
-        levels[at_rows, _lookup(column, records["run"])] = records["value"]
-        return
-    for series_id, run_id, value in rows:
-        levels[row_of[series_id], column[run_id]] = value
-
-
-def _lookup(mapping: dict[int, int], keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
-    """``mapping[k]`` for each of ``keys`` (all in ``mapping``), in numpy."""
-    known = np.fromiter(mapping, dtype=np.int64, count=len(mapping))
-    values = np.fromiter(mapping.values(), dtype=np.intp, count=len(mapping))
-    order = np.argsort(known)
-    return values[order][np.searchsorted(known[order], keys)]
+    """Write into ``levels`` (a row a move, a column a run between each machine's two,
+    right-aligned, oldest first) the value of each move's test at each of its
+    machine's runs between the two; NaN stays where the point failed, has no value or
+    is missing.  One query: the runs' packed values (``models.RunValues``, and the
+    points of any run without them, ``_run_values``); no read of the points' index
+    (28,575 entries for 5 machines x 10 runs at scale 1)."""
+    width = levels.shape[1]
+    between = [r["id"] for p in pairs for r in p.runs[1:]]
+    stored = _run_values(metric, between)
+    machines = np.array(machine_ids, dtype=np.int64)
+    for p in pairs:
+        rows = np.flatnonzero(machines == p.machine_id)
+        if not len(rows):
+            continue
+        tests = test_ids[rows]
+        for k, run in enumerate(p.runs[1:]):
+            ids, values = stored[run["id"]]
+            if not len(ids):
+                continue
+            at = np.minimum(np.searchsorted(ids, tests), len(ids) - 1)
+            found = ids[at] == tests
+            levels[rows[found], width - 1 - k] = values[at[found]]
 
 
 # --- matrix -------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from ..models import (
 )
 from .geomeans import run_geomeans_save
 from .runs import derived_remove
+from .runvalues import run_values_save
 from .suites import suite_schemas
 
 log = logging.getLogger(__name__)
@@ -586,25 +587,32 @@ def _store_samples(
     fresh: bool,
     new_machine: bool = False,
 ) -> tuple[int, int]:
-    """Insert tests, series, samples, points and the run's geometric means,
-    ``STORE_CHUNK_TESTS`` tests at a time: a bounded number of queries per chunk
-    whatever its size (``_insert_new``), and one for the means (two when the run is not
-    ``fresh``, i.e. replaced: its old means are removed).  ``new_machine``: the machine
-    was created in this transaction, so it has no series yet and no one else can give
-    it any: they are inserted without being looked up.  Returns (tests added, samples
-    stored)."""
+    """Insert tests, series, samples, points, the run's geometric means and its packed
+    values, ``STORE_CHUNK_TESTS`` tests at a time: a bounded number of queries per chunk
+    whatever its size (``_insert_new``), and one for the means and one for the values
+    (two each when the run is not ``fresh``, i.e. replaced: its old rows are removed).
+    ``new_machine``: the machine was created in this transaction, so it has no series
+    yet and no one else can give it any: they are inserted without being looked up.
+    Returns (tests added, samples stored)."""
     added_tests = added_samples = 0
     status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     logs: dict[int, tuple[float, int]] = {}
+    kept: dict[int, tuple[list[int], list[float | None]]] = {
+        m.id: ([], []) for m in metrics.values()
+    }
     for start in range(0, len(report.tests), STORE_CHUNK_TESTS):
         chunk = report.tests[start : start + STORE_CHUNK_TESTS]
         tests, added = _test_ids(suite, [t.name for t in chunk])
         added_tests += added
         added_samples += _store_chunk(
-            machine, order, run_id, chunk, tests, metrics, status_metrics, logs, new_machine
+            machine, order, run_id, chunk, tests, metrics, status_metrics, logs, kept, new_machine
         )
     # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
     run_geomeans_save(run_id, logs, fresh=fresh)
+    # Its values packed a metric a row, for global status (see services/runvalues.py).
+    # Every metric of the suite gets a row, empty when the run has no point of it: a
+    # reader then knows the run was packed (no fall back to its points).
+    run_values_save(run_id, kept, fresh=fresh)
     return added_tests, added_samples
 
 
@@ -750,13 +758,15 @@ def _store_chunk(
     metrics: dict[str, Metric],
     status_metrics: dict[str, str | None],
     logs: dict[int, tuple[float, int]],
+    kept: dict[int, tuple[list[int], list[float | None]]],
     new_machine: bool = False,
 ) -> int:
     """Series, samples, points and profiles of some tests of the run; samples stored.
 
     Adds each valid positive Real point value's ln to ``logs[metric id]`` (sum, count),
-    from which the run's geometric means are stored.  ``new_machine``: as for
-    ``_store_samples``."""
+    from which the run's geometric means are stored, and each point's test id and value
+    (None: failed or none) to ``kept[metric id]``, from which its packed values are
+    (``services.runvalues``).  ``new_machine``: as for ``_store_samples``."""
     wanted = {(tests[t.name], metrics[m].id) for t in chunk for m in t.samples if m in metrics}
     test_ids = {tid for tid, _ in wanted}
     series = {} if new_machine else _series_ids(machine, test_ids)
@@ -787,7 +797,8 @@ def _store_chunk(
     count = sum(len(values) for _, _, values, _ in cells)
 
     def points(build: Callable[..., tuple[Any, Any, bool]]) -> Iterator[Any]:
-        """Each cell's row (or record), adding its value's ln to ``logs``."""
+        """Each cell's row (or record), adding its value's ln to ``logs`` and its value
+        to ``kept``."""
         for test, metric, values, series_id in cells:
             samples = test.samples
             status_name = status_metrics.get(metric.name)
@@ -805,6 +816,9 @@ def _store_chunk(
             if metric.type == Metric.REAL and not failed and value is not None and value > 0:
                 total, n = logs.get(metric.id, (0.0, 0))
                 logs[metric.id] = (total + math.log(value), n + 1)
+            kept_tests, kept_values = kept[metric.id]
+            kept_tests.append(tests[test.name])
+            kept_values.append(None if failed else value)
             yield point
 
     if connection.vendor == "postgresql" and len(cells) >= COPY_MIN_ROWS:
@@ -1069,38 +1083,54 @@ def point_record_value(
         if n == 1:
             v = float(values[0])
             return (
-                ONE_REAL_HEAD.pack(*head, 8, v, 8, v, 8, v, 8, v, -1, 1, 0)
-                + hash_field(binary_hash)
-                + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
-            ), v, False
+                (
+                    ONE_REAL_HEAD.pack(*head, 8, v, 8, v, 8, v, 8, v, -1, 1, 0)
+                    + hash_field(binary_hash)
+                    + ONE_REAL_SAMPLES.pack(9, REAL_TAG, v)
+                ),
+                v,
+                False,
+            )
         valid = [float(v) for v in values]
         median, mean, minimum, maximum, stdev = figures(valid)
         return (
-            MANY_REAL_HEAD.pack(
-                *head, 8, median, 8, mean, 8, minimum, 8, maximum, 8, stdev, 1, 0
-            )
-            + hash_field(binary_hash)
-            + _real_samples_field(valid)
-        ), median, False
+            (
+                MANY_REAL_HEAD.pack(
+                    *head, 8, median, 8, mean, 8, minimum, 8, maximum, 8, stdev, 1, 0
+                )
+                + hash_field(binary_hash)
+                + _real_samples_field(valid)
+            ),
+            median,
+            False,
+        )
     if metric_type == Metric.STATUS and len(values) == 1:
         status = int(values[0])
         v = float(status)
         failed = status == STATUS_FAIL
-        return ONE_STATUS.pack(
-            *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
-            *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, failed, -1),
-            *(9, STATUS_TAG, status),
-        ), v, failed
+        return (
+            ONE_STATUS.pack(
+                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+                *(4, 1, 4, 1, 8, v, -1, 8, v, 8, v, -1, 1, failed, -1),
+                *(9, STATUS_TAG, status),
+            ),
+            v,
+            failed,
+        )
     if metric_type == Metric.HASH:
         n = len(values)
         return (
-            HASH_HEAD.pack(
-                *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
-                *(4, n, 4, n, -1, -1, -1, -1, -1, 1, 0),
-            )
-            + _text(str(values[0])[:256])
-            + _bytea(pack_samples(metric_type, values))
-        ), None, False
+            (
+                HASH_HEAD.pack(
+                    *(len(POINT_COLUMNS), 8, run_id, 8, series_id, 8, order_id, 8, position),
+                    *(4, n, 4, n, -1, -1, -1, -1, -1, 1, 0),
+                )
+                + _text(str(values[0])[:256])
+                + _bytea(pack_samples(metric_type, values))
+            ),
+            None,
+            False,
+        )
     row, value, failed = _point_row_value(
         run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
     )

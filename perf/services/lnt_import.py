@@ -84,6 +84,7 @@ from .ingest import (
     point_row,
 )
 from .lnt_source import LntFieldChange, LntRun, LntSource, LntSuite
+from .runvalues import run_values_refresh
 from .suites import suite_save, suite_schema
 
 log = logging.getLogger(__name__)
@@ -682,8 +683,11 @@ class _Importer:
                 POINT_COLUMNS,
                 [point_row(r[0], c[0], r[2], r[3], types[c[1]], c[2], c[3], c[4]) for r, c in flat],
             )
-        # The per-run geometric means LNT's mean= graphs read, as ingest writes them.
-        run_geomeans_refresh(sorted({run_id for run_id, *_ in local_run.values()}))
+        # The per-run geometric means LNT's mean= graphs read, and the packed values
+        # global status reads, as ingest writes them.
+        imported = sorted({run_id for run_id, *_ in local_run.values()})
+        run_geomeans_refresh(imported)
+        run_values_refresh(imported)
         self.summary.samples += count
         if profiles:
             self._store_profiles(profiles, {lnt: key[0] for lnt, key in local_run.items()})

@@ -3,6 +3,7 @@ database, and the PostgreSQL server whose CPU it counts is found."""
 
 from __future__ import annotations
 
+import random
 import re
 import sys
 import uuid
@@ -76,3 +77,22 @@ def test_a_connection_counts_as_held_while_its_client_end_is_open():
     assert local_port in load.live_client_ports(port)
     conn.close()
     assert local_port not in load.live_client_ports(port)
+
+
+def test_a_closed_loop_client_does_not_wait_between_requests():
+    assert load.think_seconds(random.Random(1), 0.0, now=5.0, deadline=60.0) == 0.0
+
+
+def test_think_times_average_their_mean_and_never_pass_the_deadline():
+    rng = random.Random(7)
+    waits = [load.think_seconds(rng, 2.0, now=0.0, deadline=1e9) for _ in range(20_000)]
+    assert 1.9 < sum(waits) / len(waits) < 2.1
+    assert min(waits) >= 0.0
+    near_the_end = [load.think_seconds(rng, 2.0, now=59.5, deadline=60.0) for _ in range(200)]
+    assert max(near_the_end) <= 0.5
+    assert load.think_seconds(rng, 2.0, now=61.0, deadline=60.0) == 0.0
+
+
+def test_negative_think_times_are_refused():
+    with pytest.raises(SystemExit):
+        load.parse_args(["--read-think", "-1"])

@@ -11,7 +11,7 @@ from django.db import connection
 from django.urls import reverse
 
 from perf.formats.samples import unpack_samples
-from perf.models import FieldChange, Machine, Metric, Point, Run, Series, TestSuite
+from perf.models import FieldChange, Machine, Metric, Point, Run, RunValues, Series, TestSuite
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
@@ -51,6 +51,8 @@ def test_the_builder_writes_every_point_with_its_samples_and_the_pages_read_them
     # Every 100th test steps at 3/4 of the history, on every machine and metric.
     stepped = [t for t in Series.objects.values_list("test_id", flat=True) if t % 100 == 0]
     assert stepped and FieldChange.objects.count() == len(stepped)
+    # Every run packed for global status, as ingest would (services/runvalues.py).
+    assert RunValues.objects.count() == Run.objects.count() * len(TINY.metrics)
     big = Machine.objects.get(suite=suite, name="bench-big")
     run = Run.objects.filter(machine=big).order_by("-position").first()
     assert Point.objects.filter(run=run).count() == 300 * 2

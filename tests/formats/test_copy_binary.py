@@ -66,3 +66,44 @@ def test_a_tuple_with_another_field_count_is_refused():
 def test_a_type_without_a_fixed_width_is_refused():
     with pytest.raises(ValueError, match="no fixed-width binary form for 'text'"):
         read_records(output(), [("name", "text")])
+
+
+def varlen_tuple(*fields):
+    parts = [struct.pack(">h", len(fields))]
+    for field in fields:
+        parts.append(struct.pack(">i", -1) if field is None else struct.pack(">i", len(field)))
+        parts.append(field or b"")
+    return b"".join(parts)
+
+
+def test_read_tuples_gives_each_fields_bytes_of_any_width_and_none_for_null():
+    from perf.formats.copy_binary import read_tuples
+
+    data = output(
+        varlen_tuple(struct.pack(">q", 7), b"\x00\x01" * 9000, b""),
+        varlen_tuple(struct.pack(">q", 8), None, b"x"),
+        extension=b"ext",
+    )
+    rows = read_tuples(data, 3)
+    assert [[None if f is None else bytes(f) for f in row] for row in rows] == [
+        [struct.pack(">q", 7), b"\x00\x01" * 9000, b""],
+        [struct.pack(">q", 8), None, b"x"],
+    ]
+    assert read_tuples(output(), 3) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"COPY" + TRAILER, "bad signature"),
+        (output(varlen_tuple(b"a", b"b")), "exactly 3 fields"),
+        (output(varlen_tuple(b"a", b"b", b"c"))[:-2], "without its trailer"),
+        (output(varlen_tuple(b"a", b"b", b"c"))[:-5], "cut short"),
+        (output() + b"\x00", "after its trailer"),
+    ],
+)
+def test_read_tuples_refuses_what_is_not_whole_tuples(data, message):
+    from perf.formats.copy_binary import read_tuples
+
+    with pytest.raises(ValueError, match=message):
+        read_tuples(data, 3)

@@ -83,3 +83,32 @@ def test_latest_runs_report_reads_stored_changes_and_same_binaries_per_move():
     t1_points.filter(order__key="1011").update(hash="new")
     assert flagged() == {"suite/t1": verdict.CHANGED, "suite/t2": verdict.SUSPECT}
     assert flagged(min_change=50.0) == {}
+
+
+def test_latest_runs_report_reads_the_same_history_with_or_without_packed_values(
+    django_assert_num_queries,
+):
+    # The history comes from the runs' packed values (RunValues); a run without them
+    # (written before they existed) is read from its points, one query more.
+    from perf.models import RunValues
+
+    _noisy_history("box-0", 4, 12, step_test=1)
+    _noisy_history("box-1", 4, 7, step_test=2)
+    Point.objects.filter(run__machine__name="box-1", series__test__name="suite/t3").update(
+        failed=True
+    )
+    suite = TestSuite.objects.get(name="nts")
+    metric = Metric.objects.get(suite=suite, name="execution_time")
+    # The packed rows again, from the points as they now are (one failed series).
+    from perf.services.runvalues import run_values_refresh
+
+    run_values_refresh(list(RunValues.objects.values_list("run_id", flat=True)))
+    with django_assert_num_queries(4):
+        packed, _ = ov.latest_runs_report(suite, metric, depth=10, min_change=1.0)
+    RunValues.objects.filter(run__machine__name="box-1").delete()
+    with django_assert_num_queries(5):
+        read, _ = ov.latest_runs_report(suite, metric, depth=10, min_change=1.0)
+    assert [(r.regressions, r.improvements) for r in packed] == [
+        (r.regressions, r.improvements) for r in read
+    ]
+    assert any(r.regressions or r.improvements for r in packed)

@@ -1,0 +1,69 @@
+"""The stored form of one run's values of one metric (``models.RunValues``): two byte
+strings, every test of the run at once.
+
+* ``tests``: the test ids, ascending, as big-endian signed 64-bit integers (the byte
+  order of PostgreSQL's ``int8send``);
+* ``values``: each test's ``Point.value`` at the same place, big-endian IEEE 754
+  doubles (``float8send``), NaN where the point failed or has no value.
+
+Big-endian like ``Point.samples`` (``formats.samples``), so that a migration or
+``bench/make_dataset.py`` can pack a run's points in SQL (``string_agg`` of
+``int8send`` / ``float8send`` ordered by test id) and get the bytes ingest writes.
+A value is kept bit for bit, so a change computed from these is the one computed
+from the points; except -0.0, stored as 0.0 (SQLite stores a point's -0.0 as 0.0,
+PostgreSQL keeps it or not by the way it was written: this way both agree).  Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+_TEST = np.dtype(">i8")
+_VALUE = np.dtype(">f8")
+
+
+def run_values_pack(
+    tests: Sequence[int], values: Sequence[float | None], failed: Sequence[bool] | None = None
+) -> tuple[bytes, bytes]:
+    """(``tests`` bytes, ``values`` bytes) of a run's points of one metric, in any
+    order (one per test): sorted by test id; a None value, or one whose ``failed``
+    flag is set, is stored as NaN.  Empty sequences give two empty strings."""
+    ids = np.asarray(tests, dtype=np.int64)
+    numbers = np.array(
+        [
+            math.nan if v is None or (failed is not None and failed[k]) else v
+            for k, v in enumerate(values)
+        ],
+        dtype=np.float64,
+    )
+    numbers += 0.0  # -0.0 + 0.0 is 0.0; NaN stays NaN
+    order = np.argsort(ids, kind="stable")
+    return ids[order].astype(_TEST).tobytes(), numbers[order].astype(_VALUE).tobytes()
+
+
+def run_values_unpack(
+    tests: bytes | memoryview, values: bytes | memoryview
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The test ids (ascending) and their values (NaN: failed or none) in native byte
+    order, from what ``run_values_pack`` (or the SQL twin) stored."""
+    return (
+        np.frombuffer(tests, dtype=_TEST).astype(np.int64),
+        np.frombuffer(values, dtype=_VALUE).astype(np.float64),
+    )
+
+
+def run_values_group(
+    points: Iterable[tuple[int, int, int, float | None, bool]],
+) -> dict[tuple[int, int], tuple[bytes, bytes]]:
+    """(run id, metric id) -> its packed (tests, values), from points given as (run id,
+    metric id, test id, value, failed) rows in any order."""
+    kept: dict[tuple[int, int], tuple[list[int], list[float | None]]] = {}
+    for run_id, metric_id, test_id, value, failed in points:
+        tests, values = kept.setdefault((run_id, metric_id), ([], []))
+        tests.append(test_id)
+        values.append(None if failed else value)
+    return {key: run_values_pack(tests, values) for key, (tests, values) in kept.items()}
