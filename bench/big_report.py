@@ -23,7 +23,8 @@ its CPU time, its PostgreSQL backend's, and its peak RSS growth (the run-over-ru
 answer is the ``test_results`` that ``submitRun`` returns for every test and Real
 metric, streamed as ``submitRun`` does: compared from the report just stored, and
 with the run read back as round 2 did); ``--stages --statements`` adds the import's
-costliest statements by their PostgreSQL backend's CPU time.
+costliest statements by their PostgreSQL backend's CPU time; ``--stages
+--collector-on`` leaves the cyclic garbage collector on, as before 2026-11-30 16:00.
 
 Loopback only.  Exit status 1 when a submission did not answer 200/301.
 """
@@ -31,6 +32,7 @@ Loopback only.  Exit status 1 when a submission did not answer 200/301.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -195,7 +197,7 @@ def _round(port: int, token: str, bodies: list[bytes], workers: list[int]) -> bo
     return ok
 
 
-def stages(tests: int, *, statements: bool = False) -> None:
+def stages(tests: int, *, statements: bool = False, collector_on: bool = False) -> None:
     """CPU time and RSS growth of each step of a submission, in this process; with
     ``statements``, the import's statements too, by their PostgreSQL CPU time."""
     from django.db import connection
@@ -219,8 +221,17 @@ def stages(tests: int, *, statements: bool = False) -> None:
               f"peak RSS +{_status(me, 'VmHWM') - before} MB")
         return result
 
+    try:  # as submitRun: a big report stored and compared with the collector paused
+        from perf.api.submit import collector_paused
+    except ImportError:  # trees before 2026-11-30 16:00
+        collector_paused = contextlib.nullcontext
+    if collector_on:  # to see what pausing it saves
+        collector_paused = contextlib.nullcontext
+
     def streamed(run_id: int, *report: Any) -> int:  # the reply as submitRun streams it
-        chunks = submission_body_chunks({}, lnt.iter_submission_results(run_id, *report))
+        with collector_paused():
+            verdicts = getattr(lnt, "submission_verdicts", lnt.iter_submission_results)
+            chunks = submission_body_chunks({}, verdicts(run_id, *report))
         return sum(len(chunk) for chunk in chunks)
 
     spent: dict[str, list[float]] = {}  # statement -> [backend CPU s, count]
@@ -236,9 +247,10 @@ def stages(tests: int, *, statements: bool = False) -> None:
 
     def imported(raw: bytes) -> Any:
         if not statements:
-            return report_import(raw, suite="nts")
+            with collector_paused():
+                return report_import(raw, suite="nts")
         spent.clear()
-        with connection.execute_wrapper(timed):
+        with connection.execute_wrapper(timed), collector_paused():
             result = report_import(raw, suite="nts")
         for sql, (cpu, count) in sorted(spent.items(), key=lambda kv: -kv[1][0])[:4]:
             print(f"    {cpu:.1f} s PostgreSQL in {count} x {sql}")
@@ -283,11 +295,17 @@ def main() -> int:
         action="store_true",
         help="with --stages: the import's four costliest statements by PostgreSQL CPU",
     )
+    parser.add_argument(
+        "--collector-on",
+        action="store_true",
+        help="with --stages: leave Python's cyclic garbage collector on during the import "
+        "and the answer (submitRun pauses it for a big report)",
+    )
     args = parser.parse_args()
 
     url = bench_database()
     if args.stages:
-        stages(args.tests, statements=args.statements)
+        stages(args.tests, statements=args.statements, collector_on=args.collector_on)
         return 0
     from perf.services.tokens import token_create
 

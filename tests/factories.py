@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -226,3 +227,32 @@ def detected_history(
 def unpacked(rows: Any) -> list[tuple[Any, ...]]:
     """``values_list`` rows whose last column is ``Point.samples``, the samples unpacked."""
     return [(*row[:-1], unpack_samples(row[-1])) for row in rows]
+
+
+def varied_tests(seed: int) -> dict[str, dict]:
+    """Tests exercising every rule: failures, several samples, hashes, a test present
+    in one run only, metrics missing, zero values."""
+    rng = random.Random(seed)
+    tests: dict[str, dict] = {}
+    for t in range(60):
+        if rng.random() < 0.1:
+            continue  # in the other run only
+        test: dict = {}
+        if rng.random() < 0.8:
+            n = rng.choice([1, 1, 3, 5])
+            test["execution_time"] = [round(rng.uniform(0.0, 3.0), 3) for _ in range(n)]
+            if rng.random() < 0.2:
+                test["execution_status"] = [rng.choice([0, 1, 0]) for _ in range(n)]
+        if rng.random() < 0.7:
+            test["compile_time"] = rng.choice([0.0, 0.5, round(rng.uniform(0.1, 2), 2)])
+            if rng.random() < 0.2:
+                test["compile_status"] = 1
+        if rng.random() < 0.5:
+            test["score"] = [round(rng.uniform(1, 100), 1) for _ in range(rng.choice([1, 4]))]
+        if rng.random() < 0.5:
+            test["hash"] = rng.choice(["aa", "bb", "x" * 300, ""])
+        tests[f"t{t:02d}"] = test
+    # Failing in every run, with one sample and with several.
+    tests["failing"] = {"execution_time": 1.0, "execution_status": 1, "compile_time": [1, 2]}
+    tests["failing"]["compile_status"] = [1, 0]
+    return tests

@@ -22,7 +22,11 @@ The rules, as LNT applies them (``lnt/server/reporting/analysis.py``):
   them; with one sample any change of 0.2 % or more counts.  The sign and
   ``bigger_is_better`` say REGRESSED or IMPROVED.
 
-Pure: plain numbers in, strings out; scipy for the rank test.
+The same verdicts come row by row (``run_over_run``, ``iter_test_sides``) or for a
+whole run at once over numpy columns (``column_run_over_run``: what ``submitRun``
+uses; equal to the last bit, ``tests/analysis/test_lnt_compare.py``).
+
+Pure: plain numbers in, strings out; numpy for the columns, scipy for the rank test.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ import math
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
 
 from perf.analysis.scipy_stats import stats
 
@@ -175,6 +183,7 @@ _PAIRS = [
     for perf in (None, UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED)
 ]
 _PAIR_INDEX = {pair: index for index, pair in enumerate(_PAIRS)}
+PAIRS: Sequence[tuple[str, str | None]] = _PAIRS  # a verdict's pair, by index
 _PAIR_BITS = 5
 _PAIR_MASK = (1 << _PAIR_BITS) - 1
 
@@ -251,3 +260,227 @@ def _verdict(metric: MetricRule, now: Side, before: Side) -> tuple[str, str | No
     else:
         bucket = _UNCHANGED
     return status, perf, bucket
+
+
+# --- The same verdicts over columns (numpy): one array per run and metric. ---
+
+# A verdict's pair is kept as status code * 5 + perf code, an index into _PAIRS: the
+# status codes 0-3 are (UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED), as there.
+_PERF_CODES = (None, UNCHANGED_PASS, UNCHANGED_FAIL, REGRESSED, IMPROVED)
+_NO_HASH = -1
+# Squares as Python's ``v ** 2`` computes them (C's pow): numpy's multiply and its
+# vectorised power each differ from it in the last bit for some values, which could
+# move a verdict sitting on the standard-deviation threshold.
+_pow = np.frompyfunc(math.pow, 2, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """One run's Sides of one metric, one row per test (the index into the tests).
+
+    ``count``: samples (0: no value, or the test does not have the metric);
+    ``failed``; ``hash``: the binary hash as a small integer (``-1``: none), equal
+    integers for equal hashes; ``values``: the samples, one row per test, padded
+    with NaN to the largest count.
+    """
+
+    count: npt.NDArray[np.int64]
+    failed: npt.NDArray[np.bool_]
+    hash: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+
+# One test's Side of one metric, as ``ColumnsBuilder`` takes it: (test, samples, failed, hash).
+SideRow = tuple[str, Sequence[float], bool, "str | None"]
+
+
+class ColumnsBuilder:
+    """One run's Sides of one metric, taken a batch of ``SideRow`` at a time
+    (``extend``), kept as flat arrays (8 bytes a sample, a pointer per name and
+    hash) until ``build`` makes them ``Columns``: no object held per row."""
+
+    def __init__(self) -> None:
+        self._tests: list[str] = []
+        self._counts = array("q")
+        self._samples = array("d")
+        self._failed = array("b")
+        self._hashes: list[str | None] = []
+
+    def extend(self, rows: Sequence[SideRow]) -> None:
+        if not rows:
+            return
+        tests, samples, failed, hashes = zip(*rows, strict=True)
+        self._tests.extend(tests)
+        self._counts.extend(map(len, samples))
+        self._samples.extend(chain.from_iterable(samples))
+        self._failed.extend(failed)
+        self._hashes.extend(hashes)
+
+    def tests(self) -> list[str]:
+        """The tests taken, in the order taken."""
+        return self._tests
+
+    def build(self, index: Mapping[str, int], hash_codes: dict[str, int] | None) -> Columns:
+        """The Columns of one row per test of ``index`` (test -> row, rows 0 to
+        ``len(index) - 1``); a test without a row has no value.
+
+        ``hash_codes`` (hash -> code) is shared by both runs' columns, so that equal
+        hashes get equal codes, and new hashes are added to it; None leaves the
+        hashes out (a metric that does not ignore same-hash changes never reads them).
+        """
+        tests = len(index)
+        at = np.fromiter(map(index.__getitem__, self._tests), dtype=np.int64)
+        counts = np.array(self._counts, dtype=np.int64)  # copies: the arrays are small
+        flat = np.array(self._samples, dtype=np.float64)
+        values = np.full((tests, max(int(counts.max()) if len(counts) else 0, 1)), np.nan)
+        starts = np.cumsum(counts) - counts
+        values[np.repeat(at, counts), np.arange(len(flat)) - np.repeat(starts, counts)] = flat
+        count = np.zeros(tests, dtype=np.int64)
+        count[at] = counts
+        failed = np.zeros(tests, dtype=np.bool_)
+        failed[at] = np.array(self._failed, dtype=np.int8) != 0
+        hashes = np.full(tests, _NO_HASH, dtype=np.int64)
+        if hash_codes is not None:
+            codes = hash_codes
+            hashes[at] = [codes.setdefault(h, len(codes)) if h else _NO_HASH for h in self._hashes]
+        return Columns(count, failed, hashes, values)
+
+
+def _side(columns: Columns, row: int, hashes: Sequence[str]) -> Side:
+    """Row ``row`` of ``columns`` as a Side (``hashes``: the strings by code)."""
+    code = int(columns.hash[row])
+    return Side(
+        tuple(columns.values[row, : columns.count[row]].tolist()),
+        bool(columns.failed[row]),
+        hashes[code] if code != _NO_HASH else None,
+    )
+
+
+def column_verdicts(
+    metric: MetricRule, now: Columns, before: Columns, hash_codes: Mapping[str, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``_verdict`` of every test at once: (test indexes in LNT's reply order, each
+    one's (test status, value status) pair as an index into ``_PAIRS``).
+
+    The reply's order is LNT's buckets, tests in index order within each (a stable
+    sort).  The arithmetic is ``performance_status``'s, operation for operation, so
+    the verdicts are the same to the last bit; the rare rows with 4 or more samples on
+    both sides that reach the rank test are handed to ``performance_status`` itself.
+    """
+    n = len(now.count)
+    status = np.where(
+        now.failed,
+        np.where(before.failed, 1, 2),  # UNCHANGED_FAIL, REGRESSED
+        np.where(before.failed, 3, 0),  # IMPROVED, UNCHANGED_PASS
+    )
+    has_value = now.count > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric.bigger_is_better:
+            cur = np.fmax.reduce(now.values, axis=1)
+        else:
+            cur = np.fmin.reduce(now.values, axis=1)
+        compared = has_value & (before.count > 0) & (cur != 0)
+        # The previous sample closest to the current value; on a tie the later one.
+        distance = np.abs(cur[:, None] - before.values)
+        distance[np.isnan(distance)] = np.inf
+        width = before.values.shape[1]
+        closest = width - 1 - np.argmin(distance[:, ::-1], axis=1)
+        prev = before.values[np.arange(n), closest]
+        delta = cur - prev
+        pct = np.where(prev != 0, delta / np.where(prev != 0, prev, 1.0), 0.0)
+        # Python's sum(): left to right from the first sample; then as its stddev.
+        total = now.values[:, 0].copy()
+        for k in range(1, now.values.shape[1]):
+            total = np.where(k < now.count, total + now.values[:, k], total)
+        mean = total / np.maximum(now.count, 1)
+        squares = np.asarray(_pow(now.values - mean[:, None], 2.0), dtype=np.float64)
+        spread = squares[:, 0].copy()
+        for k in range(1, squares.shape[1]):
+            spread = np.where(k < now.count, spread + squares[:, k], spread)
+        stddev = np.sqrt(spread / np.maximum(now.count, 1))
+    # performance_status's rules, first match wins: perf codes index _PERF_CODES.
+    perf = np.zeros(n, dtype=np.int64)  # None
+    open_ = compared.copy()
+
+    def settle(mask: npt.NDArray[np.bool_], code: npt.ArrayLike) -> None:
+        hit = open_ & mask
+        perf[hit] = code if np.isscalar(code) else np.asarray(code)[hit]
+        open_[hit] = False
+
+    settle(now.failed, 2)
+    settle(before.failed, 1)
+    if metric.ignore_same_hash:
+        settle((now.hash != _NO_HASH) & (now.hash == before.hash), 1)
+    settle((np.abs(pct) < MIN_PERCENTAGE_CHANGE) | (np.abs(delta) < MIN_PERCENTAGE_CHANGE), 1)
+    settle(np.abs(delta) <= 2 * MIN_VALUE_PRECISION * CONFIDENCE_INTERVAL, 1)
+    ranked = open_ & (now.count >= MIN_RANK_SAMPLES) & (before.count >= MIN_RANK_SAMPLES)
+    if ranked.any():
+        hashes = sorted(hash_codes, key=hash_codes.__getitem__)
+        for row in np.flatnonzero(ranked).tolist():
+            verdict = performance_status(
+                _side(now, row, hashes),
+                _side(before, row, hashes),
+                metric.bigger_is_better,
+                metric.ignore_same_hash,
+            )
+            perf[row] = _PERF_CODES.index(verdict)
+        open_ &= ~ranked
+    direction = np.where((delta < 0) == metric.bigger_is_better, 3, 4)
+    moved = np.where(
+        now.count > 1,
+        np.abs(delta) > stddev * CONFIDENCE_INTERVAL,
+        np.abs(pct) >= SINGLE_SAMPLE_CHANGE,
+    )
+    settle(np.ones(n, dtype=np.bool_), np.where(moved, direction, 1))
+    # _verdict's buckets, first match wins.
+    bucket = np.full(n, _UNCHANGED, dtype=np.int64)
+    for mask, code in reversed(
+        (
+            (status == 2, _NEW_FAILURES),
+            (status == 3, _NEW_PASSES),
+            (has_value & ~(compared & (perf != 0)), _ADDED),
+            (status == 1, _EXISTING_FAILURES),
+            (perf == 3, _REGRESSIONS),
+            (perf == 4, _IMPROVEMENTS),
+        )
+    ):
+        bucket[mask] = code
+    order = np.argsort(bucket, kind="stable")
+    pairs = (status * len(_PERF_CODES) + perf)[order]
+    return order, pairs
+
+
+@dataclass(frozen=True)
+class ColumnVerdicts:
+    """``run_over_run``'s rows held as arrays: per metric, the test indexes in the
+    reply's order and each one's (test status, value status) pair (an index into
+    ``PAIRS``).  Iterating yields the rows; ``len`` counts them."""
+
+    tests: Sequence[str]
+    metrics: Sequence[tuple[str, npt.NDArray[np.int64], npt.NDArray[np.int64]]]
+
+    def __len__(self) -> int:
+        return sum(len(order) for _, order, _ in self.metrics)
+
+    def __iter__(self) -> Iterator[tuple[str, str, str | None]]:
+        tests = self.tests
+        for name, order, pairs in self.metrics:
+            for row, pair in zip(order.tolist(), pairs.tolist(), strict=True):
+                status, perf = PAIRS[pair]
+                yield f"{tests[row]}.{name}", status, perf
+
+
+def column_run_over_run(
+    metrics: Sequence[MetricRule],
+    tests: Sequence[str],
+    columns: Sequence[tuple[Columns, Columns]],
+    hash_codes: Mapping[str, int],
+) -> ColumnVerdicts:
+    """``run_over_run`` from each metric's (current, previous) Columns."""
+    return ColumnVerdicts(
+        tests,
+        [
+            (metric.name, *column_verdicts(metric, now, before, hash_codes))
+            for metric, (now, before) in zip(metrics, columns, strict=True)
+        ],
+    )

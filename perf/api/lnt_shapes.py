@@ -11,7 +11,10 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
+
+from ..analysis.lnt_compare import PAIRS, ColumnVerdicts
 
 GENERATED_BY = "lntsite (LNT Server API v4)"
 
@@ -117,19 +120,41 @@ _RESULTS_SLOT = "\x00test_results\x00"
 
 
 def submission_body_chunks(
-    body: Mapping[str, Any], rows: Iterator[tuple[str, str, str | None]]
+    body: Mapping[str, Any], rows: Iterator[tuple[str, str, str | None]] | ColumnVerdicts
 ) -> Iterator[bytes]:
     """The submission reply ``body`` with ``test_results`` built from ``rows``, as
     JSON text in pieces: the same document as ``json.dumps`` of the whole, but only
-    ``RESULTS_CHUNK`` rows are ever held as Python lists and JSON text at once."""
+    ``RESULTS_CHUNK`` rows are ever held as Python lists and JSON text at once.
+    ``ColumnVerdicts`` are written without a row tuple (``_verdict_texts``)."""
     head, tail = json.dumps({**body, "test_results": _RESULTS_SLOT}).split(
         json.dumps(_RESULTS_SLOT)
     )
     yield (head + '[{"pset": [], "results": [').encode()
-    encode = json.JSONEncoder().encode
+    texts = _verdict_texts(rows) if isinstance(rows, ColumnVerdicts) else _row_texts(rows)
     first = True
-    while chunk := list(islice(rows, RESULTS_CHUNK)):
-        text = encode(chunk)[1:-1]  # the rows without the list's brackets
+    for text in texts:
         yield (text if first else ", " + text).encode()
         first = False
     yield ("]}]" + tail).encode()
+
+
+def _row_texts(rows: Iterator[tuple[str, str, str | None]]) -> Iterator[str]:
+    """The rows' JSON, ``RESULTS_CHUNK`` at a time, without the list's brackets."""
+    encode = json.JSONEncoder().encode
+    while chunk := list(islice(rows, RESULTS_CHUNK)):
+        yield encode(chunk)[1:-1]
+
+
+def _verdict_texts(verdicts: ColumnVerdicts) -> Iterator[str]:
+    """``_row_texts`` of the verdicts, written from their parts: each test's name
+    escaped once (``encode_basestring_ascii``, as ``json.dumps`` escapes, a
+    character at a time, so the name and ``.metric`` escape apart), each metric's
+    row ending once per verdict pair."""
+    names = [encode_basestring_ascii(test)[:-1] for test in verdicts.tests]  # no closing quote
+    for metric, order, pairs in verdicts.metrics:
+        suffix = encode_basestring_ascii("." + metric)[1:]
+        ends = [f'{suffix}, {json.dumps(status)}, {json.dumps(perf)}]' for status, perf in PAIRS]
+        for at in range(0, len(order), RESULTS_CHUNK):
+            rows = order[at : at + RESULTS_CHUNK].tolist()
+            codes = pairs[at : at + RESULTS_CHUNK].tolist()
+            yield ", ".join(["[" + names[r] + ends[c] for r, c in zip(rows, codes, strict=True)])

@@ -12,16 +12,24 @@ queries whatever the size of the runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import BinaryField, Case, F, When
 
-from ..analysis.lnt_compare import MetricRule, Side, iter_test_sides
+from ..analysis.lnt_compare import (
+    Columns,
+    ColumnsBuilder,
+    ColumnVerdicts,
+    MetricRule,
+    Side,
+    SideRow,
+    column_run_over_run,
+)
 from ..analysis.summary import status_metric_name
-from ..formats import DEFAULT_LIMITS, Report
+from ..formats import DEFAULT_LIMITS, Report, TestResult
 from ..formats.samples import unpack_samples
 from ..models import FieldChange, Metric, Point, Run, TestSuite
 from ..services.ingest import POINT_COLUMNS, point_row
@@ -174,6 +182,27 @@ def graph_samples(series_id: int, *, limit: int) -> list[tuple[dict[str, Any], A
     return out[:limit][::-1]
 
 
+def _run_over_run_runs(run_id: int) -> tuple[int | None, list[tuple[Any, ...]]] | None:
+    """(the machine's previous run's id, the suite's metrics: id, name, type,
+    bigger_is_better, ignore_same_hash in field order), or None when the run is
+    gone.  Three queries."""
+    run = Run.objects.filter(id=run_id).values("machine_id", "position", "suite_id").first()
+    if run is None:
+        return None
+    prev_id = (
+        Run.objects.filter(machine_id=run["machine_id"], position__lt=run["position"])
+        .order_by("-position", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    suite_metrics = list(
+        Metric.objects.filter(suite_id=run["suite_id"])
+        .order_by("position")
+        .values_list("id", "name", "type", "bigger_is_better", "ignore_same_hash")
+    )
+    return prev_id, suite_metrics
+
+
 def run_over_run_inputs(
     run_id: int, report: Report | None = None
 ) -> tuple[list[MetricRule], list[str], TestSides]:
@@ -191,20 +220,10 @@ def run_over_run_inputs(
     for each: ``point_row``'s value, failed and hash), and only the previous run's
     points are read -- half the rows, and no Side held for the new run.
     """
-    run = Run.objects.filter(id=run_id).values("machine_id", "position", "suite_id").first()
-    if run is None:
+    found = _run_over_run_runs(run_id)
+    if found is None:
         return [], [], lambda test: ({}, {})
-    prev_id = (
-        Run.objects.filter(machine_id=run["machine_id"], position__lt=run["position"])
-        .order_by("-position", "-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    suite_metrics = list(
-        Metric.objects.filter(suite_id=run["suite_id"])
-        .order_by("position")
-        .values_list("id", "name", "type", "bigger_is_better", "ignore_same_hash")
-    )
+    prev_id, suite_metrics = found
     rules = [row for row in suite_metrics if row[2] == Metric.REAL]
     metrics = [MetricRule(name, bool(bib), bool(ish)) for _, name, _, bib, ish in rules]
     metric_names = {metric_id: name for metric_id, name, _, _, _ in rules}
@@ -239,8 +258,29 @@ def _point_sides(
 ) -> dict[int, dict[str, dict[str, Side]]]:
     """The Real points of these runs as Sides, by run, test and metric.  One query."""
     sides: dict[int, dict[str, dict[str, Side]]] = {r: {} for r in run_ids}
+    for r, test, metric_id, values, failed, hash_ in _real_points(run_ids, list(metric_names)):
+        by_test = sides[r]
+        metric_sides = by_test.get(test)
+        if metric_sides is None:
+            metric_sides = by_test[test] = {}
+        metric_sides[metric_names[metric_id]] = Side(values, failed, hash_)
+    return sides
+
+
+def _take(builders: dict[Any, ColumnsBuilder], batch: dict[Any, list[SideRow]]) -> None:
+    """Hand each builder its batch of rows, and empty the batch."""
+    for key, rows in batch.items():
+        builders[key].extend(rows)
+        rows.clear()
+
+
+def _real_points(
+    run_ids: list[int], metric_ids: list[int]
+) -> Iterator[tuple[int, str, int, tuple[float, ...], bool, str | None]]:
+    """(run id, test name, metric id, samples, failed, hash) of each point of these
+    runs and metrics (a Side's parts).  One query, none when ``run_ids`` is empty."""
     if not run_ids:
-        return sides
+        return
     # One pass over narrow rows streamed from the server (a big run has hundreds of
     # thousands): a point brings its packed samples along (a few bytes; unpacked
     # only when there are several); test names and hashes are shared.
@@ -248,7 +288,7 @@ def _point_sides(
     # no bytes object made for most rows.
     several = Case(When(count__gt=1, then=F("samples")), output_field=BinaryField())
     points = (
-        Point.objects.filter(run_id__in=run_ids, series__metric_id__in=list(metric_names))
+        Point.objects.filter(run_id__in=run_ids, series__metric_id__in=metric_ids)
         .annotate(several=several)
         .values_list(
             "run_id",
@@ -275,12 +315,58 @@ def _point_sides(
                     values = tuple(float(v) for v in unpack_samples(packed))
                 else:
                     values = () if value is None else (value,)
-                by_test = sides[r]
-                metric_sides = by_test.get(test)
-                if metric_sides is None:
-                    metric_sides = by_test[test] = {}
-                metric_sides[metric_names[metric_id]] = Side(values, bool(failed), hash_)
-    return sides
+                yield r, test, metric_id, values, bool(failed), hash_
+
+
+def submission_columns(
+    run_id: int, report: Report | None = None
+) -> tuple[list[MetricRule], list[str], list[tuple[Columns, Columns]], dict[str, int]]:
+    """``run_over_run_inputs`` as columns: (Real metrics in field order, test names of
+    either run by name, each metric's (current, previous) ``Columns``, the hash codes
+    they share), for ``lnt_compare.column_run_over_run``.  The same queries: four, or
+    three with ``report`` (the run's Sides then come from it, as there)."""
+    found = _run_over_run_runs(run_id)
+    if found is None:
+        return [], [], [], {}
+    prev_id, suite_metrics = found
+    rules = [row for row in suite_metrics if row[2] == Metric.REAL]
+    metrics = [MetricRule(name, bool(bib), bool(ish)) for _, name, _, bib, ish in rules]
+    now = {name: ColumnsBuilder() for _, name, _, _, _ in rules}
+    before = {name: ColumnsBuilder() for _, name, _, _, _ in rules}
+    by_run = {run_id: now, prev_id: before}
+    metric_names = {metric_id: name for metric_id, name, _, _, _ in rules}
+    run_ids = [] if report is not None else [run_id]
+    if prev_id is not None:
+        run_ids.append(prev_id)
+    # Rows are gathered a batch at a time (a tuple each only until the batch is taken).
+    builders = {(r, m): by_run[r][name] for r in run_ids for m, name in metric_names.items()}
+    batch: dict[tuple[int, int], list[SideRow]] = {key: [] for key in builders}
+    for i, (r, test, metric_id, values, failed, hash_) in enumerate(
+        _real_points(run_ids, list(metric_names)), 1
+    ):
+        batch[r, metric_id].append((test, values, failed, hash_))
+        if i % _CHUNK == 0:
+            _take(builders, batch)
+    _take(builders, batch)
+    if report is not None:
+        reported = _ReportSides(report, [row[1] for row in suite_metrics], set(now))
+        rows: dict[str, list[SideRow]] = {name: [] for name in now}
+        for i, test in enumerate(report.tests, 1):
+            name = test.name
+            for metric, samples, failed, hash_ in reported.parts(test):
+                rows[metric].append((name, samples, failed, hash_))
+            if i % _CHUNK == 0:
+                _take(now, rows)
+        _take(now, rows)
+    names = sorted({t for builder in (*now.values(), *before.values()) for t in builder.tests()})
+    index = {test: i for i, test in enumerate(names)}
+    codes: dict[str, int] = {}
+    columns = []
+    for m in metrics:
+        with_hash = codes if m.ignore_same_hash else None
+        sides = (now[m.name].build(index, with_hash), before[m.name].build(index, with_hash))
+        columns.append(sides)
+    return metrics, names, columns, codes
 
 
 _POINT_VALUE = POINT_COLUMNS.index("value")
@@ -296,7 +382,7 @@ class _ReportSides:
     def __init__(self, report: Report, suite_metrics: list[str], real: set[str]) -> None:
         self._report = report
         self._real = real
-        self._tests = {test.name: test for test in report.tests}
+        self._tests: dict[str, TestResult] | None = None
         # As ingest pairs them: a Real metric's Status metric among the suite's.
         self._status = {name: status_metric_name(name, suite_metrics) for name in suite_metrics}
 
@@ -307,31 +393,35 @@ class _ReportSides:
 
     def of(self, test_name: str) -> dict[str, Side]:
         """The test's Sides by Real metric; empty for a test the report does not have."""
+        if self._tests is None:
+            self._tests = {test.name: test for test in self._report.tests}
         test = self._tests.get(test_name)
         if test is None:
             return {}
+        return {metric: Side(*parts) for metric, *parts in self.parts(test)}
+
+    def parts(self, test: TestResult) -> Iterator[tuple[str, Sequence[float], bool, str | None]]:
+        """(Real metric, samples, failed, hash) of each of the test's Real points: its
+        Sides' parts."""
         samples = test.samples
         binary_hash = samples.get("hash")  # as ingest reads the test's binary hash
         # point_row's hash: none for an empty one either.
         point_hash = str(binary_hash[0])[:256] if binary_hash and binary_hash[0] else None
         real = self._real
-        sides = {}
         for metric, values in samples.items():
             if metric not in real:
                 continue
             status_name = self._status.get(metric)
             statuses = samples.get(status_name) if status_name else None
             if not statuses:  # every sample valid (most points): the samples as reported
-                kept = values if len(values) > 1 else (float(values[0]),)
-                sides[metric] = Side(kept, False, point_hash)  # type: ignore[arg-type]
+                yield metric, values if len(values) > 1 else (float(values[0]),), False, point_hash  # type: ignore[misc]
                 continue
             row = point_row(
                 0, 0, 0, 0, Metric.REAL, values, statuses, binary_hash[0] if binary_hash else None
             )
             value = row[_POINT_VALUE]
             kept = values if len(values) > 1 else () if value is None else (value,)
-            sides[metric] = Side(kept, bool(row[_POINT_FAILED]), row[_POINT_HASH])  # type: ignore[arg-type]
-        return sides
+            yield metric, kept, bool(row[_POINT_FAILED]), row[_POINT_HASH]  # type: ignore[misc]
 
 
 def submission_results(
@@ -348,11 +438,16 @@ def submission_results(
 def iter_submission_results(
     run_id: int, report: Report | None = None
 ) -> Iterator[tuple[str, str, str | None]]:
-    """``submission_results`` yielded one at a time, for a caller that serialises
-    them as they come (a 90,000-test run has 450,000).  The queries run on the
-    first ``next``.
-    """
-    yield from iter_test_sides(*run_over_run_inputs(run_id, report))
+    """``submission_results`` yielded one at a time (from ``submission_verdicts``,
+    computed on the first ``next``)."""
+    yield from submission_verdicts(run_id, report)
+
+
+def submission_verdicts(run_id: int, report: Report | None = None) -> ColumnVerdicts:
+    """``submission_results`` held as arrays (``lnt_compare.ColumnVerdicts``):
+    computed at once, numpy over each metric's columns, a few bytes a row; their
+    JSON is written by ``lnt_shapes.submission_body_chunks``."""
+    return column_run_over_run(*submission_columns(run_id, report))
 
 
 def series_regressions(series_id: int) -> list[dict[str, Any]]:
@@ -385,4 +480,5 @@ __all__ = [
     "sample_rows",
     "series_regressions",
     "submission_results",
+    "submission_verdicts",
 ]

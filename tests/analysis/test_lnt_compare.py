@@ -1,5 +1,6 @@
 """LNT's two-run verdicts (what `lnt submit -v` prints), on plain numbers."""
 
+import random
 import tracemalloc
 
 import pytest
@@ -9,8 +10,10 @@ from perf.analysis.lnt_compare import (
     REGRESSED,
     UNCHANGED_FAIL,
     UNCHANGED_PASS,
+    ColumnsBuilder,
     MetricRule,
     Side,
+    column_run_over_run,
     iter_test_sides,
     pass_fail_status,
     performance_status,
@@ -134,3 +137,57 @@ def test_the_verdicts_of_a_big_run_are_kept_in_a_few_bytes_each():
     assert first == ("test_000001.m0", UNCHANGED_PASS, REGRESSED)  # regressions first
     assert sum(1 for _ in rows) == 5 * len(tests) - 1
     assert peak < 12 * 5 * len(tests), peak  # bytes
+
+
+def random_side(rng: random.Random) -> Side | None:
+    """A Side that exercises every rule: no value, zero, ties, failures, hashes,
+    one sample and several (4 or more: the rank test), near-equal values."""
+    if rng.random() < 0.15:
+        return None
+    count = rng.choice([0, 1, 1, 1, 2, 3, 4, 5])
+    base = rng.choice([0.0, 0.004, 1.0, 2.5, 100.0, rng.uniform(0.001, 10)])
+    samples = tuple(
+        rng.choice([base, base * 1.005, base * 1.5, base + 0.02, rng.uniform(0, 2 * base + 1)])
+        for _ in range(count)
+    )
+    return Side(samples, rng.random() < 0.1, rng.choice([None, "", "aa", "bb"]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_verdicts_over_columns_are_the_row_by_row_ones(seed):
+    rng = random.Random(seed)
+    metrics = [
+        MetricRule("time"),
+        MetricRule("score", bigger_is_better=True),
+        MetricRule("exec", ignore_same_hash=True),
+    ]
+    tests = [f"t{i:04d}" for i in range(1500)]
+    current: dict[tuple[str, str], Side] = {}
+    previous: dict[tuple[str, str], Side] = {}
+    for test in tests:
+        for metric in metrics:
+            for sides in (current, previous):
+                side = random_side(rng)
+                if side is not None:
+                    sides[(test, metric.name)] = side
+    codes: dict[str, int] = {}
+    index = {test: i for i, test in enumerate(tests)}
+    columns = []
+    for metric in metrics:
+        pair = []
+        for sides in (current, previous):
+            rows = [
+                (test, side.samples, side.failed, side.hash)
+                for test in tests
+                if (side := sides.get((test, metric.name))) is not None
+            ]
+            builder = ColumnsBuilder()
+            builder.extend(rows[:500])  # in batches, as the selector does
+            builder.extend(rows[500:])
+            pair.append(builder.build(index, codes if metric.ignore_same_hash else None))
+        columns.append(tuple(pair))
+    expected = run_over_run(metrics, tests, current, previous)
+    verdicts = column_run_over_run(metrics, tests, columns, codes)
+    assert list(verdicts) == expected
+    assert len(verdicts) == len(expected)
+    assert {perf for _, _, perf in expected} >= {REGRESSED, IMPROVED, UNCHANGED_FAIL, None}

@@ -3,8 +3,10 @@
 import json
 import tracemalloc
 
+import numpy as np
 import pytest
 
+from perf.analysis.lnt_compare import PAIRS, ColumnVerdicts
 from perf.api.lnt_shapes import RESULTS_CHUNK, submission_body_chunks, submission_test_results
 
 BODY = {"success": True, "error": None, "run_id": 7, "warnings": ["a \"quoted\" one"]}
@@ -56,3 +58,41 @@ def test_the_reply_for_a_big_run_is_written_in_memory_that_does_not_grow_with_it
     assert big == whole > 4.5 * small
     assert big_peak < 1.2 * small_peak, (small_peak, big_peak)
     assert big_peak < whole_peak / 4, (big_peak, whole_peak)
+
+
+@pytest.mark.parametrize("n", [0, 7, RESULTS_CHUNK + 3])
+def test_verdicts_held_as_arrays_are_written_as_their_rows_would_be(n):
+    # Names JSON must escape (quotes, backslashes, control and non-ASCII characters).
+    tests = [f'Single/"q"\\{i}\t\u00e9\u2603.c' if i % 3 else f"t{i}" for i in range(n)]
+    rng = np.random.default_rng(n)
+    metrics = [
+        (name, rng.permutation(n).astype(np.int64), rng.integers(0, len(PAIRS), n))
+        for name in ("compile_time", "exec\u00e9")
+    ]
+    verdicts = ColumnVerdicts(tests, metrics)
+    assert len(verdicts) == 2 * n
+    fast = b"".join(submission_body_chunks(BODY, verdicts))
+    assert fast == b"".join(submission_body_chunks(BODY, iter(list(verdicts))))
+    assert json.loads(fast) == json.loads(
+        json.dumps({**BODY, "test_results": submission_test_results(verdicts)})
+    )
+
+
+def verdicts_of(tests: int) -> ColumnVerdicts:
+    """Five metrics' verdicts of ``tests`` tests, in test order, every pair used."""
+    names = [f"SingleSource/Benchmarks/Group{i % 500:03d}/test_{i:06d}.c" for i in range(tests)]
+    order = np.arange(tests, dtype=np.int64)
+    return ColumnVerdicts(names, [(f"metric{m}", order, order % len(PAIRS)) for m in range(5)])
+
+
+def test_verdicts_held_as_arrays_are_written_in_memory_that_grows_only_with_the_tests():
+    # The arrays are the caller's (16 bytes a row).  Writing them holds one chunk's
+    # rows and text at a time, whatever the row count, and each test's escaped name
+    # (about 100 bytes here: 9 MB for a 90,000-test run) for the whole reply.
+    small, big = verdicts_of(2 * RESULTS_CHUNK), verdicts_of(10 * RESULTS_CHUNK)
+    small_size, small_peak = traced_peak(
+        lambda: sum(len(c) for c in submission_body_chunks(BODY, small))
+    )
+    big_size, big_peak = traced_peak(lambda: sum(len(c) for c in submission_body_chunks(BODY, big)))
+    assert big_size > 4.5 * small_size
+    assert big_peak - small_peak < 120 * 8 * RESULTS_CHUNK, (small_peak, big_peak)

@@ -8,7 +8,7 @@ import pytest
 
 from perf.formats.samples import unpack_samples
 from perf.models import Machine, Point, Run
-from tests.factories import CORPUS, make_token, report_doc
+from tests.factories import CORPUS, make_token, report_doc, varied_tests
 from tests.rowcounts import row_counts
 
 pytestmark = pytest.mark.django_db
@@ -393,3 +393,50 @@ def test_the_report_text_is_held_by_the_import_alone_and_the_body_not_kept(
     # report_import's argument, this function's, and getrefcount's own
     assert refs == [3]
     assert not hasattr(response.wsgi_request, "_body")  # Django kept no copy of the form
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_streamed_reply_is_byte_for_byte_the_row_by_row_one(client, token, monkeypatch, seed):
+    # Round 2's answer: the run read back, each verdict computed row by row
+    # (lnt_compare.iter_test_sides), its JSON encoded from row tuples.
+    from perf.analysis.lnt_compare import iter_test_sides
+    from perf.api.lnt_shapes import submission_body_chunks
+    from perf.selectors import lnt
+
+    monkeypatch.setattr("perf.api.submit.STREAM_RESULTS_FROM", 3)
+    url = f"/db_default/v4/nts/submitRun?token={token}"
+    for revision, tests in ((100, varied_tests(seed)), (101, varied_tests(seed + 100))):
+        response = lnt_submit(client, url, json.dumps(report_doc(revision=revision, tests=tests)))
+        assert response.status_code == 200 and response.streaming
+        sent = b"".join(response.streaming_content)
+    body = json.loads(sent)
+    del body["test_results"]
+    rows = iter_test_sides(*lnt.run_over_run_inputs(body["run_id"]))
+    assert sent == b"".join(submission_body_chunks(body, rows))
+    results = json.loads(sent)["test_results"][0]["results"]
+    verdicts = {perf for _, _, perf in results} | {status for _, status, _ in results}
+    assert {"REGRESSED", "IMPROVED", "UNCHANGED_FAIL", "UNCHANGED_PASS", None} <= verdicts
+
+
+@pytest.mark.parametrize("report", [NTS_RUN1, "{not json"])
+def test_a_big_report_is_stored_with_the_collector_paused_and_resumed_after(
+    client, token, monkeypatch, report
+):
+    import gc
+
+    from perf.services import ingest
+
+    seen = []
+    parse = ingest.parse_report
+
+    def watching(raw, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return parse(raw, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "parse_report", watching)
+    url = f"/db_default/v4/nts/submitRun?token={token}"
+    assert lnt_submit(client, url, NTS_RUN1).status_code == 200
+    assert seen == [True] and gc.isenabled()  # a small report: not paused
+    monkeypatch.setattr("perf.api.submit.PAUSE_COLLECTOR_FROM_BYTES", 5)
+    lnt_submit(client, url, report)  # stored, or refused: the collector is back on
+    assert seen[1:] == [False] and gc.isenabled()

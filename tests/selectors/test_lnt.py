@@ -1,12 +1,11 @@
 """The reads behind LNT's shapes: fixed query counts, whatever the size of the runs."""
 
-import random
-
 import pytest
 
+from perf.analysis.lnt_compare import iter_test_sides
 from perf.models import Run, Series, TestSuite
 from perf.selectors import lnt
-from tests.factories import report_doc, submit_doc
+from tests.factories import report_doc, submit_doc, varied_tests
 
 pytestmark = pytest.mark.django_db
 
@@ -78,35 +77,6 @@ def test_submission_results_take_at_most_five_queries(tests, django_assert_max_n
     assert ("t0.execution_time", "UNCHANGED_PASS", "REGRESSED") in rows
 
 
-def varied_tests(seed: int) -> dict[str, dict]:
-    """Tests exercising every rule: failures, several samples, hashes, a test present
-    in one run only, metrics missing, zero values."""
-    rng = random.Random(seed)
-    tests: dict[str, dict] = {}
-    for t in range(60):
-        if rng.random() < 0.1:
-            continue  # in the other run only
-        test: dict = {}
-        if rng.random() < 0.8:
-            n = rng.choice([1, 1, 3, 5])
-            test["execution_time"] = [round(rng.uniform(0.0, 3.0), 3) for _ in range(n)]
-            if rng.random() < 0.2:
-                test["execution_status"] = [rng.choice([0, 1, 0]) for _ in range(n)]
-        if rng.random() < 0.7:
-            test["compile_time"] = rng.choice([0.0, 0.5, round(rng.uniform(0.1, 2), 2)])
-            if rng.random() < 0.2:
-                test["compile_status"] = 1
-        if rng.random() < 0.5:
-            test["score"] = [round(rng.uniform(1, 100), 1) for _ in range(rng.choice([1, 4]))]
-        if rng.random() < 0.5:
-            test["hash"] = rng.choice(["aa", "bb", "x" * 300, ""])
-        tests[f"t{t:02d}"] = test
-    # Failing in every run, with one sample and with several.
-    tests["failing"] = {"execution_time": 1.0, "execution_status": 1, "compile_time": [1, 2]}
-    tests["failing"]["compile_status"] = [1, 0]
-    return tests
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_submission_results_from_the_stored_report_are_those_read_from_the_run(
     seed, django_assert_num_queries
@@ -119,5 +89,7 @@ def test_submission_results_from_the_stored_report_are_those_read_from_the_run(
         with django_assert_num_queries(queries):
             from_report = lnt.submission_results(result.run_id, result.report)
         assert from_report == read_back
+        # The verdicts over columns are the row-by-row ones (round 2's path).
+        assert from_report == list(iter_test_sides(*lnt.run_over_run_inputs(result.run_id)))
     verdicts = {perf for _, _, perf in read_back} | {status for _, status, _ in read_back}
     assert {"REGRESSED", "IMPROVED", "UNCHANGED_FAIL", None} <= verdicts
