@@ -63,7 +63,11 @@ STATUS_VARIANTS = (
     "?page=60",
     "?page=99&field=compile_time",
 )
-LATEST_VARIANTS = ("", "?page=2", "?num_runs=3", "?min_change=5", "?field=compile_time")
+LATEST_VARIANTS = (
+    "", "?page=2", "?num_runs=3", "?min_change=5", "?field=compile_time",
+    # Low thresholds and a long history: many more moves flagged, on both metrics.
+    "?min_change=0.2", "?num_runs=20&min_change=0.5&field=compile_time",
+)
 
 
 def urls() -> dict[str, str]:

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -208,13 +208,18 @@ def judge_columns(
     min_change: float = 1.0,
     min_history: int = MIN_HISTORY,
     params: DetectionParams = DetectionParams(),  # noqa: B008 -- frozen, safe to share
-    evidence: bool = True,
+    evidence: bool | Literal["flagged"] = True,
 ) -> VerdictColumns:
     """``judge`` of moves given as columns, with their histories as one matrix (a row
     a move, as ``judge``'s ``history``): the same verdicts, as lists, with no Python
     object built a move but the lists' values.  ``evidence`` False: the kinds and
     known runs alone, ``noise`` and ``z`` all None (the noise estimate, which no kind
-    depends on, is not computed), for a caller that only counts the kinds."""
+    depends on, is not computed), for a caller that only counts the kinds;
+    ``"flagged"``: ``noise`` and ``z`` of the flagged moves only (``FLAGGED``), None
+    for the rest, for a caller that shows those alone (the latest runs report).  In
+    both the detector's model is asked only where it decides a kind or gives a
+    flagged move's ``z``: not for a move already SMALL or SAME_BINARY, nor (without
+    evidence) for one with a stored change.  The kinds are the same in every mode."""
     count = len(moves.delta)
     if count == 0:
         return VerdictColumns([], [], [], [])
@@ -245,7 +250,16 @@ def judge_columns(
     # with fewer than two has no pair to estimate the noise: NaN.  A caller that reads
     # only the history it shows (the run report's page) so pays for those rows alone.
     deltas = np.asarray(moves.delta, dtype=np.float64)
-    judged = np.flatnonzero(known > 0)
+    small = np.abs(deltas) < min_change
+    same_binary = np.asarray(moves.same_binary, dtype=np.bool_)
+    stored = np.asarray(moves.stored, dtype=object)
+    asked = known > 0
+    if evidence is not True:
+        # The rows whose kind the model cannot change and whose z is not shown.
+        asked &= ~small & ~same_binary
+        if evidence is False:
+            asked &= stored == ""
+    judged = np.flatnonzero(asked)
     cells = candidate_cells(
         levels[judged],
         np.arange(len(judged), dtype=np.intp),
@@ -256,12 +270,11 @@ def judge_columns(
     candidate[judged] = cells.candidate & (
         np.sign(cells.new - cells.old) == np.sign(deltas[judged])
     )
-    stored = np.asarray(moves.stored, dtype=object)
     # The precedence of the module docstring: the first condition that holds decides.
     codes = np.select(
         [
-            np.abs(deltas) < min_change,
-            np.asarray(moves.same_binary, dtype=np.bool_),
+            small,
+            same_binary,
             stored == DETECTED,
             stored == SUSPECT,
             candidate,
@@ -276,7 +289,12 @@ def judge_columns(
         return VerdictColumns(kind, [None] * count, [None] * count, known.tolist())
     z = np.full(count, np.nan)
     z[judged] = cells.z
-    paired = np.flatnonzero(known > 1)
+    two_known = known > 1
+    if evidence == "flagged":
+        shown = (codes >= 2) & (codes <= 4)  # DETECTED, SUSPECT, CHANGED in _KINDS
+        z[~shown] = np.nan
+        two_known &= shown
+    paired = np.flatnonzero(two_known)
     scale = np.full(count, np.nan)
     if len(paired):
         scale[paired], _ = _pairwise_scale(before[paired], np.full((len(paired), 1), np.nan))

@@ -25,8 +25,6 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
-    Q,
-    QuerySet,
     Subquery,
     Window,
 )
@@ -165,32 +163,6 @@ def run_pairs(
         if old is not None:
             pairs.append(RunPair(machine_id, new["machine__name"], new, old, runs))
     return pairs
-
-
-def _cells(metric: Metric, pairs: list[RunPair]) -> QuerySet[Point]:
-    """Points of the pairs' new runs for ``metric`` joined with the old run's point of
-    the same series (``old``, ``old_hash``; a series belongs to one machine, so it
-    meets its own machine's old run) and the change in percent (``pct``, signed).
-    Failed points and old values <= 0 are left out (no relative scale).  One join, no
-    correlated subquery: the database hashes one side, whatever the number of
-    machines.  (Global status compares the runs' packed values instead.)"""
-    return (
-        Point.objects.filter(
-            run_id__in=[p.new["id"] for p in pairs],
-            series__metric=metric,
-            failed=False,
-            value__isnull=False,
-        )
-        # One filter() call: the conditions apply to the same joined (old) point,
-        # which the annotations below reuse.
-        .filter(
-            series__points__run_id__in=[p.old["id"] for p in pairs],
-            series__points__failed=False,
-            series__points__value__gt=0,
-        )
-        .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
-        .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
-    )
 
 
 # --- global status ------------------------------------------------------------------
@@ -394,20 +366,6 @@ class MachineChanges:
         ]
 
 
-# A move of the latest runs report as read (``_cells``), in this order.
-_MOVE_FIELDS = (
-    "series_id",
-    "series__test_id",
-    "series__test__name",
-    "series__machine_id",
-    "value",
-    "old",
-    "pct",
-    "hash",
-    "old_hash",
-)
-
-
 def latest_runs_report(
     suite: TestSuite,
     metric: Metric,
@@ -423,84 +381,93 @@ def latest_runs_report(
     Judged by the run report's engine (``verdict.judge``: the change detector's model,
     with the machine's runs between the two as the history, moved to the oldest run's
     level; the detector's stored change at the newest run's order counts as detected
-    or suspect).  Moves under ``min_change`` percent are not read back from the
-    database.  Four queries whatever the number of machines and tests: the runs, the
-    moves, the history of the moved series over the machines' last runs (the runs'
-    packed values; one more for the points of runs without them, if any), and the
-    stored changes at the newest runs.  Machines (by name) are paged by ``offset`` and
-    ``limit``, since the work grows with machines x tests; the second value returned
-    says whether more machines follow.
+    or suspect).  A move is a test with a valid new value and an old value above 0
+    whose change, ``(new - old) * 100.0 / old`` percent, reaches ``min_change``.  At
+    most four queries whatever the number of machines and tests: the runs; the packed
+    values (``RunValues``) of each machine's newest run and of the runs between, from
+    which the moves and their history come (one more for the points of runs without
+    them, if any); the stored changes at the newest runs (when a test moved); and the
+    points of the flagged moves alone (their series, names and binary hashes: a move
+    of a metric that ignores an unchanged binary is dropped when its two points report
+    the same hash), when any is flagged.  Machines (by name) are paged by ``offset``
+    and ``limit``, since the work grows with machines x tests; the second value
+    returned says whether more machines follow.
     """
     every = run_pairs(recent_runs(suite, depth=depth, machine_filter=machine_filter))
     pairs = every[offset : offset + limit]
     more = len(every) > offset + limit
     if not pairs:
         return [], more
-    moves = list(
-        _cells(metric, pairs)
-        # Always true (a series meets its own machine's runs only), but the database
-        # then reads the series of the page's machines by the unique index that leads
-        # with the machine, instead of hashing the metric's series of every machine.
-        .filter(series__machine_id__in=[p.machine_id for p in pairs])
-        .filter(Q(pct__gte=min_change) | Q(pct__lte=-min_change))
-        # Tuples: a dict is made for the flagged moves only (4 of 3,175 at scale 1).
-        .values_list(*_MOVE_FIELDS)
+    packed = _run_values(metric, [r["id"] for p in pairs for r in p.runs])
+    # The moves as columns, machine after machine, each machine's tests ascending.
+    parts = []
+    for p in pairs:
+        tests, values, olds, pcts = _status_cells(packed[p.new["id"]], packed[p.old["id"]])
+        moved = (pcts >= min_change) | (pcts <= -min_change)
+        parts.append((tests[moved], values[moved], olds[moved], pcts[moved]))
+    test_ids = np.concatenate([t for t, _, _, _ in parts])
+    values = np.concatenate([v for _, v, _, _ in parts])
+    olds = np.concatenate([o for _, _, o, _ in parts])
+    pcts = np.concatenate([c for _, _, _, c in parts])
+    machine_ids = np.repeat(
+        np.array([p.machine_id for p in pairs], dtype=np.int64), [len(t) for t, _, _, _ in parts]
     )
     # The history of each move as one matrix (``verdict.judge``'s ``history``), a row a
     # move: its machine's runs between the two, oldest first, right-aligned (a machine
     # with fewer runs has NaN on the left), NaN for a failed or missing point; no
     # Python list a move.
     width = max(len(p.runs) for p in pairs) - 1
-    levels = np.full((len(moves), width), np.nan)
-    stored: dict[int, str] = {}
-    (series_ids, test_ids, _, machine_ids, values, olds, pcts, hashes, old_hashes) = (
-        zip(*moves, strict=True) if moves else ((),) * len(_MOVE_FIELDS)
-    )
-    if moves:
-        row_of = {series: k for k, series in enumerate(series_ids)}
-        _history_fill(levels, metric, pairs, np.array(test_ids, dtype=np.int64), machine_ids)
+    levels = np.full((len(test_ids), width), np.nan)
+    stored = [""] * len(test_ids)
+    row_of = {
+        key: k for k, key in enumerate(zip(machine_ids.tolist(), test_ids.tolist(), strict=True))
+    }
+    if len(test_ids):
+        _history_fill(levels, packed, pairs, test_ids, machine_ids)
         newest_order = {p.machine_id: p.new["order_id"] for p in pairs}
         # The machines' live changes of the metric at their newest orders (at most one
-        # a series), kept for the moved series here: no list of thousands of ids.
+        # a series), kept for the moved tests here: no list of thousands of ids.
         for c in FieldChange.objects.filter(
             machine_id__in=list(newest_order),
             metric=metric,
             end_order_id__in=list(newest_order.values()),
             withdrawn=False,
-        ).values("series_id", "machine_id", "end_order_id", "confirmed"):
-            if c["series_id"] in row_of and newest_order[c["machine_id"]] == c["end_order_id"]:
-                stored[c["series_id"]] = verdict.DETECTED if c["confirmed"] else verdict.SUSPECT
-    # The moves as ``verdict.judge_columns`` takes them: no ``verdict.Move`` a move.
+        ).values("series__test_id", "machine_id", "end_order_id", "confirmed"):
+            k = row_of.get((c["machine_id"], c["series__test_id"]))
+            if k is not None and newest_order[c["machine_id"]] == c["end_order_id"]:
+                stored[k] = verdict.DETECTED if c["confirmed"] else verdict.SUSPECT
+    # The binaries are compared after the verdict, on the flagged moves' points only:
+    # SAME_BINARY takes precedence over every flagged kind, so a flagged move whose
+    # binary did not change is one the verdict would not have flagged, and no other.
     adjacent = {p.machine_id: len(p.runs) == 2 for p in pairs}
     judged = verdict.judge_columns(
         verdict.MoveColumns(
-            delta=np.array(pcts, dtype=np.float64),
-            new_level=np.array(values, dtype=np.float64),
-            old_level=np.array(olds, dtype=np.float64),
-            adjacent=np.array([adjacent[m] for m in machine_ids], dtype=np.bool_),
-            stored=[stored.get(series, "") for series in series_ids],
-            same_binary=np.array(
-                [
-                    metric.ignore_same_hash and new is not None and new == old
-                    for new, old in zip(hashes, old_hashes, strict=True)
-                ],
-                dtype=np.bool_,
-            ),
+            delta=pcts,
+            new_level=values,
+            old_level=olds,
+            adjacent=np.array([adjacent[m] for m in machine_ids.tolist()], dtype=np.bool_),
+            stored=stored,
+            same_binary=np.zeros(len(test_ids), dtype=np.bool_),
         ),
         levels,
         min_change=min_change,
+        evidence="flagged",
     )
+    flagged = [k for k, kind in enumerate(judged.kind) if kind in verdict.FLAGGED]
     out = {p.machine_id: MachineChanges(p, [], []) for p in pairs}
-    for move, kind, noise, z in zip(moves, judged.kind, judged.noise, judged.z, strict=True):
-        if kind not in verdict.FLAGGED:
-            continue
-        row = {
-            **dict(zip(_MOVE_FIELDS, move, strict=True)),
-            "verdict": kind,
-            "noise": noise,
-            "z": z,
-        }
-        pct = row["pct"]
+    for row in _flagged_rows(metric, pairs, flagged, test_ids, machine_ids):
+        k = row_of[(row["series__machine_id"], row["series__test_id"])]
+        if metric.ignore_same_hash and row["hash"] is not None and row["hash"] == row["old_hash"]:
+            continue  # verdict.SAME_BINARY
+        pct = float(pcts[k])
+        row.update(
+            value=float(values[k]),
+            old=float(olds[k]),
+            pct=pct,
+            verdict=judged.kind[k],
+            noise=judged.noise[k],
+            z=judged.z[k],
+        )
         worse = pct < 0 if metric.bigger_is_better else pct > 0
         target = out[row["series__machine_id"]]
         (target.regressions if worse else target.improvements).append(row)
@@ -510,30 +477,68 @@ def latest_runs_report(
     return list(out.values()), more
 
 
-def _history_fill(
-    levels: npt.NDArray[np.float64],
+def _flagged_rows(
     metric: Metric,
     pairs: list[RunPair],
+    flagged: list[int],
     test_ids: npt.NDArray[np.int64],
-    machine_ids: tuple[int, ...],
+    machine_ids: npt.NDArray[np.int64],
+) -> list[dict[str, Any]]:
+    """One row a flagged move (``flagged``: indices into ``test_ids`` and
+    ``machine_ids``): its ``series_id``, ``series__test_id``, ``series__test__name``,
+    ``series__machine_id`` and the binary ``hash`` of its new and old points
+    (``old_hash``).  One query, of the two runs' points of the flagged tests; none
+    when nothing is flagged."""
+    if not flagged:
+        return []
+    runs = {p.new["id"]: p for p in pairs} | {p.old["id"]: p for p in pairs}
+    wanted = {(int(machine_ids[k]), int(test_ids[k])) for k in flagged}
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for run_id, series_id, test_id, name, machine_id, hash_ in Point.objects.filter(
+        run_id__in=list(runs),
+        series__metric=metric,
+        series__test_id__in=sorted({t for _, t in wanted}),
+    ).values_list(
+        "run_id", "series_id", "series__test_id", "series__test__name", "series__machine_id",
+        "hash",
+    ):
+        if (machine_id, test_id) not in wanted:
+            continue
+        row = rows.setdefault(
+            (machine_id, test_id),
+            {
+                "series_id": series_id,
+                "series__test_id": test_id,
+                "series__test__name": name,
+                "series__machine_id": machine_id,
+                "hash": None,
+                "old_hash": None,
+            },
+        )
+        row["hash" if runs[run_id].new["id"] == run_id else "old_hash"] = hash_
+    return list(rows.values())
+
+
+def _history_fill(
+    levels: npt.NDArray[np.float64],
+    packed: dict[int, Packed],
+    pairs: list[RunPair],
+    test_ids: npt.NDArray[np.int64],
+    machine_ids: npt.NDArray[np.int64],
 ) -> None:
     """Write into ``levels`` (a row a move, a column a run between each machine's two,
     right-aligned, oldest first) the value of each move's test at each of its
-    machine's runs between the two; NaN stays where the point failed, has no value or
-    is missing.  One query: the runs' packed values (``models.RunValues``, and the
-    points of any run without them, ``_run_values``); no read of the points' index
-    (28,575 entries for 5 machines x 10 runs at scale 1)."""
+    machine's runs between the two, from the runs' packed values (``packed``, by run
+    id, ``_run_values``); NaN stays where the point failed, has no value or is
+    missing."""
     width = levels.shape[1]
-    between = [r["id"] for p in pairs for r in p.runs[1:]]
-    stored = _run_values(metric, between)
-    machines = np.array(machine_ids, dtype=np.int64)
     for p in pairs:
-        rows = np.flatnonzero(machines == p.machine_id)
+        rows = np.flatnonzero(machine_ids == p.machine_id)
         if not len(rows):
             continue
         tests = test_ids[rows]
         for k, run in enumerate(p.runs[1:]):
-            ids, values = stored[run["id"]]
+            ids, values = packed[run["id"]]
             if not len(ids):
                 continue
             at = np.minimum(np.searchsorted(ids, tests), len(ids) - 1)

@@ -165,12 +165,13 @@ def test_judging_a_list_at_once_gives_each_move_its_own_verdict():
     assert {v.kind for v in together} >= {CHANGED, FEW, NOISE, SMALL}
 
 
-def test_judging_without_evidence_gives_the_same_kinds_and_no_noise():
+def _mixed_columns(count: int, *, same_binary: bool = False) -> tuple[MoveColumns, np.ndarray]:
+    """Moves of every kind as columns, and their histories' matrix."""
     rng = random.Random(5)
     moves = [
         move(rng.choice([1.005, 1.02, 1.10, 1.5]), history(rng.choice([0, 1, 3, 20]), seed=k),
              old=1.0, adjacent=k % 3 != 0, stored=rng.choice(["", "", DETECTED, SUSPECT]))
-        for k in range(40)
+        for k in range(count)
     ]
     columns = MoveColumns(
         delta=np.array([m.delta for m in moves]),
@@ -178,12 +179,30 @@ def test_judging_without_evidence_gives_the_same_kinds_and_no_noise():
         old_level=np.array([m.old_level for m in moves]),
         adjacent=np.array([m.adjacent for m in moves]),
         stored=[m.stored for m in moves],
-        same_binary=np.zeros(len(moves), dtype=np.bool_),
+        same_binary=np.array([same_binary and k % 5 == 0 for k in range(count)]),
     )
-    past = windows([m.history for m in moves], DetectionParams().window_before)
+    return columns, windows([m.history for m in moves], DetectionParams().window_before)
+
+
+def test_judging_without_evidence_gives_the_same_kinds_and_no_noise():
+    columns, past = _mixed_columns(40)
     full = judge_columns(columns, past)
     bare = judge_columns(columns, past, evidence=False)
     assert (bare.kind, bare.known) == (full.kind, full.known)
     assert set(full.kind) >= {SMALL, DETECTED, SUSPECT, CHANGED, FEW, NOISE}
     assert any(n is not None for n in full.noise) and any(z is not None for z in full.z)
-    assert bare.noise == bare.z == [None] * len(moves)
+    assert bare.noise == bare.z == [None] * len(columns.delta)
+
+
+def test_judging_with_the_flagged_evidence_gives_the_same_kinds_and_their_evidence():
+    columns, past = _mixed_columns(80, same_binary=True)
+    full = judge_columns(columns, past)
+    shown = judge_columns(columns, past, evidence="flagged")
+    assert set(full.kind) >= {SMALL, SAME_BINARY, DETECTED, SUSPECT, CHANGED, FEW, NOISE}
+    assert (shown.kind, shown.known) == (full.kind, full.known)
+    for k, kind in enumerate(full.kind):
+        flagged = kind in (DETECTED, SUSPECT, CHANGED)
+        assert (shown.noise[k], shown.z[k]) == (
+            (full.noise[k], full.z[k]) if flagged else (None, None)
+        )
+    assert any(n is not None for n in shown.noise) and any(z is not None for z in shown.z)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db.models import F, Max, Value
+from django.db.models import F, Max, QuerySet, Value
 
 from perf.formats import STATUS_FAIL
-from perf.models import Metric, Run, RunValues, TestSuite
+from perf.models import Metric, Point, Run, RunValues, TestSuite
 from perf.selectors import overview as ov
 from perf.services.runs import run_delete
 from tests.factories import report_doc, submit_doc
@@ -18,12 +18,34 @@ from tests.factories import report_doc, submit_doc
 pytestmark = pytest.mark.django_db
 
 
+def points_moves(metric: Metric, pairs: list[ov.RunPair]) -> QuerySet[Point]:
+    """The join over the points that global status and the latest runs report read
+    before the packed values: the new runs' valid points of ``metric`` with their
+    series' point in the old run (``old``, ``old_hash``; valid, above 0) and the
+    change in percent (``pct``)."""
+    return (
+        Point.objects.filter(
+            run_id__in=[p.new["id"] for p in pairs],
+            series__metric=metric,
+            failed=False,
+            value__isnull=False,
+        )
+        .filter(
+            series__points__run_id__in=[p.old["id"] for p in pairs],
+            series__points__failed=False,
+            series__points__value__gt=0,
+        )
+        .annotate(old=F("series__points__value"), old_hash=F("series__points__hash"))
+        .annotate(pct=(F("value") - F("old")) * 100.0 / F("old"))
+    )
+
+
 def points_ranking(metric: Metric, pairs: list[ov.RunPair]) -> list[tuple[int, str, float]]:
     """(test id, name, worst) of every test, ranked as global status did before the
     packed values: MAX(pct * sign) by test over the points, worst first, then name."""
     sign = -1.0 if metric.bigger_is_better else 1.0
     return list(
-        ov._cells(metric, pairs)
+        points_moves(metric, pairs)
         .values("series__test_id", "series__test__name")
         .annotate(worst=Max(F("pct") * Value(sign)))
         .order_by("-worst", "series__test__name")
@@ -35,7 +57,7 @@ def points_cells(metric: Metric, pairs: list[ov.RunPair]) -> dict[tuple[int, int
     """(test id, run id) -> (new value, old value) of every cell, from the points."""
     return {
         (t, r): (v, o)
-        for t, r, v, o in ov._cells(metric, pairs).values_list(
+        for t, r, v, o in points_moves(metric, pairs).values_list(
             "series__test_id", "run_id", "value", "old"
         )
     }
