@@ -158,7 +158,15 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # JIT off: the site's queries are short and bounded, and PostgreSQL's JIT, which
     # starts at a planner cost the run report's history read passes, spends more
     # compiling (8.8 ms on a 5,000-test report, README "Reads at scale") than it saves.
-    _options["options"] = f"-c statement_timeout={_timeout_ms} -c jit=off"
+    # cursor_tuple_fraction 1: the one server-side cursor the site opens (a submission's
+    # run-over-run answer, perf/selectors/lnt.py) reads its whole result, so it is planned
+    # for all its rows, not the first tenth: on a new machine's tables, before autovacuum
+    # has analysed them, the first-rows plan for a 1,000-test run's 2,000 points was a
+    # nested loop filtering 2 M pairs, 120-330 ms instead of 7 (docs/performance.md
+    # "Submissions in production shape: a cursor's plan").
+    _options["options"] = (
+        f"-c statement_timeout={_timeout_ms} -c jit=off -c cursor_tuple_fraction=1"
+    )
     _options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
     # A frozen server that accepted the connection: TCP keepalives end the wait.
     _options.update({"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2})

@@ -124,6 +124,12 @@ def test_the_sites_connections_run_without_jit():
         assert cursor.fetchone() == ("off",)
 
 
+def test_the_sites_server_side_cursors_are_planned_for_every_row():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW cursor_tuple_fraction")
+        assert cursor.fetchone() == ("1",)
+
+
 def test_the_health_check_asks_the_socket_not_the_server():
     """lntsite/db/postgresql_backend: no SELECT 1 before a request's first query, and a
     connection the server ended is still found out (and Django reconnects)."""
