@@ -26,20 +26,12 @@ _TEST = np.dtype(">i8")
 _VALUE = np.dtype(">f8")
 
 
-def run_values_pack(
-    tests: Sequence[int], values: Sequence[float | None], failed: Sequence[bool] | None = None
-) -> tuple[bytes, bytes]:
+def run_values_pack(tests: Sequence[int], values: Sequence[float | None]) -> tuple[bytes, bytes]:
     """(``tests`` bytes, ``values`` bytes) of a run's points of one metric, in any
-    order (one per test): sorted by test id; a None value, or one whose ``failed``
-    flag is set, is stored as NaN.  Empty sequences give two empty strings."""
+    order (one per test): sorted by test id; a None value (its callers' failed point or
+    one with no value) is stored as NaN.  Empty sequences give two empty strings."""
     ids = np.asarray(tests, dtype=np.int64)
-    numbers = np.array(
-        [
-            math.nan if v is None or (failed is not None and failed[k]) else v
-            for k, v in enumerate(values)
-        ],
-        dtype=np.float64,
-    )
+    numbers = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
     numbers += 0.0  # -0.0 + 0.0 is 0.0; NaN stays NaN
     order = np.argsort(ids, kind="stable")
     return ids[order].astype(_TEST).tobytes(), numbers[order].astype(_VALUE).tobytes()

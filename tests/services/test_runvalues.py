@@ -8,7 +8,7 @@ import math
 import pytest
 
 from perf.formats import STATUS_FAIL
-from perf.formats.run_values import run_values_pack, run_values_unpack
+from perf.formats.run_values import run_values_group, run_values_pack, run_values_unpack
 from perf.models import Metric, Point, RunValues
 from perf.services.runvalues import run_values_refresh
 from tests.factories import report_doc, submit_doc
@@ -44,7 +44,9 @@ def from_points(run_id: int) -> dict[str, dict[int, float]]:
 
 
 def test_pack_sorts_by_test_and_stores_failed_or_missing_values_as_nan():
-    tests, values = run_values_pack([7, 3, 5], [1.5, None, 2.0], [False, False, True])
+    # (run, metric, test, value, failed): test 5 failed, test 3 has no value.
+    points = [(1, 2, 7, 1.5, False), (1, 2, 3, None, False), (1, 2, 5, 2.0, True)]
+    tests, values = run_values_group(points)[1, 2]
     ids, numbers = run_values_unpack(tests, values)
     assert ids.tolist() == [3, 5, 7]
     assert math.isnan(numbers[0]) and math.isnan(numbers[1]) and numbers[2] == 1.5
