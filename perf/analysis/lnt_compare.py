@@ -316,6 +316,24 @@ class ColumnsBuilder:
         self._failed.extend(failed)
         self._hashes.extend(hashes)
 
+    def extend_columns(
+        self,
+        tests: Sequence[str],
+        counts: Sequence[int],
+        samples: bytes,
+        failed: Sequence[bool],
+        hashes: Sequence[str | None],
+    ) -> None:
+        """``extend`` with rows given column by column: each test's sample count, and
+        all their samples in row order as big-endian doubles, one string."""
+        if len(samples) != 8 * sum(counts):
+            raise ValueError(f"{len(samples)} bytes of samples for {sum(counts)} samples")
+        self._tests.extend(tests)
+        self._counts.extend(counts)
+        self._samples.frombytes(np.frombuffer(samples, dtype=">f8").astype(np.float64).tobytes())
+        self._failed.extend(failed)
+        self._hashes.extend(hashes)
+
     def tests(self) -> list[str]:
         """The tests taken, in the order taken."""
         return self._tests

@@ -338,6 +338,10 @@ def submission_columns(
     run_ids = [] if report is not None else [run_id]
     if prev_id is not None:
         run_ids.append(prev_id)
+    if report is not None and prev_id is not None and connection.vendor == "postgresql":
+        # The previous run alone: its rows come aggregated, a few arrays per metric.
+        if _previous_side(prev_id, metric_names, before):
+            run_ids = []
     # Rows are gathered a batch at a time (a tuple each only until the batch is taken).
     builders = {(r, m): by_run[r][name] for r in run_ids for m, name in metric_names.items()}
     batch: dict[tuple[int, int], list[SideRow]] = {key: [] for key in builders}
@@ -367,6 +371,47 @@ def submission_columns(
         sides = (now[m.name].build(index, with_hash), before[m.name].build(index, with_hash))
         columns.append(sides)
     return metrics, names, columns, codes
+
+
+# One run's Real points of some metrics, a row per metric: the tests' names, the
+# points' failed flags and hashes, how many samples each side has (what
+# ``_real_points`` gives: the samples when there are several, else the value, none
+# when it is NULL) and those samples as one string of big-endian doubles (a Real
+# point's packed samples after their tag byte, ``formats.samples``).  ``packed``: no
+# point of several samples is packed other than as Real (then the read is not used).
+_PREVIOUS_SIDE_SQL = """
+SELECT s.metric_id, array_agg(t.name), array_agg(p.failed), array_agg(p.hash),
+       array_agg(CASE WHEN p.count > 1 THEN (octet_length(p.samples) - 1) / 8
+                      WHEN p.value IS NULL THEN 0 ELSE 1 END),
+       string_agg(CASE WHEN p.count > 1 THEN substring(p.samples FROM 2)
+                       WHEN p.value IS NULL THEN ''::bytea ELSE float8send(p.value) END,
+                  ''::bytea),
+       bool_and(p.count <= 1 OR (get_byte(p.samples, 0) = 100
+                                 AND octet_length(p.samples) %% 8 = 1)) AS packed
+FROM perf_point p JOIN perf_series s ON s.id = p.series_id JOIN perf_test t ON t.id = s.test_id
+WHERE p.run_id = %s AND s.metric_id = ANY(%s)
+GROUP BY s.metric_id
+"""
+
+
+def _previous_side(
+    run_id: int, metric_names: dict[int, str], builders: dict[str, ColumnsBuilder]
+) -> bool:
+    """Hand ``builders`` (by metric name) the Real points of run ``run_id`` as
+    ``_real_points`` would, read in one statement that aggregates them per metric
+    (PostgreSQL): a few arrays parsed in C instead of a tuple and a loop per point.
+    False, with nothing handed over, when a point's samples are not packed as Real
+    ones (the caller then reads the rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PREVIOUS_SIDE_SQL, [run_id, list(metric_names)])
+        rows = cursor.fetchall()
+    if not all(row[6] for row in rows):
+        return False
+    for metric_id, tests, failed, hashes, counts, samples, _ in rows:
+        builders[metric_names[metric_id]].extend_columns(
+            tests, counts, bytes(samples or b""), failed, hashes
+        )
+    return True
 
 
 _POINT_VALUE = POINT_COLUMNS.index("value")
