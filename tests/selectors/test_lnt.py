@@ -1,9 +1,12 @@
 """The reads behind LNT's shapes: fixed query counts, whatever the size of the runs."""
 
+import json
+
 import pytest
 
 from perf.analysis.lnt_compare import iter_test_sides
-from perf.models import Run, Series, TestSuite
+from perf.formats.samples import unpack_samples
+from perf.models import Point, Run, Series, TestSuite
 from perf.selectors import lnt
 from tests.factories import report_doc, submit_doc, varied_tests
 
@@ -93,3 +96,16 @@ def test_submission_results_from_the_stored_report_are_those_read_from_the_run(
         assert from_report == list(iter_test_sides(*lnt.run_over_run_inputs(result.run_id)))
     verdicts = {perf for _, _, perf in read_back} | {status for _, status, _ in read_back}
     assert {"REGRESSED", "IMPROVED", "UNCHANGED_FAIL", None} <= verdicts
+
+
+def test_a_previous_point_not_packed_as_real_samples_is_read_row_by_row():
+    # The aggregated read takes Real points' packed doubles; a point of several samples
+    # packed otherwise (JSON) sends the previous run to the row-by-row read.
+    first = submit_doc(report_doc(revision=100, tests=varied_tests(4)))
+    second = submit_doc(report_doc(revision=101, tests=varied_tests(104)))
+    point = Point.objects.filter(run_id=first.run_id, count__gt=1).first()
+    values = unpack_samples(point.samples)
+    Point.objects.filter(id=point.id).update(samples=b"j" + json.dumps(values).encode())
+    assert lnt.submission_results(second.run_id, second.report) == lnt.submission_results(
+        second.run_id
+    )
