@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.utils import timezone
 
 from ..models import SubmissionToken
 
 TOKEN_PREFIX = "lnt_"  # noqa: S105 - a marker, not a secret
+# ``last_used_at`` is written when it is older than this: a bot submitting every few
+# seconds (or sixteen at once with one token) does not rewrite, and wait to lock, the
+# token's row on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def token_hash(raw: str) -> str:
@@ -33,10 +38,14 @@ def token_create(name: str, *, machine_name: str = "") -> tuple[SubmissionToken,
 
 
 def token_authenticate(raw: str | None) -> SubmissionToken | None:
-    """The active token whose secret is ``raw``, or None.  One query (two on success)."""
+    """The active token whose secret is ``raw``, or None.  One query; two when its
+    ``last_used_at`` is older than ``LAST_USED_RESOLUTION`` (then set to now)."""
     if not raw or len(raw) > 256:
         return None
     token = SubmissionToken.objects.filter(key_hash=token_hash(raw), is_active=True).first()
     if token is not None:
-        SubmissionToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+            SubmissionToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
     return token
