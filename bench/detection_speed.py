@@ -141,7 +141,33 @@ def build(tests: int, orders: int, machine_name: str, rng: random.Random) -> int
             flush(point_rows)
     flush(point_rows)
     Run.objects.filter(machine=machine).update(detection_state="done")
+    pack_runs(machine.name)
     return first_run + orders - 1
+
+
+def pack_runs(machine_name: str) -> int:
+    """Pack the machine's runs that have no complete ``RunValues`` rows (as ingest
+    would have written them; a database built before detection read them has
+    none, or rows without means and counts); returns how many were packed.  The
+    tree at hand writes what its model has (an older tree: no means and counts)."""
+    from django.db.models import Q
+
+    from perf.models import Run, RunValues
+    from perf.services.runvalues import run_values_refresh
+
+    fields = {f.name for f in RunValues._meta.get_fields()}
+    packed = RunValues.objects.filter(run__machine__name=machine_name)
+    if "means" in fields:
+        packed = packed.exclude(Q(means__isnull=True) | Q(counts__isnull=True))
+    done = set(packed.values_list("run_id", flat=True))
+    todo = [
+        r
+        for r in Run.objects.filter(machine__name=machine_name).values_list("id", flat=True)
+        if r not in done
+    ]
+    if todo:
+        run_values_refresh(todo)
+    return len(todo)
 
 
 def flush(point_rows: list) -> None:
@@ -284,6 +310,11 @@ def main() -> None:
         action="store_true",
         help="Also print the Python CPU of each step of the long history's detection.",
     )
+    parser.add_argument(
+        "--no-pack",
+        action="store_true",
+        help="Do not pack the runs of a reused history that have no RunValues rows.",
+    )
     args = parser.parse_args()
     bench_database(recreate=args.rebuild)
     from django.db import connection
@@ -310,6 +341,8 @@ def main() -> None:
             )
         else:
             print(f"reusing {name} (--rebuild to start over)")
+            if not args.no_pack and (packed := pack_runs(name)):
+                print(f"packed {packed} runs of {name} (RunValues)")
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, load average "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     timed = {key: time_detection(run_id, args.repeat) for key, run_id in runs.items()}

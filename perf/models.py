@@ -428,8 +428,10 @@ class RunValues(models.Model):
     or has no value.  Written with the run's points by ingest (``services.runvalues``),
     so that global status compares two runs by reading two rows instead of their
     points through the (run, series) index, which holds both metrics (89,000 entries
-    for 21 machines' newest two runs at scale 1).  A run without a row here is read
-    from its points (``selectors.overview``): the rows are a copy, never the truth.
+    for 21 machines' newest two runs at scale 1), and detection reads a window of
+    runs as ~120 rows instead of ~590,000 points.  A run without a row here is read
+    from its points (``selectors.overview``, ``services.detection``): the rows are a
+    copy, never the truth.
     """
 
     # No index of its own on run: the unique (run, metric) index below leads with it.
@@ -438,6 +440,12 @@ class RunValues(models.Model):
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
     tests = models.BinaryField()
     values = models.BinaryField()
+    # For detection, which reads its window of runs from these rows: at the places of
+    # ``tests``, the mean its screen uses (``formats.run_values.level_mean``, big-endian
+    # float64) and the point's sample count (big-endian int32).  NULL in a row written
+    # before they existed: detection reads that run's points instead.
+    means = models.BinaryField(null=True)
+    counts = models.BinaryField(null=True)
 
     class Meta:
         constraints = [

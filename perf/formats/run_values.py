@@ -6,6 +6,13 @@ strings, every test of the run at once.
 * ``values``: each test's ``Point.value`` at the same place, big-endian IEEE 754
   doubles (``float8send``), NaN where the point failed or has no value.
 
+Two more, for detection (``services.detection`` reads a window of runs from these
+rows instead of one point row per series and run; NULL in rows written before them):
+
+* ``means``: at the same places, the mean the detector screens a run's level with
+  (``level_mean``), big-endian doubles, NaN where ``values`` is;
+* ``counts``: each point's ``count`` (samples reported), big-endian signed 32-bit.
+
 Big-endian like ``Point.samples`` (``formats.samples``), so that a migration or
 ``bench/make_dataset.py`` can pack a run's points in SQL (``string_agg`` of
 ``int8send`` / ``float8send`` ordered by test id) and get the bytes ingest writes.
@@ -24,6 +31,19 @@ import numpy.typing as npt
 
 _TEST = np.dtype(">i8")
 _VALUE = np.dtype(">f8")
+_COUNT = np.dtype(">i4")
+
+
+def level_mean(
+    value: float | None, mean: float | None, count: int, valid_count: int
+) -> float | None:
+    """The mean of the samples behind a run's level, as the detector computes it from
+    what it is given: ``Point.mean`` when the run has several samples, all valid
+    (it is given them all), else the point's value (it is given that one value).
+    None when the point has no value (or the mean is missing)."""
+    if value is None:
+        return None
+    return mean if count > 1 and count == valid_count else value
 
 
 def run_values_pack(tests: Sequence[int], values: Sequence[float | None]) -> tuple[bytes, bytes]:
@@ -35,6 +55,29 @@ def run_values_pack(tests: Sequence[int], values: Sequence[float | None]) -> tup
     numbers += 0.0  # -0.0 + 0.0 is 0.0; NaN stays NaN
     order = np.argsort(ids, kind="stable")
     return ids[order].astype(_TEST).tobytes(), numbers[order].astype(_VALUE).tobytes()
+
+
+def run_levels_pack(
+    tests: Sequence[int], means: Sequence[float | None], counts: Sequence[int]
+) -> tuple[bytes, bytes]:
+    """(``means`` bytes, ``counts`` bytes) at the places ``run_values_pack`` puts the
+    same tests (sorted by test id); None (failed, no value) and -0.0 as it stores them."""
+    ids = np.asarray(tests, dtype=np.int64)
+    numbers = np.array([math.nan if v is None else v for v in means], dtype=np.float64)
+    numbers += 0.0
+    order = np.argsort(ids, kind="stable")
+    sizes = np.asarray(counts, dtype=np.int64)[order]
+    return numbers[order].astype(_VALUE).tobytes(), sizes.astype(_COUNT).tobytes()
+
+
+def run_levels_unpack(
+    means: bytes | memoryview, counts: bytes | memoryview
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The means and counts ``run_levels_pack`` (or the SQL twin) stored, native order."""
+    return (
+        np.frombuffer(means, dtype=_VALUE).astype(np.float64),
+        np.frombuffer(counts, dtype=_COUNT).astype(np.int64),
+    )
 
 
 def run_values_unpack(

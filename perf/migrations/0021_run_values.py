@@ -4,7 +4,21 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 from perf.formats.run_values import run_values_group
-from perf.services.runvalues import RUN_VALUES_SQL, RUNS_PER_BATCH
+
+RUNS_PER_BATCH = 100
+# services.runvalues.RUN_VALUES_SQL as it was when this migration was written (that
+# one now writes columns a later migration adds).
+RUN_VALUES_SQL = """
+INSERT INTO perf_runvalues (run_id, metric_id, tests, "values")
+SELECT p.run_id, s.metric_id,
+       string_agg(int8send(s.test_id), ''::bytea ORDER BY s.test_id),
+       string_agg(float8send(CASE WHEN p.failed OR p.value IS NULL THEN 'NaN'::float8
+                                  ELSE p.value + 0.0 END), ''::bytea ORDER BY s.test_id)
+FROM perf_point p JOIN perf_series s ON s.id = p.series_id
+WHERE p.run_id = ANY(%s)
+GROUP BY p.run_id, s.metric_id
+ON CONFLICT (run_id, metric_id) DO UPDATE SET tests = EXCLUDED.tests, "values" = EXCLUDED."values"
+"""
 
 
 def backfill(apps, schema_editor):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,12 +48,14 @@ from ..analysis import (
     slice_bounds,
 )
 from ..copy_out import copy_records
+from ..formats.run_values import run_levels_unpack, run_values_unpack
 from ..formats.samples import unpack_samples
 from ..models import (
     FieldChange,
     Metric,
     Point,
     Run,
+    RunValues,
     Series,
 )
 from .claims import rows_claim
@@ -196,10 +198,14 @@ def run_detect(
     lease = _Lease(run_id, now)
     try:
         window = _window_around(run.machine_id, run.position)
-        series_ids = list(
+        keyed = list(
             Point.objects.filter(run_id=run_id, series__metric__type=Metric.REAL).values_list(
-                "series_id", flat=True
+                "series_id", "series__test_id", "series__metric_id"
             )
+        )
+        series_ids = [series_id for series_id, _, _ in keyed]
+        packed = _packed_window(
+            run.machine_id, window, {series_id: (t, m) for series_id, t, m in keyed}
         )
         k = window.global_index(run.position)
         affected = affected_indices(k, window.total, PARAMS)
@@ -208,7 +214,13 @@ def run_detect(
             lease.renew()
             outcome.add(
                 _detect_batch(
-                    run.machine_id, batch, window, affected, run_id, newest=window.is_newest(k)
+                    run.machine_id,
+                    batch,
+                    window,
+                    affected,
+                    run_id,
+                    newest=window.is_newest(k),
+                    packed=packed,
                 )
             )
         lease.renew()
@@ -466,17 +478,21 @@ def _detect_batch(
     run_id: int | None,
     *,
     newest: bool = False,
+    packed: PackedWindow | None = None,
 ) -> Outcome:
     """Evaluate a batch of series on a window and store the verdicts.  Four queries when
     the screen keeps no series and nothing changes, at most ten.
 
     With ``newest`` (the run is the machine's latest order), a change seen on that
     run alone is stored as an unconfirmed suspect (see ``perf.analysis.suspects``).
+    ``packed``: the window's runs read from their packed rows (``_packed_window``,
+    which must know every series of the batch); without, the levels come from the
+    points.
     """
     outcome = Outcome(series=len(series_ids))
     if not window.positions or not series_ids:
         return outcome
-    loaded = _load_levels(series_ids, window)
+    loaded = _load_levels(series_ids, window, packed)
     affected_set = set(affected)
     settled = [
         i
@@ -607,8 +623,11 @@ class Levels:
     row: dict[int, int]
 
 
-def _load_levels(series_ids: list[int], window: Window) -> Levels:
-    """The per-order levels of a batch from the ``Point`` aggregates.  One query.
+def _load_levels(
+    series_ids: list[int], window: Window, packed: PackedWindow | None = None
+) -> Levels:
+    """The per-order levels of a batch from the ``Point`` aggregates.  One query; none
+    when ``packed`` holds every run of the window (then they come from its rows).
 
     A range scan of the (series, position) index over the window's orders, read with
     a plain cursor and placed with numpy: the cost is one row per series and order.
@@ -617,7 +636,7 @@ def _load_levels(series_ids: list[int], window: Window) -> Levels:
     would see the median of medians, not the pooled median).  The means are what the
     analysis computes from what ``_load_items`` gives it: ``Point.mean`` (the same
     ``sample_mean``) for a run whose samples are all valid, else the point's value,
-    which is then the one sample it is given.
+    which is then the one sample it is given (``formats.run_values.level_mean``).
     """
     n = len(window.positions)
     row = {s: k for k, s in enumerate(series_ids)}
@@ -625,29 +644,133 @@ def _load_levels(series_ids: list[int], window: Window) -> Levels:
     means = np.full((len(series_ids), n), np.nan)
     counts = np.zeros((len(series_ids), n), dtype=np.int64)
     pooled = np.zeros(len(series_ids), dtype=bool)
-    columns = _level_columns(series_ids, window)
-    if columns is None:
+    parts = []
+    if packed is None:
+        columns = _level_columns(series_ids, window)
+    else:
+        parts.append(packed.cells(series_ids))
+        columns = _level_columns(series_ids, window, packed.unpacked) if packed.unpacked else None
+    if columns is not None:
+        parts.append(_point_cells(series_ids, window, columns))
+    if not parts:
         return Levels(levels, means, counts, pooled, row)
+    rows_k, cols, values, run_means, sizes = (
+        np.concatenate(part) for part in zip(*parts, strict=True)
+    )
+    ok = ~np.isnan(values)
+    cells = rows_k[ok] * n + cols[ok]
+    unique, first, times = np.unique(cells, return_index=True, return_counts=True)
+    levels.flat[unique] = values[ok][first]
+    means.flat[unique] = run_means[ok][first]
+    np.add.at(counts.reshape(-1), cells, sizes[ok])
+    for cell in unique[times > 1]:  # several runs at one order: rare
+        pooled[cell // n] = True
+        levels.flat[cell] = statistics.median(values[ok][cells == cell])
+    return Levels(levels, means, counts, pooled, row)
+
+
+# One batch's cells as five arrays: row in the batch, column in the window, level
+# (NaN: unknown, the cell is skipped), level mean and sample count.
+Cells = tuple[Any, Any, Any, Any, Any]
+
+
+def _point_cells(series_ids: list[int], window: Window, columns: tuple[Any, ...]) -> Cells:
+    """The cells of the point rows ``_level_columns`` read."""
     sid, pos, value, count, failed, mean, valid = columns
     ids = np.asarray(series_ids)
     by_id = np.argsort(ids)
     rows_k = by_id[np.searchsorted(ids[by_id], np.asarray(sid))]
     positions = np.asarray(window.positions)
-    cols = np.clip(np.searchsorted(positions, np.asarray(pos)), 0, n - 1)
+    cols = np.clip(np.searchsorted(positions, np.asarray(pos)), 0, len(positions) - 1)
     values = np.asarray(value, dtype=float)  # None -> NaN
     ok = (positions[cols] == np.asarray(pos)) & ~np.asarray(failed, dtype=bool) & ~np.isnan(values)
-    cells = rows_k[ok] * n + cols[ok]
-    unique, first, times = np.unique(cells, return_index=True, return_counts=True)
-    levels.flat[unique] = values[ok][first]
     sizes = np.asarray(count, dtype=np.int64)
     whole = (sizes > 1) & (sizes == np.asarray(valid, dtype=np.int64))
     run_means = np.where(whole, np.asarray(mean, dtype=float), values)
-    means.flat[unique] = run_means[ok][first]
-    np.add.at(counts.reshape(-1), cells, np.asarray(count, dtype=np.int64)[ok])
-    for cell in unique[times > 1]:  # several runs at one order: rare
-        pooled[cell // n] = True
-        levels.flat[cell] = statistics.median(values[ok][cells == cell])
-    return Levels(levels, means, counts, pooled, row)
+    return rows_k, cols, np.where(ok, values, np.nan), run_means, sizes
+
+
+@dataclass
+class PackedWindow:
+    """A window's runs as their packed rows (``models.RunValues``): one row per run
+    and metric, each test's level, level mean and count, read once for all batches.
+
+    ``rows``: (window column, metric id, test ids, levels, means, counts) of each row;
+    ``unpacked``: the window's runs some of whose rows are missing or predate the
+    means and counts: the batches read their points instead (correctness never
+    depends on the copy); ``keys``: each series' (test id, metric id).
+    """
+
+    rows: list[tuple[int, int, Any, Any, Any, Any]]
+    unpacked: list[int]
+    keys: Mapping[int, tuple[int, int]]
+
+    def cells(self, series_ids: list[int]) -> Cells:
+        """The cells of these series (all in ``keys``) in the packed rows."""
+        by_metric: dict[int, tuple[Any, Any]] = {}
+        for k, series_id in enumerate(series_ids):
+            by_metric.setdefault(self.keys[series_id][1], ([], []))[0].append(k)
+        sorted_tests = {}
+        for metric_id, (rows, _) in by_metric.items():
+            tests = np.asarray([self.keys[series_ids[k]][0] for k in rows], dtype=np.int64)
+            order = np.argsort(tests)
+            sorted_tests[metric_id] = (tests[order], np.asarray(rows, dtype=np.int64)[order])
+        parts: list[Cells] = []
+        for col, metric_id, tests, values, means, counts in self.rows:
+            found = sorted_tests.get(metric_id)
+            if found is None or not tests.size:
+                continue
+            batch_tests, batch_rows = found
+            at = np.clip(np.searchsorted(batch_tests, tests), 0, len(batch_tests) - 1)
+            match = batch_tests[at] == tests
+            parts.append(
+                (
+                    batch_rows[at[match]],
+                    np.full(int(match.sum()), col, dtype=np.int64),
+                    values[match],
+                    means[match],
+                    counts[match],
+                )
+            )
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0), np.zeros(0), empty
+        return tuple(np.concatenate(part) for part in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _packed_window(
+    machine_id: int, window: Window, keys: Mapping[int, tuple[int, int]]
+) -> PackedWindow:
+    """The packed rows of the window's runs for the metrics of ``keys`` (series ->
+    (test, metric)).  Two queries: the window's runs (by the (machine, position)
+    index), their rows (by the (run, metric) one): ~60 runs and ~120 rows of a few
+    hundred kilobytes for a 59-order window of a 5,000-test machine, instead of
+    ~590,000 point rows."""
+    metrics = sorted({metric_id for _, metric_id in keys.values()})
+    if not window.positions or not metrics:
+        return PackedWindow([], [], keys)
+    runs = dict(
+        Run.objects.filter(
+            machine_id=machine_id,
+            position__gte=window.positions[0],
+            position__lte=window.positions[-1],
+        ).values_list("id", "position")
+    )
+    column = {p: i for i, p in enumerate(window.positions)}
+    rows = []
+    complete: dict[int, int] = {}
+    for run_id, metric_id, tests, values, means, counts in RunValues.objects.filter(
+        run_id__in=list(runs), metric_id__in=metrics
+    ).values_list("run_id", "metric_id", "tests", "values", "means", "counts"):
+        if means is None or counts is None:
+            continue
+        test_ids, levels = run_values_unpack(tests, values)
+        level_means, sizes = run_levels_unpack(means, counts)
+        rows.append((run_id, column[runs[run_id]], metric_id, test_ids, levels, level_means, sizes))
+        complete[run_id] = complete.get(run_id, 0) + 1
+    unpacked = sorted(r for r in runs if complete.get(r, 0) < len(metrics))
+    skip = set(unpacked)
+    return PackedWindow([row[1:] for row in rows if row[0] not in skip], unpacked, keys)
 
 
 # The columns _load_levels reads, with their PostgreSQL types for the binary COPY.
@@ -662,9 +785,12 @@ _LEVEL_FIELDS = (
 )
 
 
-def _level_columns(series_ids: list[int], window: Window) -> tuple[Any, ...] | None:
+def _level_columns(
+    series_ids: list[int], window: Window, run_ids: list[int] | None = None
+) -> tuple[Any, ...] | None:
     """The window's points of these series as columns (series, position, value, count,
-    failed, mean, valid count), None when there are none.  One statement.
+    failed, mean, valid count), None when there are none; of the runs ``run_ids`` only
+    if given.  One statement.
 
     On PostgreSQL a binary COPY of the query read into numpy (``copy_records``): a batch
     is ~295,000 rows of seven columns, which a cursor's ``fetchall`` turns into 2,000,000
@@ -679,17 +805,23 @@ def _level_columns(series_ids: list[int], window: Window) -> tuple[Any, ...] | N
             f"COALESCE(mean, 'NaN'), valid_count FROM {table} "
             "WHERE series_id = ANY(%s) AND position >= %s AND position <= %s"
         )
-        records = copy_records(select, [list(series_ids), *bounds], _LEVEL_FIELDS)
+        params: list[Any] = [list(series_ids), *bounds]
+        if run_ids is not None:
+            select += " AND run_id = ANY(%s)"
+            params.append(list(run_ids))
+        records = copy_records(select, params, _LEVEL_FIELDS)
         if not records.size:
             return None
         return tuple(records[name] for name, _ in _LEVEL_FIELDS)
     names = ", ".join(name for name, _ in _LEVEL_FIELDS)
     marks = ", ".join(["%s"] * len(series_ids))
+    runs = "" if run_ids is None else " AND run_id IN (" + ", ".join(["%s"] * len(run_ids)) + ")"
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {names} FROM "  # noqa: S608 - quoted table, bound values
-            f"{table} WHERE series_id IN ({marks}) AND position >= %s AND position <= %s",
-            [*series_ids, *bounds],
+            f"{table} WHERE series_id IN ({marks}) AND position >= %s AND position <= %s"
+            + runs,
+            [*series_ids, *bounds, *(run_ids or [])],
         )
         rows = cursor.fetchall()
     if not rows:

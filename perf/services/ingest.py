@@ -38,6 +38,7 @@ from ..formats import (
     report_digest,
     revision_sort_key,
 )
+from ..formats.run_values import level_mean
 from ..formats.samples import REAL_TAG, STATUS_TAG, pack_samples
 from ..formats.types import STATUS_FAIL
 from ..models import (
@@ -86,6 +87,7 @@ POINT_COLUMNS = [
     "samples",
 ]
 _POINT_VALUE, _POINT_FAILED = POINT_COLUMNS.index("value"), POINT_COLUMNS.index("failed")
+_POINT_MEAN = POINT_COLUMNS.index("mean")
 
 
 class ImportRefused(Exception):
@@ -597,8 +599,8 @@ def _store_samples(
     added_tests = added_samples = 0
     status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     logs: dict[int, tuple[float, int]] = {}
-    kept: dict[int, tuple[list[int], list[float | None]]] = {
-        m.id: ([], []) for m in metrics.values()
+    kept: dict[int, tuple[list[int], list[float | None], list[float | None], list[int]]] = {
+        m.id: ([], [], [], []) for m in metrics.values()
     }
     for start in range(0, len(report.tests), STORE_CHUNK_TESTS):
         chunk = report.tests[start : start + STORE_CHUNK_TESTS]
@@ -758,15 +760,15 @@ def _store_chunk(
     metrics: dict[str, Metric],
     status_metrics: dict[str, str | None],
     logs: dict[int, tuple[float, int]],
-    kept: dict[int, tuple[list[int], list[float | None]]],
+    kept: dict[int, tuple[list[int], list[float | None], list[float | None], list[int]]],
     new_machine: bool = False,
 ) -> int:
     """Series, samples, points and profiles of some tests of the run; samples stored.
 
     Adds each valid positive Real point value's ln to ``logs[metric id]`` (sum, count),
-    from which the run's geometric means are stored, and each point's test id and value
-    (None: failed or none) to ``kept[metric id]``, from which its packed values are
-    (``services.runvalues``).  ``new_machine``: as for ``_store_samples``."""
+    from which the run's geometric means are stored, and each point's test id, value
+    (None: failed or none), level mean and count to ``kept[metric id]``, from which its
+    packed values are (``services.runvalues``).  ``new_machine``: as for ``_store_samples``."""
     wanted = {(tests[t.name], metrics[m].id) for t in chunk for m in t.samples if m in metrics}
     test_ids = {tid for tid, _ in wanted}
     series = {} if new_machine else _series_ids(machine, test_ids)
@@ -796,14 +798,14 @@ def _store_chunk(
     ]
     count = sum(len(values) for _, _, values, _ in cells)
 
-    def points(build: Callable[..., tuple[Any, Any, bool]]) -> Iterator[Any]:
+    def points(build: Callable[..., tuple[Any, Any, bool, Any]]) -> Iterator[Any]:
         """Each cell's row (or record), adding its value's ln to ``logs`` and its value
         to ``kept``."""
         for test, metric, values, series_id in cells:
             samples = test.samples
             status_name = status_metrics.get(metric.name)
             binary_hash = samples.get("hash")
-            point, value, failed = build(
+            point, value, failed, mean = build(
                 run_id,
                 series_id,
                 order.id,
@@ -816,9 +818,13 @@ def _store_chunk(
             if metric.type == Metric.REAL and not failed and value is not None and value > 0:
                 total, n = logs.get(metric.id, (0.0, 0))
                 logs[metric.id] = (total + math.log(value), n + 1)
-            kept_tests, kept_values = kept[metric.id]
+            kept_tests, kept_values, kept_means, kept_counts = kept[metric.id]
+            value = None if failed else value
             kept_tests.append(tests[test.name])
-            kept_values.append(None if failed else value)
+            kept_values.append(value)
+            # count = valid_count = len(values): as point_row stores them.
+            kept_means.append(level_mean(value, mean, len(values), len(values)))
+            kept_counts.append(len(values))
             yield point
 
     if connection.vendor == "postgresql" and len(cells) >= COPY_MIN_ROWS:
@@ -896,10 +902,11 @@ def point_row(
     )
 
 
-def _point_row_value(*args: Any) -> tuple[tuple[Any, ...], Any, bool]:
-    """``point_row(*args)``, its value and its failed flag (``point_record_value``'s shape)."""
+def _point_row_value(*args: Any) -> tuple[tuple[Any, ...], Any, bool, Any]:
+    """``point_row(*args)``, its value, its failed flag and its mean
+    (``point_record_value``'s shape)."""
     row = point_row(*args)
-    return row, row[_POINT_VALUE], row[_POINT_FAILED]
+    return row, row[_POINT_VALUE], row[_POINT_FAILED], row[_POINT_MEAN]
 
 
 def insert_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -1070,11 +1077,12 @@ def point_record_value(
     values: Sequence[Any],
     statuses: Sequence[Any] | None,
     binary_hash: Any,
-) -> tuple[bytes, float | None, bool]:
-    """``point_record``, with the point's ``value`` and ``failed`` (for the run's
-    geometric means).  Valid Real samples (no FAIL status: nearly every cell), one
-    status and Hash values are written directly, with no row tuple, no ``Summary``
-    and one struct call for the head: ``summarize``'s own ``figures``."""
+) -> tuple[bytes, float | None, bool, float | None]:
+    """``point_record``, with the point's ``value``, ``failed`` (for the run's
+    geometric means) and ``mean`` (for its packed values).  Valid Real samples (no
+    FAIL status: nearly every cell), one status and Hash values are written directly,
+    with no row tuple, no ``Summary`` and one struct call for the head:
+    ``summarize``'s own ``figures``."""
     if metric_type == Metric.REAL and (
         not statuses or STATUS_FAIL not in [int(s) for s in statuses]
     ):
@@ -1090,6 +1098,7 @@ def point_record_value(
                 ),
                 v,
                 False,
+                v,
             )
         valid = [float(v) for v in values]
         median, mean, minimum, maximum, stdev = figures(valid)
@@ -1103,6 +1112,7 @@ def point_record_value(
             ),
             median,
             False,
+            mean,
         )
     if metric_type == Metric.STATUS and len(values) == 1:
         status = int(values[0])
@@ -1116,6 +1126,7 @@ def point_record_value(
             ),
             v,
             failed,
+            None,
         )
     if metric_type == Metric.HASH:
         n = len(values)
@@ -1130,11 +1141,12 @@ def point_record_value(
             ),
             None,
             False,
+            None,
         )
-    row, value, failed = _point_row_value(
+    row, value, failed, mean = _point_row_value(
         run_id, series_id, order_id, position, metric_type, values, statuses, binary_hash
     )
-    return binary_record(row, POINT_ENCODERS), value, failed
+    return binary_record(row, POINT_ENCODERS), value, failed, mean
 
 
 def _real_samples_field(values: Sequence[Any]) -> bytes:

@@ -75,10 +75,10 @@ def test_a_point_record_is_the_binary_record_of_its_point_row(
     row = point_row(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
     record = point_record(7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash)
     assert record == binary_record(row, POINT_ENCODERS)
-    _, value, failed = point_record_value(
+    _, value, failed, mean = point_record_value(
         7, 8, 9, 1 << 40, metric_type, values, statuses, binary_hash
     )
-    assert (value, failed) == (row[6], row[11])
+    assert (value, failed, mean) == (row[6], row[11], row[7])
 
 
 def test_a_binary_record_is_what_copys_binary_format_reads():
