@@ -223,6 +223,7 @@ def time_detection(run_id: int, repeat: int) -> tuple[float, int, float, float]:
 
 STEPS = (
     "_window_around",
+    "_packed_window",
     "_level_columns",
     "_load_levels",
     "screen_levels",
@@ -236,7 +237,8 @@ STEPS = (
 
 def step_cpu(run_id: int, repeat: int) -> None:
     """Python CPU seconds of each step of the detection of the run (``time.process_time``
-    around the detection module's functions; ``_load_levels`` includes ``_level_columns``),
+    around the detection module's functions; ``_load_levels`` includes ``_level_columns``,
+    the points' read, which a run without packed rows costs),
     per detection, for ``repeat`` detections."""
     from perf.services import detection
 
