@@ -626,8 +626,9 @@ class Levels:
 def _load_levels(
     series_ids: list[int], window: Window, packed: PackedWindow | None = None
 ) -> Levels:
-    """The per-order levels of a batch from the ``Point`` aggregates.  One query; none
-    when ``packed`` holds every run of the window (then they come from its rows).
+    """The per-order levels of a batch from the ``Point`` aggregates.  One query; with
+    ``packed``, none when it holds every run of the window (the levels come from its
+    rows), else one per metric some runs have no usable row of.
 
     A range scan of the (series, position) index over the window's orders, read with
     a plain cursor and placed with numpy: the cost is one row per series and order.
@@ -646,12 +647,18 @@ def _load_levels(
     pooled = np.zeros(len(series_ids), dtype=bool)
     parts = []
     if packed is None:
-        columns = _level_columns(series_ids, window)
+        reads = [(series_ids, None)]
     else:
         parts.append(packed.cells(series_ids))
-        columns = _level_columns(series_ids, window, packed.unpacked) if packed.unpacked else None
-    if columns is not None:
-        parts.append(_point_cells(series_ids, window, columns))
+        # The points of a metric's series in the runs that have no usable row of it.
+        reads = [
+            ([s for s in series_ids if packed.keys[s][1] == metric_id], run_ids)
+            for metric_id, run_ids in sorted(packed.unpacked.items())
+        ]
+    for some, run_ids in reads:
+        columns = _level_columns(some, window, run_ids) if some else None
+        if columns is not None:
+            parts.append(_point_cells(series_ids, window, columns))
     if not parts:
         return Levels(levels, means, counts, pooled, row)
     rows_k, cols, values, run_means, sizes = (
@@ -696,13 +703,14 @@ class PackedWindow:
     and metric, each test's level, level mean and count, read once for all batches.
 
     ``rows``: (window column, metric id, test ids, levels, means, counts) of each row;
-    ``unpacked``: the window's runs some of whose rows are missing or predate the
-    means and counts: the batches read their points instead (correctness never
-    depends on the copy); ``keys``: each series' (test id, metric id).
+    ``unpacked``: metric id -> the window's runs whose row of it is missing or predates
+    the means and counts: the batches read those runs' points of that metric's series
+    instead (correctness never depends on the copy); ``keys``: each series' (test id,
+    metric id).
     """
 
     rows: list[tuple[int, int, Any, Any, Any, Any]]
-    unpacked: list[int]
+    unpacked: dict[int, list[int]]
     keys: Mapping[int, tuple[int, int]]
 
     def __post_init__(self) -> None:
@@ -754,7 +762,7 @@ def _packed_window(
     ~590,000 point rows."""
     metrics = sorted({metric_id for _, metric_id in keys.values()})
     if not window.positions or not metrics:
-        return PackedWindow([], [], keys)
+        return PackedWindow([], {}, keys)
     runs = dict(
         Run.objects.filter(
             machine_id=machine_id,
@@ -777,17 +785,20 @@ def _packed_window(
             if r is not None and m is not None
         )
     rows = []
-    complete: dict[int, int] = {}
+    usable = set()
     for run_id, metric_id, tests, values, means, counts in read:
         if tests is None or values is None or means is None or counts is None:
             continue
         test_ids, levels = run_values_unpack(tests, values)
         level_means, sizes = run_levels_unpack(means, counts)
-        rows.append((run_id, column[runs[run_id]], metric_id, test_ids, levels, level_means, sizes))
-        complete[run_id] = complete.get(run_id, 0) + 1
-    unpacked = sorted(r for r in runs if complete.get(r, 0) < len(metrics))
-    skip = set(unpacked)
-    return PackedWindow([row[1:] for row in rows if row[0] not in skip], unpacked, keys)
+        rows.append((column[runs[run_id]], metric_id, test_ids, levels, level_means, sizes))
+        usable.add((run_id, metric_id))
+    unpacked = {
+        metric_id: missing
+        for metric_id in metrics
+        if (missing := sorted(r for r in runs if (r, metric_id) not in usable))
+    }
+    return PackedWindow(rows, unpacked, keys)
 
 
 # The columns _load_levels reads, with their PostgreSQL types for the binary COPY.

@@ -12,7 +12,7 @@ import pytest
 
 from perf.formats import STATUS_FAIL
 from perf.formats.run_values import level_mean, run_levels_pack, run_levels_unpack
-from perf.models import Metric, Point, Run, RunValues
+from perf.models import Metric, Point, Run, RunValues, Series
 from perf.services import detection, ingest
 from perf.services.runvalues import run_values_refresh
 from tests.factories import report_doc, submit_doc
@@ -75,7 +75,7 @@ def assert_same_levels(points: detection.Levels, packed: detection.Levels) -> No
 def test_levels_read_from_packed_rows_are_those_read_from_the_points(order_key):
     equality_history()
     points, packed, unpacked = levels_both_ways(order_key)
-    assert unpacked == []
+    assert unpacked == {}
     assert points.pooled.any() and np.isnan(points.levels).any()  # the history's edges
     assert_same_levels(points, packed)
 
@@ -84,10 +84,15 @@ def test_runs_without_rows_or_without_means_are_read_from_their_points():
     equality_history()
     runs = list(Run.objects.order_by("position", "id").values_list("id", flat=True))
     RunValues.objects.filter(run_id__in=[runs[-2], runs[-5]]).delete()
-    RunValues.objects.filter(run_id=runs[-9]).update(means=None)
+    RunValues.objects.filter(run_id=runs[-9]).update(means=None)  # an older row
     RunValues.objects.filter(run_id=runs[-10], metric__name="compile_time").delete()
     points, packed, unpacked = levels_both_ways("1034")
-    assert unpacked == sorted([runs[-2], runs[-5], runs[-9], runs[-10]])
+    compile_time = Metric.objects.get(suite__name="nts", name="compile_time").id
+    execution_time = Metric.objects.get(suite__name="nts", name="execution_time").id
+    assert unpacked == {
+        compile_time: sorted([runs[-2], runs[-5], runs[-9], runs[-10]]),
+        execution_time: sorted([runs[-2], runs[-5], runs[-9]]),
+    }
     assert_same_levels(points, packed)
 
 
@@ -98,16 +103,21 @@ def test_the_task_reads_points_only_of_the_runs_without_rows(monkeypatch):
     real = detection._level_columns
 
     def spy(series_ids, window, run_ids=None):
-        calls.append(run_ids)
+        metrics = Series.objects.filter(id__in=series_ids).values_list("metric__name", flat=True)
+        calls.append((set(metrics), run_ids))
         return real(series_ids, window, run_ids)
 
     monkeypatch.setattr(detection, "_level_columns", spy)
     detection.run_detect(newest)
     assert calls == []
     older = Run.objects.order_by("-position", "-id").values_list("id", flat=True)[3]
-    RunValues.objects.filter(run_id=older).delete()
+    RunValues.objects.filter(run_id=older, metric__name="compile_time").delete()
     detection.run_detect(newest)
-    assert calls == [[older]]
+    assert calls == [({"compile_time"}, [older])]
+    RunValues.objects.filter(run_id=older).delete()
+    calls.clear()
+    detection.run_detect(newest)
+    assert sorted(calls, key=str) == [({"compile_time"}, [older]), ({"execution_time"}, [older])]
 
 
 def test_the_task_stores_the_same_verdicts_when_no_run_is_packed(monkeypatch):
