@@ -270,6 +270,37 @@ def step_cpu(run_id: int, repeat: int) -> None:
             setattr(detection, name, function)
 
 
+def points_only(run_id: int, repeat: int) -> None:
+    """Python CPU of ``repeat`` detections of the run with every run of its window read
+    from its points, as for runs without packed rows (the fallback), then packed."""
+    from perf.models import Run
+    from perf.services import detection
+
+    real = detection._packed_window
+
+    def unpacked(machine_id, window, keys):  # noqa: ANN001, ANN202 - a bench's stand-in
+        runs = sorted(
+            Run.objects.filter(
+                machine_id=machine_id,
+                position__gte=window.positions[0],
+                position__lte=window.positions[-1],
+            ).values_list("id", flat=True)
+        )
+        return detection.PackedWindow([], {m: runs for _, m in keys.values()}, keys)
+
+    for label, function in (("from the points", unpacked), ("packed", real)):
+        detection._packed_window = function
+        try:
+            cpu = []
+            for _ in range(repeat):
+                started = time.process_time()
+                detection.run_detect(run_id)
+                cpu.append(time.process_time() - started)
+        finally:
+            detection._packed_window = real
+        print(f"{label}: python cpu " + ", ".join(f"{c:.3f}" for c in cpu) + " s")
+
+
 def profile_detection(run_id: int, top: int) -> None:
     """cProfile of one detection of the run: the ``top`` functions by own time."""
     import cProfile
@@ -311,6 +342,11 @@ def main() -> None:
         "--steps",
         action="store_true",
         help="Also print the Python CPU of each step of the long history's detection.",
+    )
+    parser.add_argument(
+        "--points",
+        action="store_true",
+        help="Also time the long history's detection with every run read from its points.",
     )
     parser.add_argument(
         "--no-pack",
@@ -371,6 +407,8 @@ def main() -> None:
     print(f"{'PASS' if long_t / window_t <= 1.3 else 'FAIL'} ratio {args.orders}/60 <= 1.3")
     if args.steps:
         step_cpu(runs["long"], args.repeat)
+    if args.points:
+        points_only(runs["long"], args.repeat)
     if args.profile:
         profile_detection(runs["long"], args.profile)
 
