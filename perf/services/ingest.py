@@ -1037,18 +1037,6 @@ def hash_field(binary_hash: Any) -> bytes:
 MANY_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id id iB")
 # A Hash point: value to stdev NULL, not failed; then its hash and its samples.
 HASH_HEAD = struct.Struct(">h iq iq iq iq ii ii i i i i i iB")
-# The samples field of a Real point of n samples (length, tag, n doubles), by n.
-_real_samples: dict[int, struct.Struct] = {}
-
-
-def _real_samples_field(values: list[float]) -> bytes:
-    n = len(values)
-    found = _real_samples.get(n)
-    if found is None:
-        found = _real_samples[n] = struct.Struct(f">ic{n}d")
-    return found.pack(1 + 8 * n, REAL_TAG, *values)
-
-
 def point_record(
     run_id: int,
     series_id: int,
