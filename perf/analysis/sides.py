@@ -213,9 +213,9 @@ def _medians(sides: list[Sequence[float]]) -> tuple[list[float | None], list[int
     The usual side is a few float samples a test, as many for every test: the lists
     of one length are one 2-D array, and when it is of floats its rows of finite ones
     (the others, and every list of a group with text or None, go one by one) are
-    sorted stably (as ``sorted``: -0.0 and 0.0 keep
-    their order) and the middle taken, or the two middle ones' sum halved, as
-    ``statistics.median`` does: the same float for every row, no Python call a test."""
+    sorted stably (as ``sorted``: -0.0 and 0.0 keep their order) and the middle taken,
+    or the two middle ones' sum halved, as ``statistics.median`` does: the same float
+    for every row, no Python call a test."""
     medians: list[float | None] = [None] * len(sides)
     counts = [0] * len(sides)
     by_length: dict[int, list[int]] = {}
