@@ -55,7 +55,8 @@ def main() -> int:
             .values_list("id", "name")
         )
         first = [m for m, n in real if n == "execution_time"]
-        for metric_ids in (first, [m for m, _ in real]):
+        every = [m for m, _ in real]
+        for label, metric_ids in (("execution_time", first), ("every Real metric", every)):
             columns = _report_points([new.id, old.id], [machine.id], metric_ids)
             series, _ = _compared_series(columns, new.id, [old.id], metric_ids, None)
             keys = _series_keys(columns, new.id, series)
@@ -91,7 +92,7 @@ def main() -> int:
                 f"(CPU {statistics.median(c for _, c in t):.1f})"
                 for way, t in times.items()
             )
-            print(f"{name}, {len(metric_ids)} metric(s), {len(series)} series: {cells}", flush=True)
+            print(f"{name}, {label}, {len(series)} series: {cells}", flush=True)
     return 0
 
 
