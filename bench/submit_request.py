@@ -9,10 +9,11 @@ checkout's number appended, recreated at the start).  No HTTP server, no proxy: 
 figures are the application's own, steadier than bench/submit_vs_lnt.py's on a
 shared machine.  The checkouts take turns, --requests timed submissions each per
 round for --rounds rounds (after --warmup untimed ones), each in a fresh process of
-the checkout's code; every submission is a new order of the same machine (a history
-that grows).  Prints per checkout the median wall time of a request, its Python CPU,
-its PostgreSQL backend's CPU and the server's own ``load_time``, ``import_time``,
-``report_time`` and ``total_time``.
+the checkout's code, with what it imported frozen out of the garbage collector's
+passes as production's workers have it; every submission is a new order of the same
+machine (a history that grows).  Prints per checkout the median wall time of a
+request, its Python CPU, its PostgreSQL backend's CPU and the server's own
+``load_time``, ``import_time``, ``report_time`` and ``total_time``.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/lntsite_submitreq \\
         nice -n 10 .venv/bin/python bench/submit_request.py --tree . --tree ../old-checkout \\
@@ -24,6 +25,7 @@ Loopback only; stops after rounds x requests submissions per checkout.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -55,6 +57,9 @@ def child(args: argparse.Namespace) -> None:
 
     _, secret = token_create(f"submit-request-{time.time_ns()}")
     client = Client()
+    # As gunicorn's pre_fork does for its workers (deploy/gunicorn.conf.py): what was
+    # imported is left out of the collector's full passes.
+    gc.freeze()
     rng = random.Random(args.seed)
     url = f"/db_default/v4/nts/submitRun?token={secret}"
     figures: dict[str, list[float]] = {name: [] for name in FIGURES}

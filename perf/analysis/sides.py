@@ -108,11 +108,24 @@ def _row(test: str, a: list[float], b: list[float], knobs: Knobs, p_value: float
     (``_p_values``)."""
     a_med = statistics.median(a) if a else None
     b_med = statistics.median(b) if b else None
+    return _row_of_medians(test, a_med, b_med, len(a), len(b), knobs, p_value)
+
+
+def _row_of_medians(
+    test: str,
+    a_med: float | None,
+    b_med: float | None,
+    a_n: int,
+    b_n: int,
+    knobs: Knobs,
+    p_value: float | None,
+) -> Row:
+    """``_row`` from the sides' medians (None: no sample) and sample counts."""
     if a_med is None or b_med is None:
         status = REMOVED if b_med is None else ADDED
         if a_med is None and b_med is None:
             status = UNCHANGED
-        return Row(test, a_med, b_med, len(a), len(b), None, None, None, None, None, status)
+        return Row(test, a_med, b_med, a_n, b_n, None, None, None, None, None, status)
     delta = b_med - a_med
     delta_pct = ratio = log2_ratio = None
     if a_med != 0:
@@ -128,9 +141,7 @@ def _row(test: str, a: list[float], b: list[float], knobs: Knobs, p_value: float
     status = UNCHANGED
     if moved:
         status = IMPROVED if (delta > 0) == knobs.bigger_is_better else REGRESSED
-    return Row(
-        test, a_med, b_med, len(a), len(b), delta, delta_pct, ratio, log2_ratio, p_value, status
-    )
+    return Row(test, a_med, b_med, a_n, b_n, delta, delta_pct, ratio, log2_ratio, p_value, status)
 
 
 def _p_values(pairs: Sequence[tuple[list[float], list[float]]]) -> list[float | None]:
@@ -170,13 +181,68 @@ def _p_values(pairs: Sequence[tuple[list[float], list[float]]]) -> list[float | 
 def compare_sides(
     old: Mapping[str, Sequence[float]], new: Mapping[str, Sequence[float]], knobs: Knobs
 ) -> list[Row]:
-    """A row for every test name on either side, by name."""
+    """A row for every test name on either side, by name.
+
+    The medians are taken a group of tests at a time (``_medians``); a test's row is
+    then what ``compare_row`` gives it."""
     names = sorted(set(old) | set(new))
-    samples = [(_finite(old.get(n, ())), _finite(new.get(n, ()))) for n in names]
-    return [
-        _row(n, a, b, knobs, p)
-        for n, (a, b), p in zip(names, samples, _p_values(samples), strict=True)
+    empty: Sequence[float] = ()
+    olds = [old.get(n, empty) for n in names]
+    news = [new.get(n, empty) for n in names]
+    a_meds, a_ns = _medians(olds)
+    b_meds, b_ns = _medians(news)
+    # Only tests with enough samples on both sides have a rank test.
+    ranked = [
+        k for k, (a_n, b_n) in enumerate(zip(a_ns, b_ns, strict=True))
+        if a_n >= MIN_RANK_SAMPLES and b_n >= MIN_RANK_SAMPLES
     ]
+    p_values: list[float | None] = [None] * len(names)
+    found = _p_values([(_finite(olds[k]), _finite(news[k])) for k in ranked])
+    for k, p in zip(ranked, found, strict=True):
+        p_values[k] = p
+    return [
+        _row_of_medians(n, a, b, a_n, b_n, knobs, p)
+        for n, a, b, a_n, b_n, p in zip(names, a_meds, b_meds, a_ns, b_ns, p_values, strict=True)
+    ]
+
+
+def _medians(sides: list[Sequence[float]]) -> tuple[list[float | None], list[int]]:
+    """Each list's median of its finite samples (``statistics.median`` of
+    ``_finite``; None for none) and their count.
+
+    The usual side is a few float samples a test, as many for every test: the lists
+    of one length are one 2-D array, and when it is of floats its rows of finite ones
+    (the others, and every list of a group with text or None, go one by one) are
+    sorted stably (as ``sorted``: -0.0 and 0.0 keep their order) and the middle taken,
+    or the two middle ones' sum halved, as ``statistics.median`` does: the same float
+    for every row, no Python call a test."""
+    medians: list[float | None] = [None] * len(sides)
+    counts = [0] * len(sides)
+    by_length: dict[int, list[int]] = {}
+    for k, values in enumerate(sides):
+        by_length.setdefault(len(values), []).append(k)
+    for length, members in by_length.items():
+        if length == 0:
+            continue
+        rows = np.array([sides[k] for k in members])
+        finite = np.zeros(len(members), dtype=np.bool_)
+        if rows.dtype == np.float64 and rows.ndim == 2:
+            finite = np.isfinite(rows).all(axis=1)
+        for k in np.array(members)[~finite].tolist():  # NaN, text...: one by one
+            values = _finite(sides[k])
+            counts[k] = len(values)
+            medians[k] = statistics.median(values) if values else None
+        if not finite.any():
+            continue
+        ordered = np.sort(rows[finite], axis=1, kind="stable")
+        middle = length // 2
+        if length % 2:
+            found = ordered[:, middle]
+        else:
+            found = (ordered[:, middle - 1] + ordered[:, middle]) / 2
+        for k, median in zip(np.array(members)[finite].tolist(), found.tolist(), strict=True):
+            medians[k], counts[k] = median, length
+    return medians, counts
 
 
 @dataclass(frozen=True)

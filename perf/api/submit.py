@@ -30,9 +30,12 @@ from .lnt_shapes import submission_body_chunks, submission_test_results
 # A reply with this many run-over-run results or more is streamed (JSON written in
 # chunks as the verdicts come) rather than built whole: a 90,000-test run has 450,000.
 STREAM_RESULTS_FROM = 20_000
-# A report of this many bytes or more is stored and compared with the cyclic garbage
-# collector paused (``collector_paused``); gunicorn's post_request collects after it.
-PAUSE_COLLECTOR_FROM_BYTES = 4_000_000
+# A report of this many bytes or more (about 250 tests) is stored and compared with
+# the cyclic garbage collector paused (``collector_paused``): its collections during a
+# 5,000-test submission found nothing and cost 5 % of its CPU after ``gc.freeze`` (25 %
+# without it; docs/performance.md "Submissions, round 4").  Gunicorn's post_request
+# collects after a report of 4 MB or more (PERF_TRIM_AFTER_BYTES).
+PAUSE_COLLECTOR_FROM_BYTES = 64 * 1024
 
 
 @contextmanager
@@ -81,9 +84,9 @@ def _submit(
     if isinstance(token, JsonResponse):
         return token
     import_started = time.monotonic()
-    # A big report's parse, store and verdicts allocate millions of objects that live
-    # to the end of the request: the cyclic collector's passes over them found nothing
-    # and cost about a CPU second of a 90,000-test report (README "Big reports").
+    # A report's parse, store and verdicts allocate objects that live to the end of
+    # the request: the cyclic collector's passes over them find nothing, and cost
+    # about a CPU second of a 90,000-test report (README "Big reports").
     with collector_paused(body.size >= PAUSE_COLLECTOR_FROM_BYTES):
         try:
             result = report_import(

@@ -402,15 +402,26 @@ def _previous_side(
     (PostgreSQL): a few arrays parsed in C instead of a tuple and a loop per point.
     False, with nothing handed over, when a point's samples are not packed as Real
     ones (the caller then reads the rows)."""
-    with connection.cursor() as cursor:
+    # A metric's row at a time from the server (a 90,000-test run's rows are tens of
+    # megabytes each); each is checked before it is handed over, so that a row packed
+    # otherwise leaves every builder as it was.
+    # Every metric's row names the same tests and hashes: one string object each is
+    # kept for all (as ``_real_points`` does), not one per metric.
+    taken: list[str] = []
+    shared: dict[str, str] = {}
+    with connection.chunked_cursor() as cursor:
         cursor.execute(_PREVIOUS_SIDE_SQL, [run_id, list(metric_names)])
-        rows = cursor.fetchall()
-    if not all(row[6] for row in rows):
-        return False
-    for metric_id, tests, failed, hashes, counts, samples, _ in rows:
-        builders[metric_names[metric_id]].extend_columns(
-            tests, counts, bytes(samples or b""), failed, hashes
-        )
+        while row := cursor.fetchone():
+            metric_id, tests, failed, hashes, counts, samples, packed = row
+            if not packed:
+                for name in taken:
+                    builders[name] = ColumnsBuilder()
+                return False
+            tests = [shared.setdefault(t, t) for t in tests]
+            hashes = [h if h is None else shared.setdefault(h, h) for h in hashes]
+            name = metric_names[metric_id]
+            builders[name].extend_columns(tests, counts, bytes(samples or b""), failed, hashes)
+            taken.append(name)
     return True
 
 

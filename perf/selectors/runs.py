@@ -28,7 +28,8 @@ from django.db.models.functions import Coalesce
 from ..analysis import verdict
 from ..analysis.changepoints import DetectionParams
 from ..analysis.summary import status_metric_name
-from ..copy_out import copy_records
+from ..copy_out import copy_records, copy_tuples
+from ..formats.run_values import run_values_unpack
 from ..models import (
     FieldChange,
     Machine,
@@ -543,18 +544,31 @@ class ReportData:
         return self.read if self.read is not None else _columns_of(self.points, None)
 
 
+# The metrics of a run's packed values (``RunValues``: a row a metric of the suite,
+# empty for one without a point, written with the points) with a point; for a run
+# without a row (not packed), the metrics of its points, which the one-time filter
+# NOT EXISTS reads only then.  The rows are one range of the (run, metric) index, where
+# the points are every point of the run joined to its series: 10,000 of them for a
+# 5,000-test run (5 ms at scale 1, against 0.3).
+_RUN_METRICS_SQL = """
+SELECT v.metric_id FROM perf_runvalues v WHERE v.run_id = %(run)s AND length(v.tests) > 0
+UNION ALL
+SELECT DISTINCT s.metric_id FROM perf_point p JOIN perf_series s ON s.id = p.series_id
+WHERE p.run_id = %(run)s AND s.machine_id = %(machine)s
+    AND NOT EXISTS (SELECT 1 FROM perf_runvalues v WHERE v.run_id = %(run)s)
+"""
+
+
 def run_metric_ids(run: Run) -> set[int]:
     """The metrics that have at least one point in ``run``.  One query.
 
-    A point's series is of its run's machine: the filter on it lets the join read the
-    machine's series (by the (machine, test, metric) index), not every series of the
-    site."""
-    return set(
-        Point.objects.filter(run_id=run.id, series__machine_id=run.machine_id)
-        .values_list("series__metric_id", flat=True)
-        .distinct()
-        .order_by()
-    )
+    From the run's packed values (``RunValues``) when it has them, else from its
+    points (``_RUN_METRICS_SQL``).  A point's series is of its run's machine: the
+    filter on it lets the join read the machine's series (by the (machine, test,
+    metric) index), not every series of the site."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RUN_METRICS_SQL, {"run": run.id, "machine": run.machine_id})
+        return {metric_id for (metric_id,) in cursor.fetchall()}
 
 
 def report_metric_default(metrics: list[Metric], present: set[int]) -> Metric | None:
@@ -716,7 +730,7 @@ def report_data(
         )
     compared, seen = _compared_series(data.columns, new.id, old_ids, metric_ids, shown)
     if compared:
-        data.history = series_history(new, compared)
+        data.history = series_history(new, compared, columns=data.columns)
     data.changes = {
         c["series_id"]: c
         for c in FieldChange.objects.filter(
@@ -816,20 +830,65 @@ def _small_shown(
 
 
 def series_history(
-    new: Run, series_ids: list[int], *, points: int = DetectionParams().window_before
+    new: Run,
+    series_ids: list[int],
+    *,
+    points: int = DetectionParams().window_before,
+    columns: PointColumns | None = None,
 ) -> History:
     """The values of the last ``points`` points before ``new``'s order of each series,
-    as one matrix (``History``; failed points count as unknown, NaN).  One query.
+    as one matrix (``History``; failed points count as unknown, NaN).  One query (two
+    when the window's runs are not all packed, below).
 
     The window starts at the order of the machine's ``points``-th previous run (a
     subquery evaluated once), so each series is one short range scan of the
     (series, position) index, which covers the columns read (index-only on
     PostgreSQL).  On PostgreSQL each series' window comes back as one row of fixed-width
     columns by binary COPY straight into numpy (``_series_history_copy``).
+
+    ``columns``: points of ``new`` that hold every series of ``series_ids`` (with
+    its test and metric; ``report_data``'s).  On PostgreSQL, when the series are
+    many (``PACKED_HISTORY_SHARE`` of the run's points of their metrics or more), the
+    windows are read from the window's runs' packed values (``RunValues``, a row a run
+    and metric: ``_series_history_packed``) instead of an index range scan a series;
+    if one of those runs is not packed, as above.
     """
-    if connection.vendor == "postgresql":
-        return _series_history_copy(new, series_ids, points)
-    return _series_history_points(new, series_ids, points)
+    if connection.vendor != "postgresql":
+        return _series_history_points(new, series_ids, points)
+    if columns is not None and points > 0:
+        keys = _series_keys(columns, new.id, series_ids)
+        if keys is not None:
+            packed = _series_history_packed(new, series_ids, *keys, points)
+            if packed is not None:
+                return packed
+    return _series_history_copy(new, series_ids, points)
+
+
+# The share of a run's tests (of the metrics read) from which their histories are read
+# from the window's runs' packed values, every test of them, rather than a series at a
+# time: at scale 1 an index range scan a series costs 10-18 us, a test's packed values
+# in the 20 runs of a window about 1 us (bench/history_speed.py).
+PACKED_HISTORY_SHARE = 0.125
+
+
+def _series_keys(
+    columns: PointColumns, new_id: int, series_ids: list[int]
+) -> tuple[IntArray, IntArray] | None:
+    """The test and metric of each of ``series_ids`` from ``new_id``'s points among
+    ``columns``, or None when they are too few for the packed read to pay
+    (``PACKED_HISTORY_SHARE``) or one is not there."""
+    in_new = np.flatnonzero(columns.run == new_id)
+    wanted = np.asarray(series_ids, dtype=np.int64)
+    series, first = np.unique(columns.series[in_new], return_index=True)
+    at = np.searchsorted(series, wanted)
+    if len(series) == 0 or not (series[np.minimum(at, len(series) - 1)] == wanted).all():
+        return None
+    rows = in_new[first[at]]
+    # The packed read takes every test of these metrics in each run of the window.
+    read = np.count_nonzero(np.isin(columns.metric[in_new], np.unique(columns.metric[rows])))
+    if len(wanted) < PACKED_HISTORY_SHARE * read:
+        return None
+    return columns.test[rows], columns.metric[rows]
 
 
 def _series_history_points(new: Run, series_ids: list[int], points: int) -> History:
@@ -923,6 +982,100 @@ def _series_history_copy(new: Run, series_ids: list[int], points: int) -> Histor
         last={series_ids[k]: run for k, run in zip(rows.tolist(), records["run"].tolist(),
                                                    strict=True) if run},
     )
+
+
+# The runs of a window (``_HISTORY_SQL``'s), newest first (ties: the higher id first),
+# each with its packed values of the metrics read (a row a metric, NULL for a metric
+# it has no row of) and whether it has any packed row at all: a run without one is
+# not packed (stored before the packed values, or an import not yet refreshed), and
+# its points must be read instead.  A handful of index lookups; the values come by
+# binary COPY as stored (``copy_tuples``).
+_WINDOW_VALUES_SQL = """
+WITH lowest AS (
+    SELECT COALESCE((
+        SELECT o.position FROM perf_run r JOIN perf_order o ON o.id = r.order_id
+        WHERE r.machine_id = %(machine)s AND o.position < %(position)s
+        ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
+    ), -9223372036854775808) AS position
+)
+SELECT r.id, v.metric_id, v.tests, v."values",
+    EXISTS (SELECT 1 FROM perf_runvalues x WHERE x.run_id = r.id)
+FROM perf_run r JOIN perf_order o ON o.id = r.order_id CROSS JOIN lowest
+LEFT JOIN perf_runvalues v ON v.run_id = r.id AND v.metric_id = ANY(%(metrics)s::bigint[])
+WHERE r.machine_id = %(machine)s AND o.position < %(position)s
+    AND o.position >= lowest.position
+ORDER BY o.position DESC, r.id DESC
+"""
+
+
+def _series_history_packed(
+    new: Run, series_ids: list[int], tests: IntArray, metrics: IntArray, points: int
+) -> History | None:
+    """``series_history`` from the window's runs' packed values (``RunValues``):
+    series ``series_ids[k]`` is test ``tests[k]`` of metric ``metrics[k]``.  A series'
+    point in a run is its test's entry in the run's row (a failed point's is NaN, as
+    in the point read); its window is its last ``points`` of them, newest first as the
+    runs come (``_WINDOW_VALUES_SQL``), right-aligned.  None when a run of the window
+    is not packed.  One query."""
+    rows = copy_tuples(
+        _WINDOW_VALUES_SQL,
+        {
+            "machine": new.machine_id,
+            "position": new.order.position,
+            "skip": points - 1,
+            "metrics": "{" + ",".join(map(str, np.unique(metrics).tolist())) + "}",
+        },
+        5,
+    )
+    runs: list[int] = []  # newest first
+    packed: dict[tuple[int, int], tuple[IntArray, FloatArray]] = {}
+    for run_bytes, metric_bytes, test_bytes, value_bytes, any_row in rows:
+        if run_bytes is None or any_row != b"\x01":
+            return None
+        run = int.from_bytes(run_bytes, "big", signed=True)
+        if not runs or runs[-1] != run:
+            runs.append(run)
+        if metric_bytes is not None and test_bytes is not None and value_bytes is not None:
+            metric = int.from_bytes(metric_bytes, "big", signed=True)
+            packed[(run, metric)] = run_values_unpack(test_bytes, value_bytes)
+    count = len(series_ids)
+    # A row a run: each series' value in it, and whether it has a point there.
+    present = np.zeros((len(runs), count), dtype=np.bool_)
+    values = np.full((len(runs), count), np.nan)
+    for metric in np.unique(metrics).tolist():
+        at_metric = np.flatnonzero(metrics == metric)
+        wanted = tests[at_metric]
+        for j, run in enumerate(runs):
+            ids, levels = packed.get((run, metric), (None, None))
+            if ids is None or levels is None or len(ids) == 0:
+                continue
+            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            found = ids[at] == wanted
+            present[j, at_metric] = found
+            values[j, at_metric] = np.where(found, levels[at], np.nan)
+    history = History(rows={series_id: k for k, series_id in enumerate(series_ids)})
+    run_ids = np.asarray(runs, dtype=np.int64)
+    if present.all() and len(runs) <= points:  # the usual window: no gap, no extra run
+        levels_matrix = np.full((count, points), np.nan)
+        levels_matrix[:, points - len(runs):] = values[::-1].T
+        history.levels = levels_matrix
+        history.last = dict.fromkeys(series_ids, runs[0]) if runs else {}
+        return history
+    # Each series' points, newest first, numbered; the first ``points`` are kept,
+    # the newest in the last column.
+    rank = np.cumsum(present, axis=0) - 1
+    run_at, series_at = np.nonzero(present & (rank < points))
+    levels_matrix = np.full((count, points), np.nan)
+    levels_matrix[series_at, points - 1 - rank[run_at, series_at]] = values[run_at, series_at]
+    history.levels = levels_matrix
+    has_point = present.any(axis=0)
+    newest = run_ids[np.argmax(present, axis=0)]
+    history.last = {
+        series_ids[k]: run
+        for k, run in zip(np.flatnonzero(has_point).tolist(), newest[has_point].tolist(),
+                          strict=True)
+    }
+    return history
 
 
 def _geomean(values: list[float]) -> float | None:

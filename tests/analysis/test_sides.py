@@ -135,3 +135,43 @@ def test_a_sides_rank_tests_give_each_test_the_p_value_of_a_call_of_its_own():
     assert rows["same"].p_value == 1.0
     assert {len(old[n]) < 4 for n in rows} == {True, False}  # rows with and without
     assert sum(rows[n].p_value is not None for n in rows) > 300
+
+
+@pytest.mark.parametrize(
+    ("seed", "junk"),
+    [
+        (1, []),
+        (2, [float("nan"), float("inf"), -float("inf")]),
+        (3, [float("nan"), float("inf"), -float("inf"), None, "1.5", 2, True]),
+    ],
+    ids=["floats", "non-finite floats", "any junk"],
+)
+def test_the_sides_medians_taken_by_groups_are_each_rows_own(seed, junk):
+    # compare_sides takes the medians of the tests with as many samples at once; each
+    # row must be, repr for repr, the one compare_row gives the test alone: odd and
+    # even counts, ties, -0.0 beside 0.0 (their order decides the median's sign), and
+    # groups that hold junk (NaN, infinities, None, text, ints, bools) or only ints.
+    import random
+
+    rng = random.Random(seed)
+
+    def side() -> list:
+        count = rng.choice([0, 1, 2, 3, 3, 3, 4, 5, 6])
+        kind = rng.random()
+        if kind < 0.05:
+            return [rng.randint(-3, 3) for _ in range(count)]
+        values = [rng.choice([0.0, -0.0, 1.0, rng.gauss(1.0, 0.1)]) for _ in range(count)]
+        if kind < 0.2 and values and junk:
+            values[rng.randrange(len(values))] = rng.choice(junk)
+        return values
+
+    old = {f"t{i}": side() for i in range(600) if rng.random() < 0.9}
+    new = {f"t{i}": side() for i in range(600) if rng.random() < 0.9}
+    knobs = Knobs(min_delta_pct=0.5, abs_floor=0.0)
+    rows = compare_sides(old, new, knobs)
+    assert [r.test for r in rows] == sorted(set(old) | set(new))
+    for row in rows:
+        alone = compare_row(row.test, old.get(row.test, []), new.get(row.test, []), knobs)
+        assert repr(row) == repr(alone), row.test
+    signs = {repr(r.old) for r in rows} | {repr(r.new) for r in rows}
+    assert {"0.0", "-0.0", "None"} <= signs  # the cases are there

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection  # noqa: F401 -- read by a skipif condition
 from django.urls import reverse
 
-from perf.models import Baseline, FieldChange, Run
+from perf.models import Baseline, FieldChange, Metric, Run
 from tests.factories import (
     make_field_change,
     make_regression,
@@ -640,6 +640,31 @@ def test_the_report_opens_on_execution_time_else_the_first_metric_with_data(clie
     assert "Execution Time (no data)" in body
 
 
+def test_a_runs_metrics_come_from_its_packed_values_else_from_its_points(
+    django_assert_num_queries,
+):
+    from perf.models import RunValues
+    from perf.selectors.runs import run_metric_ids
+
+    new = submit_doc(
+        report_doc(
+            revision=2000,
+            tests={"t/a": {"compile_time": 1.0}, "t/b": {"compile_time": 2.0, "score": 3.0}},
+        )
+    ).run_id
+    run = Run.objects.get(id=new)
+    metric_of = dict(Metric.objects.filter(suite=run.suite).values_list("name", "id"))
+    # Ingest packs a row for every metric of the suite, empty without a point.
+    assert RunValues.objects.filter(run_id=new).count() == len(metric_of)
+    expected = {metric_of["compile_time"], metric_of["score"]}
+    with django_assert_num_queries(1):
+        assert run_metric_ids(run) == expected
+    # Not packed (a run stored before the packed values, a stale import): its points.
+    RunValues.objects.filter(run_id=new).delete()
+    with django_assert_num_queries(1):
+        assert run_metric_ids(run) == expected
+
+
 def test_detected_and_suspect_changes_are_badged_and_withdrawn_ones_are_not(client):
     submit_grid(machines=1, tests=3, orders=3, step_at=2)
     detected = make_field_change(machine="box-0", test="suite/t0")
@@ -718,8 +743,16 @@ def test_a_test_failing_twice_is_an_existing_failure_in_every_format(client):
     "connection.vendor != 'postgresql'", reason="the one-row-per-series read is PostgreSQL's"
 )
 def test_the_history_read_a_series_a_row_is_the_one_read_a_point_a_row():
-    from perf.models import Series
-    from perf.selectors.runs import _series_history_copy, _series_history_points
+    from django.test.utils import CaptureQueriesContext
+
+    from perf.models import RunValues, Series
+    from perf.selectors.runs import (
+        _report_points,
+        _series_history_copy,
+        _series_history_packed,
+        _series_history_points,
+        series_history,
+    )
 
     # 9 orders: t/gappy skips every third, t/flaky fails every other, t/late starts
     # at the 7th; the window (5 runs) starts inside the history.
@@ -733,13 +766,39 @@ def test_the_history_read_a_series_a_row_is_the_one_read_a_point_a_row():
         result = submit_doc(report_doc(revision=1000 + i, tests=tests))
     new = Run.objects.select_related("order").get(id=result.run_id)
     series = sorted(Series.objects.filter(machine_id=new.machine_id).values_list("id", flat=True))
+    mine = Series.objects.filter(machine_id=new.machine_id)
+    test_of = dict(mine.values_list("id", "test_id"))
+    metric_of = dict(mine.values_list("id", "metric_id"))
+    tests = np.array([test_of[s] for s in series], dtype=np.int64)
+    metrics = np.array([metric_of[s] for s in series], dtype=np.int64)
+
+    def same(one, other):
+        return (
+            one is not None
+            and one.rows == other.rows
+            and one.last == other.last
+            and np.array_equal(one.levels, other.levels, equal_nan=True)
+        )
+
     for points in (1, 5, 20):
         copied = _series_history_copy(new, series, points)
         read = _series_history_points(new, series, points)
-        assert copied.rows == read.rows and copied.last == read.last
-        assert np.array_equal(copied.levels, read.levels, equal_nan=True)
+        # From the window's runs' packed values (RunValues): gaps, failures, late starts.
+        packed = _series_history_packed(new, series, tests, metrics, points)
+        assert same(copied, read) and same(packed, read)
     levels = copied.levels[[copied.rows[s] for s in series if s in copied.last]]
     assert len(levels) >= 4 and not np.isnan(levels[:, -1]).all()
     # t/flaky's failures, gaps and a late start: unknown runs in the window, not all
     # in the same columns.
     assert len({tuple(np.isnan(row)) for row in levels}) > 2
+    # The report's read takes the packed values when they hold the window...
+    columns = _report_points([new.id], [new.machine_id], sorted(set(metrics.tolist())))
+    read = _series_history_points(new, series, 5)
+    with CaptureQueriesContext(connection) as queries:
+        assert same(series_history(new, series, points=5, columns=columns), read)
+    assert len(queries) == 1 and "perf_runvalues" in queries[0]["sql"]
+    # ...and the points when a run of the window is not packed.
+    window_run = Run.objects.filter(machine_id=new.machine_id).exclude(id=new.id).latest("id")
+    RunValues.objects.filter(run=window_run).delete()
+    assert _series_history_packed(new, series, tests, metrics, 5) is None
+    assert same(series_history(new, series, points=5, columns=columns), read)
