@@ -4,20 +4,12 @@ name, and back."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories import submit_grid
+from tests.migrating import migrate, migrate_to_latest
 
 BEFORE = [("perf", "0010_writepath")]
 AFTER = [("perf", "0011_baselines")]
-
-
-def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return MigrationExecutor(connection)
 
 
 # transaction=True: migrating changes the schema, which the db fixture's enclosing
@@ -43,4 +35,4 @@ def test_run_baselines_become_their_runs_orders_and_back():
         back = old_apps.get_model("perf", "Baseline").objects.get()
         assert (back.name, back.run_id) == ("release", run_id)
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

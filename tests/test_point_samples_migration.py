@@ -4,11 +4,10 @@ and back."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from perf.formats.samples import unpack_samples
 from tests.factories import report_doc, submit_doc
+from tests.migrating import migrate, migrate_to_latest
 
 BEFORE = [("perf", "0015_point_unique_on_sqlite")]
 AFTER = [("perf", "0016_point_samples")]
@@ -22,13 +21,6 @@ TESTS = {
     },
     "b": {"execution_time": [-0.0, 1e-300]},
 }
-
-
-def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return MigrationExecutor(connection)
 
 
 def stored(apps, *, packed: bool) -> dict[tuple[str, str], list]:
@@ -70,4 +62,4 @@ def test_sample_rows_move_into_their_points_and_back():
         back = stored(old_apps, packed=False)
         assert back == {k: v for k, v in expected.items() if k[0] == "a"}
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

@@ -9,6 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from perf.formats import STATUS_FAIL
 from tests.factories import report_doc, submit_doc
+from tests.migrating import migrate, migrate_to_latest
 
 BEFORE = [("perf", "0021_run_values")]
 AFTER = [("perf", "0022_run_values_levels")]
@@ -16,13 +17,6 @@ AFTER = [("perf", "0022_run_values_levels")]
 # transaction=True: migrating changes the schema, which the db fixture's enclosing
 # transaction cannot hold on every database.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return MigrationExecutor(connection)
 
 
 def levels(apps) -> dict[tuple[int, int], tuple[bytes | None, bytes | None]]:
@@ -60,4 +54,4 @@ def test_older_rows_get_the_means_and_counts_ingest_writes_and_the_columns_go_ba
         new_apps = migrate(AFTER).loader.project_state(AFTER).apps
         assert levels(new_apps) == written
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

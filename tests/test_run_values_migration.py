@@ -9,6 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from perf.formats import STATUS_FAIL
 from tests.factories import report_doc, submit_doc
+from tests.migrating import migrate, migrate_to_latest
 
 BEFORE = [("perf", "0020_series_without_metric_index")]
 AFTER = [("perf", "0021_run_values")]
@@ -16,13 +17,6 @@ AFTER = [("perf", "0021_run_values")]
 # transaction=True: migrating changes the schema, which the db fixture's enclosing
 # transaction cannot hold on every database.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return MigrationExecutor(connection)
 
 
 def packed(apps) -> dict[tuple[int, int], tuple[bytes, bytes]]:
@@ -49,4 +43,4 @@ def test_existing_runs_are_packed_as_ingest_packs_them_and_the_table_goes_back()
         new_apps = migrate(AFTER).loader.project_state(AFTER).apps
         assert packed(new_apps) == written
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
