@@ -920,6 +920,20 @@ def _series_history_points(new: Run, series_ids: list[int], points: int) -> Hist
     return History.from_values({s: values.get(s, []) for s in series_ids}, last, points)
 
 
+# The position where a window ends: the ``skip``-th earlier run of the machine before
+# ``position`` (the smallest possible position when there are fewer runs), shared by
+# the window's reads from the points and from the packed values.
+_WINDOW_START_SQL = """
+WITH lowest AS (
+    SELECT COALESCE((
+        SELECT o.position FROM perf_run r JOIN perf_order o ON o.id = r.order_id
+        WHERE r.machine_id = %(machine)s AND o.position < %(position)s
+        ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
+    ), -9223372036854775808) AS position
+)
+"""
+
+
 # One row per series: its window's values, newest first, padded with NaN to ``points``
 # columns, and the run of the newest point (0: no point), by one LIMIT range scan of
 # the (series, position) index a series in the index's own order (no sort; ARRAY()
@@ -929,14 +943,9 @@ def _series_history_points(new: Run, series_ids: list[int], points: int) -> Hist
 # Every column has a fixed width and none is NULL, so the binary COPY of the rows is
 # one numpy array (``copy_out``): no Python value per point, as a cursor would make
 # (~100,000 for a 5,000-test report).
-_HISTORY_SQL = """
-WITH lowest AS (
-    SELECT COALESCE((
-        SELECT o.position FROM perf_run r JOIN perf_order o ON o.id = r.order_id
-        WHERE r.machine_id = %(machine)s AND o.position < %(position)s
-        ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
-    ), -9223372036854775808) AS position
-)
+_HISTORY_SQL = (
+    _WINDOW_START_SQL  # noqa: S608 - constant text, values bound
+    + """
 SELECT w.row::int4, COALESCE(w.v[1][2]::int8, 0), {columns} FROM (
     SELECT s.row,
         ARRAY(
@@ -952,6 +961,7 @@ SELECT w.row::int4, COALESCE(w.v[1][2]::int8, 0), {columns} FROM (
     OFFSET 0
 ) w
 """
+)
 
 
 def _series_history_copy(new: Run, series_ids: list[int], points: int) -> History:
@@ -990,14 +1000,9 @@ def _series_history_copy(new: Run, series_ids: list[int], points: int) -> Histor
 # not packed (stored before the packed values, or an import not yet refreshed), and
 # its points must be read instead.  A handful of index lookups; the values come by
 # binary COPY as stored (``copy_tuples``).
-_WINDOW_VALUES_SQL = """
-WITH lowest AS (
-    SELECT COALESCE((
-        SELECT o.position FROM perf_run r JOIN perf_order o ON o.id = r.order_id
-        WHERE r.machine_id = %(machine)s AND o.position < %(position)s
-        ORDER BY o.position DESC, r.id DESC OFFSET %(skip)s LIMIT 1
-    ), -9223372036854775808) AS position
-)
+_WINDOW_VALUES_SQL = (
+    _WINDOW_START_SQL  # noqa: S608 - constant text, values bound
+    + """
 SELECT r.id, v.metric_id, v.tests, v."values",
     EXISTS (SELECT 1 FROM perf_runvalues x WHERE x.run_id = r.id)
 FROM perf_run r JOIN perf_order o ON o.id = r.order_id CROSS JOIN lowest
@@ -1006,6 +1011,7 @@ WHERE r.machine_id = %(machine)s AND o.position < %(position)s
     AND o.position >= lowest.position
 ORDER BY o.position DESC, r.id DESC
 """
+)
 
 
 def _series_history_packed(
