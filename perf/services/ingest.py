@@ -10,6 +10,7 @@ task; this module never imports tasks); if the broker cannot take it, the run st
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import struct
@@ -367,29 +368,43 @@ def _delete_run_data(run_ids: list[int]) -> None:
 
 
 def _lock_suite(suite: TestSuite) -> None:
-    """Serialise creations (machines, orders) within one suite; held to commit.
+    """Serialise creations of orders (and replacements) within one suite; held to commit.
 
-    An import that created one holds the row until it commits: for a 90,000-test
+    ``FOR NO KEY UPDATE``: lockers wait for each other, but a concurrent import's
+    foreign-key checks on the suite row (inserting its run) do not wait for the lock.
+    Lock order: a machine's row first, then the suite's (never the other way round).
+
+    An import that created an order holds the row until it commits: for a 90,000-test
     report on a loaded machine, longer than the statement timeout.  On PostgreSQL
     this one wait may last ``PERF_SUITE_LOCK_WAIT_MS`` (README "Big reports"), so two
     big submissions at once (two new machines, or bots at a new revision) are stored
     one after the other instead of the second answering 503.
     """
     if connection.vendor != "postgresql":
-        TestSuite.objects.select_for_update().filter(pk=suite.pk).values_list("pk").first()
+        TestSuite.objects.select_for_update(no_key=True).filter(pk=suite.pk).values_list(
+            "pk"
+        ).first()
         return
-    # One round trip (one query, as before): keep the timeout, raise it, lock, restore.
+    _wait_long("SELECT id FROM perf_testsuite WHERE id = %s FOR NO KEY UPDATE", [suite.pk])
+
+
+def _wait_long(sql: str, params: list[Any], answer: str = "NULL") -> Any:
+    """Run one statement that may wait for another import's commit for as long as
+    ``PERF_SUITE_LOCK_WAIT_MS``, in one round trip: keep the timeout, raise it, run
+    the statement, restore.  Returns ``answer``, an expression evaluated after it
+    (psycopg2 sees only the last statement's rows)."""
     sql = (
         "SELECT set_config('lntsite.statement_timeout', current_setting('statement_timeout'),"
         " true), set_config('statement_timeout', %s, true);"
-        " SELECT id FROM perf_testsuite WHERE id = %s FOR UPDATE;"
+        f" {sql};"
         " SELECT set_config('statement_timeout',"
-        " current_setting('lntsite.statement_timeout'), true)"
+        f" current_setting('lntsite.statement_timeout'), true), {answer}"
     )
     # The client-side bound of a request's round trips (lntsite/db/postgresql.py) lets
     # this one wait as long as the server does.
     with connection.cursor() as cursor, allow(settings.PERF_SUITE_LOCK_WAIT_MS / 1000):
-        cursor.execute(sql, [f"{settings.PERF_SUITE_LOCK_WAIT_MS}ms", suite.pk])
+        cursor.execute(sql, [f"{settings.PERF_SUITE_LOCK_WAIT_MS}ms", *params])
+        return cursor.fetchone()[1]
 
 
 def _machine_conflicts(machine: Machine, report: Report) -> list[str]:
@@ -414,10 +429,13 @@ def _select_machine(suite: TestSuite, report: Report, policy: str) -> tuple[Mach
     name = report.machine_name
     # Locking the machine row serialises submissions of one machine, so two
     # concurrent "reject" submissions of the same order cannot both pass the check.
+    # NO KEY: the lock does not make other writers' foreign-key checks wait (detection
+    # inserting the machine's changes, say).
+    locked = Machine.objects.select_for_update(no_key=True)
     candidates = list(
-        Machine.objects.select_for_update().filter(suite=suite, name__startswith=name)
+        locked.filter(suite=suite, name__startswith=name)
         if policy == "split"
-        else Machine.objects.select_for_update().filter(suite=suite, name=name)
+        else locked.filter(suite=suite, name=name)
     )
     candidates = [
         m
@@ -454,18 +472,52 @@ def _select_machine(suite: TestSuite, report: Report, policy: str) -> tuple[Mach
 
 def _create_machine(suite: TestSuite, name: str, report: Report) -> tuple[Machine, bool]:
     """The new machine and True; or, when a concurrent submission created it
-    meanwhile, that one (locked) and False: it may have runs and series already."""
-    _lock_suite(suite)
-    try:
-        with transaction.atomic():
-            return Machine.objects.create(
+    meanwhile, that one (locked) and False: it may have runs and series already.
+
+    No suite lock here: a submission that finds the name being inserted waits on the
+    unique index for the inserter's commit, holding no lock (one holding the suite's
+    and waiting for the machine's deadlocked with one holding the machine's and
+    waiting for the suite's to add an order).  That wait may be as long as a big
+    import, hence ``PERF_SUITE_LOCK_WAIT_MS`` on PostgreSQL.
+    """
+    if connection.vendor == "postgresql":
+        # The new row's id, or '' when the name was taken, kept in a setting.
+        created = _wait_long(
+            "WITH new AS (INSERT INTO perf_machine (suite_id, name, fields, parameters,"
+            " created_at) VALUES (%s, %s, %s::jsonb, %s::jsonb, now())"
+            " ON CONFLICT (suite_id, name) DO NOTHING RETURNING id)"
+            " SELECT set_config('lntsite.new_machine', coalesce(max(id)::text, ''), true)"
+            " FROM new",
+            [
+                suite.pk,
+                name,
+                json.dumps(report.machine_fields),
+                json.dumps(report.machine_parameters),
+            ],
+            answer="current_setting('lntsite.new_machine')",
+        )
+        if created:
+            machine = Machine(
+                id=int(created),
                 suite=suite,
                 name=name,
                 fields=report.machine_fields,
                 parameters=report.machine_parameters,
-            ), True
-    except IntegrityError:
-        return Machine.objects.select_for_update().get(suite=suite, name=name), False
+            )
+            machine._state.adding, machine._state.db = False, connection.alias
+            return machine, True
+    else:
+        try:
+            with transaction.atomic():
+                return Machine.objects.create(
+                    suite=suite,
+                    name=name,
+                    fields=report.machine_fields,
+                    parameters=report.machine_parameters,
+                ), True
+        except IntegrityError:
+            pass
+    return Machine.objects.select_for_update(no_key=True).get(suite=suite, name=name), False
 
 
 def _merge_machine_info(machine: Machine, report: Report, *, overwrite: bool) -> None:
@@ -1044,6 +1096,8 @@ def hash_field(binary_hash: Any) -> bytes:
 MANY_REAL_HEAD = struct.Struct(">h iq iq iq iq ii ii id id id id id iB")
 # A Hash point: value to stdev NULL, not failed; then its hash and its samples.
 HASH_HEAD = struct.Struct(">h iq iq iq iq ii ii i i i i i iB")
+
+
 def point_record(
     run_id: int,
     series_id: int,

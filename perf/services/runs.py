@@ -105,9 +105,9 @@ def run_delete(
             runs = runs.filter(machine__name=machine_name)
         # The suite lock first, as ingest and grouping take it: a concurrent delete of
         # the same run then finds nothing, and no lock is taken in the other order.
-        TestSuite.objects.select_for_update().filter(id__in=runs.values("suite_id")).values_list(
-            "id"
-        ).first()
+        TestSuite.objects.select_for_update(no_key=True).filter(
+            id__in=runs.values("suite_id")
+        ).values_list("id").first()
         run = runs.values("id", "suite_id", "machine_id", "order_id", "position").first()
         if run is None:
             return None
@@ -262,6 +262,13 @@ def machine_merge(
         source, into = machines[source_id], machines[into_id]
         if source["suite_id"] != into["suite_id"]:
             raise LifecycleError("machines of different suites cannot be merged")
+        # The machines' rows before the suite's, in the order imports take them.
+        list(
+            Machine.objects.select_for_update(no_key=True)
+            .filter(id__in=[source_id, into_id])
+            .order_by("id")
+            .values_list("id")
+        )
         _lock_suite(source["suite_id"])
         removal = _changes_remove(
             FieldChange.objects.filter(machine_id=source_id),
@@ -385,8 +392,9 @@ def _regressions_of(changes: Any) -> list[int]:
 def _lock_suite(suite_id: int) -> None:
     """The suite's row (no machine or order is created meanwhile), then the lock
     grouping takes (no regression is created or filled meanwhile); in that order, as
-    every writer that takes both."""
-    TestSuite.objects.select_for_update().filter(id=suite_id).values_list("id").first()
+    every writer that takes both.  NO KEY, as ingest's: other writers' foreign-key
+    checks on the suite row do not wait for it."""
+    TestSuite.objects.select_for_update(no_key=True).filter(id=suite_id).values_list("id").first()
     suite_grouping_lock(suite_id)
 
 

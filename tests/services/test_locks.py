@@ -9,16 +9,19 @@ A submission waits for the suite row past the statement timeout, up to
 ``PERF_SUITE_LOCK_WAIT_MS`` (a big import holds it longer than 10 s on a loaded machine).
 """
 
+import json
 import threading
 import time
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 
-from perf.models import Run, TestSuite
+from perf.formats import parse_report
+from perf.models import Machine, Run, TestSuite
 from perf.services.grouping import regressions_group
-from perf.services.ingest import _lock_suite
+from perf.services.ingest import _create_machine, _lock_suite
 from perf.services.locks import suite_grouping_lock
+from perf.services.suites import suite_schemas
 from tests.factories import report_doc, submit_doc
 from tests.pipeline.test_concurrency import race
 
@@ -54,9 +57,76 @@ postgresql = pytest.mark.skipif(
 def test_a_grouping_does_not_wait_for_a_submission_holding_the_suite_row():
     suite_id = nts_id()
     with transaction.atomic():
-        TestSuite.objects.select_for_update().filter(id=suite_id).first()  # as ingest does
+        _lock_suite(TestSuite.objects.get(id=suite_id))
         [result] = race(with_lock_timeout(lambda: regressions_group(suite_id, [])), count=1)
     assert result == [], result
+
+
+@postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_at_a_known_order_does_not_wait_for_one_holding_the_suite_row():
+    # Its run's foreign-key check on the suite row is not held up by the lock (the
+    # FOR UPDATE it once was made that check wait, and closed a deadlock).
+    submit_doc(report_doc(revision=4141))
+    with transaction.atomic():
+        _lock_suite(TestSuite.objects.get(id=nts_id()))
+        [result] = race(
+            with_lock_timeout(
+                lambda: submit_doc(
+                    report_doc(revision=4141, tests={"t": {"execution_time": 2.0}}),
+                    merge="append",
+                )
+            ),
+            count=1,
+        )
+    assert not isinstance(result, Exception), result
+    assert Run.objects.filter(order__fields__llvm_project_revision="4141").count() == 2
+
+
+def wait_until_one_backend_waits_for_a_lock() -> None:
+    with connection.cursor() as cursor:
+        for _ in range(200):
+            # Inside a transaction the activity view is read once unless cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND pid <> pg_backend_pid() AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.025)
+    raise AssertionError("the other submission never waited for a lock")
+
+
+@postgresql
+@pytest.mark.django_db(transaction=True)
+def test_one_that_finds_its_new_machine_just_created_waits_for_it_holding_no_suite_lock():
+    # One submission holds the machine and goes on to add an order (the suite's lock);
+    # another found no machine, tried to create it and waits for it.  Were the second
+    # holding the suite's lock, the two would deadlock.
+    submit_doc(report_doc(machine="fresh-box"))
+    suite = TestSuite.objects.get(id=nts_id())
+    report = parse_report(json.dumps(report_doc(machine="fresh-box")), suite_schemas(), suite="nts")
+    out: list = []
+
+    def create():
+        try:
+            with transaction.atomic():
+                out.append(_create_machine(suite, "fresh-box", report))
+        except Exception as exc:  # noqa: BLE001 - asserted on
+            out.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=create)
+    with transaction.atomic():
+        Machine.objects.select_for_update(no_key=True).get(name="fresh-box")  # as ingest does
+        thread.start()
+        wait_until_one_backend_waits_for_a_lock()
+        with_lock_timeout(lambda: _lock_suite(suite))()
+    thread.join(timeout=30)
+    [(machine, created)] = out
+    assert machine.name == "fresh-box" and created is False
 
 
 @postgresql
@@ -97,7 +167,7 @@ def submit_with_statement_timeout(revision: int, holder_seconds: float, settings
 
     thread = threading.Thread(target=submit)
     with transaction.atomic():
-        TestSuite.objects.select_for_update().filter(id=nts_id()).first()  # as an import does
+        _lock_suite(TestSuite.objects.get(id=nts_id()))  # as an import does
         thread.start()
         time.sleep(holder_seconds)
     thread.join(timeout=30)
