@@ -16,7 +16,7 @@ and counts too, NULL in a row written before they existed (read from the points)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
@@ -72,21 +72,27 @@ def run_values_save(run_id: int, kept: Kept, *, fresh: bool = False) -> int:
     """
     rows = [
         RunValues(
-            run_id=run_id,
-            metric_id=metric_id,
-            tests=packed[0],
-            values=packed[1],
-            means=levels[0],
-            counts=levels[1],
+            run_id=run_id, metric_id=metric_id, tests=tests, values=values, means=means,
+            counts=counts,
         )
-        for metric_id, (tests, values, means, counts) in kept.items()
-        for packed in [run_values_pack(tests, values)]
-        for levels in [run_levels_pack(tests, means, counts)]
+        for metric_id, tests, values, means, counts in run_values_packed(kept)
     ]
     _upsert(rows)
     if not fresh:
         RunValues.objects.filter(run_id=run_id).exclude(metric_id__in=list(kept)).delete()
     return len(rows)
+
+
+def run_values_packed(kept: Kept) -> Iterator[tuple[int, bytes, bytes, bytes, bytes]]:
+    """(metric id, tests, values, means, counts) of each metric of ``kept``, packed as
+    ``RunValues`` stores them; one metric at a time (a writer sending them as they come
+    holds one metric's bytes at once)."""
+    for metric_id, (tests, values, means, counts) in kept.items():
+        yield (
+            metric_id,
+            *run_values_pack(tests, values),
+            *run_levels_pack(tests, means, counts),
+        )
 
 
 def run_values_refresh(run_ids: Sequence[int]) -> int:

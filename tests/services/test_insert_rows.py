@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from perf.formats.samples import pack_samples
-from perf.models import Point, Run
+from perf.models import Point, Run, RunValues
 from perf.services import ingest
 from tests.factories import report_doc, submit_doc
 
@@ -85,6 +85,15 @@ def test_a_model_with_a_column_binary_copy_cannot_encode_has_no_encoders():
         pytest.skip("the types are PostgreSQL's")
     assert ingest._binary_encoders(Run, ["id", "run_fields"]) is None
     assert ingest._binary_encoders(Point, ingest.POINT_COLUMNS) == ingest.POINT_ENCODERS
+
+
+def test_the_run_values_encoders_are_those_of_their_columns():
+    if connection.vendor != "postgresql":
+        pytest.skip("the types are PostgreSQL's")
+    assert (
+        ingest._binary_encoders(RunValues, ingest.RUN_VALUES_COLUMNS)
+        == ingest.RUN_VALUES_ENCODERS
+    )
 
 
 @pytest.mark.parametrize("size", [1, 5, 64, -1])
