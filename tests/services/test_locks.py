@@ -83,6 +83,21 @@ def test_a_submission_at_a_known_order_does_not_wait_for_one_holding_the_suite_r
     assert Run.objects.filter(order__fields__llvm_project_revision="4141").count() == 2
 
 
+def in_thread(call) -> tuple[threading.Thread, list]:
+    """A thread, not started, that appends ``call``'s result or error to the list."""
+    out: list = []
+
+    def run():
+        try:
+            out.append(call())
+        except Exception as exc:  # noqa: BLE001 - asserted on
+            out.append(exc)
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run), out
+
+
 def wait_until_one_backend_waits_for_a_lock() -> None:
     with connection.cursor() as cursor:
         for _ in range(200):
@@ -107,18 +122,12 @@ def test_one_that_finds_its_new_machine_just_created_waits_for_it_holding_no_sui
     submit_doc(report_doc(machine="fresh-box"))
     suite = TestSuite.objects.get(id=nts_id())
     report = parse_report(json.dumps(report_doc(machine="fresh-box")), suite_schemas(), suite="nts")
-    out: list = []
 
     def create():
-        try:
-            with transaction.atomic():
-                out.append(_create_machine(suite, "fresh-box", report))
-        except Exception as exc:  # noqa: BLE001 - asserted on
-            out.append(exc)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            return _create_machine(suite, "fresh-box", report)
 
-    thread = threading.Thread(target=create)
+    thread, out = in_thread(create)
     with transaction.atomic():
         Machine.objects.select_for_update(no_key=True).get(name="fresh-box")  # as ingest does
         thread.start()
@@ -153,19 +162,13 @@ def submit_with_statement_timeout(revision: int, holder_seconds: float, settings
     """A submission of a new order (statement timeout 300 ms) while this thread holds
     the suite row for ``holder_seconds``; its result or error."""
     settings.PERF_SUITE_LOCK_WAIT_MS = wait_ms
-    out: list = []
 
     def submit():
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET statement_timeout = '300ms'")
-            out.append(submit_doc(report_doc(revision=revision)))
-        except Exception as exc:  # noqa: BLE001 - asserted on
-            out.append(exc)
-        finally:
-            connections.close_all()
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = '300ms'")
+        return submit_doc(report_doc(revision=revision))
 
-    thread = threading.Thread(target=submit)
+    thread, out = in_thread(submit)
     with transaction.atomic():
         _lock_suite(TestSuite.objects.get(id=nts_id()))  # as an import does
         thread.start()
