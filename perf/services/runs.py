@@ -390,7 +390,7 @@ def _regressions_of(changes: Any) -> list[int]:
 
 
 def _lock_suite(suite_id: int) -> None:
-    """The suite's row (no machine or order is created meanwhile), then the lock
+    """The suite's row (no order is created meanwhile), then the lock
     grouping takes (no regression is created or filled meanwhile); in that order, as
     every writer that takes both.  NO KEY, as ingest's: other writers' foreign-key
     checks on the suite row do not wait for it."""
