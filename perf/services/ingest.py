@@ -16,10 +16,13 @@ import math
 import struct
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import chain
 from typing import Any, Literal
 
@@ -29,6 +32,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 
 from lntsite.db.postgresql import allow
+from lntsite.db.queue import DatabaseQueue
 
 from ..analysis.summary import figures, status_metric_name, summarize, worst_status
 from ..formats import (
@@ -267,8 +271,36 @@ def _import(
 
     machine, added_machine = _select_machine(suite, report, select_machine)
     order = order_get_or_create(suite, report.order, schema.order_fields)
+    with DatabaseQueue() as db:
+        # The first chunks' tests and series are looked up (made, if missing) while
+        # the digest is computed; a refusal or a retry below rolls them back or finds
+        # them all there.
+        chunks = _ChunkLookups(db, suite, machine, report.tests, metrics, added_machine)
+        digest = report_digest(report)
+        db.drain()  # the connection is this thread's alone again
+        return _import_run(
+            suite, machine, added_machine, order, report, schema, metrics, chunks, digest,
+            merge, source, source_detail,
+        )
 
-    digest = report_digest(report)
+
+def _import_run(
+    suite: TestSuite,
+    machine: Machine,
+    added_machine: bool,
+    order: Order,
+    report: Report,
+    schema: SuiteSchema,
+    metrics: dict[str, Metric],
+    chunks: _ChunkLookups,
+    digest: str,
+    merge: str,
+    source: str,
+    source_detail: str,
+) -> ImportResult:
+    """``_import`` once the machine and order are known and the report's digest is:
+    its retry check, its run, its samples (``chunks`` queued on a ``DatabaseQueue``
+    with nothing pending)."""
     stored = list(
         Run.objects.filter(machine=machine, order=order)
         .order_by("id")
@@ -321,15 +353,7 @@ def _import(
         ).id
 
     added_tests, added_samples = _store_samples(
-        suite,
-        machine,
-        order,
-        run_id,
-        report,
-        schema,
-        metrics,
-        fresh=not replaced,
-        new_machine=added_machine,
+        chunks, order, run_id, metrics, fresh=not replaced
     )
     return _result(
         run_id,
@@ -631,44 +655,84 @@ def _shift_positions(suite: TestSuite, from_position: int, delta: int) -> None:
 STORE_CHUNK_TESTS = 10_000
 
 
+class _ChunkLookups:
+    """A report's tests in chunks of ``STORE_CHUNK_TESTS``, each with its ids
+    (``_chunk_ids``), looked up on ``db`` ``AHEAD`` chunks before the chunk is stored:
+    while the server works on them, the caller computes the digest (the first chunks)
+    or builds a chunk's point records (the others).  At most ``AHEAD`` + 1 chunks'
+    ids and records are held."""
+
+    AHEAD = 2
+
+    def __init__(
+        self,
+        db: DatabaseQueue,
+        suite: TestSuite,
+        machine: Machine,
+        tests: Sequence[TestResult],
+        metrics: dict[str, Metric],
+        new_machine: bool,
+    ) -> None:
+        self.db = db
+        self._lookup = partial(
+            _chunk_ids, suite=suite, machine=machine, metrics=metrics, new_machine=new_machine
+        )
+        self._chunks = deque(
+            tests[start : start + STORE_CHUNK_TESTS]
+            for start in range(0, len(tests), STORE_CHUNK_TESTS)
+        )
+        self._pending: deque[tuple[Sequence[TestResult], Future[_ChunkIds]]] = deque()
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self._pending) < self.AHEAD and self._chunks:
+            chunk = self._chunks.popleft()
+            self._pending.append((chunk, self.db.submit(self._lookup, chunk)))
+
+    def __iter__(self) -> Iterator[tuple[Sequence[TestResult], _ChunkIds]]:
+        """Each chunk with its ids, the next lookups queued before it is stored."""
+        while self._pending:
+            chunk, future = self._pending.popleft()
+            self._fill()
+            yield chunk, future.result()
+
+
 def _store_samples(
-    suite: TestSuite,
-    machine: Machine,
+    chunks: _ChunkLookups,
     order: Order,
     run_id: int,
-    report: Report,
-    schema: SuiteSchema,
     metrics: dict[str, Metric],
     *,
     fresh: bool,
-    new_machine: bool = False,
 ) -> tuple[int, int]:
     """Insert tests, series, samples, points, the run's geometric means and its packed
     values, ``STORE_CHUNK_TESTS`` tests at a time: a bounded number of queries per chunk
     whatever its size (``_insert_new``), and one for the means and one for the values
     (two each when the run is not ``fresh``, i.e. replaced: its old rows are removed).
-    ``new_machine``: the machine was created in this transaction, so it has no series
-    yet and no one else can give it any: they are inserted without being looked up.
-    Returns (tests added, samples stored)."""
+    Returns (tests added, samples stored).
+
+    The statements run on the ``chunks``' queue (a second thread on PostgreSQL): while
+    the server stores one chunk's points and looks up the next chunks' tests and
+    series, this thread builds the next chunk's point records (README "Big reports")."""
+    db = chunks.db
     added_tests = added_samples = 0
     status_metrics = {name: status_metric_name(name, metrics) for name in metrics}
     logs: dict[int, tuple[float, int]] = {}
     kept: dict[int, tuple[list[int], list[float | None], list[float | None], list[int]]] = {
         m.id: ([], [], [], []) for m in metrics.values()
     }
-    for start in range(0, len(report.tests), STORE_CHUNK_TESTS):
-        chunk = report.tests[start : start + STORE_CHUNK_TESTS]
-        tests, added = _test_ids(suite, [t.name for t in chunk])
-        added_tests += added
-        added_samples += _store_chunk(
-            machine, order, run_id, chunk, tests, metrics, status_metrics, logs, kept, new_machine
-        )
+    for chunk, ids in chunks:
+        added_tests += ids.added_tests
+        store, count = _chunk_points(order, run_id, chunk, ids, metrics, status_metrics, logs, kept)
+        db.submit(store)
+        added_samples += count
     # The run's geometric means, for LNT's mean= graph (see services/geomeans.py).
-    run_geomeans_save(run_id, logs, fresh=fresh)
+    db.submit(run_geomeans_save, run_id, logs, fresh=fresh)
     # Its values packed a metric a row, for global status (see services/runvalues.py).
     # Every metric of the suite gets a row, empty when the run has no point of it: a
     # reader then knows the run was packed (no fall back to its points).
-    run_values_store(run_id, kept, fresh=fresh)
+    db.submit(run_values_store, run_id, kept, fresh=fresh)
+    db.drain()
     return added_tests, added_samples
 
 
@@ -820,33 +884,39 @@ def _insert_new(
         return _insert_ignoring_conflicts(model, columns, returning)
 
 
-def _store_chunk(
-    machine: Machine,
-    order: Order,
-    run_id: int,
-    chunk: Sequence[TestResult],
-    tests: dict[str, int],
-    metrics: dict[str, Metric],
-    status_metrics: dict[str, str | None],
-    logs: dict[int, tuple[float, int]],
-    kept: dict[int, tuple[list[int], list[float | None], list[float | None], list[int]]],
-    new_machine: bool = False,
-) -> int:
-    """Series, samples, points and profiles of some tests of the run; samples stored.
+@dataclass
+class _ChunkIds:
+    """The ids a chunk of tests is stored under (``_chunk_ids``)."""
 
-    Adds each valid positive Real point value's ln to ``logs[metric id]`` (sum, count),
-    from which the run's geometric means are stored, and each point's test id, value
-    (None: failed or none), level mean and count to ``kept[metric id]``, from which its
-    packed values are (``services.runvalues``).  ``new_machine``: as for ``_store_samples``."""
+    tests: dict[str, int]  # name -> test id
+    series: dict[tuple[int, int], int]  # (test id, metric id) -> series id
+    added_tests: int
+
+
+def _chunk_ids(
+    chunk: Sequence[TestResult],
+    *,
+    suite: TestSuite,
+    machine: Machine,
+    metrics: dict[str, Metric],
+    new_machine: bool,
+) -> _ChunkIds:
+    """The test and series ids of a chunk of tests, creating the missing ones.
+    ``new_machine``: the machine was created in this transaction, so it has no series
+    yet and no one else can give it any: they are inserted without being looked up."""
+    tests, added = _test_ids(suite, [t.name for t in chunk])
     wanted = {(tests[t.name], metrics[m].id) for t in chunk for m in t.samples if m in metrics}
+    if new_machine and connection.vendor == "postgresql":
+        # No one else can have given this machine series: ids drawn, rows COPYed (two
+        # statements, whatever their number, as the tests' query counts expect).
+        missing = sorted(wanted)
+        drawn = list(zip(missing, _draw_ids(Series, len(missing)), strict=True))
+        _copy_new_series(machine.id, drawn)
+        return _ChunkIds(tests, dict(drawn), added)
     test_ids = {tid for tid, _ in wanted}
     series = {} if new_machine else _series_ids(machine, test_ids)
     missing = sorted(wanted - series.keys())
-    if missing and new_machine and connection.vendor == "postgresql":
-        # No one else can have given this machine series: ids drawn, rows COPYed (two
-        # statements, whatever their number, as the tests' query counts expect).
-        series.update(_copy_new_series(machine.id, missing))
-    elif missing:
+    if missing:
         inserted = _insert_new(
             Series,
             {
@@ -861,7 +931,27 @@ def _store_chunk(
             series.update({(t, m): i for t, m, i in inserted})
         else:  # as for tests (_test_ids)
             series = _series_ids(machine, test_ids)
+    return _ChunkIds(tests, series, added)
 
+
+def _chunk_points(
+    order: Order,
+    run_id: int,
+    chunk: Sequence[TestResult],
+    ids: _ChunkIds,
+    metrics: dict[str, Metric],
+    status_metrics: dict[str, str | None],
+    logs: dict[int, tuple[float, int]],
+    kept: dict[int, tuple[list[int], list[float | None], list[float | None], list[int]]],
+) -> tuple[Callable[[], None], int]:
+    """The points and profiles of some tests of the run, built here (no database) and
+    returned as the job that writes them, with the number of samples they hold.
+
+    Adds each valid positive Real point value's ln to ``logs[metric id]`` (sum, count),
+    from which the run's geometric means are stored, and each point's test id, value
+    (None: failed or none), level mean and count to ``kept[metric id]``, from which its
+    packed values are (``services.runvalues``)."""
+    tests, series = ids.tests, ids.series
     cells = [
         (test, metric, values, series[(tests[test.name], metric.id)])
         for test in chunk
@@ -900,11 +990,9 @@ def _store_chunk(
             kept_counts.append(len(values))
             yield point
 
-    if connection.vendor == "postgresql" and len(cells) >= COPY_MIN_ROWS:
-        # Streamed: the records are built while PostgreSQL stores those already sent.
-        copy_lines(Point, POINT_COLUMNS, points(point_record_value))
-    else:
-        insert_rows(Point, POINT_COLUMNS, list(points(_point_row_value)))
+    copy = connection.vendor == "postgresql" and len(cells) >= COPY_MIN_ROWS
+    # COPY records joined into one buffer (a few MB a chunk), or INSERT rows.
+    data: Any = b"".join(points(point_record_value)) if copy else list(points(_point_row_value))
     profiles = [
         Profile(
             run_id=run_id,
@@ -915,9 +1003,16 @@ def _store_chunk(
         for t in chunk
         if t.profile is not None
     ]
-    if profiles:  # stored compressed; the report's size limit bounds them
-        Profile.objects.bulk_create(profiles)
-    return count
+
+    def store() -> None:
+        if copy:
+            copy_lines(Point, POINT_COLUMNS, [data])
+        else:
+            insert_rows(Point, POINT_COLUMNS, data)
+        if profiles:  # stored compressed; the report's size limit bounds them
+            Profile.objects.bulk_create(profiles)
+
+    return store, count
 
 
 # A point's summary columns, ``value`` to ``hash`` in POINT_COLUMNS order.
@@ -1280,34 +1375,34 @@ _SERIES_RECORD = np.dtype(
 )
 
 
-def _copy_new_series(
-    machine_id: int, missing: Sequence[tuple[int, int]]
-) -> dict[tuple[int, int], int]:
-    """Create the series (test id, metric id) of a machine created in this transaction
-    (none can exist, none can be created by anyone else): their ids drawn from the
-    table's sequence, the rows sent by COPY.  PostgreSQL only.  Two statements whatever
-    their number; for a new machine's 360,000 series PostgreSQL spends about 2.5x less
-    than on ``INSERT ... SELECT FROM unnest(...) RETURNING`` (docs/performance.md
-    "Submissions, round 4").  Returns (test id, metric id) -> series id."""
-    table = Series._meta.db_table
+def _draw_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` ids drawn from the sequence of ``model``'s table (PostgreSQL), in one
+    statement."""
     with connection.cursor() as cursor:
         cursor.execute(
             # The sequence's name looked up once (an InitPlan), not once a row.
             "SELECT array_agg(nextval((SELECT pg_get_serial_sequence(%s, 'id')::regclass))) "
             "FROM generate_series(1, %s)",
-            [table, len(missing)],
+            [model._meta.db_table, count],
         )
-        ids = cursor.fetchone()[0]
-    records = np.zeros(len(missing), dtype=_SERIES_RECORD)
+        return list(cursor.fetchone()[0])
+
+
+def _copy_new_series(machine_id: int, drawn: Sequence[tuple[tuple[int, int], int]]) -> None:
+    """Write the series ((test id, metric id), id) of a machine created in this
+    transaction (none can exist, none can be created by anyone else), their ids drawn
+    by ``_draw_ids``, by one COPY.  PostgreSQL only.  For a new machine's 360,000
+    series PostgreSQL spends about 2.5x less than on ``INSERT ... SELECT FROM
+    unnest(...) RETURNING`` (docs/performance.md "Submissions, round 4")."""
+    records = np.zeros(len(drawn), dtype=_SERIES_RECORD)
     records["fields"] = 4
     for name in ("id", "machine", "test", "metric"):
         records[f"{name}_length"] = 8
-    records["id"] = ids
+    records["id"] = [series_id for _, series_id in drawn]
     records["machine"] = machine_id
-    records["test"] = [t for t, _ in missing]
-    records["metric"] = [m for _, m in missing]
+    records["test"] = [t for (t, _), _ in drawn]
+    records["metric"] = [m for (_, m), _ in drawn]
     copy_lines(Series, ["id", "machine", "test", "metric"], [records.tobytes()])
-    return dict(zip(missing, ids, strict=True))
 
 
 def _series_ids(machine: Machine, test_ids: set[int]) -> dict[tuple[int, int], int]:

@@ -216,6 +216,36 @@ def test_a_failure_halfway_leaves_the_database_as_it_was(monkeypatch):
     assert row_counts() == before
 
 
+def test_a_failure_in_a_later_chunk_leaves_the_database_as_it_was(monkeypatch):
+    """Chunks are written on a queue (lntsite/db/queue.py; a second thread on
+    PostgreSQL), the next chunks looked up while one is written: a failure writing the
+    second chunk's points undoes the first chunk's and stops the lookups queued."""
+    from perf.services import ingest
+    from tests.rowcounts import row_counts
+
+    monkeypatch.setattr(ingest, "STORE_CHUNK_TESTS", 150)
+    submit_doc(report_doc(revision="1"))
+    before = row_counts()
+    written = []
+
+    def failing_on_the_second_points(real):
+        def write(model, columns, data):
+            if model is Point:
+                written.append(model)
+                if len(written) == 2:
+                    raise RuntimeError("disk full")
+            return real(model, columns, data)
+
+        return write
+
+    for name in ("copy_lines", "insert_rows"):  # COPY on PostgreSQL, INSERT on SQLite
+        monkeypatch.setattr(ingest, name, failing_on_the_second_points(getattr(ingest, name)))
+    with pytest.raises(RuntimeError, match="disk full"):
+        submit_doc(many_tests_doc(600, revision="2", machine="new-box"))
+    assert written == [Point, Point]  # the first chunk's points were written, then undone
+    assert row_counts() == before
+
+
 def test_the_entry_points_enqueue_callback_runs_once_after_the_commit(
     django_capture_on_commit_callbacks,
 ):
