@@ -75,6 +75,38 @@ def test_a_2000_test_run_stores_every_sample():
     )
 
 
+@pytest.mark.parametrize("machines", ["new", "known"])
+def test_a_run_stored_in_chunks_holds_what_a_run_stored_at_once_holds(monkeypatch, machines):
+    """Several chunks are written from a second thread on PostgreSQL, the next chunk's
+    ids looked up meanwhile (lntsite/db/queue.py); one chunk, in this thread."""
+    from perf.models import RunGeomean, RunValues
+    from perf.services import ingest
+
+    def stored(run: int) -> dict[str, list]:
+        points = Point.objects.filter(run=run).values_list(
+            "series__test__name", "series__metric__name", "value", "mean", "stdev", "failed",
+            "hash", "count", "samples",
+        )
+        return {
+            "points": sorted((*p[:-1], bytes(p[-1])) for p in points),
+            "means": sorted(RunGeomean.objects.filter(run=run).values_list("metric_id", "value")),
+            "packed": sorted(
+                (v.metric_id, bytes(v.tests), bytes(v.values), bytes(v.means), bytes(v.counts))
+                for v in RunValues.objects.filter(run=run)
+            ),
+        }
+
+    if machines == "known":  # the series of most tests exist; 300 are new
+        for machine in ("whole", "chunked"):
+            submit_doc(many_tests_doc(1700, revision=1, machine=machine))
+    whole = submit_doc(many_tests_doc(2000, revision=2, machine="whole"))
+    monkeypatch.setattr(ingest, "STORE_CHUNK_TESTS", 300)
+    chunked = submit_doc(many_tests_doc(2000, revision=2, machine="chunked"))
+    assert chunked.added_samples == 2000 * (3 + 1 + 1 + 1)
+    assert stored(chunked.run_id) == stored(whole.run_id)
+    assert len(stored(chunked.run_id)["points"]) == 2000 * 4
+
+
 def test_orders_are_positioned_by_revision_whatever_the_arrival_order():
     for revision in ["100", "300", "200", "150", "250", "50", "1000"]:
         submit_doc(report_doc(revision=revision))
