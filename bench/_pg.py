@@ -34,14 +34,18 @@ def django_on_dataset(tree: str | Path = ROOT) -> None:
     django.setup()
 
 
-def bench_database(*, recreate: bool = True) -> str:
+def bench_database(*, recreate: bool = True, tree: str | Path = ROOT) -> str:
+    """Create (or recreate) the database and set Django up on it, migrated, with the
+    code of checkout ``tree`` (this one by default)."""
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     create_database(url, recreate=recreate)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lntsite.settings")
     os.environ.setdefault("PERF_DEBUG_TOOLBAR", "0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
+    if Path(tree) != ROOT:  # Celery's Django fix-up puts the working directory first
+        os.chdir(tree)
+    sys.path.insert(0, str(tree))
     import django
 
     if not getattr(django, "_bench_setup", False):

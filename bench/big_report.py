@@ -18,6 +18,18 @@ the production timeout) on 127.0.0.1:PORT against a fresh PostgreSQL database
         .venv/bin/python bench/big_report.py                 # 90,000 tests, v2 and v1
     .venv/bin/python bench/big_report.py --tests 20000 --formats v2   # a quick run
 
+``--imports N`` instead times N imports (``report_import``, as ``submitRun`` calls it,
+collector paused) in this process, machines ``m0``-``m3`` in turn at new revisions:
+each import's wall time, its Python CPU (both threads) and its PostgreSQL backend's
+CPU, then the medians for new machines (the first four) and known ones; ``--tree``
+runs another checkout's code, for an A/B in the same minutes; ``--jobs`` logs the jobs
+of the second thread that writes a big report (``lntsite.db.queue``):
+
+    .venv/bin/python bench/big_report.py --imports 2                  # 90,000 tests
+    .venv/bin/python bench/big_report.py --tests 1000 --imports 40
+    .venv/bin/python bench/big_report.py --imports 2 --tree ../old    # the code before
+    .venv/bin/python bench/big_report.py --imports 2 --jobs
+
 ``--stages`` instead runs each step of a v2 submission in this process and prints
 its CPU time, its PostgreSQL backend's, and its peak RSS growth (the run-over-run
 answer is the ``test_results`` that ``submitRun`` returns for every test and Real
@@ -276,6 +288,74 @@ def stages(tests: int, *, statements: bool = False, collector_on: bool = False) 
         del result
 
 
+def _log_jobs() -> list[tuple[str, float, float, float]]:
+    """Log each job of ``lntsite.db.queue.DatabaseQueue`` (trees after 2026-12-01):
+    (kind, start, end, the job's own thread CPU s); the list is the log."""
+    from lntsite.db.queue import DatabaseQueue
+
+    log: list[tuple[str, float, float, float]] = []
+    run = DatabaseQueue._run
+
+    def logged(self: Any, fn: Any, args: Any, kwargs: Any) -> Any:
+        started, cpu = time.monotonic(), time.thread_time()
+        try:
+            return run(self, fn, args, kwargs)
+        finally:
+            kind = getattr(fn, "__name__", "lookup")  # a partial: a chunk's ids
+            log.append((kind, started, time.monotonic(), time.thread_time() - cpu))
+
+    DatabaseQueue._run = logged  # type: ignore[method-assign]
+    return log
+
+
+def imports(tests: int, count: int, *, jobs: bool = False) -> None:
+    """``count`` imports of ``tests`` tests in this process (``--imports``)."""
+    import statistics
+
+    from django.db import connection
+
+    from perf.api.submit import collector_paused
+    from perf.services.ingest import report_import
+
+    log = _log_jobs() if jobs else []
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    walls: dict[str, list[float]] = {"new": [], "known": []}
+    for i in range(count):
+        raw = big_report(tests, machine=f"m{i % 4}", revision=1 + i, version=2, seed=i)
+        log.clear()
+        started, cpu, pg = time.monotonic(), time.process_time(), _cpu_seconds(backend)
+        with collector_paused():
+            report_import(raw, suite="nts")
+        wall = time.monotonic() - started
+        if log:  # the queue's jobs: from when to when it was busy, and on what
+            first, last = min(j[1] for j in log), max(j[2] for j in log)
+            kinds: dict[str, list[float]] = {}
+            for kind, start, end, job_cpu in log:
+                entry = kinds.setdefault(kind, [0, 0.0, 0.0])
+                entry[0] += 1
+                entry[1] += end - start
+                entry[2] += job_cpu
+            idle = (last - first) - sum(entry[1] for entry in kinds.values())
+            print(f"  queue: busy from {first - started:.2f} to {last - started:.2f} s "
+                  f"(idle {idle:.2f} s between jobs); "
+                  + "; ".join(f"{n:.0f} x {kind} {seconds:.2f} s (its thread's CPU {c:.2f} s)"
+                              for kind, (n, seconds, c) in kinds.items()))
+        walls["new" if i < 4 else "known"].append(wall)
+        if count <= 10:
+            print(f"  import {i} ({'new' if i < 4 else 'known'} machine): wall {wall:.2f} s, "
+                  f"Python {time.process_time() - cpu:.2f} CPU s, "
+                  f"PostgreSQL {_cpu_seconds(backend) - pg:.2f} CPU s")
+        del raw
+    for kind, seconds in walls.items():
+        if seconds:
+            median = statistics.median(seconds) * 1000
+            print(f"{tests} tests, {kind} machines: median wall {median:.1f} ms "
+                  f"of {len(seconds)} imports")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tests", type=int, default=90_000, help="tests per report")
@@ -291,6 +371,17 @@ def main() -> int:
         "--stages", action="store_true", help="time each step in this process instead"
     )
     parser.add_argument(
+        "--imports", type=int, default=0, help="time this many imports in this process instead"
+    )
+    parser.add_argument(
+        "--tree", default=str(ROOT), help="with --imports: the checkout whose code runs"
+    )
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="with --imports: when the second thread's jobs ran, and how long each kind took",
+    )
+    parser.add_argument(
         "--statements",
         action="store_true",
         help="with --stages: the import's four costliest statements by PostgreSQL CPU",
@@ -303,7 +394,10 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    url = bench_database()
+    url = bench_database(tree=args.tree)
+    if args.imports:
+        imports(args.tests, args.imports, jobs=args.jobs)
+        return 0
     if args.stages:
         stages(args.tests, statements=args.statements, collector_on=args.collector_on)
         return 0

@@ -686,7 +686,8 @@ class _ChunkLookups:
             for start in range(0, len(tests), STORE_CHUNK_TESTS)
         )
         self._pending: deque[tuple[Sequence[TestResult], Future[_ChunkIds]]] = deque()
-        self._fill()
+        if db.parallel:  # inline, a lookup would only run sooner, not meanwhile
+            self._fill()
 
     def _fill(self) -> None:
         while len(self._pending) < self.AHEAD and self._chunks:
@@ -695,6 +696,7 @@ class _ChunkLookups:
 
     def __iter__(self) -> Iterator[tuple[Sequence[TestResult], _ChunkIds]]:
         """Each chunk with its ids, the next lookups queued before it is stored."""
+        self._fill()
         while self._pending:
             chunk, future = self._pending.popleft()
             self._fill()
