@@ -343,7 +343,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=4, help="concurrent readers")
     parser.add_argument("--tests", type=int, default=100, help="tests per submitted report")
     parser.add_argument(
-        "--pg-ports", default="55432-55439", help="ports for the private PostgreSQL (first-last)"
+        "--pg-ports", default="15432-15439", help="ports for the private PostgreSQL (first-last)"
     )
     parser.add_argument(
         "--http-ports", default="8500-8549", help="ports for nginx and Redis (first-last)"

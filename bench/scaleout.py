@@ -105,7 +105,7 @@ def one_layout(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pg-port", type=int, default=55440, help="first port to try")
+    parser.add_argument("--pg-port", type=int, default=15440, help="first port to try")
     parser.add_argument("--var", default="", help="the stacks' var/ directories (else a temp)")
     parser.add_argument("--only", type=int, nargs="*", help="layout numbers (1-4) to run")
     own, rest = parser.parse_known_args()

@@ -3,7 +3,7 @@
 The shared PostgreSQL on 127.0.0.1:5432 must never be stopped (other tests and people
 use it), so fault tests run the site on a cluster of their own::
 
-    with Cluster.create(scratch_dir(), free_port_in(range(55432, 55440))) as pg:
+    with Cluster.create(scratch_dir(), free_port_in(range(15432, 15440))) as pg:
         pg.create_database("lntsite")
         url = pg.url("lntsite")
         pg.freeze(); ...; pg.thaw()
@@ -100,11 +100,24 @@ def _accepts(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _bindable(port: int) -> bool:
+    """True if a server could bind the port now, as PostgreSQL does (SO_REUSEADDR):
+    not when a client connection holds it as its own end (a port of the ephemeral
+    range, 32768-60999 here, can be; the CI's ranges lie below it)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port_in(ports: range) -> int:
-    """The first port of ``ports`` that nothing listens on (each helper and test
-    job is given a range of its own)."""
+    """The first port of ``ports`` that nothing listens on and nothing holds (each
+    helper and test job is given a range of its own)."""
     for port in ports:
-        if not _accepts(port):
+        if not _accepts(port) and _bindable(port):
             return port
     raise RuntimeError(f"every port in {ports.start}-{ports.stop - 1} is taken")
 

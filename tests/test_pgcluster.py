@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Ports of this test's own (PERF_TEST_PG_PORTS="first-last" to move them).
-FIRST, LAST = (int(p) for p in os.environ.get("PERF_TEST_PG_PORTS", "55432-55439").split("-"))
+FIRST, LAST = (int(p) for p in os.environ.get("PERF_TEST_PG_PORTS", "15432-15439").split("-"))
 PORTS = range(FIRST, LAST + 1)
 
 

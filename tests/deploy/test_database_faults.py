@@ -10,7 +10,7 @@ detected within 60 s, once each.
 
 Needs PERF_TEST_BROKER_URL (Redis) and PostgreSQL's server binaries; the test's own
 database (Django's, SQLite is fine) is not used.  Ports: PERF_TEST_PG_PORTS
-(default 55432-55439) for the cluster, PERF_TEST_HTTP_PORTS ("first-last") for
+(default 15432-15439) for the cluster, PERF_TEST_HTTP_PORTS ("first-last") for
 gunicorn if set, else a free one.  Every wait is bounded.
 """
 
@@ -146,7 +146,7 @@ class Site:
 @pytest.fixture
 def cluster():
     with Cluster.create(
-        scratch_dir(), free_port_in(port_range("PERF_TEST_PG_PORTS", "55432-55439"))
+        scratch_dir(), free_port_in(port_range("PERF_TEST_PG_PORTS", "15432-15439"))
     ) as pg:
         yield pg
 
