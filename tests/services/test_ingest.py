@@ -107,6 +107,37 @@ def test_a_run_stored_in_chunks_holds_what_a_run_stored_at_once_holds(monkeypatc
     assert len(stored(chunked.run_id)["points"]) == 2000 * 4
 
 
+@pytest.mark.parametrize("merge", ["reject", "replace", "append"])
+def test_a_run_in_chunks_sent_again_is_answered_with_the_stored_run_and_writes_nothing(
+    monkeypatch, merge
+):
+    """The first chunks' lookups are queued before the digest says it is a retry."""
+    from perf.services import ingest
+    from tests.rowcounts import row_counts
+
+    monkeypatch.setattr(ingest, "STORE_CHUNK_TESTS", 300)
+    doc = many_tests_doc(1000, revision=2)
+    first = submit_doc(doc)
+    before = row_counts()
+    again = submit_doc(doc, merge=merge)
+    assert (again.run_id, again.already_stored) == (first.run_id, True)
+    assert row_counts() == before
+
+
+def test_a_refused_run_in_chunks_writes_nothing(monkeypatch):
+    """Its first chunks' tests were made while the digest was computed: undone."""
+    from perf.services import ingest
+    from perf.services.ingest import ImportRefused
+    from tests.rowcounts import row_counts
+
+    monkeypatch.setattr(ingest, "STORE_CHUNK_TESTS", 300)
+    submit_doc(many_tests_doc(10, revision=2))
+    before = row_counts()
+    with pytest.raises(ImportRefused, match="duplicate run"):
+        submit_doc(many_tests_doc(1000, revision=2, prefix="new"))  # new tests, same order
+    assert row_counts() == before
+
+
 def test_orders_are_positioned_by_revision_whatever_the_arrival_order():
     for revision in ["100", "300", "200", "150", "250", "50", "1000"]:
         submit_doc(report_doc(revision=revision))
