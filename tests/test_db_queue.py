@@ -124,3 +124,18 @@ def test_leaving_on_the_callers_error_waits_for_the_running_job_and_drops_the_re
             raise KeyError("the caller failed")
     assert ran == ["running"]  # finished before the block was left; the next dropped
     assert pid() > 0  # the connection is usable by the caller again
+
+
+@on_postgresql
+def test_the_switch_interval_is_shortened_while_the_thread_runs_and_restored_after():
+    import sys
+
+    from lntsite.db.queue import SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    assert before > SWITCH_INTERVAL  # Python's default, 5 ms
+    with pytest.raises(KeyError):
+        with DatabaseQueue():
+            assert sys.getswitchinterval() == SWITCH_INTERVAL
+            raise KeyError("the caller failed")
+    assert sys.getswitchinterval() == before

@@ -26,6 +26,7 @@ at once in the caller, with the same order and the same errors.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
@@ -34,6 +35,13 @@ from typing import Any, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 
 T = TypeVar("T")
+
+# The interpreter's switch interval while a queue's thread runs, seconds (Python's
+# default is 0.005).  The thread needs the GIL for a moment after each statement,
+# while the caller holds it building records: at 5 ms, each such hand-over can keep
+# the server idle that long.  0.5 ms took 0.1-0.2 s off a 90,000-test import's 3.7-4.0
+# (bench/big_report.py --imports 2, docs/performance.md "Big reports, round 4").
+SWITCH_INTERVAL = 0.0005
 
 
 class JobSkipped(Exception):
@@ -54,6 +62,8 @@ class DatabaseQueue:
 
     def __enter__(self) -> DatabaseQueue:
         if self.parallel:
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(SWITCH_INTERVAL, self._switch_interval))
             self._connection.inc_thread_sharing()
             self._executor = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="dbqueue", initializer=self._adopt
@@ -105,5 +115,6 @@ class DatabaseQueue:
             self._executor.shutdown(wait=True, cancel_futures=exc_type is not None)
             self._executor = None
             self._connection.dec_thread_sharing()
+            sys.setswitchinterval(self._switch_interval)
         if exc_type is None:
             self.drain()
