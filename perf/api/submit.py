@@ -213,8 +213,8 @@ def runs_collection(request: HttpRequest, db: str, suite: str) -> HttpResponseBa
     error = unknown_db(db) or too_large(request)
     if error:
         return error
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        return json_error("request body is larger than the limit (PERF_MAX_SUBMISSION_BYTES)", 413)
-    return _submit(request, _Body(raw), suite, source="api", form=request.POST, api_db=db)
+    # Read from the request's stream (too_large has bounded it by its declared length),
+    # so that Django keeps no copy (``request.body``: 40.5 MB for a 90,000-test v1
+    # report, held to the end of the request) and the import frees it once parsed.
+    # The body is the report, not a form: no fields (merge= comes in the query string).
+    return _submit(request, _Body(request.read()), suite, source="api", form={}, api_db=db)

@@ -246,6 +246,25 @@ def test_a_retry_through_the_rest_endpoint_is_answered_301_with_the_stored_run(c
     assert Run.objects.count() == 1
 
 
+def test_the_rest_endpoint_reads_the_report_from_the_stream_and_keeps_no_copy(token):
+    """``request.body`` would hold the whole report (40.5 MB for a 90,000-test v1
+    report) to the end of the request; the stream's bytes are the import's to free."""
+    from django.test import RequestFactory
+
+    from perf.api.submit import runs_collection
+
+    request = RequestFactory().post(
+        "/api/db_default/v4/nts/runs",
+        json.dumps(report_doc()),
+        content_type="application/json",
+        HTTP_AUTHTOKEN=token,
+    )
+    response = runs_collection(request, "default", "nts")
+    assert response.status_code == 301
+    assert Run.objects.count() == 1
+    assert not hasattr(request, "_body")  # Django cached no copy
+
+
 def test_the_same_samples_at_another_start_time_are_another_run(client, token):
     post(client, token, report_doc(), merge="append")
     later = report_doc(run={"start_time": "2026-03-03T01:10:00"})
