@@ -7,7 +7,7 @@ downstream trusts the ``Report`` and ``SuiteSchema`` objects it returns.
 from perf.formats.digest import report_digest
 from perf.formats.limits import DEFAULT_LIMITS, Limits
 from perf.formats.orders import revision_sort_key
-from perf.formats.reports import parse_report
+from perf.formats.reports import DecodedReport, decode_report, parse_report
 from perf.formats.schemas import check_schema_upgrade, parse_suite_schema
 from perf.formats.suites import BUILTIN_SUITES, field_positions
 from perf.formats.types import (
@@ -29,6 +29,7 @@ __all__ = [
     "STATUS_FAIL",
     "STATUS_PASS",
     "STATUS_XFAIL",
+    "DecodedReport",
     "FormatError",
     "Limits",
     "MetricSpec",
@@ -38,6 +39,7 @@ __all__ = [
     "SuiteSchema",
     "TestResult",
     "check_schema_upgrade",
+    "decode_report",
     "field_positions",
     "parse_report",
     "parse_suite_schema",

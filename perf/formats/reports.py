@@ -57,8 +57,33 @@ _EXPORT_KEYS = frozenset({"order_by"})
 _PLAIN_NAME = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 
 
+class DecodedReport:
+    """A report's text, decoded (``decode_report``), and whether it may hold NUL or
+    lone surrogates (then the whole-document parse checks it).  ``parse_report``
+    takes the text out, so that the parse holds its only reference and frees it as
+    soon as it is done with it."""
+
+    def __init__(self, text: str, suspicious: bool) -> None:
+        self._text: str | None = text
+        self.suspicious = suspicious
+
+    def take(self) -> str:
+        text, self._text = self._text, None
+        if text is None:
+            raise RuntimeError("the report's text was already taken")
+        return text
+
+
+def decode_report(raw: bytes | str) -> DecodedReport:
+    """The report's text as ``parse_report`` decodes it (``FormatError`` if it is not
+    UTF-8 or is empty): a caller that holds the only reference to the bytes can free
+    them before the parse, instead of holding them next to the text through it (40.5
+    MB each for a 90,000-test v1 report)."""
+    return DecodedReport(*_text(raw, "report"))
+
+
 def parse_report(
-    raw: bytes | str,
+    raw: bytes | str | DecodedReport,
     schemas: Mapping[str, SuiteSchema],
     *,
     suite: str | None = None,
@@ -66,7 +91,8 @@ def parse_report(
 ) -> Report:
     """Decode, upgrade and validate one report; raise ``FormatError`` if it is refused.
 
-    ``raw``: the report as sent (bytes must be UTF-8; a leading BOM is allowed).
+    ``raw``: the report as sent (bytes must be UTF-8; a leading BOM is allowed), or
+    as ``decode_report`` decoded it.
     ``schemas``: the suites that exist, by name.  ``suite``: the suite named by
     the submission URL, if any.
 
@@ -97,7 +123,10 @@ def parse_report(
 
     Unknown top-level keys are ignored with a warning in ``Report.warnings``.
     """
-    text, suspicious = _text(raw, "report")
+    if isinstance(raw, DecodedReport):
+        text, suspicious = raw.take(), raw.suspicious
+    else:
+        text, suspicious = _text(raw, "report")
     if not suspicious:
         report = _parse_streamed(text, schemas, suite, limits)
         if report is not None:
@@ -168,8 +197,8 @@ def _parse_streamed(
             merged = merge_v1_entries(
                 entries, len(elements.starts), schema, report_tag(doc), limits=limits
             )
-            tests = ({"name": name, **metrics} for name, metrics in merged.items())
-            return _build_report(header, schema, limits, version, warnings, (tests, len(merged)))
+            tests = (_popped(merged), len(merged))
+            return _build_report(header, schema, limits, version, warnings, tests)
         elements = doc.get("tests")
         streamed: tuple[Iterable[Any], int | None]
         if isinstance(elements, _LastList):
@@ -182,6 +211,14 @@ def _parse_streamed(
     except (_NotStreamed, ValueError, IndexError, RecursionError):
         # ValueError covers FormatError and json.JSONDecodeError.
         return None
+
+
+def _popped(merged: dict[str, dict[str, list[Any]]]) -> Iterator[dict[str, Any]]:
+    """Each merged v1 test as a v2 test entry, in order, removed from ``merged`` as it
+    is handed over: its sample lists are freed once validated, not held with the
+    whole report until the end of the parse."""
+    for name in list(merged):
+        yield {"name": name, **merged.pop(name)}
 
 
 def _decoded(text: str, elements: _Elements, decoder: json.JSONDecoder) -> Iterator[Any]:

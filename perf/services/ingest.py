@@ -40,6 +40,7 @@ from ..formats import (
     Report,
     SuiteSchema,
     TestResult,
+    decode_report,
     parse_report,
     report_digest,
     revision_sort_key,
@@ -227,10 +228,13 @@ def report_import(
             f"select_machine must be one of {', '.join(MACHINE_POLICIES)}, got {select_machine!r}"
         )
     schemas = suite_schemas()
-    report = parse_report(raw, schemas, suite=suite)
-    # The text is not needed any more: freed now if the caller handed over its only
-    # reference (the submission views do), not after the report is stored.
+    # Decoded first and the bytes dropped, so the parse does not hold them next to
+    # the text (freed now if the caller handed over its only reference, as the
+    # submission views do); the parse frees the text once it is done with it, not
+    # after the report is stored.
+    decoded = decode_report(raw)
     del raw
+    report = parse_report(decoded, schemas, suite=suite)
     if allowed_machine and allowed_machine != report.machine_name:
         raise ImportRefused(
             f"this token may only submit machine {allowed_machine!r}, not {report.machine_name!r}",
