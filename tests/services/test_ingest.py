@@ -138,6 +138,12 @@ def test_a_refused_run_in_chunks_writes_nothing(monkeypatch):
     assert row_counts() == before
 
 
+def test_a_new_machines_report_whose_tests_report_no_metric_is_stored():
+    result = submit_doc(report_doc(machine="quiet-box", tests={"a": {}, "b": {}}))
+    assert (result.added_machines, result.added_tests, result.added_samples) == (1, 2, 0)
+    assert Series.objects.filter(machine__name="quiet-box").count() == 0
+
+
 def test_orders_are_positioned_by_revision_whatever_the_arrival_order():
     for revision in ["100", "300", "200", "150", "250", "50", "1000"]:
         submit_doc(report_doc(revision=revision))
