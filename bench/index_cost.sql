@@ -24,32 +24,21 @@ ROLLBACK;
 CREATE TEMP TABLE run_points AS
     SELECT * FROM perf_point WHERE run_id = (SELECT min(run_id) FROM perf_point);
 SELECT count(*) AS points FROM run_points;
+\set insert_points 'INSERT INTO perf_point (position, count, valid_count, value, mean, minimum, maximum, stdev, failed, hash, order_id, run_id, series_id, samples) SELECT position, count, valid_count, value, mean, minimum, maximum, stdev, failed, hash, order_id, run_id + 1000000, series_id, samples FROM run_points;'
 BEGIN;
-INSERT INTO perf_point (position, count, valid_count, value, mean, minimum, maximum, stdev,
-                        failed, hash, order_id, run_id, series_id, samples)
-    SELECT position, count, valid_count, value, mean, minimum, maximum, stdev, failed, hash,
-           order_id, run_id + 1000000, series_id, samples FROM run_points;
+:insert_points
 ROLLBACK;
 BEGIN;
 DROP INDEX point_run_series_uniq;
-INSERT INTO perf_point (position, count, valid_count, value, mean, minimum, maximum, stdev,
-                        failed, hash, order_id, run_id, series_id, samples)
-    SELECT position, count, valid_count, value, mean, minimum, maximum, stdev, failed, hash,
-           order_id, run_id + 1000000, series_id, samples FROM run_points;
+:insert_points
 ROLLBACK;
 BEGIN;
 DROP INDEX point_series_position_idx;
-INSERT INTO perf_point (position, count, valid_count, value, mean, minimum, maximum, stdev,
-                        failed, hash, order_id, run_id, series_id, samples)
-    SELECT position, count, valid_count, value, mean, minimum, maximum, stdev, failed, hash,
-           order_id, run_id + 1000000, series_id, samples FROM run_points;
+:insert_points
 ROLLBACK;
 BEGIN;
 DROP INDEX point_series_position_idx;
 DROP INDEX point_run_series_uniq;
 ALTER TABLE perf_point DROP CONSTRAINT perf_point_pkey;
-INSERT INTO perf_point (position, count, valid_count, value, mean, minimum, maximum, stdev,
-                        failed, hash, order_id, run_id, series_id, samples)
-    SELECT position, count, valid_count, value, mean, minimum, maximum, stdev, failed, hash,
-           order_id, run_id + 1000000, series_id, samples FROM run_points;
+:insert_points
 ROLLBACK;
